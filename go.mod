@@ -1,0 +1,14 @@
+module mailtokens
+
+go 1.26.0
+
+require (
+	github.com/emersion/go-imap/v2 v2.0.0-beta.8
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.25.1
+	github.com/magiconair/properties v1.18.12
+	github.com/mattn/go-sqlite3 v1.14.53
+	golang.org/x/oauth2 v0.37.0
+)
+
+require github.com/emersion/go-message v0.18.2 // indirect

@@ -1,0 +1,31 @@
+package provider
+
+import (
+	"context"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// AppOnly gets an access token for the app itself (client credentials, no
+// user, no refresh token). At Microsoft the app needs the IMAP.AccessAsApp,
+// POP.AccessAsApp or SMTP.SendAsApp application permission and a service
+// principal registered in Exchange Online.
+func (c Config) AppOnly(ctx context.Context) (*Token, error) {
+	if c.ClientSecret.IsZero() {
+		return nil, &Error{Op: "client credentials", Provider: c.Type, Kind: Misconfigured,
+			Code: "invalid_client", Description: "app-only access needs the client secret"}
+	}
+	cc := clientcredentials.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret.Reveal(),
+		TokenURL:     c.Endpoints().Token,
+		Scopes:       c.AppOnlyScopes(),
+		AuthStyle:    oauth2.AuthStyleInParams,
+	}
+	t, err := cc.Token(c.ctx(ctx))
+	if err != nil {
+		return nil, c.wrap("client credentials", err)
+	}
+	return fromOAuth2(t, ""), nil
+}

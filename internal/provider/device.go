@@ -1,0 +1,74 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// DeviceAuth is a started device-code sign-in: show UserCode and
+// VerificationURI to a person, then Poll.
+type DeviceAuth struct {
+	UserCode                string
+	VerificationURI         string
+	VerificationURIComplete string
+	Expiry                  time.Time
+	Interval                time.Duration
+	raw                     *oauth2.DeviceAuthResponse
+}
+
+// Message is the one line to show: where to go and what to type.
+func (d *DeviceAuth) Message() string {
+	return fmt.Sprintf("To sign in, open %s in a browser and enter the code %s", d.VerificationURI, d.UserCode)
+}
+
+// DeviceFlowRefused is why Google's mail scope cannot use the device flow.
+const DeviceFlowRefused = "Google does not allow the Gmail scope (https://mail.google.com/) with the device-code sign-in: use Get Email Token (the browser redirect sign-in) instead"
+
+// StartDevice asks the provider for a device code. It refuses Google's mail
+// scope up front, with the reason, rather than showing Google's bare
+// invalid_scope.
+func (c Config) StartDevice(ctx context.Context) (*DeviceAuth, error) {
+	scopes := c.Scopes()
+	if c.Type == Google {
+		for _, s := range scopes {
+			if s == GoogleMailScope {
+				return nil, &Error{Op: "device code", Provider: c.Type, Kind: Misconfigured,
+					Code: "invalid_scope", Description: DeviceFlowRefused}
+			}
+		}
+	}
+	if c.Endpoints().Device == "" {
+		return nil, &Error{Op: "device code", Provider: c.Type, Kind: Misconfigured, Err: errNoEndpoint,
+			Description: "this provider has no device authorization URL"}
+	}
+	da, err := c.oauth2Config(scopes).DeviceAuth(c.ctx(ctx))
+	if err != nil {
+		return nil, c.wrap("device code", err)
+	}
+	d := &DeviceAuth{
+		UserCode:                da.UserCode,
+		VerificationURI:         da.VerificationURI,
+		VerificationURIComplete: da.VerificationURIComplete,
+		Expiry:                  da.Expiry,
+		Interval:                time.Duration(da.Interval) * time.Second,
+		raw:                     da,
+	}
+	return d, nil
+}
+
+// PollDevice waits until the person has signed in (or declined, or the code
+// expired, or ctx ended), polling at the interval the provider asked for and
+// slowing down when told to.
+func (c Config) PollDevice(ctx context.Context, d *DeviceAuth) (*Token, error) {
+	// The device flow is a public-client flow: Microsoft refuses a secret
+	// for apps without one but accepts it for confidential apps, so send it
+	// when we have it.
+	t, err := c.oauth2Config(c.Scopes()).DeviceAccessToken(c.ctx(ctx), d.raw)
+	if err != nil {
+		return nil, c.wrap("device sign-in", err)
+	}
+	return fromOAuth2(t, ""), nil
+}

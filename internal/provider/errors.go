@@ -1,0 +1,269 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// Kind says who has to act on a failure.
+type Kind int
+
+const (
+	// Temporary failures (network, timeouts, 5xx, throttling, garbage
+	// answers) go away by themselves: keep the token and retry later.
+	Temporary Kind = iota + 1
+	// Reauthorize failures need a person to sign in again (Get Email Token):
+	// the grant is gone (invalid_grant, revoked consent, MFA or sign-in
+	// frequency policies, expired refresh token).
+	Reauthorize
+	// Misconfigured failures need the app registration or the token's
+	// settings fixed (wrong or expired client secret, wrong tenant, redirect
+	// URI not registered, scope refused).
+	Misconfigured
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Temporary:
+		return "temporary"
+	case Reauthorize:
+		return "needs authorization"
+	case Misconfigured:
+		return "misconfigured"
+	}
+	return "unknown"
+}
+
+// Error is a failed exchange with a provider, with what the provider said.
+type Error struct {
+	Op            string // what was being done: "refresh", "exchange code", "device code", …
+	Provider      Type
+	Kind          Kind
+	HTTPStatus    int    // 0 when no answer came
+	Code          string // OAuth2 "error", e.g. invalid_grant
+	Description   string // "error_description", without Microsoft's trace lines
+	AADSTS        []int  // Microsoft "error_codes"
+	TraceID       string
+	CorrelationID string
+	Timestamp     string
+	RedirectURL   string // the redirect URI that was sent, to name it in explanations
+	Tenant        string
+	Err           error // the underlying cause (network error, decode error)
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	switch {
+	case e.Code != "":
+		b.WriteString(e.Code)
+		if e.Description != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Description)
+		}
+	case e.HTTPStatus != 0:
+		fmt.Fprintf(&b, "HTTP %d", e.HTTPStatus)
+		if e.Err != nil {
+			b.WriteString(": ")
+			b.WriteString(e.Err.Error())
+		}
+	case e.Err != nil:
+		b.WriteString(e.Err.Error())
+	default:
+		b.WriteString("failed")
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Temporary reports whether retrying later may succeed without anyone acting.
+func (e *Error) Temporary() bool { return e.Kind == Temporary }
+
+// HasCode reports whether Microsoft listed code among its AADSTS error codes.
+func (e *Error) HasCode(code int) bool {
+	for _, c := range e.AADSTS {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// ShortCode is the most specific code for storage and display:
+// "AADSTS700082" when Microsoft gave one, else the OAuth2 error, else the
+// HTTP status.
+func (e *Error) ShortCode() string {
+	switch {
+	case len(e.AADSTS) > 0:
+		return "AADSTS" + strconv.Itoa(e.AADSTS[0])
+	case e.Code != "":
+		return e.Code
+	case e.HTTPStatus != 0:
+		return "HTTP " + strconv.Itoa(e.HTTPStatus)
+	case e.Kind == Temporary:
+		return "network"
+	}
+	return "error"
+}
+
+// KindOf returns the kind of err: Temporary for errors that are not provider
+// errors but look like network trouble, Misconfigured for anything else
+// unknown.
+func KindOf(err error) Kind {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Kind
+	}
+	if isNetwork(err) {
+		return Temporary
+	}
+	return Misconfigured
+}
+
+// errorBody is what Microsoft and Google put in a failed token response.
+type errorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorCodes       []int  `json:"error_codes"`
+	Timestamp        string `json:"timestamp"`
+	TraceID          string `json:"trace_id"`
+	CorrelationID    string `json:"correlation_id"`
+}
+
+var aadstsRE = regexp.MustCompile(`AADSTS(\d+)`)
+
+// wrap turns whatever x/oauth2 or net/http returned into an *Error.
+func (c Config) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	e := c.newError(op)
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		e.fromAnswer(status, re.Body)
+		if e.Code == "" && re.ErrorCode != "" {
+			// A form-encoded error answer, which x/oauth2 decoded for us.
+			e.Code, e.Description = re.ErrorCode, firstLine(re.ErrorDescription)
+			e.Err = nil
+			e.Kind = classify(e)
+		}
+		return e
+	}
+	// No answer (network, timeout), or a 2xx answer x/oauth2 could not
+	// decode (malformed JSON, missing access_token): the provider or the
+	// path to it misbehaved, not our setup, so a retry may work.
+	e.Err = err
+	e.Kind = Temporary
+	return e
+}
+
+// aadstsKinds sorts the Microsoft codes we know by who must act.
+var aadstsKinds = map[int]Kind{
+	// The grant is gone: a user signs in again.
+	70000: Reauthorize, 700082: Reauthorize, 70043: Reauthorize, 50076: Reauthorize,
+	50079: Reauthorize, 50078: Reauthorize, 50158: Reauthorize, 50173: Reauthorize,
+	50055: Reauthorize, 50057: Reauthorize, 54005: Reauthorize, 70008: Reauthorize,
+	9002313: Reauthorize, 65004: Reauthorize, 50126: Reauthorize,
+	// The app registration or the token's settings need fixing first.
+	65001: Misconfigured, 500011: Misconfigured, 7000215: Misconfigured, 7000222: Misconfigured,
+	700016: Misconfigured, 50011: Misconfigured, 500113: Misconfigured, 900971: Misconfigured,
+	7000218: Misconfigured, 50194: Misconfigured, 70011: Misconfigured, 28000: Misconfigured,
+	1002012: Misconfigured, 700024: Misconfigured, 50012: Misconfigured,
+}
+
+func (c Config) newError(op string) *Error {
+	return &Error{Op: op, Provider: c.Type, RedirectURL: c.RedirectURL, Tenant: c.Tenant}
+}
+
+// fromAnswer fills e from a provider's error answer: Microsoft's and
+// Google's JSON bodies, or anything else (an HTML 502 page) as the cause.
+func (e *Error) fromAnswer(status int, body []byte) {
+	e.HTTPStatus = status
+	var b errorBody
+	if json.Unmarshal(body, &b) == nil {
+		e.Code = b.Error
+		e.Description = firstLine(b.ErrorDescription)
+		e.AADSTS = b.ErrorCodes
+		e.TraceID, e.CorrelationID, e.Timestamp = b.TraceID, b.CorrelationID, b.Timestamp
+	}
+	if len(e.AADSTS) == 0 {
+		if m := aadstsRE.FindStringSubmatch(e.Description); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			e.AADSTS = []int{n}
+		}
+	}
+	if e.Code == "" {
+		e.Err = fmt.Errorf("unexpected answer: %s", truncate(string(body), 200))
+	}
+	e.Kind = classify(e)
+}
+
+// classify decides who must act on a provider's error answer.
+func classify(e *Error) Kind {
+	if e.HTTPStatus >= 500 || e.HTTPStatus == 429 || e.HTTPStatus == 408 {
+		return Temporary
+	}
+	for _, code := range e.AADSTS {
+		if k, ok := aadstsKinds[code]; ok {
+			return k
+		}
+	}
+	switch e.Code {
+	case "invalid_grant", "interaction_required", "login_required", "consent_required", "access_denied",
+		"expired_token", "authorization_declined", "invalid_token":
+		return Reauthorize
+	case "temporarily_unavailable", "server_error":
+		return Temporary
+	case "":
+		if e.HTTPStatus == 0 || e.HTTPStatus >= 500 {
+			return Temporary
+		}
+	}
+	return Misconfigured
+}
+
+func isNetwork(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,246 @@
+// Package provider knows how Microsoft's identity platform, Google and
+// generic OAuth2 servers hand out tokens for mail: their endpoints, the scopes
+// that mail needs, the authorization-code flow with PKCE, the device flow,
+// app-only tokens, refresh, revocation, and what their errors mean in plain
+// words.
+//
+// It holds no state: a Config describes one registered app and every call
+// talks to the provider once.
+package provider
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"mailtokens/internal/fielderr"
+	"mailtokens/internal/secret"
+)
+
+// Type is the kind of provider a token comes from.
+type Type string
+
+// The provider types. The strings are stored in the token store and used on
+// the command line, so they never change.
+const (
+	Microsoft Type = "microsoft"
+	Google    Type = "google"
+	Generic   Type = "generic"
+)
+
+// Types lists every type, in the order forms show them.
+var Types = []Type{Microsoft, Google, Generic}
+
+// Label is the name the admin utility shows.
+func (t Type) Label() string {
+	switch t {
+	case Microsoft:
+		return "Microsoft Azure"
+	case Google:
+		return "Google Gmail"
+	case Generic:
+		return "Other OAuth2 provider"
+	}
+	return string(t)
+}
+
+// ParseType accepts a stored type or a word an admin would type for it.
+func ParseType(s string) (Type, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "microsoft", "azure", "microsoft azure", "entra", "office365", "m365":
+		return Microsoft, nil
+	case "google", "gmail", "google gmail", "workspace":
+		return Google, nil
+	case "generic", "other":
+		return Generic, nil
+	}
+	return "", fmt.Errorf("unknown token type %q: use microsoft, google or generic", s)
+}
+
+// Well-known endpoints.
+const (
+	MicrosoftAuthority  = "https://login.microsoftonline.com"
+	GoogleAuthURL       = "https://accounts.google.com/o/oauth2/v2/auth"
+	GoogleTokenURL      = "https://oauth2.googleapis.com/token"
+	GoogleRevokeURL     = "https://oauth2.googleapis.com/revoke"
+	GoogleDeviceAuthURL = "https://oauth2.googleapis.com/device/code"
+)
+
+// Config describes one app registration at a provider and what to ask it for.
+type Config struct {
+	Type         Type
+	Tenant       string // Microsoft: common, organizations, consumers, a tenant GUID or a verified domain
+	ClientID     string
+	ClientSecret secret.Secret
+	Scope        string // as the admin entered it: space or comma separated; empty = the type's default
+	Email        string // the mailbox account, sent as login_hint when known
+
+	// Endpoint overrides. Empty means "derive from Type and Tenant". National
+	// clouds and the sandbox set AuthURL and TokenURL; the device and revoke
+	// endpoints are then derived from TokenURL the way each provider lays
+	// them out.
+	AuthURL   string
+	TokenURL  string
+	DeviceURL string
+	RevokeURL string
+
+	RedirectURL string // where the provider sends the browser back (PUBLIC_URL + /oauth2/callback)
+
+	// HTTPClient makes every request; nil means DefaultHTTPClient. It must
+	// have timeouts: a provider that never answers must not hang a worker.
+	HTTPClient *http.Client
+}
+
+// Endpoints are the URLs a Config talks to.
+type Endpoints struct {
+	Auth, Token, Device, Revoke string
+}
+
+// Endpoints returns the URLs for the config's type, tenant and overrides.
+func (c Config) Endpoints() Endpoints {
+	var e Endpoints
+	switch c.Type {
+	case Microsoft:
+		tenant := c.Tenant
+		if tenant == "" {
+			tenant = "common"
+		}
+		base := MicrosoftAuthority + "/" + url.PathEscape(tenant) + "/oauth2/v2.0"
+		e = Endpoints{Auth: base + "/authorize", Token: base + "/token", Device: base + "/devicecode"}
+	case Google:
+		e = Endpoints{Auth: GoogleAuthURL, Token: GoogleTokenURL, Device: GoogleDeviceAuthURL, Revoke: GoogleRevokeURL}
+	}
+	if c.AuthURL != "" {
+		e.Auth = c.AuthURL
+	}
+	if c.TokenURL != "" && c.TokenURL != e.Token {
+		e.Token = c.TokenURL
+		// Derive the siblings of an overridden token URL: Microsoft's
+		// .../token -> .../devicecode; Google's .../token -> .../device/code
+		// and .../revoke. National clouds and the sandbox keep that layout.
+		if base, ok := strings.CutSuffix(c.TokenURL, "/token"); ok {
+			switch c.Type {
+			case Microsoft:
+				e.Device = base + "/devicecode"
+			case Google:
+				e.Device = base + "/device/code"
+				e.Revoke = base + "/revoke"
+			default:
+				e.Device, e.Revoke = "", ""
+			}
+		}
+	}
+	if c.DeviceURL != "" {
+		e.Device = c.DeviceURL
+	}
+	if c.RevokeURL != "" {
+		e.Revoke = c.RevokeURL
+	}
+	return e
+}
+
+// oauth2Config is the x/oauth2 view of the config, with the client secret in
+// the form body: x/oauth2's auto-detection tries Basic first and, on any
+// error, retries in the body, hiding the first error (PROVIDERS.md).
+func (c Config) oauth2Config(scopes []string) *oauth2.Config {
+	e := c.Endpoints()
+	return &oauth2.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret.Reveal(),
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       e.Auth,
+			TokenURL:      e.Token,
+			DeviceAuthURL: e.Device,
+			AuthStyle:     oauth2.AuthStyleInParams,
+		},
+		RedirectURL: c.RedirectURL,
+		Scopes:      scopes,
+	}
+}
+
+var (
+	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	domainRE = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$`)
+)
+
+// ValidTenant reports whether s can stand in a Microsoft endpoint path.
+func ValidTenant(s string) bool {
+	switch strings.ToLower(s) {
+	case "common", "organizations", "consumers":
+		return true
+	}
+	return guidRE.MatchString(s) || domainRE.MatchString(s)
+}
+
+// Validate checks the fields an admin enters and names every problem with
+// the field label the admin utility shows.
+func (c Config) Validate() error {
+	var errs fielderr.List
+	switch c.Type {
+	case Microsoft, Google, Generic:
+	default:
+		errs.Add("Email Token Type", fmt.Sprintf("%q is not a type: choose Microsoft Azure, Google Gmail or other", c.Type))
+	}
+	if c.Type == Microsoft {
+		switch {
+		case c.Tenant == "":
+			errs.Add("Tenant ID", "is required for Microsoft: the Directory (tenant) ID from the app registration's Overview page, a verified domain, or 'organizations' / 'common' for multi-tenant apps")
+		case !ValidTenant(c.Tenant):
+			errs.Add("Tenant ID", fmt.Sprintf("%q is neither a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47, a domain like contoso.com, nor common/organizations/consumers", c.Tenant))
+		}
+	}
+	if strings.TrimSpace(c.ClientID) == "" {
+		errs.Add("Client ID", "is required: the Application (client) ID of the app registration")
+	} else if strings.ContainsAny(c.ClientID, " \t\r\n") {
+		errs.Add("Client ID", "must not contain spaces")
+	}
+	if c.Type == Generic {
+		if c.AuthURL == "" {
+			errs.Add("Authorization URL", "is required for other providers")
+		}
+		if c.TokenURL == "" {
+			errs.Add("Access Token URL", "is required for other providers")
+		}
+	}
+	for _, f := range []struct{ label, v string }{
+		{"Authorization URL", c.AuthURL}, {"Access Token URL", c.TokenURL},
+		{"Device Code URL", c.DeviceURL}, {"Revoke URL", c.RevokeURL},
+	} {
+		if f.v == "" {
+			continue
+		}
+		if msg := checkURL(f.v); msg != "" {
+			errs.Add(f.label, msg)
+		}
+	}
+	for _, s := range splitScope(c.Scope) {
+		if strings.ContainsAny(s, "\"'<>\\") {
+			errs.Add("Scope", fmt.Sprintf("%q is not a scope", s))
+			break
+		}
+	}
+	return errs.Err()
+}
+
+// checkURL returns why u cannot be a provider endpoint, or "".
+func checkURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" || (p.Scheme != "https" && p.Scheme != "http") {
+		return fmt.Sprintf("%q is not an absolute http(s) URL", u)
+	}
+	if p.Scheme == "http" && !isLoopback(p.Hostname()) {
+		return fmt.Sprintf("%q must use https (plain http is only allowed to this machine)", u)
+	}
+	if p.User != nil {
+		return "must not contain a user name or password"
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
+}

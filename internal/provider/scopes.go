@@ -1,0 +1,124 @@
+package provider
+
+import (
+	"strings"
+)
+
+// Use is what a token is for; it picks the default scopes.
+type Use string
+
+// The mail protocols (and Exchange Web Services) a token can be used for.
+const (
+	IMAP Use = "imap"
+	POP3 Use = "pop3"
+	SMTP Use = "smtp"
+	EWS  Use = "ews"
+)
+
+// Scopes a mail token needs.
+const (
+	MicrosoftIMAPScope    = "https://outlook.office.com/IMAP.AccessAsUser.All"
+	MicrosoftPOPScope     = "https://outlook.office.com/POP.AccessAsUser.All"
+	MicrosoftSMTPScope    = "https://outlook.office.com/SMTP.Send"
+	MicrosoftEWSScope     = "https://outlook.office.com/EWS.AccessAsUser.All"
+	MicrosoftAppOnlyScope = "https://outlook.office365.com/.default"
+	OfflineAccess         = "offline_access"
+	GoogleMailScope       = "https://mail.google.com/"
+)
+
+// DefaultScopes returns the scopes a token of type t needs for uses; with no
+// uses, for receiving and sending mail (IMAP, POP3 and SMTP).
+func DefaultScopes(t Type, uses ...Use) []string {
+	switch t {
+	case Google:
+		// One scope covers IMAP, POP3 and SMTP at Google.
+		return []string{GoogleMailScope}
+	case Microsoft:
+		if len(uses) == 0 {
+			uses = []Use{IMAP, POP3, SMTP}
+		}
+		var out []string
+		for _, u := range uses {
+			switch u {
+			case IMAP:
+				out = append(out, MicrosoftIMAPScope)
+			case POP3:
+				out = append(out, MicrosoftPOPScope)
+			case SMTP:
+				out = append(out, MicrosoftSMTPScope)
+			case EWS:
+				out = append(out, MicrosoftEWSScope)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// splitScope splits what an admin typed: scopes separated by spaces, commas
+// or new lines.
+func splitScope(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == ',' || r == '\t' || r == '\n' || r == '\r'
+	})
+}
+
+// Scopes returns the scopes to request for delegated (user) access: the
+// admin's list (or the type's default) with offline_access added for
+// Microsoft, because without it no refresh token comes back. Duplicates are
+// dropped, so offline_access never appears twice.
+func (c Config) Scopes() []string {
+	scopes := splitScope(c.Scope)
+	if len(scopes) == 0 {
+		scopes = DefaultScopes(c.Type)
+	}
+	if c.Type == Microsoft {
+		scopes = append(scopes, OfflineAccess)
+	}
+	return dedupe(scopes)
+}
+
+// AppOnlyScopes returns the scopes for the client-credentials grant:
+// Microsoft takes only "<resource>/.default" there and never offline_access
+// (there is no refresh token without a user).
+func (c Config) AppOnlyScopes() []string {
+	var out []string
+	for _, s := range splitScope(c.Scope) {
+		if strings.HasSuffix(s, "/.default") {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 && c.Type == Microsoft {
+		out = []string{MicrosoftAppOnlyScope}
+	}
+	return dedupe(out)
+}
+
+// AddsOfflineAccess reports whether Scopes adds offline_access by itself, so
+// a form can say so instead of asking the admin to remember it.
+func (c Config) AddsOfflineAccess() bool { return c.Type == Microsoft }
+
+func dedupe(in []string) []string {
+	seen := make(map[string]bool, len(in))
+	out := in[:0:0]
+	for _, s := range in {
+		k := strings.ToLower(s)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, s)
+	}
+	return out
+}
+
+// HasScope reports whether granted (a space-separated list, as providers
+// return it) contains scope, comparing the way Microsoft does: case-insensitive.
+func HasScope(granted, scope string) bool {
+	for _, s := range splitScope(granted) {
+		if strings.EqualFold(s, scope) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,36 @@
+package provider
+
+import (
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"mailtokens/internal/secret"
+)
+
+// Token is what a provider issued.
+type Token struct {
+	AccessToken  secret.Secret
+	RefreshToken secret.Secret // zero when none was issued (or, on refresh, not rotated)
+	// ExpiresIn is the access token's lifetime as the provider stated it,
+	// counted from when the answer arrived; 0 when it did not say.
+	ExpiresIn time.Duration
+	Scope     string // the scopes granted, as the provider listed them
+}
+
+// fromOAuth2 converts x/oauth2's token. presentedRT is the refresh token
+// sent with a refresh request: x/oauth2 copies it into the answer when the
+// provider sent none, which would hide whether the provider rotated it.
+func fromOAuth2(t *oauth2.Token, presentedRT string) *Token {
+	out := &Token{
+		AccessToken: secret.New(t.AccessToken),
+		ExpiresIn:   time.Duration(t.ExpiresIn) * time.Second,
+	}
+	if t.RefreshToken != "" && t.RefreshToken != presentedRT {
+		out.RefreshToken = secret.New(t.RefreshToken)
+	}
+	if s, ok := t.Extra("scope").(string); ok {
+		out.Scope = s
+	}
+	return out
+}

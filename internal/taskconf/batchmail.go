@@ -1,0 +1,52 @@
+package taskconf
+
+import "strings"
+
+// Batchmail is the outbound worker's configuration.
+type Batchmail struct {
+	Store
+	Log
+	Server
+	Login
+	From             string // envelope sender
+	SpoolDir         string
+	RatePerMinute    int // 0 = no limit
+	MaxPerConnection int
+}
+
+var smtpPorts = map[Security]int{SSL: 465, STARTTLS: 587, NONE: 25}
+
+// LoadBatchmail reads batchmail's properties.
+func LoadBatchmail(path string) (cfg *Batchmail, warnings []string, err error) {
+	f, err := Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg = ReadBatchmail(f)
+	return cfg, f.Warnings, f.Err()
+}
+
+// ReadBatchmail reads batchmail's keys from a loaded file; problems go to f.
+func ReadBatchmail(f *File) *Batchmail {
+	c := &Batchmail{Store: readStore(f), Log: readLog(f)}
+	c.Server = readServer(f, "MAIL", STARTTLS, smtpPorts)
+	c.Login = readLogin(f, "MAIL", "MAIL_TOKEN_NAME")
+	c.From = f.String("MAIL_FROM", c.User)
+	if c.From != "" && (!strings.Contains(c.From, "@") || strings.ContainsAny(c.From, " <>,;\t")) {
+		f.problem("MAIL_FROM", "%q is not a bare email address (write it without a name or <>)", c.From)
+	}
+	c.SpoolDir = f.String("MAIL_SPOOL_DIR", "data/outbox")
+	c.RatePerMinute = f.Int("MAIL_RATE_PER_MINUTE", 30, 0, 100000)
+	c.MaxPerConnection = f.Int("MAIL_MAX_PER_CONNECTION", 100, 1, 1000000)
+	return c
+}
+
+// LoadSpoolDir reads only what `batchmail enqueue` needs, so a script can
+// queue mail even while the rest of the file is being fixed.
+func LoadSpoolDir(path string) (string, error) {
+	f, err := Load(path)
+	if err != nil {
+		return "", err
+	}
+	return f.String("MAIL_SPOOL_DIR", "data/outbox"), nil
+}

@@ -1,0 +1,149 @@
+package taskconf
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"mailtokens/internal/secret"
+)
+
+// Store is where the shared token store lives.
+type Store struct {
+	Path    string // TOKEN_STORE
+	KeyFile string // TOKEN_STORE_KEY_FILE
+}
+
+func readStore(f *File) Store {
+	return Store{
+		Path:    f.String("TOKEN_STORE", "data/tokens.db"),
+		KeyFile: f.String("TOKEN_STORE_KEY_FILE", "data/tokens.key"),
+	}
+}
+
+// Log is how a program logs.
+type Log struct {
+	JSON  bool       // LOG_FORMAT = json (default text)
+	Level slog.Level // LOG_LEVEL = DEBUG | INFO | WARN | ERROR (default INFO)
+}
+
+func readLog(f *File) Log {
+	var l Log
+	l.JSON = f.Enum("LOG_FORMAT", "TEXT", "TEXT", "JSON") == "JSON"
+	switch f.Enum("LOG_LEVEL", "INFO", "DEBUG", "INFO", "WARN", "ERROR") {
+	case "DEBUG":
+		l.Level = slog.LevelDebug
+	case "WARN":
+		l.Level = slog.LevelWarn
+	case "ERROR":
+		l.Level = slog.LevelError
+	}
+	return l
+}
+
+// Security is how a mail connection is protected.
+type Security string
+
+// The connection security choices.
+const (
+	SSL      Security = "SSL"      // TLS from the first byte
+	STARTTLS Security = "STARTTLS" // plain, then upgraded; refused if the server cannot
+	NONE     Security = "NONE"     // no TLS: only sensible on loopback
+)
+
+// AuthType is how a worker logs in.
+type AuthType string
+
+// The login methods.
+const (
+	Password AuthType = "PASSWORD"
+	OAuth2   AuthType = "OAUTH2"
+)
+
+// Server is a mail server's address and security.
+type Server struct {
+	Host     string
+	Port     int
+	Security Security
+}
+
+// Addr is host:port.
+func (s Server) Addr() string { return net.JoinHostPort(s.Host, fmt.Sprint(s.Port)) }
+
+// readServer reads PREFIX_HOST, PREFIX_PORT and PREFIX_SECURITY; ports
+// default from the security.
+func readServer(f *File, prefix string, defSecurity Security, ports map[Security]int) Server {
+	var s Server
+	s.Host = f.Required(prefix+"_HOST", "the mail server's host name, e.g. outlook.office365.com")
+	if s.Host != "" && !validHost(s.Host) {
+		f.problem(prefix+"_HOST", "%q is not a host name or IP address (no scheme, no port: put the port in %s_PORT)", s.Host, prefix)
+	}
+	s.Security = Security(f.Enum(prefix+"_SECURITY", string(defSecurity), string(SSL), string(STARTTLS), string(NONE)))
+	s.Port = f.Int(prefix+"_PORT", ports[s.Security], 1, 65535)
+	if s.Security == NONE && s.Host != "" && !isLoopback(s.Host) {
+		f.warn(prefix+"_SECURITY", "NONE sends the login (password or token) in clear to %s: use SSL or STARTTLS", s.Host)
+	}
+	return s
+}
+
+// Login is how a worker authenticates.
+type Login struct {
+	User      string
+	AuthType  AuthType
+	Password  secret.Secret // PASSWORD only
+	TokenName string        // OAUTH2 only; "" = the store's default token
+}
+
+// readLogin reads PREFIX_USER, PREFIX_AUTH_TYPE, PREFIX_PASSWORD and the
+// token-name key (which the contract names differently per program).
+func readLogin(f *File, prefix, tokenKey string) Login {
+	var l Login
+	l.User = f.Required(prefix+"_USER", "the mailbox's login, e.g. support@contoso.com")
+	l.AuthType = AuthType(f.Enum(prefix+"_AUTH_TYPE", string(Password), string(Password), string(OAuth2)))
+	pw := f.Secret(prefix + "_PASSWORD")
+	l.TokenName = f.String(tokenKey, "")
+	switch l.AuthType {
+	case Password:
+		if pw == "" {
+			f.problem(prefix+"_PASSWORD", "is empty but %s_AUTH_TYPE is PASSWORD: set the password, or set %s_AUTH_TYPE = OAUTH2 and %s", prefix, prefix, tokenKey)
+		}
+		l.Password = secret.New(pw)
+		if l.TokenName != "" {
+			f.warn(tokenKey, "is ignored because %s_AUTH_TYPE is PASSWORD", prefix)
+		}
+	case OAuth2:
+		if pw != "" {
+			f.warn(prefix+"_PASSWORD", "is ignored because %s_AUTH_TYPE is OAUTH2: remove it", prefix)
+		}
+	}
+	return l
+}
+
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if len(h) > 253 || strings.ContainsAny(h, " /:@") {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLoopback(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,123 @@
+package taskconf
+
+import (
+	"strings"
+	"time"
+)
+
+// Protocol is how evmail reads a mailbox.
+type Protocol string
+
+// The receive protocols.
+const (
+	IMAP Protocol = "IMAP"
+	POP3 Protocol = "POP3"
+)
+
+// After is what evmail does to a message on the server once delivered.
+type After string
+
+// The after-delivery actions.
+const (
+	AfterSeen   After = "SEEN"   // IMAP: set \Seen
+	AfterMove   After = "MOVE"   // IMAP: move to MoveTo
+	AfterDelete After = "DELETE" // IMAP: \Deleted + expunge; POP3: DELE
+	AfterKeep   After = "KEEP"   // POP3: leave it; UIDL state prevents re-delivery
+)
+
+// Delivery is where evmail puts messages.
+type Delivery struct {
+	Maildir string   // maildir:<dir>
+	Command []string // command:<program args>; the message on stdin
+}
+
+// String is the delivery as written in the file.
+func (d Delivery) String() string {
+	if d.Maildir != "" {
+		return "maildir:" + d.Maildir
+	}
+	return "command:" + strings.Join(d.Command, " ")
+}
+
+// Evmail is one inbound task: one mailbox.
+type Evmail struct {
+	Store
+	Log
+	Protocol Protocol
+	Server
+	Login
+	Folder        string
+	PollInterval  time.Duration
+	AfterDelivery After
+	MoveTo        string
+	DeliverTo     Delivery
+}
+
+var mailboxPorts = map[Protocol]map[Security]int{
+	IMAP: {SSL: 993, STARTTLS: 143, NONE: 143},
+	POP3: {SSL: 995, STARTTLS: 110, NONE: 110},
+}
+
+// LoadEvmail reads an evmail task file.
+func LoadEvmail(path string) (cfg *Evmail, warnings []string, err error) {
+	f, err := Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg = ReadEvmail(f)
+	return cfg, f.Warnings, f.Err()
+}
+
+// ReadEvmail reads evmail's keys from a loaded file; problems go to f.
+func ReadEvmail(f *File) *Evmail {
+	c := &Evmail{Store: readStore(f), Log: readLog(f)}
+	c.Protocol = Protocol(f.RequiredEnum("MAILBOX_PROTOCOL", string(IMAP), string(POP3)))
+	ports := mailboxPorts[c.Protocol]
+	if ports == nil {
+		ports = mailboxPorts[IMAP]
+	}
+	c.Server = readServer(f, "MAILBOX", SSL, ports)
+	c.Login = readLogin(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME")
+	c.Folder = f.String("MAILBOX_FOLDER", "INBOX")
+	if c.Protocol == POP3 && f.Has("MAILBOX_FOLDER") && c.Folder != "INBOX" {
+		f.warn("MAILBOX_FOLDER", "is ignored for POP3, which has only the inbox")
+	}
+	c.PollInterval = f.Duration("MAILBOX_POLL_INTERVAL", 60*time.Second, time.Second)
+
+	switch c.Protocol {
+	case POP3:
+		c.AfterDelivery = After(f.Enum("MAILBOX_AFTER_DELIVERY", string(AfterDelete), string(AfterDelete), string(AfterKeep)))
+	default:
+		c.AfterDelivery = After(f.Enum("MAILBOX_AFTER_DELIVERY", string(AfterSeen), string(AfterSeen), string(AfterMove), string(AfterDelete)))
+	}
+	c.MoveTo = f.String("MAILBOX_MOVE_TO", "")
+	if c.AfterDelivery == AfterMove && c.MoveTo == "" {
+		f.problem("MAILBOX_MOVE_TO", "is required with MAILBOX_AFTER_DELIVERY = MOVE: name the folder to move delivered mail to, e.g. Processed")
+	}
+	if c.AfterDelivery != AfterMove && c.MoveTo != "" {
+		f.warn("MAILBOX_MOVE_TO", "is ignored because MAILBOX_AFTER_DELIVERY is %s", c.AfterDelivery)
+	}
+	if c.AfterDelivery == AfterMove && strings.EqualFold(c.MoveTo, c.Folder) {
+		f.problem("MAILBOX_MOVE_TO", "is the folder being read (%s): messages would come back forever; name another folder", c.Folder)
+	}
+
+	dest := f.String("MAILBOX_DELIVER_TO", "maildir:data/inbox")
+	switch {
+	case strings.HasPrefix(dest, "maildir:"):
+		c.DeliverTo.Maildir = strings.TrimSpace(strings.TrimPrefix(dest, "maildir:"))
+		if c.DeliverTo.Maildir == "" {
+			f.problem("MAILBOX_DELIVER_TO", "maildir: needs a directory, e.g. maildir:data/inbox")
+		}
+	case strings.HasPrefix(dest, "command:"):
+		argv, err := SplitCommand(strings.TrimPrefix(dest, "command:"))
+		if err != nil {
+			f.problem("MAILBOX_DELIVER_TO", "%v", err)
+		} else if len(argv) == 0 {
+			f.problem("MAILBOX_DELIVER_TO", "command: needs a program, e.g. command:/usr/local/bin/import-mail --queue support")
+		}
+		c.DeliverTo.Command = argv
+	default:
+		f.problem("MAILBOX_DELIVER_TO", "%q: use maildir:<dir> or command:<program args>", dest)
+	}
+	return c
+}

@@ -1,0 +1,117 @@
+package tokenstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations is the ordered list of schema changes; migration i brings the
+// schema to user_version i+1. Append only: a released migration never
+// changes.
+var migrations = []string{
+	// 1: tokens, their event log, and store metadata (the key check).
+	`
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+);
+
+CREATE TABLE tokens (
+	id                INTEGER PRIMARY KEY AUTOINCREMENT,
+	name              TEXT    NOT NULL COLLATE NOCASE UNIQUE,
+	type              TEXT    NOT NULL CHECK (type IN ('microsoft', 'google', 'generic')),
+	email             TEXT    NOT NULL DEFAULT '',
+	tenant            TEXT    NOT NULL DEFAULT '',
+	client_id         TEXT    NOT NULL,
+	client_secret     BLOB,
+	scope             TEXT    NOT NULL DEFAULT '',
+	auth_url          TEXT    NOT NULL DEFAULT '',
+	token_url         TEXT    NOT NULL DEFAULT '',
+	secret_expires_on INTEGER NOT NULL DEFAULT 0,
+	is_default        INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+
+	grant_kind        TEXT    NOT NULL DEFAULT '',
+	access_token      BLOB,
+	refresh_token     BLOB,
+	access_expires_at INTEGER NOT NULL DEFAULT 0,
+	access_issued_at  INTEGER NOT NULL DEFAULT 0,
+	granted_scope     TEXT    NOT NULL DEFAULT '',
+	authorized_at     INTEGER NOT NULL DEFAULT 0,
+	refresh_issued_at INTEGER NOT NULL DEFAULT 0,
+	refresh_used_at   INTEGER NOT NULL DEFAULT 0,
+
+	status            TEXT    NOT NULL DEFAULT 'new'
+	                  CHECK (status IN ('new', 'valid', 'refresh_failing', 'needs_authorization', 'revoked')),
+	last_error_code   TEXT    NOT NULL DEFAULT '',
+	last_error_text   TEXT    NOT NULL DEFAULT '',
+	last_error_at     INTEGER NOT NULL DEFAULT 0,
+	refresh_failures  INTEGER NOT NULL DEFAULT 0,
+	next_refresh_at   INTEGER NOT NULL DEFAULT 0,
+
+	generation        INTEGER NOT NULL DEFAULT 0,
+	lease_owner       TEXT    NOT NULL DEFAULT '',
+	lease_until       INTEGER NOT NULL DEFAULT 0,
+
+	last_used_at      INTEGER NOT NULL DEFAULT 0,
+	last_used_by      TEXT    NOT NULL DEFAULT '',
+	created_at        INTEGER NOT NULL,
+	updated_at        INTEGER NOT NULL
+);
+
+-- At most one default token.
+CREATE UNIQUE INDEX tokens_one_default ON tokens (is_default) WHERE is_default = 1;
+
+-- Events outlive their token (a "deleted" event must stay readable), so
+-- token_id is not a foreign key and the name is kept beside it.
+CREATE TABLE events (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	token_id   INTEGER NOT NULL,
+	token_name TEXT    NOT NULL,
+	at         INTEGER NOT NULL,
+	actor      TEXT    NOT NULL,
+	kind       TEXT    NOT NULL,
+	code       TEXT    NOT NULL DEFAULT '',
+	text       TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX events_by_token ON events (token_id, id);
+CREATE INDEX events_by_kind ON events (token_id, actor, kind, at);
+`,
+}
+
+// migrate brings the schema up to date. Several processes may start at
+// once: the immediate transaction serialises them and each re-reads the
+// version inside it.
+func migrate(ctx context.Context, db *sql.DB) error {
+	for {
+		done, err := migrateOne(ctx, db)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateOne(ctx context.Context, db *sql.DB) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return false, err
+	}
+	if version > len(migrations) {
+		return false, fmt.Errorf("the store has schema version %d, newer than this program knows (%d): use a newer mailtokens", version, len(migrations))
+	}
+	if version == len(migrations) {
+		return true, nil
+	}
+	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
+		return false, fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version+1)); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
+}

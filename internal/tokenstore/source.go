@@ -1,0 +1,477 @@
+package tokenstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/secret"
+)
+
+// MinValidity is how long an access token must stay valid to be handed
+// out: Microsoft's high-volume SMTP rejects tokens that expire within ten
+// minutes, and a worker needs time to use it.
+const MinValidity = 10 * time.Minute
+
+// leaseFor is how long a process may hold the right to refresh a token. It
+// outlasts the provider request timeout, so a lease only expires when its
+// holder died — and only then may another process present the same
+// refresh token.
+const leaseFor = provider.RequestTimeout + 15*time.Second
+
+// Backoff after temporary refresh failures: 10s, 20s, 40s … capped at 5
+// minutes. Shared by every process through next_refresh_at.
+const (
+	backoffMin = 10 * time.Second
+	backoffMax = 5 * time.Minute
+)
+
+// Access is an access token ready to present to a mail server.
+type Access struct {
+	Token  secret.Secret
+	Expiry time.Time
+	Email  string // the token's account (the login user for XOAUTH2, unless a shared mailbox is named)
+	Type   provider.Type
+}
+
+// Source hands out access tokens for one named token on behalf of one
+// actor. It is the one path every caller uses — IMAP, POP3, SMTP, the admin
+// utility's Test button — in the spirit of x/oauth2's TokenSource, with a
+// context and a forced refresh for when a server rejects a token.
+type Source struct {
+	store *Store
+	name  string // "" = the default token
+	actor Actor
+}
+
+// Source returns the access-token source for name ("" for the default
+// token) used by actor.
+func (s *Store) Source(name string, actor Actor) *Source {
+	return &Source{store: s, name: name, actor: actor}
+}
+
+// Name is the token name the source was made for ("" for the default).
+func (src *Source) Name() string { return src.name }
+
+// Token returns an access token valid for at least MinValidity,
+// refreshing it first when needed. Errors: *NotFoundError,
+// *NeedsAuthorizationError (a person must act) or *RefreshFailingError
+// (temporary; retry later).
+func (src *Source) Token(ctx context.Context) (Access, error) {
+	return src.store.access(ctx, src.name, src.actor, refreshIfStale, secret.Secret{})
+}
+
+// Rejected is for when a mail server refused the access token the store
+// thought valid: it refreshes once — unless another caller already
+// replaced that token — and returns the new one.
+func (src *Source) Rejected(ctx context.Context, rejected secret.Secret) (Access, error) {
+	return src.store.access(ctx, src.name, src.actor, refreshIfCurrent, rejected)
+}
+
+// Refresh refreshes now, whatever the token's age (Refresh now, and
+// `evadmin token refresh`).
+func (src *Source) Refresh(ctx context.Context) (Access, error) {
+	return src.store.access(ctx, src.name, src.actor, refreshAlways, secret.Secret{})
+}
+
+// MarkUsed records that the actor used the token successfully (shown as
+// "last used"). Writes are throttled: the first use and then at most one
+// a minute per process, and one "used" event an hour per actor.
+func (src *Source) MarkUsed(ctx context.Context, detail string) error {
+	return src.store.markUsed(ctx, src.name, src.actor, detail)
+}
+
+type refreshMode int
+
+const (
+	refreshIfStale refreshMode = iota
+	refreshIfCurrent
+	refreshAlways
+)
+
+// access is the coordinated get-or-refresh. Within a process, one caller
+// per token works at a time (the rest wait and then find the fresh token).
+// Across processes, a lease row in the database elects one refresher; the
+// others wait for the token's generation to change.
+func (s *Store) access(ctx context.Context, name string, actor Actor, mode refreshMode, rejected secret.Secret) (Access, error) {
+	unlock, err := s.lockName(ctx, name)
+	if err != nil {
+		return Access{}, err
+	}
+	defer unlock()
+	for {
+		t, err := s.Get(ctx, name)
+		if err != nil {
+			return Access{}, err
+		}
+		now := s.now()
+		refresh, err := decide(t, now, mode, rejected)
+		if err != nil || !refresh {
+			return accessOf(t), err
+		}
+		acquired, err := s.takeLease(ctx, t, now)
+		if err != nil {
+			return Access{}, err
+		}
+		if !acquired {
+			if err := s.waitForLease(ctx, t); err != nil {
+				return Access{}, err
+			}
+			// Another process refreshed or failed; look again, and do not
+			// force a second refresh of a token someone just replaced.
+			if mode == refreshAlways {
+				mode, rejected = refreshIfCurrent, t.AccessToken
+			}
+			continue
+		}
+		a, err := s.refresh(ctx, t, actor)
+		if errors.Is(err, errChanged) {
+			continue
+		}
+		return a, err
+	}
+}
+
+// errChanged means the token changed under a refresh (re-authorized,
+// edited, deleted): its result was dropped and the caller reads again.
+var errChanged = errors.New("token changed during refresh")
+
+// releaseLease gives up the refresh right without recording anything.
+func (s *Store) releaseLease(ctx context.Context, t *Token) {
+	s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE tokens SET lease_owner = '', lease_until = 0
+		WHERE id = ? AND lease_owner = ?`, t.ID, s.owner)
+}
+
+func accessOf(t *Token) Access {
+	if t == nil {
+		return Access{}
+	}
+	return Access{Token: t.AccessToken, Expiry: t.Expiry, Email: t.Email, Type: t.Type}
+}
+
+// decide says whether t must be refreshed now, or why no token can be had.
+func decide(t *Token, now time.Time, mode refreshMode, rejected secret.Secret) (bool, error) {
+	switch t.Status {
+	case StatusNew, StatusRevoked, StatusNeedsAuthorization:
+		var cause *provider.Error
+		if t.Status == StatusNeedsAuthorization && !t.LastError.IsZero() {
+			cause = provider.Rebuild(t.Type, t.LastError.Code, t.LastError.Text)
+			cause.Tenant = t.Tenant
+		}
+		return false, &NeedsAuthorizationError{Name: t.Name, Status: t.Status, Cause: cause}
+	}
+	switch mode {
+	case refreshAlways:
+		return true, nil
+	case refreshIfCurrent:
+		if !t.AccessToken.Equal(rejected) && t.Expiry.After(now) {
+			return false, nil // already replaced by someone else
+		}
+	case refreshIfStale:
+		if fresh(t, now) {
+			return false, nil
+		}
+	}
+	if t.NextRefreshAt.After(now) {
+		// Backing off after a temporary failure: a still-valid token
+		// beats no token, even with less than MinValidity left.
+		if t.Expiry.After(now) && mode == refreshIfStale {
+			return false, nil
+		}
+		return false, &RefreshFailingError{Name: t.Name, RetryAt: t.NextRefreshAt,
+			Cause: storedCause(t)}
+	}
+	return true, nil
+}
+
+// fresh reports whether t's access token may be handed out without a
+// refresh: MinValidity left, or — for providers issuing short-lived tokens —
+// half its lifetime, so such tokens are not refreshed on every use.
+func fresh(t *Token, now time.Time) bool {
+	if t.AccessToken.IsZero() {
+		return false
+	}
+	need := MinValidity
+	if life := t.Expiry.Sub(t.AccessIssuedAt); !t.AccessIssuedAt.IsZero() && life/2 < need {
+		need = life / 2
+	}
+	return t.Expiry.Sub(now) >= need
+}
+
+func storedCause(t *Token) error {
+	if t.LastError.Code == codeNetwork {
+		return &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.Temporary, Err: errors.New(t.LastError.Text)}
+	}
+	return provider.Rebuild(t.Type, t.LastError.Code, t.LastError.Text)
+}
+
+// lockName serialises callers for one token within this process.
+func (s *Store) lockName(ctx context.Context, name string) (unlock func(), err error) {
+	v, _ := s.nameLocks.LoadOrStore(strings.ToLower(name), make(chan struct{}, 1))
+	ch := v.(chan struct{})
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// takeLease claims the right to refresh t, if nobody holds it and nobody
+// changed the token since we read it.
+func (s *Store) takeLease(ctx context.Context, t *Token, now time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET lease_owner = ?, lease_until = ?
+		WHERE id = ? AND generation = ? AND lease_until < ?`,
+		s.owner, toMillis(now.Add(leaseFor)), t.ID, t.Generation, toMillis(now))
+	if err != nil {
+		return false, fmt.Errorf("token %q: claim refresh: %w", t.Name, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// waitForLease waits until the token changed or its lease was released or
+// ran out. Polling is the only cross-process signal SQLite offers; the
+// interval grows from 10ms to 200ms, so a refresh that takes a typical
+// 100–300ms is noticed quickly without a busy loop.
+func (s *Store) waitForLease(ctx context.Context, t *Token) error {
+	delay := 10 * time.Millisecond
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
+		var gen, until int64
+		err := s.db.QueryRowContext(ctx, `SELECT generation, lease_until FROM tokens WHERE id = ?`, t.ID).Scan(&gen, &until)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // deleted; the next read reports it
+		}
+		if err != nil {
+			return fmt.Errorf("token %q: wait for refresh: %w", t.Name, err)
+		}
+		if gen != t.Generation || until < toMillis(s.now()) {
+			return nil
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+		timer.Reset(delay)
+	}
+}
+
+// refresh runs the provider request while holding the lease and records
+// the outcome. The lease is released in the same transaction as the
+// result, and a rotated refresh token is committed before anyone can read
+// the token again.
+func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, error) {
+	cfg := s.providerConfig(t)
+	var tok *provider.Token
+	var err error
+	switch t.Grant {
+	case GrantClientCredentials:
+		tok, err = cfg.AppOnly(ctx)
+	default:
+		if t.RefreshToken.IsZero() {
+			err = &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.Reauthorize, Code: "no_refresh_token",
+				Description: "the access token expired and no refresh token is stored"}
+			break
+		}
+		tok, err = cfg.Refresh(ctx, t.RefreshToken.Reveal())
+	}
+	now := s.now()
+	if err != nil && ctx.Err() != nil {
+		// Our caller gave up (shutdown, deadline): that says nothing about
+		// the provider, so no backoff for everyone else.
+		s.releaseLease(ctx, t)
+		return Access{}, fmt.Errorf("token %q: refresh: %w", t.Name, ctx.Err())
+	}
+	if err != nil {
+		return s.recordFailure(ctx, t, actor, now, err)
+	}
+	var out Access
+	err = s.inTx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+		rt, rtIssued := t.RefreshToken, t.RefreshIssuedAt
+		rotated := !tok.RefreshToken.IsZero()
+		if rotated {
+			rt, rtIssued = tok.RefreshToken, now
+		}
+		scope := t.GrantedScope
+		if tok.Scope != "" {
+			scope = tok.Scope
+		}
+		nowMs := toMillis(now)
+		res, err := tx.ExecContext(ctx, `UPDATE tokens SET access_token = ?, refresh_token = ?, access_expires_at = ?,
+			access_issued_at = ?, granted_scope = ?, refresh_issued_at = ?, refresh_used_at = ?, status = 'valid',
+			last_error_code = '', last_error_text = '', last_error_at = 0, refresh_failures = 0, next_refresh_at = 0,
+			generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
+			WHERE id = ? AND generation = ?`,
+			s.key.seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
+			s.key.seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
+			toMillis(expiryOf(now, tok)), nowMs, scope, toMillis(rtIssued), nowMs, nowMs, t.ID, t.Generation)
+		// When the token was re-authorized, edited or deleted meanwhile,
+		// that newer state wins over what we got.
+		if err := changed(res, err); err != nil {
+			return err
+		}
+		text := fmt.Sprintf("access token valid until %s", expiryOf(now, tok).UTC().Format(time.RFC3339))
+		if rotated {
+			text += "; refresh token rotated"
+		}
+		out = Access{Token: tok.AccessToken, Expiry: expiryOf(now, tok), Email: t.Email, Type: t.Type}
+		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventRefreshed, "", text)
+	})
+	if errors.Is(err, errChanged) {
+		s.releaseLease(ctx, t)
+		return Access{}, err
+	}
+	if err != nil {
+		return Access{}, fmt.Errorf("token %q: save refreshed token: %w", t.Name, err)
+	}
+	return out, nil
+}
+
+// recordFailure stores a failed refresh: temporary failures back off and
+// keep the token; the rest need a person.
+func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now time.Time, cause error) (Access, error) {
+	var pe *provider.Error
+	if !errors.As(cause, &pe) {
+		pe = &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.KindOf(cause), Err: cause}
+	}
+	code, text := pe.Code, pe.Description
+	if code == "" {
+		code, text = codeNetwork, pe.Error()
+	}
+	nowMs := toMillis(now)
+	var result error
+	var access Access
+	// Record even when the caller's context ended: the outcome is real
+	// and the lease must be released.
+	ctx = context.WithoutCancel(ctx)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if pe.Kind == provider.Temporary {
+			failures := t.RefreshFailures + 1
+			retry := now.Add(backoff(failures))
+			res, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'refresh_failing', last_error_code = ?,
+				last_error_text = ?, last_error_at = ?, refresh_failures = ?, next_refresh_at = ?,
+				generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
+				WHERE id = ? AND generation = ?`,
+				code, text, nowMs, failures, toMillis(retry), nowMs, t.ID, t.Generation)
+			if err := changed(res, err); err != nil {
+				return err
+			}
+			if t.Expiry.After(now) {
+				access = accessOf(t) // still valid for a while: use it
+			} else {
+				result = &RefreshFailingError{Name: t.Name, Cause: pe, RetryAt: retry}
+			}
+			return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventRefreshFailed, pe.ShortCode(), text)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'needs_authorization', last_error_code = ?,
+			last_error_text = ?, last_error_at = ?, refresh_failures = refresh_failures + 1, next_refresh_at = 0,
+			generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
+			WHERE id = ? AND generation = ?`,
+			code, text, nowMs, nowMs, t.ID, t.Generation)
+		if err := changed(res, err); err != nil {
+			return err
+		}
+		pe.Tenant = t.Tenant
+		result = &NeedsAuthorizationError{Name: t.Name, Status: StatusNeedsAuthorization, Cause: pe}
+		if err := addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventRefreshFailed, pe.ShortCode(), text); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventNeedsAuthorization, pe.ShortCode(), pe.Explain())
+	})
+	if errors.Is(err, errChanged) {
+		s.releaseLease(ctx, t)
+		return Access{}, err
+	}
+	if err != nil {
+		return Access{}, fmt.Errorf("token %q: record refresh failure (%v): %w", t.Name, cause, err)
+	}
+	return access, result
+}
+
+// changed turns "the guarded UPDATE matched no row" into errChanged.
+func changed(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return errChanged
+	}
+	return nil
+}
+
+func backoff(failures int) time.Duration {
+	d := backoffMin
+	for i := 1; i < failures && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
+}
+
+// useMark remembers this process's last "used" writes for a token.
+type useMark struct {
+	row   time.Time // last last_used_at write
+	event time.Time // last "used" event
+}
+
+const (
+	useRowEvery   = time.Minute
+	useEventEvery = time.Hour
+)
+
+func (s *Store) markUsed(ctx context.Context, name string, actor Actor, detail string) error {
+	now := s.now()
+	key := strings.ToLower(name) + "\x00" + string(actor)
+	s.useMu.Lock()
+	m, seen := s.useSeen[key]
+	writeRow := !seen || now.Sub(m.row) >= useRowEvery
+	writeEvent := !seen || now.Sub(m.event) >= useEventEvery
+	if writeRow {
+		m.row = now
+	}
+	if writeEvent {
+		m.event = now
+	}
+	s.useSeen[key] = m
+	s.useMu.Unlock()
+	if !writeRow && !writeEvent {
+		return nil
+	}
+	nowMs := toMillis(now)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		t, err := s.get(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = ?, last_used_by = ? WHERE id = ?`,
+			nowMs, string(actor), t.ID); err != nil {
+			return err
+		}
+		if !writeEvent {
+			return nil
+		}
+		// Another process of the same actor may have logged a use lately.
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(at), 0) FROM events
+			WHERE token_id = ? AND actor = ? AND kind = 'used'`, t.ID, string(actor)).Scan(&last); err != nil {
+			return err
+		}
+		if last != 0 && now.Sub(fromMillis(last)) < useEventEvery {
+			return nil
+		}
+		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventUsed, "", detail)
+	})
+	if err != nil {
+		return fmt.Errorf("token %q: record use: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package tokenstore
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"mailtokens/internal/fielderr"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/secret"
+)
+
+// Status is where a token is in its lifecycle (DESIGN.md, "Token lifecycle").
+type Status string
+
+// The lifecycle states. Stored as text; never renamed.
+const (
+	StatusNew                Status = "new"                 // no token yet: an admin must click Get Email Token
+	StatusValid              Status = "valid"               // usable; refreshed in place as needed
+	StatusRefreshFailing     Status = "refresh_failing"     // transient provider or network trouble; retried with backoff
+	StatusNeedsAuthorization Status = "needs_authorization" // a person must act (sign in again, fix the app)
+	StatusRevoked            Status = "revoked"             // revoked by an admin
+)
+
+// Grant is how a token was obtained.
+type Grant string
+
+// The ways to obtain a token.
+const (
+	GrantNone              Grant = ""
+	GrantAuthorizationCode Grant = "authorization_code"
+	GrantDeviceCode        Grant = "device_code"
+	GrantClientCredentials Grant = "client_credentials"
+	GrantPasted            Grant = "pasted"
+)
+
+// Actor is who or what acted on a token: "admin" or "admin:<user>", "cli",
+// "evmail", "batchmail".
+type Actor string
+
+// The actors the programs use.
+const (
+	ActorAdmin     Actor = "admin"
+	ActorCLI       Actor = "cli"
+	ActorEvmail    Actor = "evmail"
+	ActorBatchmail Actor = "batchmail"
+)
+
+// AdminUser is the actor for a named admin of the web utility.
+func AdminUser(name string) Actor { return Actor("admin:" + name) }
+
+// Settings are the fields an admin enters for a token.
+type Settings struct {
+	Name     string // unique (case-insensitively); what task files refer to
+	Type     provider.Type
+	Email    string // the mailbox account, for reference and as the sign-in hint
+	Tenant   string // Microsoft only
+	ClientID string
+	// ClientSecret is write-only for the admin: on Update a zero secret
+	// keeps the stored one.
+	ClientSecret    secret.Secret
+	Scope           string
+	AuthURL         string
+	TokenURL        string
+	SecretExpiresOn time.Time // the client secret's expiry date, when the admin knows it; zero = unknown
+}
+
+// Token is one named token: its settings and its state.
+type Token struct {
+	ID int64
+	Settings
+	Default bool
+
+	Grant        Grant
+	AccessToken  secret.Secret
+	RefreshToken secret.Secret
+	// HasClientSecret, HasAccessToken and HasRefreshToken tell what is
+	// stored even when List leaves the secrets themselves out.
+	HasClientSecret, HasAccessToken, HasRefreshToken bool
+	Expiry          time.Time // access token
+	AccessIssuedAt  time.Time
+	GrantedScope    string
+	AuthorizedAt    time.Time // last Get Email Token (or device, app-only, paste)
+	RefreshIssuedAt time.Time // when the current refresh token was issued
+	RefreshUsedAt   time.Time // last successful use of the refresh token
+
+	Status          Status
+	LastError       ErrorInfo
+	RefreshFailures int
+	NextRefreshAt   time.Time // while refresh is failing: not before this
+
+	LastUsedAt time.Time
+	LastUsedBy Actor
+
+	CreatedAt, UpdatedAt time.Time
+	// Generation counts changes to the token material; the refresh
+	// coordination compares it to notice other processes' work.
+	Generation int64
+}
+
+// ErrorInfo is the last failure recorded for a token.
+type ErrorInfo struct {
+	Code string // the provider's OAuth2 error code, or "network"
+	Text string // the provider's description (Microsoft's starts with AADSTSnnnn:)
+	At   time.Time
+}
+
+// IsZero reports whether no error is recorded.
+func (e ErrorInfo) IsZero() bool { return e.Code == "" && e.Text == "" }
+
+// Explain is the plain-words advice for the recorded error.
+func (t *Token) Explain() string {
+	if t.LastError.IsZero() {
+		return ""
+	}
+	if t.LastError.Code == codeNetwork {
+		return provider.Explain(&provider.Error{Provider: t.Type, Kind: provider.Temporary, Err: fmt.Errorf("%s", t.LastError.Text)})
+	}
+	e := provider.Rebuild(t.Type, t.LastError.Code, t.LastError.Text)
+	e.Tenant = t.Tenant
+	return e.Explain()
+}
+
+// codeNetwork is the stored code for failures without a provider answer.
+const codeNetwork = "network"
+
+// ProviderConfig is the provider view of the token's settings. redirectURL
+// matters only for the authorization-code flow.
+func (s *Settings) ProviderConfig(redirectURL string) provider.Config {
+	return provider.Config{
+		Type:         s.Type,
+		Tenant:       s.Tenant,
+		ClientID:     s.ClientID,
+		ClientSecret: s.ClientSecret,
+		Scope:        s.Scope,
+		Email:        s.Email,
+		AuthURL:      s.AuthURL,
+		TokenURL:     s.TokenURL,
+		RedirectURL:  redirectURL,
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,62}[A-Za-z0-9._@+-]$|^[A-Za-z0-9]$`)
+
+// Validate checks the settings and reports every problem by field label.
+func (s *Settings) Validate() error {
+	var errs fielderr.List
+	switch {
+	case s.Name == "":
+		errs.Add("Email Token Name", "is required: task files refer to the token by this name")
+	case !nameRE.MatchString(s.Name):
+		errs.Add("Email Token Name", fmt.Sprintf("%q: use 1 to 64 letters, digits, spaces and . _ @ + -, starting with a letter or digit", s.Name))
+	}
+	if s.Email != "" && (!strings.Contains(s.Email, "@") || strings.ContainsAny(s.Email, " \t\r\n<>,;")) {
+		errs.Add("Email Address", fmt.Sprintf("%q is not an email address", s.Email))
+	}
+	if err := s.ProviderConfig("").Validate(); err != nil {
+		errs = append(errs, err.(fielderr.List)...)
+	}
+	return errs.Err()
+}
