@@ -1,0 +1,593 @@
+package tokenstore
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/secret"
+)
+
+// The sandbox world the refresh tests run in: one Microsoft tenant with a
+// confidential app and a user, one Google app and user.
+const (
+	msTenantID   = "7c8e2d1a-4b5f-4a6e-9d3c-2f1e0a9b8c7d"
+	msClientID   = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+	msSecret     = "ms-app-secret-value"
+	gClientID    = "123456789012-sandbox.apps.googleusercontent.com"
+	gSecret      = "GOCSPX-sandbox-secret"
+	testRedirect = "http://localhost:8080/oauth2/callback"
+	msUser       = "support@contoso.example"
+	gUser        = "support@gmail.example"
+	userPassword = "correct horse"
+)
+
+type world struct {
+	idp   *idp.Server
+	clock *idp.FakeClock // shared by the provider and the store
+	store *Store
+	opt   Options
+}
+
+func newWorld(t *testing.T, configure ...func(*idp.App)) *world {
+	t.Helper()
+	return newWorldAt(t, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), configure...)
+}
+
+func newWorldAt(t *testing.T, start time.Time, configure ...func(*idp.App)) *world {
+	t.Helper()
+	clock := idp.NewFakeClock(start)
+	p := idp.NewTest(t, idp.Options{Clock: clock})
+	p.AddTenant(idp.Tenant{ID: msTenantID, Domain: "contoso.example"})
+	msApp := idp.App{Flavor: idp.Microsoft, Name: "Mail worker", ClientID: msClientID,
+		Secrets: []idp.Secret{{Value: msSecret}}, RedirectURIs: []string{testRedirect}, Tenant: msTenantID}
+	gApp := idp.App{Flavor: idp.Google, Name: "Mail worker", ClientID: gClientID,
+		Secrets: []idp.Secret{{Value: gSecret}}, RedirectURIs: []string{testRedirect}}
+	for _, c := range configure {
+		c(&msApp)
+		c(&gApp)
+	}
+	p.AddApp(msApp)
+	p.AddApp(gApp)
+	p.AddUser(idp.User{Email: msUser, Password: userPassword, Tenant: msTenantID, Flavor: idp.Microsoft})
+	p.AddUser(idp.User{Email: gUser, Password: userPassword, Flavor: idp.Google})
+
+	dir := t.TempDir()
+	w := &world{idp: p, clock: clock, opt: Options{
+		Path: filepath.Join(dir, "tokens.db"), KeyFile: filepath.Join(dir, "tokens.key"),
+		Now: clock.Now, HTTPClient: provider.NewHTTPClient(5 * time.Second),
+	}}
+	w.store = w.open(t)
+	return w
+}
+
+// open opens another Store on the same file: for the store, a separate
+// instance is a separate process (its own leases, no shared locks).
+func (w *world) open(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), w.opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func (w *world) settings(name string, typ provider.Type) Settings {
+	switch typ {
+	case provider.Google:
+		return Settings{Name: name, Type: provider.Google, Email: gUser, ClientID: gClientID,
+			ClientSecret: secret.New(gSecret), Scope: provider.GoogleMailScope,
+			AuthURL: w.idp.URL() + "/google/o/oauth2/v2/auth", TokenURL: w.idp.URL() + "/google/token"}
+	}
+	base := w.idp.URL() + "/" + msTenantID + "/oauth2/v2.0"
+	return Settings{Name: name, Type: provider.Microsoft, Email: msUser, Tenant: msTenantID, ClientID: msClientID,
+		ClientSecret: secret.New(msSecret), Scope: provider.MicrosoftIMAPScope + " " + provider.MicrosoftSMTPScope,
+		AuthURL: base + "/authorize", TokenURL: base + "/token"}
+}
+
+// authorized creates a token and runs Get Email Token for it against the
+// sandbox: sign-in page, consent, code exchange with PKCE.
+func (w *world) authorized(t *testing.T, name string, typ provider.Type) *Token {
+	t.Helper()
+	ctx := context.Background()
+	set := w.settings(name, typ)
+	if _, err := w.store.Create(ctx, set, ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	cfg := set.ProviderConfig(testRedirect)
+	cfg.HTTPClient = w.opt.HTTPClient
+	req, err := cfg.StartAuth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := w.idp.SignIn(ctx, req.URL, set.Email, userPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Query().Get("state") != req.State || back.Query().Get("code") == "" {
+		t.Fatalf("sign-in came back with %s", back)
+	}
+	tok, err := cfg.Exchange(ctx, back.Query().Get("code"), req.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.RefreshToken.IsZero() {
+		t.Fatal("no refresh token from the sign-in")
+	}
+	saved, err := w.store.SaveGrant(ctx, name, GrantAuthorizationCode, tok, ActorCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saved
+}
+
+// age moves both clocks so the access token has left less than it has.
+func (w *world) age(d time.Duration) { w.clock.Advance(d) }
+
+func TestFreshTokenIsNotRefreshed(t *testing.T) {
+	w := newWorld(t)
+	tok := w.authorized(t, "ms", provider.Microsoft)
+	a, err := w.store.Source("ms", ActorEvmail).Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Token.Equal(tok.AccessToken) || len(w.idp.Refreshes()) != 0 {
+		t.Fatalf("a fresh token was refreshed (%d refreshes)", len(w.idp.Refreshes()))
+	}
+	if a.Email != msUser || !a.Expiry.Equal(tok.Expiry) {
+		t.Fatalf("access = %+v", a)
+	}
+	if in := w.idp.Introspect(a.Token.Reveal()); !in.Active || in.Username != msUser {
+		t.Fatalf("the sandbox does not accept the stored token: %+v", in)
+	}
+}
+
+func TestStaleTokenRefreshedWithRotation(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	old := w.authorized(t, "ms", provider.Microsoft)
+	// 51 minutes into a 60-minute token: under 10 minutes left.
+	w.age(51 * time.Minute)
+	a, err := w.store.Source("ms", ActorEvmail).Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Token.Equal(old.AccessToken) {
+		t.Fatal("stale token handed out")
+	}
+	if a.Expiry.Sub(w.clock.Now()) < MinValidity {
+		t.Fatalf("new token expires in %v", a.Expiry.Sub(w.clock.Now()))
+	}
+	got, _ := w.store.Get(ctx, "ms")
+	if got.RefreshToken.Equal(old.RefreshToken) {
+		t.Fatal("the rotated refresh token was not stored")
+	}
+	if !got.RefreshIssuedAt.Equal(w.clock.Now().Truncate(time.Millisecond)) || got.Status != StatusValid {
+		t.Fatalf("after refresh: issued %v status %s", got.RefreshIssuedAt, got.Status)
+	}
+	refs := w.idp.Refreshes()
+	if len(refs) != 1 || refs[0].RefreshToken != old.RefreshToken.Reveal() || refs[0].Outcome != "ok" {
+		t.Fatalf("refreshes = %+v", refs)
+	}
+	// The rotated token works for the next refresh; the old one is spent.
+	w.age(51 * time.Minute)
+	if _, err := w.store.Source("ms", ActorEvmail).Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	refs = w.idp.Refreshes()
+	if len(refs) != 2 || refs[1].RefreshToken != got.RefreshToken.Reveal() || refs[1].Outcome != "ok" {
+		t.Fatalf("second refresh = %+v", refs)
+	}
+	ev, _ := w.store.Events(ctx, "ms", 1)
+	if ev[0].Kind != EventRefreshed || ev[0].Actor != ActorEvmail || !strings.Contains(ev[0].Text, "rotated") {
+		t.Fatalf("refresh event = %+v", ev[0])
+	}
+}
+
+func TestGoogleRefreshKeepsRefreshToken(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	old := w.authorized(t, "gmail", provider.Google)
+	w.age(55 * time.Minute)
+	a, err := w.store.Source("gmail", ActorBatchmail).Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := w.store.Get(ctx, "gmail")
+	if a.Token.Equal(old.AccessToken) || !got.RefreshToken.Equal(old.RefreshToken) || !got.RefreshIssuedAt.Equal(old.RefreshIssuedAt) {
+		t.Fatal("Google does not rotate: the refresh token and its issue time must stay")
+	}
+	if !got.RefreshUsedAt.After(old.RefreshIssuedAt) {
+		t.Fatal("refresh-token last use not recorded")
+	}
+}
+
+func TestPermanentFailuresNeedAuthorization(t *testing.T) {
+	cases := []struct {
+		name  string
+		typ   provider.Type
+		break_ func(w *world)
+		code  string
+		words string
+	}{
+		{"microsoft consent revoked", provider.Microsoft, func(w *world) { w.idp.RevokeConsent(msClientID, msUser) }, "AADSTS65001", "consent"},
+		{"microsoft 90 days idle", provider.Microsoft, func(w *world) { w.age(91 * 24 * time.Hour) }, "AADSTS700082", "90 days"},
+		{"microsoft MFA", provider.Microsoft, func(w *world) { w.idp.RequireMFA(msUser) }, "AADSTS50076", "multi-factor"},
+		{"microsoft secret expired", provider.Microsoft, func(w *world) { w.idp.ExpireSecrets(msClientID) }, "AADSTS7000222", "expired"},
+		{"google revoked", provider.Google, func(w *world) { w.idp.RevokeConsent(gClientID, gUser) }, "invalid_grant", "Testing"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t)
+			old := w.authorized(t, "tok", c.typ)
+			w.age(55 * time.Minute)
+			c.break_(w)
+			_, err := w.store.Source("tok", ActorEvmail).Token(ctx)
+			var na *NeedsAuthorizationError
+			if !errors.As(err, &na) {
+				t.Fatalf("got %v, want NeedsAuthorizationError", err)
+			}
+			if !strings.Contains(err.Error(), c.words) || !strings.Contains(err.Error(), strings.TrimPrefix(c.code, "invalid_grant")) {
+				t.Fatalf("error %q should explain %q (%s)", err, c.words, c.code)
+			}
+			got, _ := w.store.Get(ctx, "tok")
+			if got.Status != StatusNeedsAuthorization || got.LastError.IsZero() || !got.RefreshToken.Equal(old.RefreshToken) {
+				t.Fatalf("after failure: status %s, error %+v", got.Status, got.LastError)
+			}
+			if !strings.Contains(got.Explain(), c.words) {
+				t.Fatalf("stored explanation %q lacks %q", got.Explain(), c.words)
+			}
+			ev, _ := w.store.Events(ctx, "tok", 2)
+			if eventKinds(ev) != "needs_authorization refresh_failed" || ev[1].Code != c.code {
+				t.Fatalf("events = %+v", ev)
+			}
+			// No more provider requests until someone acts.
+			n := len(w.idp.Refreshes())
+			for range 3 {
+				if _, err := w.store.Source("tok", ActorEvmail).Token(ctx); !errors.As(err, &na) {
+					t.Fatalf("later call: %v", err)
+				}
+			}
+			if len(w.idp.Refreshes()) != n {
+				t.Fatal("a token needing authorization was refreshed again")
+			}
+		})
+	}
+}
+
+func TestSecretFixRevivesToken(t *testing.T) {
+	// A wrong client secret is fixed in the settings, not by signing in
+	// again: saving a new secret makes the token usable with its refresh
+	// token.
+	ctx := context.Background()
+	w := newWorld(t)
+	w.authorized(t, "ms", provider.Microsoft)
+	set := w.settings("ms", provider.Microsoft)
+	set.ClientSecret = secret.New("the secret ID, pasted by mistake")
+	if _, err := w.store.Update(ctx, "ms", set, ActorAdmin); err != nil {
+		t.Fatal(err)
+	}
+	w.age(55 * time.Minute)
+	_, err := w.store.Source("ms", ActorEvmail).Token(ctx)
+	if err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	set.ClientSecret = secret.New(msSecret)
+	got, err := w.store.Update(ctx, "ms", set, ActorAdmin)
+	if err != nil || got.Status != StatusValid {
+		t.Fatalf("after fixing the secret: status %v, %v", got.Status, err)
+	}
+	if _, err := w.store.Source("ms", ActorEvmail).Token(ctx); err != nil {
+		t.Fatalf("refresh with the fixed secret: %v", err)
+	}
+}
+
+func TestTemporaryFailuresBackOffAndKeepToken(t *testing.T) {
+	faults := []struct {
+		name  string
+		fault idp.Fault
+	}{
+		{"500", idp.Fault{Kind: idp.FaultStatus500}},
+		{"malformed JSON", idp.Fault{Kind: idp.FaultMalformedJSON}},
+		{"dropped connection", idp.Fault{Kind: idp.FaultDropConnection}},
+		{"slow answer", idp.Fault{Kind: idp.FaultSlow, Delay: 10 * time.Second}},
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t)
+			w.opt.HTTPClient = provider.NewHTTPClient(300 * time.Millisecond)
+			w.store = w.open(t)
+			old := w.authorized(t, "ms", provider.Microsoft)
+			w.idp.InjectFault(f.fault)
+
+			// Five minutes left: the refresh fails, the old token is still
+			// usable and is handed out.
+			w.age(55 * time.Minute)
+			a, err := w.store.Source("ms", ActorEvmail).Token(ctx)
+			if err != nil || !a.Token.Equal(old.AccessToken) {
+				t.Fatalf("with time left, want the old token: %v", err)
+			}
+			got, _ := w.store.Get(ctx, "ms")
+			if got.Status != StatusRefreshFailing || !got.RefreshToken.Equal(old.RefreshToken) || got.RefreshFailures != 1 {
+				t.Fatalf("status %s failures %d", got.Status, got.RefreshFailures)
+			}
+			if !got.NextRefreshAt.Equal(w.clock.Now().Add(backoffMin).Truncate(time.Millisecond)) {
+				t.Fatalf("next refresh at %v", got.NextRefreshAt)
+			}
+
+			// Expired: a temporary error with the retry time; within the
+			// backoff no request reaches the provider.
+			w.age(6 * time.Minute)
+			n := w.idp.TokenRequests("refresh_token")
+			_, err = w.store.Source("ms", ActorEvmail).Token(ctx)
+			var rf *RefreshFailingError
+			if !errors.As(err, &rf) || !IsTemporary(err) {
+				t.Fatalf("expired + failing: %v", err)
+			}
+			if rf.RetryAt.IsZero() {
+				t.Fatal("no retry time")
+			}
+			_, err = w.store.Source("ms", ActorEvmail).Token(ctx)
+			if !errors.As(err, &rf) {
+				t.Fatalf("second call: %v", err)
+			}
+			if extra := w.idp.TokenRequests("refresh_token") - n; extra > 1 {
+				t.Fatalf("%d provider requests during backoff, want at most 1", extra)
+			}
+
+			// Recovery.
+			w.idp.ClearFaults()
+			w.age(backoffMax)
+			a, err = w.store.Source("ms", ActorEvmail).Token(ctx)
+			if err != nil || a.Token.Equal(old.AccessToken) {
+				t.Fatalf("after recovery: %v", err)
+			}
+			got, _ = w.store.Get(ctx, "ms")
+			if got.Status != StatusValid || got.RefreshFailures != 0 || !got.LastError.IsZero() {
+				t.Fatalf("after recovery: %+v", got)
+			}
+		})
+	}
+}
+
+func TestRejectedTokenForcesOneRefresh(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	old := w.authorized(t, "ms", provider.Microsoft)
+	src := w.store.Source("ms", ActorEvmail)
+	a, err := src.Rejected(ctx, old.AccessToken)
+	if err != nil || a.Token.Equal(old.AccessToken) {
+		t.Fatalf("Rejected: %v", err)
+	}
+	// A second caller that saw the same rejected token gets the new one
+	// without another refresh.
+	b, err := src.Rejected(ctx, old.AccessToken)
+	if err != nil || !b.Token.Equal(a.Token) || len(w.idp.Refreshes()) != 1 {
+		t.Fatalf("second Rejected refreshed again: %d refreshes, %v", len(w.idp.Refreshes()), err)
+	}
+	// Refresh always refreshes.
+	c, err := src.Refresh(ctx)
+	if err != nil || c.Token.Equal(a.Token) || len(w.idp.Refreshes()) != 2 {
+		t.Fatalf("Refresh: %v", err)
+	}
+}
+
+func TestAppOnlyTokenRenewsWithClientCredentials(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, func(a *idp.App) { a.AppPermissions = []string{"IMAP.AccessAsApp", "SMTP.SendAsApp"} })
+	set := w.settings("app", provider.Microsoft)
+	set.Scope = ""
+	if _, err := w.store.Create(ctx, set, ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	cfg := set.ProviderConfig("")
+	cfg.HTTPClient = w.opt.HTTPClient
+	tok, err := cfg.AppOnly(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tok.RefreshToken.IsZero() {
+		t.Fatal("client credentials must not return a refresh token")
+	}
+	if _, err := w.store.SaveGrant(ctx, "app", GrantClientCredentials, tok, ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	w.age(55 * time.Minute)
+	n := w.idp.TokenRequests("client_credentials")
+	a, err := w.store.Source("app", ActorEvmail).Token(ctx)
+	if err != nil || a.Token.Equal(tok.AccessToken) || w.idp.TokenRequests("client_credentials") != n+1 {
+		t.Fatalf("app-only renewal: %v", err)
+	}
+	if in := w.idp.Introspect(a.Token.Reveal()); !in.Active || !in.AppOnly {
+		t.Fatalf("introspection: %+v", in)
+	}
+}
+
+func TestPastedTokenWithoutRefreshTokenExpires(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	if _, err := w.store.Create(ctx, w.settings("pasted", provider.Microsoft), ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.SaveGrant(ctx, "pasted", GrantPasted, &provider.Token{AccessToken: secret.New("pasted-at"), ExpiresIn: time.Hour}, ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := w.store.Source("pasted", ActorEvmail).Token(ctx); err != nil || a.Token.Reveal() != "pasted-at" {
+		t.Fatalf("pasted token: %v", err)
+	}
+	w.age(55 * time.Minute)
+	_, err := w.store.Source("pasted", ActorEvmail).Token(ctx)
+	var na *NeedsAuthorizationError
+	if !errors.As(err, &na) || !strings.Contains(err.Error(), "No refresh token") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestNotAuthorizedAndRevoked(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	if _, err := w.store.Create(ctx, w.settings("new", provider.Microsoft), ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.store.Source("new", ActorEvmail).Token(ctx)
+	var na *NeedsAuthorizationError
+	if !errors.As(err, &na) || na.Status != StatusNew || !strings.Contains(err.Error(), "Get Email Token") {
+		t.Fatalf("new token: %v", err)
+	}
+
+	g := w.authorized(t, "gmail", provider.Google)
+	advice, err := w.store.Revoke(ctx, "gmail", ActorAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(advice, "Google") {
+		t.Fatalf("advice %q", advice)
+	}
+	if in := w.idp.Introspect(g.AccessToken.Reveal()); in.Active {
+		t.Fatal("revoking at Google must end the access token too")
+	}
+	got, _ := w.store.Get(ctx, "gmail")
+	if got.Status != StatusRevoked || got.HasRefreshToken || got.HasAccessToken {
+		t.Fatalf("after revoke: %+v", got)
+	}
+	if _, err := w.store.Source("gmail", ActorEvmail).Token(ctx); !errors.As(err, &na) || na.Status != StatusRevoked {
+		t.Fatalf("revoked token: %v", err)
+	}
+
+	w.authorized(t, "ms", provider.Microsoft)
+	advice, err = w.store.Revoke(ctx, "ms", ActorAdmin)
+	if err != nil || !strings.Contains(advice, "Entra") {
+		t.Fatalf("Microsoft revoke: %q %v", advice, err)
+	}
+}
+
+func TestRevokeFailureChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.authorized(t, "gmail", provider.Google)
+	w.idp.InjectFault(idp.Fault{Kind: idp.FaultStatus500, Path: "/revoke"})
+	if _, err := w.store.Revoke(ctx, "gmail", ActorAdmin); err == nil {
+		t.Fatal("revoke with the provider down succeeded")
+	}
+	got, _ := w.store.Get(ctx, "gmail")
+	if got.Status != StatusValid || !got.HasRefreshToken {
+		t.Fatalf("a failed revoke changed the token: %s", got.Status)
+	}
+}
+
+func TestMarkUsedIsThrottled(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.authorized(t, "ms", provider.Microsoft)
+	src := w.store.Source("ms", ActorEvmail)
+	for range 5 {
+		if err := src.MarkUsed(ctx, "imap support@contoso.example"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	countUsed := func() int {
+		ev, _ := w.store.Events(ctx, "ms", 100)
+		n := 0
+		for _, e := range ev {
+			if e.Kind == EventUsed {
+				n++
+			}
+		}
+		return n
+	}
+	got, _ := w.store.Get(ctx, "ms")
+	if countUsed() != 1 || got.LastUsedBy != ActorEvmail || !got.LastUsedAt.Equal(w.clock.Now().Truncate(time.Millisecond)) {
+		t.Fatalf("used events %d, last used %v by %s", countUsed(), got.LastUsedAt, got.LastUsedBy)
+	}
+	w.age(2 * time.Minute)
+	src.MarkUsed(ctx, "")
+	got, _ = w.store.Get(ctx, "ms")
+	if countUsed() != 1 || !got.LastUsedAt.Equal(w.clock.Now().Truncate(time.Millisecond)) {
+		t.Fatal("last used not updated after a minute, or an extra event")
+	}
+	// Another process of the same actor does not add an event within the hour.
+	other := w.open(t)
+	other.Source("ms", ActorEvmail).MarkUsed(ctx, "")
+	if countUsed() != 1 {
+		t.Fatal("second process logged a second use within the hour")
+	}
+	w.age(time.Hour)
+	src.MarkUsed(ctx, "")
+	if countUsed() != 2 {
+		t.Fatal("no new use event after an hour")
+	}
+	// A different actor is recorded as such.
+	w.store.Source("ms", ActorBatchmail).MarkUsed(ctx, "")
+	got, _ = w.store.Get(ctx, "ms")
+	if got.LastUsedBy != ActorBatchmail || countUsed() != 3 {
+		t.Fatalf("last used by %s", got.LastUsedBy)
+	}
+}
+
+// TestConcurrentCallersShareOneRefresh: many goroutines in several store
+// instances (each behaves as its own process) ask for a stale token at
+// once, round after round with rotation on; every round the provider sees
+// exactly one refresh, and no refresh token is ever presented twice.
+func TestConcurrentCallersShareOneRefresh(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.authorized(t, "ms", provider.Microsoft)
+	stores := []*Store{w.store, w.open(t), w.open(t)}
+	const rounds, perStore = 10, 10
+	for round := 1; round <= rounds; round++ {
+		w.age(51 * time.Minute)
+		var wg sync.WaitGroup
+		results := make(chan string, len(stores)*perStore)
+		errs := make(chan error, len(stores)*perStore)
+		start := make(chan struct{})
+		for _, s := range stores {
+			for range perStore {
+				wg.Go(func() {
+					<-start
+					a, err := s.Source("ms", ActorEvmail).Token(ctx)
+					if err != nil {
+						errs <- err
+						return
+					}
+					results <- a.Token.Reveal()
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		close(results)
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		distinct := map[string]bool{}
+		for r := range results {
+			distinct[r] = true
+		}
+		if len(distinct) != 1 {
+			t.Fatalf("round %d: callers got %d different tokens", round, len(distinct))
+		}
+		if n := len(w.idp.Refreshes()); n != round {
+			t.Fatalf("round %d: %d refreshes so far, want %d", round, n, round)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range w.idp.Refreshes() {
+		if seen[r.RefreshToken] {
+			t.Fatal("a refresh token was presented twice")
+		}
+		seen[r.RefreshToken] = true
+		if r.Outcome != "ok" {
+			t.Fatalf("refresh outcome %q", r.Outcome)
+		}
+	}
+}
