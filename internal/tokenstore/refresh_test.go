@@ -211,11 +211,11 @@ func TestGoogleRefreshKeepsRefreshToken(t *testing.T) {
 
 func TestPermanentFailuresNeedAuthorization(t *testing.T) {
 	cases := []struct {
-		name  string
-		typ   provider.Type
+		name   string
+		typ    provider.Type
 		break_ func(w *world)
-		code  string
-		words string
+		code   string
+		words  string
 	}{
 		{"microsoft consent revoked", provider.Microsoft, func(w *world) { w.idp.RevokeConsent(msClientID, msUser) }, "AADSTS65001", "consent"},
 		{"microsoft 90 days idle", provider.Microsoft, func(w *world) { w.age(91 * 24 * time.Hour) }, "AADSTS700082", "90 days"},

@@ -78,12 +78,12 @@ type Token struct {
 	// HasClientSecret, HasAccessToken and HasRefreshToken tell what is
 	// stored even when List leaves the secrets themselves out.
 	HasClientSecret, HasAccessToken, HasRefreshToken bool
-	Expiry          time.Time // access token
-	AccessIssuedAt  time.Time
-	GrantedScope    string
-	AuthorizedAt    time.Time // last Get Email Token (or device, app-only, paste)
-	RefreshIssuedAt time.Time // when the current refresh token was issued
-	RefreshUsedAt   time.Time // last successful use of the refresh token
+	Expiry                                           time.Time // access token
+	AccessIssuedAt                                   time.Time
+	GrantedScope                                     string
+	AuthorizedAt                                     time.Time // last Get Email Token (or device, app-only, paste)
+	RefreshIssuedAt                                  time.Time // when the current refresh token was issued
+	RefreshUsedAt                                    time.Time // last successful use of the refresh token
 
 	Status          Status
 	LastError       ErrorInfo

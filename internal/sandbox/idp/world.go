@@ -1,0 +1,116 @@
+package idp
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/oauth2"
+)
+
+// World is a ready-made population for the sandbox: a Microsoft tenant
+// (Contoso) with a confidential app, a user, a shared mailbox and a second
+// user; a Google app with a user. Tests and `evadmin demo` use it so that
+// they all speak of the same names.
+type World struct {
+	TenantID, TenantDomain       string
+	MSClientID, MSSecret         string
+	GoogleClientID, GoogleSecret string
+
+	MSUser          string // support@contoso.example
+	MSOtherUser     string // another user of the tenant
+	MSSharedMailbox string // a shared mailbox MSUser has full access to (the mail servers' part)
+	GoogleUser      string
+	Password        string // every user's password
+}
+
+// mintRedirect is registered on the world's apps for MintToken. Loopback
+// redirect URIs match any port at both providers.
+const mintRedirect = "http://127.0.0.1/sandbox-mint"
+
+// AddWorld registers the world's tenant, apps and users; redirectURIs are
+// registered on both apps (evadmin's PUBLIC_URL/oauth2/callback).
+func (s *Server) AddWorld(redirectURIs ...string) World {
+	w := World{
+		TenantID:        "7c8e2d1a-4b5f-4a6e-9d3c-2f1e0a9b8c7d",
+		TenantDomain:    "contoso.example",
+		MSClientID:      "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+		MSSecret:        "sandbox~ms.secret-value-0123456789",
+		GoogleClientID:  "123456789012-sandbox.apps.googleusercontent.com",
+		GoogleSecret:    "GOCSPX-sandbox-secret-0123456789",
+		MSUser:          "support@contoso.example",
+		MSOtherUser:     "alex@contoso.example",
+		MSSharedMailbox: "helpdesk@contoso.example",
+		GoogleUser:      "support.team@gmail.example",
+		Password:        "sandbox-password",
+	}
+	redirects := append([]string{mintRedirect}, redirectURIs...)
+	s.AddTenant(Tenant{ID: w.TenantID, Domain: w.TenantDomain})
+	s.AddApp(App{
+		Flavor: Microsoft, Name: "Contoso mail workers", ClientID: w.MSClientID,
+		Secrets: []Secret{{Value: w.MSSecret}}, RedirectURIs: redirects, Tenant: w.TenantID,
+		AllowPublicClient: true,
+		AppPermissions:    []string{"IMAP.AccessAsApp", "POP.AccessAsApp", "SMTP.SendAsApp"},
+	})
+	s.GrantAdminConsent(w.MSClientID, w.TenantID)
+	s.AddApp(App{
+		Flavor: Google, Name: "Mail workers", ClientID: w.GoogleClientID,
+		Secrets: []Secret{{Value: w.GoogleSecret}}, RedirectURIs: redirects,
+	})
+	for _, u := range []string{w.MSUser, w.MSOtherUser} {
+		s.AddUser(User{Email: u, Password: w.Password, Tenant: w.TenantID, Flavor: Microsoft})
+	}
+	s.AddUser(User{Email: w.GoogleUser, Password: w.Password, Flavor: Google})
+	return w
+}
+
+// Endpoints returns the sandbox's authorization and token URLs for a
+// flavor (Microsoft through the world's tenant).
+func (s *Server) Endpoints(w World, f Flavor) (authURL, tokenURL string) {
+	if f == Google {
+		return s.URL() + "/google/o/oauth2/v2/auth", s.URL() + "/google/token"
+	}
+	base := s.URL() + "/" + w.TenantID + "/oauth2/v2.0"
+	return base + "/authorize", base + "/token"
+}
+
+// MintToken gets tokens for email by the real route — the authorization
+// page, sign-in and consent, PKCE, the token endpoint — for tests that need
+// a live token without caring how. Microsoft scopes default to IMAP, POP
+// and SMTP for Exchange Online; Google's to the mail scope.
+func (s *Server) MintToken(ctx context.Context, w World, f Flavor, email string, scopes ...string) (access, refresh string, err error) {
+	cfg := oauth2.Config{RedirectURL: mintRedirect}
+	cfg.Endpoint.AuthURL, cfg.Endpoint.TokenURL = s.Endpoints(w, f)
+	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	var opts []oauth2.AuthCodeOption
+	switch f {
+	case Google:
+		cfg.ClientID, cfg.ClientSecret = w.GoogleClientID, w.GoogleSecret
+		if len(scopes) == 0 {
+			scopes = []string{"https://mail.google.com/"}
+		}
+		opts = append(opts, oauth2.AccessTypeOffline, oauth2.ApprovalForce)
+	default:
+		cfg.ClientID, cfg.ClientSecret = w.MSClientID, w.MSSecret
+		if len(scopes) == 0 {
+			scopes = []string{"https://outlook.office.com/IMAP.AccessAsUser.All",
+				"https://outlook.office.com/POP.AccessAsUser.All", "https://outlook.office.com/SMTP.Send"}
+		}
+		scopes = append(scopes, "offline_access")
+	}
+	cfg.Scopes = scopes
+	verifier := oauth2.GenerateVerifier()
+	state := "mint"
+	back, err := s.SignIn(ctx, cfg.AuthCodeURL(state, append(opts, oauth2.S256ChallengeOption(verifier))...), email, w.Password)
+	if err != nil {
+		return "", "", fmt.Errorf("mint token for %s: %w", email, err)
+	}
+	if e := back.Query().Get("error"); e != "" {
+		return "", "", fmt.Errorf("mint token for %s: %s: %s", email, e, back.Query().Get("error_description"))
+	}
+	tok, err := cfg.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		return "", "", fmt.Errorf("mint token for %s: %w", email, err)
+	}
+	return tok.AccessToken, tok.RefreshToken, nil
+}
+
