@@ -14,52 +14,27 @@ import (
 	"mailtokens/internal/secret"
 )
 
-// The sandbox world the refresh tests run in: one Microsoft tenant with a
-// confidential app and a user, one Google app and user.
-const (
-	msTenantID   = "7c8e2d1a-4b5f-4a6e-9d3c-2f1e0a9b8c7d"
-	msClientID   = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
-	msSecret     = "ms-app-secret-value"
-	gClientID    = "123456789012-sandbox.apps.googleusercontent.com"
-	gSecret      = "GOCSPX-sandbox-secret"
-	testRedirect = "http://localhost:8080/oauth2/callback"
-	msUser       = "support@contoso.example"
-	gUser        = "support@gmail.example"
-	userPassword = "correct horse"
-)
+const testRedirect = "http://localhost:8080/oauth2/callback"
 
 type world struct {
 	idp   *idp.Server
+	w     idp.World
 	clock *idp.FakeClock // shared by the provider and the store
 	store *Store
 	opt   Options
 }
 
-func newWorld(t *testing.T, configure ...func(*idp.App)) *world {
+func newWorld(t *testing.T) *world {
 	t.Helper()
-	return newWorldAt(t, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), configure...)
+	return newWorldAt(t, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 }
 
-func newWorldAt(t *testing.T, start time.Time, configure ...func(*idp.App)) *world {
+func newWorldAt(t *testing.T, start time.Time) *world {
 	t.Helper()
 	clock := idp.NewFakeClock(start)
 	p := idp.NewTest(t, idp.Options{Clock: clock})
-	p.AddTenant(idp.Tenant{ID: msTenantID, Domain: "contoso.example"})
-	msApp := idp.App{Flavor: idp.Microsoft, Name: "Mail worker", ClientID: msClientID,
-		Secrets: []idp.Secret{{Value: msSecret}}, RedirectURIs: []string{testRedirect}, Tenant: msTenantID}
-	gApp := idp.App{Flavor: idp.Google, Name: "Mail worker", ClientID: gClientID,
-		Secrets: []idp.Secret{{Value: gSecret}}, RedirectURIs: []string{testRedirect}}
-	for _, c := range configure {
-		c(&msApp)
-		c(&gApp)
-	}
-	p.AddApp(msApp)
-	p.AddApp(gApp)
-	p.AddUser(idp.User{Email: msUser, Password: userPassword, Tenant: msTenantID, Flavor: idp.Microsoft})
-	p.AddUser(idp.User{Email: gUser, Password: userPassword, Flavor: idp.Google})
-
 	dir := t.TempDir()
-	w := &world{idp: p, clock: clock, opt: Options{
+	w := &world{idp: p, w: p.AddWorld(testRedirect), clock: clock, opt: Options{
 		Path: filepath.Join(dir, "tokens.db"), KeyFile: filepath.Join(dir, "tokens.key"),
 		Now: clock.Now, HTTPClient: provider.NewHTTPClient(5 * time.Second),
 	}}
@@ -80,16 +55,15 @@ func (w *world) open(t *testing.T) *Store {
 }
 
 func (w *world) settings(name string, typ provider.Type) Settings {
-	switch typ {
-	case provider.Google:
-		return Settings{Name: name, Type: provider.Google, Email: gUser, ClientID: gClientID,
-			ClientSecret: secret.New(gSecret), Scope: provider.GoogleMailScope,
-			AuthURL: w.idp.URL() + "/google/o/oauth2/v2/auth", TokenURL: w.idp.URL() + "/google/token"}
+	if typ == provider.Google {
+		auth, token := w.idp.Endpoints(w.w, idp.Google)
+		return Settings{Name: name, Type: provider.Google, Email: w.w.GoogleUser, ClientID: w.w.GoogleClientID,
+			ClientSecret: secret.New(w.w.GoogleSecret), Scope: provider.GoogleMailScope, AuthURL: auth, TokenURL: token}
 	}
-	base := w.idp.URL() + "/" + msTenantID + "/oauth2/v2.0"
-	return Settings{Name: name, Type: provider.Microsoft, Email: msUser, Tenant: msTenantID, ClientID: msClientID,
-		ClientSecret: secret.New(msSecret), Scope: provider.MicrosoftIMAPScope + " " + provider.MicrosoftSMTPScope,
-		AuthURL: base + "/authorize", TokenURL: base + "/token"}
+	auth, token := w.idp.Endpoints(w.w, idp.Microsoft)
+	return Settings{Name: name, Type: provider.Microsoft, Email: w.w.MSUser, Tenant: w.w.TenantID, ClientID: w.w.MSClientID,
+		ClientSecret: secret.New(w.w.MSSecret), Scope: provider.MicrosoftIMAPScope + " " + provider.MicrosoftSMTPScope,
+		AuthURL: auth, TokenURL: token}
 }
 
 // authorized creates a token and runs Get Email Token for it against the
@@ -107,7 +81,7 @@ func (w *world) authorized(t *testing.T, name string, typ provider.Type) *Token 
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := w.idp.SignIn(ctx, req.URL, set.Email, userPassword)
+	back, err := w.idp.SignIn(ctx, req.URL, set.Email, w.w.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +115,10 @@ func TestFreshTokenIsNotRefreshed(t *testing.T) {
 	if !a.Token.Equal(tok.AccessToken) || len(w.idp.Refreshes()) != 0 {
 		t.Fatalf("a fresh token was refreshed (%d refreshes)", len(w.idp.Refreshes()))
 	}
-	if a.Email != msUser || !a.Expiry.Equal(tok.Expiry) {
+	if a.Email != w.w.MSUser || !a.Expiry.Equal(tok.Expiry) {
 		t.Fatalf("access = %+v", a)
 	}
-	if in := w.idp.Introspect(a.Token.Reveal()); !in.Active || in.Username != msUser {
+	if in := w.idp.Introspect(a.Token.Reveal()); !in.Active || in.Username != w.w.MSUser {
 		t.Fatalf("the sandbox does not accept the stored token: %+v", in)
 	}
 }
@@ -213,15 +187,15 @@ func TestPermanentFailuresNeedAuthorization(t *testing.T) {
 	cases := []struct {
 		name   string
 		typ    provider.Type
-		break_ func(w *world)
+		breakIt func(w *world)
 		code   string
 		words  string
 	}{
-		{"microsoft consent revoked", provider.Microsoft, func(w *world) { w.idp.RevokeConsent(msClientID, msUser) }, "AADSTS65001", "consent"},
+		{"microsoft consent revoked", provider.Microsoft, func(w *world) { w.idp.RevokeConsent(w.w.MSClientID, w.w.MSUser) }, "AADSTS65001", "consent"},
 		{"microsoft 90 days idle", provider.Microsoft, func(w *world) { w.age(91 * 24 * time.Hour) }, "AADSTS700082", "90 days"},
-		{"microsoft MFA", provider.Microsoft, func(w *world) { w.idp.RequireMFA(msUser) }, "AADSTS50076", "multi-factor"},
-		{"microsoft secret expired", provider.Microsoft, func(w *world) { w.idp.ExpireSecrets(msClientID) }, "AADSTS7000222", "expired"},
-		{"google revoked", provider.Google, func(w *world) { w.idp.RevokeConsent(gClientID, gUser) }, "invalid_grant", "Testing"},
+		{"microsoft MFA", provider.Microsoft, func(w *world) { w.idp.RequireMFA(w.w.MSUser) }, "AADSTS50076", "multi-factor"},
+		{"microsoft secret expired", provider.Microsoft, func(w *world) { w.idp.ExpireSecrets(w.w.MSClientID) }, "AADSTS7000222", "expired"},
+		{"google revoked", provider.Google, func(w *world) { w.idp.RevokeConsent(w.w.GoogleClientID, w.w.GoogleUser) }, "invalid_grant", "Testing"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -229,7 +203,7 @@ func TestPermanentFailuresNeedAuthorization(t *testing.T) {
 			w := newWorld(t)
 			old := w.authorized(t, "tok", c.typ)
 			w.age(55 * time.Minute)
-			c.break_(w)
+			c.breakIt(w)
 			_, err := w.store.Source("tok", ActorEvmail).Token(ctx)
 			var na *NeedsAuthorizationError
 			if !errors.As(err, &na) {
@@ -280,7 +254,7 @@ func TestSecretFixRevivesToken(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
 		t.Fatalf("wrong secret: %v", err)
 	}
-	set.ClientSecret = secret.New(msSecret)
+	set.ClientSecret = secret.New(w.w.MSSecret)
 	got, err := w.store.Update(ctx, "ms", set, ActorAdmin)
 	if err != nil || got.Status != StatusValid {
 		t.Fatalf("after fixing the secret: status %v, %v", got.Status, err)
@@ -383,7 +357,7 @@ func TestRejectedTokenForcesOneRefresh(t *testing.T) {
 
 func TestAppOnlyTokenRenewsWithClientCredentials(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, func(a *idp.App) { a.AppPermissions = []string{"IMAP.AccessAsApp", "SMTP.SendAsApp"} })
+	w := newWorld(t)
 	set := w.settings("app", provider.Microsoft)
 	set.Scope = ""
 	if _, err := w.store.Create(ctx, set, ActorCLI); err != nil {

@@ -113,4 +113,3 @@ func (s *Server) MintToken(ctx context.Context, w World, f Flavor, email string,
 	}
 	return tok.AccessToken, tok.RefreshToken, nil
 }
-
