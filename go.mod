@@ -8,13 +8,8 @@ require (
 	github.com/emersion/go-smtp v0.25.1
 	github.com/magiconair/properties v1.18.12
 	github.com/mattn/go-sqlite3 v1.14.53
+	golang.org/x/crypto v0.58.0
 	golang.org/x/oauth2 v0.37.0
 )
 
-require (
-	github.com/emersion/go-message v0.18.2 // indirect
-	github.com/knadh/go-pop3 v1.0.0 // indirect
-	github.com/wneessen/go-mail v0.8.1 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
-	golang.org/x/text v0.43.0 // indirect
-)
+require github.com/emersion/go-message v0.18.2 // indirect

@@ -16,6 +16,9 @@ type Token struct {
 	// counted from when the answer arrived; 0 when it did not say.
 	ExpiresIn time.Duration
 	Scope     string // the scopes granted, as the provider listed them
+	// RefreshExpiresIn is the refresh token's lifetime when the provider
+	// states one: Google does for apps in "Testing" (7 days). 0 = unknown.
+	RefreshExpiresIn time.Duration
 }
 
 // fromOAuth2 converts x/oauth2's token. presentedRT is the refresh token
@@ -31,6 +34,9 @@ func fromOAuth2(t *oauth2.Token, presentedRT string) *Token {
 	}
 	if s, ok := t.Extra("scope").(string); ok {
 		out.Scope = s
+	}
+	if n, ok := t.Extra("refresh_token_expires_in").(float64); ok && n > 0 && !out.RefreshToken.IsZero() {
+		out.RefreshExpiresIn = time.Duration(n) * time.Second
 	}
 	return out
 }

@@ -77,6 +77,41 @@ CREATE TABLE events (
 CREATE INDEX events_by_token ON events (token_id, id);
 CREATE INDEX events_by_kind ON events (token_id, actor, kind, at);
 `,
+	// 2: evadmin's accounts and sessions, and which task files use which
+	// token (named on the delete page).
+	`
+CREATE TABLE admins (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	name          TEXT    NOT NULL COLLATE NOCASE UNIQUE,
+	password_hash TEXT    NOT NULL,
+	created_at    INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL,
+	last_login_at INTEGER NOT NULL DEFAULT 0
+);
+
+-- The cookie holds a random id; the table holds only its hash, so a copy of
+-- the database does not log anyone in.
+CREATE TABLE sessions (
+	id_hash      BLOB    PRIMARY KEY,
+	admin_id     INTEGER NOT NULL REFERENCES admins (id) ON DELETE CASCADE,
+	csrf         TEXT    NOT NULL,
+	created_at   INTEGER NOT NULL,
+	last_seen_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_admin ON sessions (admin_id);
+
+CREATE TABLE token_tasks (
+	token_id     INTEGER NOT NULL REFERENCES tokens (id) ON DELETE CASCADE,
+	actor        TEXT    NOT NULL,
+	task         TEXT    NOT NULL,
+	host         TEXT    NOT NULL,
+	last_seen_at INTEGER NOT NULL,
+	PRIMARY KEY (token_id, actor, task, host)
+);
+
+-- When the provider said how long the refresh token lives (Google "Testing").
+ALTER TABLE tokens ADD COLUMN refresh_expires_at INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

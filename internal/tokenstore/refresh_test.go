@@ -185,11 +185,11 @@ func TestGoogleRefreshKeepsRefreshToken(t *testing.T) {
 
 func TestPermanentFailuresNeedAuthorization(t *testing.T) {
 	cases := []struct {
-		name   string
-		typ    provider.Type
+		name    string
+		typ     provider.Type
 		breakIt func(w *world)
-		code   string
-		words  string
+		code    string
+		words   string
 	}{
 		{"microsoft consent revoked", provider.Microsoft, func(w *world) { w.idp.RevokeConsent(w.w.MSClientID, w.w.MSUser) }, "AADSTS65001", "consent"},
 		{"microsoft 90 days idle", provider.Microsoft, func(w *world) { w.age(91 * 24 * time.Hour) }, "AADSTS700082", "90 days"},
@@ -569,5 +569,26 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 		if r.Outcome != "ok" {
 			t.Fatalf("refresh outcome %q", r.Outcome)
 		}
+	}
+}
+
+func TestGoogleTestingAppRefreshExpiryIsKept(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	// The same app, with its consent screen left in "Testing".
+	w.idp.AddApp(idp.App{Flavor: idp.Google, Name: "Mail workers", ClientID: w.w.GoogleClientID,
+		Secrets: []idp.Secret{{Value: w.w.GoogleSecret}}, RedirectURIs: []string{testRedirect}, Testing: true})
+	tok := w.authorized(t, "gmail", provider.Google)
+	if want := w.clock.Now().Add(7 * 24 * time.Hour).Truncate(time.Millisecond); !tok.RefreshExpiresAt.Equal(want) {
+		t.Fatalf("refresh token expiry %v, want %v", tok.RefreshExpiresAt, want)
+	}
+	// A refresh (no rotation at Google) keeps the expiry.
+	w.age(55 * time.Minute)
+	if _, err := w.store.Source("gmail", ActorEvmail).Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := w.store.Get(ctx, "gmail")
+	if !got.RefreshExpiresAt.Equal(tok.RefreshExpiresAt) {
+		t.Fatalf("expiry changed to %v", got.RefreshExpiresAt)
 	}
 }

@@ -295,10 +295,10 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, err
 	}
 	var out Access
 	err = s.inTx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
-		rt, rtIssued := t.RefreshToken, t.RefreshIssuedAt
+		rt, rtIssued, rtExpires := t.RefreshToken, t.RefreshIssuedAt, t.RefreshExpiresAt
 		rotated := !tok.RefreshToken.IsZero()
 		if rotated {
-			rt, rtIssued = tok.RefreshToken, now
+			rt, rtIssued, rtExpires = tok.RefreshToken, now, refreshExpiry(now, tok)
 		}
 		scope := t.GrantedScope
 		if tok.Scope != "" {
@@ -308,11 +308,11 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, err
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET access_token = ?, refresh_token = ?, access_expires_at = ?,
 			access_issued_at = ?, granted_scope = ?, refresh_issued_at = ?, refresh_used_at = ?, status = 'valid',
 			last_error_code = '', last_error_text = '', last_error_at = 0, refresh_failures = 0, next_refresh_at = 0,
-			generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
+			refresh_expires_at = ?, generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
 			WHERE id = ? AND generation = ?`,
 			s.key.seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
 			s.key.seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
-			toMillis(expiryOf(now, tok)), nowMs, scope, toMillis(rtIssued), nowMs, nowMs, t.ID, t.Generation)
+			toMillis(expiryOf(now, tok)), nowMs, scope, toMillis(rtIssued), nowMs, toMillis(rtExpires), nowMs, t.ID, t.Generation)
 		// When the token was re-authorized, edited or deleted meanwhile,
 		// that newer state wins over what we got.
 		if err := changed(res, err); err != nil {

@@ -75,15 +75,22 @@ type Token struct {
 	Grant        Grant
 	AccessToken  secret.Secret
 	RefreshToken secret.Secret
+
 	// HasClientSecret, HasAccessToken and HasRefreshToken tell what is
 	// stored even when List leaves the secrets themselves out.
-	HasClientSecret, HasAccessToken, HasRefreshToken bool
-	Expiry                                           time.Time // access token
-	AccessIssuedAt                                   time.Time
-	GrantedScope                                     string
-	AuthorizedAt                                     time.Time // last Get Email Token (or device, app-only, paste)
-	RefreshIssuedAt                                  time.Time // when the current refresh token was issued
-	RefreshUsedAt                                    time.Time // last successful use of the refresh token
+	HasClientSecret bool
+	HasAccessToken  bool
+	HasRefreshToken bool
+
+	Expiry          time.Time // access token
+	AccessIssuedAt  time.Time
+	GrantedScope    string
+	AuthorizedAt    time.Time // last Get Email Token (or device, app-only, paste)
+	RefreshIssuedAt time.Time // when the current refresh token was issued
+	RefreshUsedAt   time.Time // last successful use of the refresh token
+	// RefreshExpiresAt is when the refresh token dies, if the provider said
+	// (Google apps in "Testing": 7 days); zero = not stated.
+	RefreshExpiresAt time.Time
 
 	Status          Status
 	LastError       ErrorInfo

@@ -17,7 +17,8 @@ import (
 const tokenColumns = `id, name, type, email, tenant, client_id, client_secret, scope, auth_url, token_url,
 	secret_expires_on, is_default, grant_kind, access_token, refresh_token, access_expires_at, access_issued_at,
 	granted_scope, authorized_at, refresh_issued_at, refresh_used_at, status, last_error_code, last_error_text,
-	last_error_at, refresh_failures, next_refresh_at, generation, last_used_at, last_used_by, created_at, updated_at`
+	last_error_at, refresh_failures, next_refresh_at, generation, last_used_at, last_used_by, created_at, updated_at,
+	refresh_expires_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -26,12 +27,12 @@ type rowScanner interface{ Scan(dest ...any) error }
 func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 	var t Token
 	var typ, grant, status, lastUsedBy string
-	var secretExp, accessExp, accessIssued, authorized, rtIssued, rtUsed, errAt, nextRefresh, lastUsed, created, updated int64
+	var secretExp, accessExp, accessIssued, authorized, rtIssued, rtUsed, errAt, nextRefresh, lastUsed, created, updated, rtExp int64
 	var clientSecret, accessToken, refreshToken []byte
 	err := r.Scan(&t.ID, &t.Name, &typ, &t.Email, &t.Tenant, &t.ClientID, &clientSecret, &t.Scope, &t.AuthURL, &t.TokenURL,
 		&secretExp, &t.Default, &grant, &accessToken, &refreshToken, &accessExp, &accessIssued,
 		&t.GrantedScope, &authorized, &rtIssued, &rtUsed, &status, &t.LastError.Code, &t.LastError.Text,
-		&errAt, &t.RefreshFailures, &nextRefresh, &t.Generation, &lastUsed, &lastUsedBy, &created, &updated)
+		&errAt, &t.RefreshFailures, &nextRefresh, &t.Generation, &lastUsed, &lastUsedBy, &created, &updated, &rtExp)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 	t.SecretExpiresOn, t.Expiry, t.AccessIssuedAt = fromMillis(secretExp), fromMillis(accessExp), fromMillis(accessIssued)
 	t.AuthorizedAt, t.RefreshIssuedAt, t.RefreshUsedAt = fromMillis(authorized), fromMillis(rtIssued), fromMillis(rtUsed)
 	t.LastError.At, t.NextRefreshAt, t.LastUsedAt = fromMillis(errAt), fromMillis(nextRefresh), fromMillis(lastUsed)
-	t.CreatedAt, t.UpdatedAt = fromMillis(created), fromMillis(updated)
+	t.CreatedAt, t.UpdatedAt, t.RefreshExpiresAt = fromMillis(created), fromMillis(updated), fromMillis(rtExp)
 	t.HasClientSecret, t.HasAccessToken, t.HasRefreshToken = len(clientSecret) > 0, len(accessToken) > 0, len(refreshToken) > 0
 	if reveal {
 		for _, c := range []struct {
@@ -265,21 +266,22 @@ func (s *Store) SaveGrant(ctx context.Context, name string, grant Grant, tok *pr
 			return err
 		}
 		now := s.now()
-		rt, rtIssued := tok.RefreshToken, now
+		rt, rtIssued, rtExpires := tok.RefreshToken, now, refreshExpiry(now, tok)
 		if rt.IsZero() && (grant == GrantAuthorizationCode || grant == GrantDeviceCode) {
-			rt, rtIssued = t.RefreshToken, t.RefreshIssuedAt
+			rt, rtIssued, rtExpires = t.RefreshToken, t.RefreshIssuedAt, t.RefreshExpiresAt
 		}
 		if rt.IsZero() {
-			rtIssued = time.Time{}
+			rtIssued, rtExpires = time.Time{}, time.Time{}
 		}
 		nowMs := toMillis(now)
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET grant_kind = ?, access_token = ?, refresh_token = ?,
 			access_expires_at = ?, access_issued_at = ?, granted_scope = ?, authorized_at = ?, refresh_issued_at = ?,
 			refresh_used_at = 0, status = 'valid', last_error_code = '', last_error_text = '', last_error_at = 0,
-			refresh_failures = 0, next_refresh_at = 0, generation = generation + 1, updated_at = ? WHERE id = ?`,
+			refresh_failures = 0, next_refresh_at = 0, refresh_expires_at = ?, generation = generation + 1, updated_at = ?
+			WHERE id = ?`,
 			string(grant), s.key.seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
 			s.key.seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
-			toMillis(expiryOf(now, tok)), nowMs, tok.Scope, nowMs, toMillis(rtIssued), nowMs, t.ID)
+			toMillis(expiryOf(now, tok)), nowMs, tok.Scope, nowMs, toMillis(rtIssued), toMillis(rtExpires), nowMs, t.ID)
 		if err != nil {
 			return err
 		}
@@ -309,7 +311,7 @@ func (s *Store) MarkRevoked(ctx context.Context, name string, actor Actor, note 
 		}
 		now := toMillis(s.now())
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET access_token = NULL, refresh_token = NULL, access_expires_at = 0,
-			access_issued_at = 0, refresh_issued_at = 0, refresh_used_at = 0, status = 'revoked', refresh_failures = 0,
+			access_issued_at = 0, refresh_issued_at = 0, refresh_used_at = 0, refresh_expires_at = 0, status = 'revoked', refresh_failures = 0,
 			next_refresh_at = 0, generation = generation + 1, updated_at = ? WHERE id = ?`, now, t.ID); err != nil {
 			return err
 		}
@@ -422,6 +424,14 @@ func dateOrNone(t time.Time) string {
 // token lives (pasted tokens, some generic providers): an hour is the common
 // value, and refreshing early is harmless.
 const assumedLifetime = time.Hour
+
+// refreshExpiry is when tok's refresh token dies, if the provider said.
+func refreshExpiry(now time.Time, tok *provider.Token) time.Time {
+	if tok.RefreshExpiresIn <= 0 || tok.RefreshToken.IsZero() {
+		return time.Time{}
+	}
+	return now.Add(tok.RefreshExpiresIn)
+}
 
 // expiryOf is when tok's access token expires, counted from now.
 func expiryOf(now time.Time, tok *provider.Token) time.Time {
