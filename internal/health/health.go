@@ -1,0 +1,175 @@
+// Package health turns a token's state into what people watching it need:
+// a status in words, a level for its colour, the reason, and warnings about
+// what will break soon (the refresh token's 90-day inactivity limit, Google's
+// 7-day "Testing" tokens, a client secret about to expire). The web list,
+// the command line and the metrics all show the same judgement.
+package health
+
+import (
+	"fmt"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/tokenstore"
+)
+
+// Level is how worried to be.
+type Level int
+
+// The levels, from calm to alarming.
+const (
+	Idle    Level = iota // not in use: not yet authorized, revoked
+	OK                   // working
+	Warning              // working, but something will break or is flaky
+	Problem              // not working until someone acts
+)
+
+// Class is the level's name for CSS and JSON.
+func (l Level) Class() string {
+	switch l {
+	case OK:
+		return "ok"
+	case Warning:
+		return "warn"
+	case Problem:
+		return "bad"
+	}
+	return "idle"
+}
+
+// Report is the judgement on one token.
+type Report struct {
+	Status   string // short words: "valid", "refresh failing", …
+	Level    Level
+	Detail   string   // one sentence: why, and what to do
+	Warnings []string // things that will break
+}
+
+// Thresholds for warnings.
+const (
+	// Microsoft ends refresh tokens unused for 90 days; warn a month early.
+	msInactivityLimit = 90 * 24 * time.Hour
+	msInactivityWarn  = 60 * 24 * time.Hour
+	// Warn this long before a stated refresh-token expiry or a client
+	// secret's expiry date.
+	refreshExpiryWarn = 3 * 24 * time.Hour
+	secretExpiryWarn  = 30 * 24 * time.Hour
+)
+
+// Of judges t at now.
+func Of(t *tokenstore.Token, now time.Time) Report {
+	var r Report
+	switch t.Status {
+	case tokenstore.StatusNew:
+		r = Report{Status: "not yet authorized", Level: Idle,
+			Detail: "Click Get Email Token to sign in with the mailbox account."}
+	case tokenstore.StatusRevoked:
+		r = Report{Status: "revoked", Level: Idle,
+			Detail: "Revoked by an admin. Click Get Email Token to authorize it again."}
+	case tokenstore.StatusNeedsAuthorization:
+		r = Report{Status: "needs authorization", Level: Problem, Detail: t.Explain()}
+		if r.Detail == "" {
+			r.Detail = "Click Get Email Token to sign in again."
+		}
+	case tokenstore.StatusRefreshFailing:
+		r = Report{Status: "refresh failing", Level: Warning, Detail: t.Explain()}
+		if !t.NextRefreshAt.IsZero() {
+			r.Detail += fmt.Sprintf(" Next attempt %s.", When(t.NextRefreshAt, now))
+		}
+		if !t.Expiry.After(now) {
+			r.Level = Problem
+		}
+	default:
+		r = valid(t, now)
+	}
+	if t.Status == tokenstore.StatusValid || t.Status == tokenstore.StatusRefreshFailing {
+		r.Warnings = append(r.Warnings, refreshWarnings(t, now)...)
+	}
+	if !t.SecretExpiresOn.IsZero() && t.Status != tokenstore.StatusRevoked {
+		left := t.SecretExpiresOn.Sub(now)
+		switch {
+		case left <= 0:
+			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expired on %s: create a new one and save it here.", t.SecretExpiresOn.Format(time.DateOnly)))
+		case left <= secretExpiryWarn:
+			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expires %s (%s): create a new one before then and save it here.", When(t.SecretExpiresOn, now), t.SecretExpiresOn.Format(time.DateOnly)))
+		}
+	}
+	if len(r.Warnings) > 0 && r.Level == OK {
+		r.Level = Warning
+	}
+	return r
+}
+
+func valid(t *tokenstore.Token, now time.Time) Report {
+	switch {
+	case t.Expiry.After(now):
+		return Report{Status: "valid · expires " + When(t.Expiry, now), Level: OK}
+	case t.HasRefreshToken || t.Grant == tokenstore.GrantClientCredentials:
+		// Normal between uses: the next worker that asks refreshes it.
+		return Report{Status: "valid · refreshed on next use", Level: OK}
+	}
+	return Report{Status: "expired", Level: Problem,
+		Detail: "The access token expired and there is no refresh token to renew it: click Get Email Token."}
+}
+
+func refreshWarnings(t *tokenstore.Token, now time.Time) []string {
+	var out []string
+	if !t.RefreshExpiresAt.IsZero() {
+		left := t.RefreshExpiresAt.Sub(now)
+		if left <= refreshExpiryWarn {
+			msg := fmt.Sprintf("The refresh token expires %s.", When(t.RefreshExpiresAt, now))
+			if t.Type == provider.Google {
+				msg += " Google limits apps in \"Testing\" to 7-day tokens: set the OAuth consent screen's publishing status to \"In production\", then click Get Email Token."
+			} else {
+				msg += " Click Get Email Token before then."
+			}
+			out = append(out, msg)
+		}
+	}
+	if t.Type == provider.Microsoft && t.HasRefreshToken {
+		last := t.RefreshUsedAt
+		if t.RefreshIssuedAt.After(last) {
+			last = t.RefreshIssuedAt
+		}
+		if idle := now.Sub(last); !last.IsZero() && idle >= msInactivityWarn {
+			out = append(out, fmt.Sprintf("The refresh token has not been used for %d days; Microsoft ends it after 90 days without use (%s). Let a worker use the token, or click Refresh now.",
+				int(idle.Hours()/24), When(last.Add(msInactivityLimit), now)))
+		}
+	}
+	return out
+}
+
+// When says when t is, relative to now, in words: "in 42 min", "3 days
+// ago", "now".
+func When(t, now time.Time) string {
+	d := t.Sub(now)
+	if d > -30*time.Second && d < 30*time.Second {
+		return "now"
+	}
+	future := d > 0
+	if !future {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Hour:
+		s = fmt.Sprintf("%d min", int(d.Round(time.Minute).Minutes()))
+	case d < 48*time.Hour:
+		h := int(d / time.Hour)
+		m := int((d % time.Hour).Round(time.Minute) / time.Minute)
+		if m == 60 {
+			h, m = h+1, 0
+		}
+		if m == 0 || h >= 10 {
+			s = fmt.Sprintf("%d h", h)
+		} else {
+			s = fmt.Sprintf("%d h %d min", h, m)
+		}
+	default:
+		s = fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	if future {
+		return "in " + s
+	}
+	return s + " ago"
+}

@@ -1,0 +1,85 @@
+package health
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/tokenstore"
+)
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func TestOf(t *testing.T) {
+	day := 24 * time.Hour
+	tests := []struct {
+		name    string
+		tok     tokenstore.Token
+		status  string
+		level   Level
+		detail  string
+		warning string
+	}{
+		{"new", tokenstore.Token{Status: tokenstore.StatusNew}, "not yet authorized", Idle, "Get Email Token", ""},
+		{"valid", tokenstore.Token{Status: tokenstore.StatusValid, Expiry: now.Add(42 * time.Minute), HasRefreshToken: true,
+			Settings: tokenstore.Settings{Type: provider.Microsoft}, RefreshUsedAt: now}, "valid · expires in 42 min", OK, "", ""},
+		{"valid between uses", tokenstore.Token{Status: tokenstore.StatusValid, Expiry: now.Add(-time.Hour), HasRefreshToken: true},
+			"valid · refreshed on next use", OK, "", ""},
+		{"expired pasted", tokenstore.Token{Status: tokenstore.StatusValid, Expiry: now.Add(-time.Hour)}, "expired", Problem, "no refresh token", ""},
+		{"needs authorization", tokenstore.Token{Status: tokenstore.StatusNeedsAuthorization, Settings: tokenstore.Settings{Type: provider.Microsoft},
+			LastError: tokenstore.ErrorInfo{Code: "invalid_grant", Text: "AADSTS700082: The refresh token has expired due to inactivity."}},
+			"needs authorization", Problem, "90 days", ""},
+		{"refresh failing, still valid", tokenstore.Token{Status: tokenstore.StatusRefreshFailing, Expiry: now.Add(5 * time.Minute),
+			NextRefreshAt: now.Add(40 * time.Second), LastError: tokenstore.ErrorInfo{Code: "network", Text: "connection refused"}},
+			"refresh failing", Warning, "Next attempt in 1 min", ""},
+		{"refresh failing, expired", tokenstore.Token{Status: tokenstore.StatusRefreshFailing, Expiry: now.Add(-5 * time.Minute),
+			LastError: tokenstore.ErrorInfo{Code: "network", Text: "timeout"}}, "refresh failing", Problem, "retried", ""},
+		{"revoked", tokenstore.Token{Status: tokenstore.StatusRevoked}, "revoked", Idle, "authorize it again", ""},
+		{"microsoft idle 61 days", tokenstore.Token{Status: tokenstore.StatusValid, Settings: tokenstore.Settings{Type: provider.Microsoft},
+			HasRefreshToken: true, RefreshIssuedAt: now.Add(-70 * day), RefreshUsedAt: now.Add(-61 * day)},
+			"valid · refreshed on next use", Warning, "", "not been used for 61 days"},
+		{"google testing", tokenstore.Token{Status: tokenstore.StatusValid, Settings: tokenstore.Settings{Type: provider.Google},
+			Expiry: now.Add(time.Hour), HasRefreshToken: true, RefreshExpiresAt: now.Add(2 * day)},
+			"valid · expires in 1 h", Warning, "", "In production"},
+		{"secret expiring", tokenstore.Token{Status: tokenstore.StatusValid, Expiry: now.Add(time.Hour), HasRefreshToken: true,
+			Settings: tokenstore.Settings{SecretExpiresOn: now.Add(20 * day)}}, "valid · expires in 1 h", Warning, "", "client secret expires in 20 days"},
+		{"secret expired", tokenstore.Token{Status: tokenstore.StatusNew, Settings: tokenstore.Settings{SecretExpiresOn: now.Add(-day)}},
+			"not yet authorized", Idle, "", "expired on 2026-11-21"},
+		{"secret far away", tokenstore.Token{Status: tokenstore.StatusValid, Expiry: now.Add(time.Hour), HasRefreshToken: true,
+			Settings: tokenstore.Settings{SecretExpiresOn: now.Add(300 * day)}}, "valid · expires in 1 h", OK, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Of(&tt.tok, now)
+			if r.Status != tt.status || r.Level != tt.level {
+				t.Fatalf("got %q level %v, want %q level %v", r.Status, r.Level, tt.status, tt.level)
+			}
+			if tt.detail != "" && !strings.Contains(r.Detail, tt.detail) {
+				t.Fatalf("detail %q lacks %q", r.Detail, tt.detail)
+			}
+			joined := strings.Join(r.Warnings, " | ")
+			if tt.warning == "" && joined != "" {
+				t.Fatalf("unexpected warnings: %s", joined)
+			}
+			if !strings.Contains(joined, tt.warning) {
+				t.Fatalf("warnings %q lack %q", joined, tt.warning)
+			}
+		})
+	}
+}
+
+func TestWhen(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "now"}, {10 * time.Second, "now"}, {42 * time.Minute, "in 42 min"}, {-5 * time.Minute, "5 min ago"},
+		{90 * time.Minute, "in 1 h 30 min"}, {2 * time.Hour, "in 2 h"}, {119*time.Minute + 50*time.Second, "in 2 h"},
+		{30 * time.Hour, "in 30 h"}, {-3 * 24 * time.Hour, "3 days ago"},
+	} {
+		if got := When(now.Add(tt.d), now); got != tt.want {
+			t.Errorf("When(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
