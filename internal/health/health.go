@@ -150,16 +150,13 @@ func When(t, now time.Time) string {
 	if !future {
 		d = -d
 	}
+	d = d.Round(time.Minute)
 	var s string
 	switch {
 	case d < time.Hour:
-		s = fmt.Sprintf("%d min", int(d.Round(time.Minute).Minutes()))
+		s = fmt.Sprintf("%d min", int(d.Minutes()))
 	case d < 48*time.Hour:
-		h := int(d / time.Hour)
-		m := int((d % time.Hour).Round(time.Minute) / time.Minute)
-		if m == 60 {
-			h, m = h+1, 0
-		}
+		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
 		if m == 0 || h >= 10 {
 			s = fmt.Sprintf("%d h", h)
 		} else {

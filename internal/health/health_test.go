@@ -76,7 +76,7 @@ func TestWhen(t *testing.T) {
 	}{
 		{0, "now"}, {10 * time.Second, "now"}, {42 * time.Minute, "in 42 min"}, {-5 * time.Minute, "5 min ago"},
 		{90 * time.Minute, "in 1 h 30 min"}, {2 * time.Hour, "in 2 h"}, {119*time.Minute + 50*time.Second, "in 2 h"},
-		{30 * time.Hour, "in 30 h"}, {-3 * 24 * time.Hour, "3 days ago"},
+		{30 * time.Hour, "in 30 h"}, {59*time.Minute + 59*time.Second, "in 1 h"}, {-3 * 24 * time.Hour, "3 days ago"},
 	} {
 		if got := When(now.Add(tt.d), now); got != tt.want {
 			t.Errorf("When(%v) = %q, want %q", tt.d, got, tt.want)

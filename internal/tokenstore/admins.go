@@ -39,6 +39,10 @@ var adminNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 // at 12, which slows guessing without annoying people.
 var bcryptCost = 12
 
+// SetBcryptCostForTests lowers the hashing cost so tests that log in often
+// stay fast. Never call it outside tests.
+func SetBcryptCostForTests(cost int) { bcryptCost = cost }
+
 // CheckAdminPassword says what is wrong with a new admin password, or nil.
 func CheckAdminPassword(name, password string) error {
 	switch {

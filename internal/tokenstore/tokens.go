@@ -67,6 +67,18 @@ func (s *Store) Get(ctx context.Context, name string) (*Token, error) {
 	return s.get(ctx, s.db, name)
 }
 
+// GetByID returns the token with this id, with its secrets.
+func (s *Store) GetByID(ctx context.Context, id int64) (*Token, error) {
+	t, err := s.scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id), true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &NotFoundError{Name: fmt.Sprintf("#%d", id)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read token #%d: %w", id, err)
+	}
+	return t, nil
+}
+
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

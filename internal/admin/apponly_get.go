@@ -1,0 +1,27 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/tokenstore"
+)
+
+// appOnlyGet gets an app-only token with the client credentials (POST
+// /tokens/{id}/apponly): no user signs in; Exchange Online must grant the
+// app's service principal access to the mailbox.
+func (s *Server) appOnlyGet(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	cfg := t.ProviderConfig("")
+	cfg.HTTPClient = s.cfg.HTTPClient
+	tok, err := cfg.AppOnly(r.Context())
+	if err != nil {
+		s.flashBad(sess, "The app-only token for "+t.Name+" could not be had.", provider.Explain(err))
+		seeOther(w, r, tokenURL(t))
+		return
+	}
+	s.saveGrant(w, r, sess, t, tokenstore.GrantClientCredentials, tok, tokenURL(t))
+}

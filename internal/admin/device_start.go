@@ -1,0 +1,36 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/tokenstore"
+)
+
+// deviceStart begins a device-code sign-in (POST /tokens/{id}/device), for
+// installations whose evadmin the provider cannot redirect back to.
+func (s *Server) deviceStart(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	if f := s.devices.get(t.ID); f != nil {
+		if state, _ := f.status(); state == "pending" && s.now().Before(f.Expiry) {
+			seeOther(w, r, tokenURL(t)+"/device")
+			return
+		}
+	}
+	cfg := t.ProviderConfig("")
+	cfg.HTTPClient = s.cfg.HTTPClient
+	da, err := cfg.StartDevice(r.Context())
+	if err != nil {
+		s.flashBad(sess, "The device sign-in for "+t.Name+" could not start.", provider.Explain(err))
+		seeOther(w, r, tokenURL(t))
+		return
+	}
+	f := &deviceFlow{UserCode: da.UserCode, VerificationURI: da.VerificationURI, Expiry: da.Expiry, state: "pending"}
+	s.devices.set(t.ID, f)
+	s.log.Info("device sign-in started", "token", t.Name, "admin", sess.Admin.Name)
+	go s.poll(f, cfg, da, t.Name, actor(sess))
+	seeOther(w, r, tokenURL(t)+"/device")
+}

@@ -1,0 +1,349 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"mailtokens/internal/tokenstore"
+)
+
+func TestGetEmailTokenMicrosoftAndGoogle(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser().login()
+	for _, c := range []struct {
+		form  url.Values
+		email string
+	}{{h.msForm("support"), h.world.MSUser}, {h.googleForm("gmail"), h.world.GoogleUser}} {
+		id := b.addToken(c.form)
+		if r := b.get("/"); !strings.Contains(text(r.body), "not yet authorized") {
+			t.Fatalf("new token status: %s", text(r.body))
+		}
+		r := b.getEmailToken(id, c.email)
+		if r.status != http.StatusSeeOther || r.location != "/" {
+			t.Fatalf("callback: %d %q %s", r.status, r.location, flashOrErrors(r.body))
+		}
+		list := b.get("/")
+		if !strings.Contains(flashOrErrors(list.body), "is valid until") {
+			t.Fatalf("no success message: %s", flashOrErrors(list.body))
+		}
+		tok, _ := h.store.Get(t.Context(), c.form.Get("name"))
+		if tok.Status != tokenstore.StatusValid || !tok.HasRefreshToken || tok.Grant != tokenstore.GrantAuthorizationCode {
+			t.Fatalf("token after sign-in: %s %v", tok.Status, tok.HasRefreshToken)
+		}
+		if !strings.Contains(text(list.body), "valid · expires in 1 h") {
+			t.Fatalf("list does not show the token valid with its expiry: %s", text(list.body))
+		}
+		ev, _ := h.store.Events(t.Context(), tok.Name, 1)
+		if ev[0].Kind != tokenstore.EventAuthorized || ev[0].Actor != "admin:"+adminName {
+			t.Fatalf("event: %+v", ev[0])
+		}
+	}
+}
+
+func TestCallbackRefusals(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser().login()
+	id := b.addToken(h.msForm("support"))
+
+	// Replay: the same answer from the provider a second time.
+	r := b.post(id+"/authorize", nil)
+	back, err := h.idp.SignIn(context.Background(), r.location, h.world.MSUser, h.world.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := b.do(http.MethodGet, b.callback(back), nil); r.location != "/" {
+		t.Fatalf("first use: %d %q", r.status, r.location)
+	}
+	b.get("/")
+	r = b.do(http.MethodGet, b.callback(back), nil)
+	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "did not match a sign-in started here") {
+		t.Fatalf("replayed state: %s", msg)
+	}
+
+	// Expired: the sign-in took longer than ten minutes.
+	r = b.post(id+"/authorize", nil)
+	back, _ = h.idp.SignIn(context.Background(), r.location, h.world.MSUser, h.world.Password)
+	h.clock.Advance(stateLifetime + time.Minute)
+	r = b.do(http.MethodGet, b.callback(back), nil)
+	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "longer than 10 minutes") {
+		t.Fatalf("expired state: %s", msg)
+	}
+
+	// Another admin's session cannot finish this admin's sign-in.
+	b.get("/")
+	r = b.post(id+"/authorize", nil)
+	back, _ = h.idp.SignIn(context.Background(), r.location, h.world.MSUser, h.world.Password)
+	other := h.browser().login()
+	r = other.do(http.MethodGet, other.callback(back), nil)
+	if msg := flashOrErrors(other.get(r.location).body); !strings.Contains(msg, "did not match") {
+		t.Fatalf("state of another session: %s", msg)
+	}
+
+	// No session at all.
+	anon := h.browser()
+	if r := anon.do(http.MethodGet, anon.callback(back), nil); r.status != http.StatusUnauthorized || !strings.Contains(r.body, "session ended") {
+		t.Fatalf("callback without a session: %d", r.status)
+	}
+
+	// The user cancels at the provider: the provider's error, explained.
+	b.get("/")
+	r = b.post(id+"/authorize", nil)
+	back, err = h.idp.Decline(context.Background(), r.location, h.world.MSUser, h.world.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = b.do(http.MethodGet, b.callback(back), nil)
+	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "failed") || !strings.Contains(msg, "AADSTS65004") || !strings.Contains(msg, "accept") {
+		t.Fatalf("declined consent: %s", msg)
+	}
+	tok, _ := h.store.Get(t.Context(), "support")
+	if tok.Status != tokenstore.StatusValid {
+		t.Fatalf("the refusals changed the token: %s", tok.Status)
+	}
+}
+
+func TestDeviceCodeSignIn(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser().login()
+	id := b.addToken(h.msForm("support"))
+	r := b.post(id+"/device", nil)
+	if r.status != http.StatusSeeOther || r.location != id+"/device" {
+		t.Fatalf("start: %d %q %s", r.status, r.location, flashOrErrors(b.get(id).body))
+	}
+	page := b.get(id + "/device")
+	m := regexpFind(`id="user-code">([^<]+)<`, page.body)
+	if m == "" || !strings.Contains(page.body, `http-equiv="refresh"`) || !strings.Contains(page.body, h.idp.URL()+"/devicelogin") {
+		t.Fatalf("device page: %s", text(page.body))
+	}
+	if err := h.idp.ApproveDevice(context.Background(), m, h.world.MSUser, h.world.Password); err != nil {
+		t.Fatal(err)
+	}
+	// The page reloads itself until the background poll saw the approval.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		r = b.get(id + "/device")
+		if r.status == http.StatusSeeOther {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("device sign-in never completed: %s", text(r.body))
+		case <-tick.C:
+		}
+	}
+	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "is valid until") {
+		t.Fatalf("after approval: %s", msg)
+	}
+	tok, _ := h.store.Get(t.Context(), "support")
+	if tok.Grant != tokenstore.GrantDeviceCode || tok.Status != tokenstore.StatusValid {
+		t.Fatalf("token: %s %s", tok.Grant, tok.Status)
+	}
+
+	// Google's mail scope: refused with the reason, pointing to Get Email Token.
+	gid := b.addToken(h.googleForm("gmail"))
+	r = b.post(gid+"/device", nil)
+	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "does not allow the Gmail scope") || !strings.Contains(msg, "Get Email Token") {
+		t.Fatalf("Google device flow: %s", msg)
+	}
+}
+
+func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser().login()
+
+	// Paste: bad input first, then the provider's JSON.
+	id := b.addToken(h.msForm("pasted"))
+	b.get(id + "/paste")
+	r := b.post(id+"/paste", url.Values{"json": {`{"refresh_token":"x"}`}})
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "no access_token") {
+		t.Fatalf("paste without access token: %d %s", r.status, flashOrErrors(r.body))
+	}
+	at, rt, err := h.idp.MintToken(context.Background(), h.world, "microsoft", h.world.MSUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(map[string]any{"access_token": at, "refresh_token": rt, "expires_in": 3599, "token_type": "Bearer"})
+	if r := b.post(id+"/paste", url.Values{"json": {string(js)}}); r.status != http.StatusSeeOther {
+		t.Fatalf("paste: %d %s", r.status, flashOrErrors(r.body))
+	}
+	tok, _ := h.store.Get(t.Context(), "pasted")
+	if tok.AccessToken.Reveal() != at || tok.RefreshToken.Reveal() != rt || tok.Grant != tokenstore.GrantPasted {
+		t.Fatal("pasted tokens not stored")
+	}
+
+	// Refresh now uses the pasted refresh token.
+	b.get(id)
+	r = b.post(id+"/refresh", nil)
+	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "refreshed") {
+		t.Fatalf("refresh: %s", msg)
+	}
+	if len(h.idp.Refreshes()) != 1 {
+		t.Fatal("Refresh now did not refresh")
+	}
+
+	// App-only token.
+	aid := b.addToken(h.msForm("app"))
+	b.get(aid)
+	r = b.post(aid+"/apponly", nil)
+	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "is valid until") {
+		t.Fatalf("app-only: %s", msg)
+	}
+	if a, _ := h.store.Get(t.Context(), "app"); a.Grant != tokenstore.GrantClientCredentials || !h.idp.Introspect(a.AccessToken.Reveal()).AppOnly {
+		t.Fatal("app-only token not stored")
+	}
+
+	// Default: at most one.
+	b.post(id+"/default", nil)
+	b.get("/")
+	b.post(aid+"/default", nil)
+	list, _ := h.store.List(t.Context())
+	defaults := 0
+	for _, tk := range list {
+		if tk.Default {
+			defaults++
+		}
+	}
+	if defaults != 1 {
+		t.Fatalf("%d default tokens", defaults)
+	}
+
+	// Revoke a Google token: revoked at Google too.
+	gid := b.addToken(h.googleForm("gmail"))
+	b.getEmailToken(gid, h.world.GoogleUser)
+	g, _ := h.store.Get(t.Context(), "gmail")
+	b.get(gid)
+	r = b.post(gid+"/revoke", nil)
+	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "revoked") {
+		t.Fatalf("revoke: %s", msg)
+	}
+	if h.idp.Introspect(g.AccessToken.Reveal()).Active {
+		t.Fatal("the access token still works at Google after Revoke")
+	}
+
+	// Delete: the confirmation names the task files using the token.
+	if err := h.store.RecordTask(t.Context(), "pasted", tokenstore.ActorEvmail, "/etc/mailtokens/support-inbox.properties"); err != nil {
+		t.Fatal(err)
+	}
+	confirm := b.get(id + "/delete")
+	if !strings.Contains(confirm.body, "/etc/mailtokens/support-inbox.properties") {
+		t.Fatalf("delete page does not name the task file: %s", text(confirm.body))
+	}
+	if r := b.post(id+"/delete", nil); r.location != "/" {
+		t.Fatalf("delete: %d %q", r.status, r.location)
+	}
+	if _, err := h.store.Get(t.Context(), "pasted"); err == nil {
+		t.Fatal("token not deleted")
+	}
+	if r := b.get(id); r.status != http.StatusNotFound {
+		t.Fatalf("deleted token's page: %d", r.status)
+	}
+}
+
+func TestHealthzAndMetrics(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MetricsToken = "prometheus-secret" })
+	b := h.browser().login()
+	id := b.addToken(h.msForm("support desk"))
+	b.getEmailToken(id, h.world.MSUser)
+
+	anon := h.browser()
+	r := anon.get("/healthz")
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"status":"ok"`) {
+		t.Fatalf("healthz: %d %s", r.status, r.body)
+	}
+	if r := anon.get("/metrics"); r.status != http.StatusUnauthorized {
+		t.Fatalf("metrics without credentials: %d", r.status)
+	}
+	if r := anon.do(http.MethodGet, "/metrics", nil, "Authorization", "Bearer wrong"); r.status != http.StatusUnauthorized {
+		t.Fatalf("metrics with a wrong token: %d", r.status)
+	}
+	r = anon.do(http.MethodGet, "/metrics", nil, "Authorization", "Bearer prometheus-secret")
+	if r.status != http.StatusOK {
+		t.Fatalf("metrics: %d", r.status)
+	}
+	for _, want := range []string{
+		`mailtokens_token_access_expiry_seconds{token="support desk",type="microsoft"} 35`,
+		`mailtokens_token_status{token="support desk",type="microsoft",status="valid"} 1`,
+		`mailtokens_token_status{token="support desk",type="microsoft",status="new"} 0`,
+		`mailtokens_token_refresh_failures{token="support desk",type="microsoft"} 0`,
+		`# TYPE mailtokens_token_last_refresh_timestamp_seconds gauge`,
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, r.body)
+		}
+	}
+	// A session works too.
+	if r := b.get("/metrics"); r.status != http.StatusOK {
+		t.Fatalf("metrics with a session: %d", r.status)
+	}
+	// The store gone: healthz says so.
+	h.store.Close()
+	if r := anon.get("/healthz"); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("healthz with the store closed: %d", r.status)
+	}
+}
+
+// TestNoSecretInPagesOrLogs walks every page after every kind of grant and
+// looks for the client secrets, access and refresh tokens in what a browser
+// receives and in the log.
+func TestNoSecretInPagesOrLogs(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser().login()
+	ms := b.addToken(h.msForm("ms"))
+	b.getEmailToken(ms, h.world.MSUser)
+	g := b.addToken(h.googleForm("g"))
+	b.getEmailToken(g, h.world.GoogleUser)
+	b.get(ms)
+	b.post(ms+"/refresh", nil)
+	app := b.addToken(h.msForm("app"))
+	b.get(app)
+	b.post(app+"/apponly", nil)
+	bad := h.msForm("bad")
+	bad.Set("tenant", "")
+	bodies := []string{b.post("/tokens", bad).body}
+
+	var secrets []string
+	for _, name := range []string{"ms", "g", "app"} {
+		tok, err := h.store.Get(t.Context(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{tok.ClientSecret.Reveal(), tok.AccessToken.Reveal(), tok.RefreshToken.Reveal()} {
+			if s != "" {
+				secrets = append(secrets, s)
+			}
+		}
+	}
+	if len(secrets) < 8 {
+		t.Fatalf("only %d secrets to look for", len(secrets))
+	}
+	for _, p := range []string{"/", ms, ms + "/edit", ms + "/paste", ms + "/delete", g, g + "/edit", app, "/tokens/new", "/metrics", "/healthz"} {
+		r := b.get(p)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d", p, r.status)
+		}
+		bodies = append(bodies, r.body)
+	}
+	bodies = append(bodies, h.logBuf.String())
+	for _, body := range bodies {
+		for _, s := range secrets {
+			if strings.Contains(body, s) {
+				t.Fatalf("a secret (%.8s…) appears in a page or the log", s)
+			}
+			// A JWT's payload alone would be a leak too.
+			if parts := strings.Split(s, "."); len(parts) == 3 && strings.Contains(body, parts[1]) {
+				t.Fatal("an access token's payload appears in a page or the log")
+			}
+		}
+	}
+	if !strings.Contains(h.logBuf.String(), "token authorized") {
+		t.Fatal("the log is empty; the check proves nothing")
+	}
+}

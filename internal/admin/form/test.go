@@ -1,0 +1,63 @@
+package form
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"mailtokens/internal/fielderr"
+)
+
+// ConnTest is the Test form: which server to log in to with the token.
+type ConnTest struct {
+	Protocol string // IMAP, POP3, SMTP
+	Server   string // host:port
+	Security string // SSL, STARTTLS, NONE
+	User     string // the mailbox; may differ from the token's account (shared mailbox)
+}
+
+// Defaults for the Test form per provider type.
+func DefaultConnTest(typ, email string) ConnTest {
+	c := ConnTest{Protocol: "IMAP", Security: "SSL", User: email}
+	switch typ {
+	case "google":
+		c.Server = "imap.gmail.com:993"
+	case "microsoft":
+		c.Server = "outlook.office365.com:993"
+	}
+	return c
+}
+
+// ReadConnTest reads the Test form.
+func ReadConnTest(v url.Values) ConnTest {
+	return ConnTest{Protocol: strings.ToUpper(strings.TrimSpace(v.Get("protocol"))), Server: strings.TrimSpace(v.Get("server")),
+		Security: strings.ToUpper(strings.TrimSpace(v.Get("security"))), User: strings.TrimSpace(v.Get("user"))}
+}
+
+// Check returns the host and port, or the problems.
+func (c ConnTest) Check() (host string, port int, errs fielderr.List) {
+	switch c.Protocol {
+	case "IMAP", "POP3", "SMTP":
+	default:
+		errs.Add("Protocol", "choose IMAP, POP3 or SMTP")
+	}
+	switch c.Security {
+	case "SSL", "STARTTLS", "NONE":
+	default:
+		errs.Add("Security", "choose SSL, STARTTLS or NONE")
+	}
+	h, p, err := net.SplitHostPort(c.Server)
+	n, perr := strconv.Atoi(p)
+	switch {
+	case c.Server == "":
+		errs.Add("Server", "is required, as host:port (e.g. outlook.office365.com:993)")
+	case err != nil || h == "" || perr != nil || n < 1 || n > 65535:
+		errs.Add("Server", fmt.Sprintf("%q is not host:port (e.g. outlook.office365.com:993)", c.Server))
+	}
+	if c.User == "" {
+		errs.Add("User", "is required: the mailbox to log in to")
+	}
+	return h, n, errs
+}

@@ -1,0 +1,102 @@
+// Package form reads and checks the admin utility's forms, apart from the
+// handlers: what the admin typed, kept as typed so a form with errors can
+// be shown again, and the problems per field.
+package form
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"mailtokens/internal/fielderr"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/secret"
+	"mailtokens/internal/tokenstore"
+)
+
+// Token is the add/edit token form.
+type Token struct {
+	Name, Type, Email, Tenant, ClientID string
+	ClientSecret                        string // write-only: never filled back into a page
+	SecretExpiresOn                     string // YYYY-MM-DD or ""
+	Scope, AuthURL, TokenURL            string
+}
+
+// Field labels, as the page shows them; errors are keyed by them.
+const (
+	LabelName         = "Email Token Name"
+	LabelType         = "Email Token Type"
+	LabelEmail        = "Email Address"
+	LabelTenant       = "Tenant ID"
+	LabelClientID     = "Client ID"
+	LabelClientSecret = "Client Secret"
+	LabelSecretExpiry = "Client Secret Expires"
+	LabelScope        = "Scope"
+	LabelAuthURL      = "Authorization URL"
+	LabelTokenURL     = "Access Token URL"
+)
+
+// ReadToken reads the form's fields.
+func ReadToken(v url.Values) Token {
+	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
+	return Token{
+		Name: get("name"), Type: get("type"), Email: get("email"), Tenant: get("tenant"),
+		ClientID: get("client_id"), ClientSecret: v.Get("client_secret"), SecretExpiresOn: get("secret_expires_on"),
+		Scope: strings.Join(strings.Fields(v.Get("scope")), " "), AuthURL: get("auth_url"), TokenURL: get("token_url"),
+	}
+}
+
+// FromToken fills the form from a stored token, for editing. The client
+// secret stays empty: it is never sent back to the browser.
+func FromToken(t *tokenstore.Token) Token {
+	f := Token{Name: t.Name, Type: string(t.Type), Email: t.Email, Tenant: t.Tenant, ClientID: t.ClientID,
+		Scope: t.Scope, AuthURL: t.AuthURL, TokenURL: t.TokenURL}
+	if !t.SecretExpiresOn.IsZero() {
+		f.SecretExpiresOn = t.SecretExpiresOn.Format(time.DateOnly)
+	}
+	return f
+}
+
+// Settings checks the form and returns the token settings, or every
+// problem by field. creating says whether a client secret is required (on
+// edit an empty secret keeps the stored one).
+func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
+	var errs fielderr.List
+	typ, err := provider.ParseType(f.Type)
+	if err != nil {
+		errs.Add(LabelType, "choose Microsoft Azure, Google Gmail or other")
+	}
+	set := tokenstore.Settings{
+		Name: f.Name, Type: typ, Email: f.Email, Tenant: f.Tenant, ClientID: f.ClientID,
+		ClientSecret: secret.New(strings.TrimSpace(f.ClientSecret)), Scope: f.Scope,
+		AuthURL: f.AuthURL, TokenURL: f.TokenURL,
+	}
+	if typ != provider.Microsoft {
+		// The field is hidden for other types; a value left from switching
+		// type must not end up in the token.
+		set.Tenant = ""
+	}
+	if f.SecretExpiresOn != "" {
+		d, err := time.Parse(time.DateOnly, f.SecretExpiresOn)
+		if err != nil {
+			errs.Add(LabelSecretExpiry, "use a date like 2027-06-30")
+		}
+		set.SecretExpiresOn = d
+	}
+	if strings.ContainsAny(f.ClientSecret, "\r\n") {
+		errs.Add(LabelClientSecret, "must be on one line")
+	}
+	if creating && set.ClientSecret.IsZero() && typ != provider.Generic {
+		errs.Add(LabelClientSecret, "is required: the secret's Value from the app registration")
+	}
+	if err == nil {
+		if verr := set.Validate(); verr != nil {
+			for _, e := range verr.(fielderr.List) {
+				if errs.For(e.Field) == "" {
+					errs = append(errs, e)
+				}
+			}
+		}
+	}
+	return set, errs
+}

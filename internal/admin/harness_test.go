@@ -1,0 +1,281 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/tokenstore"
+)
+
+const (
+	adminName     = "alice"
+	adminPassword = "correct horse battery"
+)
+
+// harness is evadmin's web utility on a loopback port, over a real store,
+// next to the sandbox identity provider.
+type harness struct {
+	t      *testing.T
+	srv    *Server
+	http   *httptest.Server
+	store  *tokenstore.Store
+	idp    *idp.Server
+	world  idp.World
+	clock  *idp.FakeClock
+	logBuf *syncBuffer
+	url    string
+}
+
+// syncBuffer collects log lines from concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type harnessOption func(*Config)
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	clock := idp.NewFakeClock(time.Now())
+	p := idp.NewTest(t, idp.Options{Clock: clock})
+	p.SetDeviceInterval(1)
+	// Loopback redirect URIs match any port at both providers.
+	w := p.AddWorld("http://127.0.0.1/oauth2/callback")
+	dir := t.TempDir()
+	st, err := tokenstore.Open(context.Background(), tokenstore.Options{
+		Path: filepath.Join(dir, "tokens.db"), KeyFile: filepath.Join(dir, "tokens.key"),
+		Now: clock.Now, HTTPClient: provider.NewHTTPClient(10 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := &harness{t: t, store: st, idp: p, world: w, clock: clock, logBuf: &syncBuffer{}}
+	var handler http.Handler
+	h.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(h.http.Close)
+	h.url = h.http.URL
+	cfg := Config{PublicURL: h.url, Now: clock.Now, HTTPClient: provider.NewHTTPClient(10 * time.Second),
+		Logger: slog.New(slog.NewTextHandler(h.logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h.srv, err = New(cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.srv.Close)
+	handler = h.srv.Handler()
+	if _, err := st.SetAdminPassword(context.Background(), adminName, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func init() { tokenstore.SetBcryptCostForTests(bcrypt.MinCost) }
+
+// browser is one admin's browser: a cookie jar, no automatic redirects (the
+// tests look at each one).
+type browser struct {
+	h    *harness
+	c    *http.Client
+	last string // the last page's body
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{h: h, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// response is one answer.
+type response struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+}
+
+func (b *browser) do(method, path string, form url.Values, hdr ...string) response {
+	b.h.t.Helper()
+	target := path
+	if strings.HasPrefix(path, "/") {
+		target = b.h.url + path
+	}
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, target, body)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, body: string(data), location: resp.Header.Get("Location"), header: resp.Header}
+	b.last = r.body
+	return r
+}
+
+func (b *browser) get(path string) response { return b.do(http.MethodGet, path, nil) }
+
+// post submits a form with the CSRF token of the last page seen.
+func (b *browser) post(path string, form url.Values) response {
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("csrf") == "" {
+		form.Set("csrf", b.csrf())
+	}
+	return b.do(http.MethodPost, path, form)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (b *browser) csrf() string {
+	if m := csrfRE.FindStringSubmatch(b.last); m != nil {
+		return m[1]
+	}
+	r := b.get("/")
+	m := csrfRE.FindStringSubmatch(r.body)
+	if m == nil {
+		b.h.t.Fatalf("no CSRF token on the page (logged in?): %.300s", r.body)
+	}
+	return m[1]
+}
+
+// login logs the browser in and fails the test otherwise.
+func (b *browser) login() *browser {
+	b.h.t.Helper()
+	r := b.do(http.MethodPost, "/login", url.Values{"name": {adminName}, "password": {adminPassword}})
+	if r.status != http.StatusSeeOther {
+		b.h.t.Fatalf("login: %d %.300s", r.status, r.body)
+	}
+	b.get("/")
+	return b
+}
+
+// addToken adds a token through the form and returns its id path.
+func (b *browser) addToken(form url.Values) string {
+	b.h.t.Helper()
+	r := b.post("/tokens", form)
+	if r.status != http.StatusSeeOther {
+		b.h.t.Fatalf("add token: %d %s", r.status, flashOrErrors(r.body))
+	}
+	t, err := b.h.store.Get(context.Background(), form.Get("name"))
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	return tokenURL(t)
+}
+
+func (h *harness) msForm(name string) url.Values {
+	auth, token := h.idp.Endpoints(h.world, idp.Microsoft)
+	return url.Values{"name": {name}, "type": {"microsoft"}, "email": {h.world.MSUser}, "tenant": {h.world.TenantID},
+		"client_id": {h.world.MSClientID}, "client_secret": {h.world.MSSecret}, "auth_url": {auth}, "token_url": {token}}
+}
+
+func (h *harness) googleForm(name string) url.Values {
+	auth, token := h.idp.Endpoints(h.world, idp.Google)
+	return url.Values{"name": {name}, "type": {"google"}, "email": {h.world.GoogleUser},
+		"client_id": {h.world.GoogleClientID}, "client_secret": {h.world.GoogleSecret}, "auth_url": {auth}, "token_url": {token}}
+}
+
+// getEmailToken clicks Get Email Token, signs in at the sandbox and
+// follows the provider's redirect back; it returns the callback's answer.
+func (b *browser) getEmailToken(tokenPath, email string) response {
+	b.h.t.Helper()
+	r := b.post(tokenPath+"/authorize", nil)
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, b.h.idp.URL()) {
+		b.h.t.Fatalf("Get Email Token: %d to %q", r.status, r.location)
+	}
+	back, err := b.h.idp.SignIn(context.Background(), r.location, email, b.h.world.Password)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	return b.do(http.MethodGet, b.callback(back), nil)
+}
+
+// callback points the provider's redirect (to the registered loopback
+// URI, any port) at the test server.
+func (b *browser) callback(back *url.URL) string {
+	return b.h.url + back.Path + "?" + back.RawQuery
+}
+
+var flashRE = regexp.MustCompile(`(?s)<div class="flash (\w+)"[^>]*>(.*?)</div>`)
+var tagRE = regexp.MustCompile(`<[^>]+>`)
+
+// flashOrErrors extracts the messages a page shows, for failure output and
+// assertions.
+func flashOrErrors(body string) string {
+	var out []string
+	for _, m := range flashRE.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1]+": "+strings.Join(strings.Fields(tagRE.ReplaceAllString(m[2], " ")), " "))
+	}
+	for _, m := range regexp.MustCompile(`<p class="error-text"[^>]*>(.*?)</p>`).FindAllStringSubmatch(body, -1) {
+		out = append(out, "field: "+m[1])
+	}
+	return strings.Join(out, " | ")
+}
+
+// text is a page body without tags, blanks collapsed, for assertions on
+// what a person reads.
+func text(body string) string {
+	return strings.Join(strings.Fields(tagRE.ReplaceAllString(body, " ")), " ")
+}
+
+// storeExec changes the store behind the utility's back, for setting up
+// situations (a fresh install) the UI cannot reach.
+func (h *harness) storeExec(t *testing.T, query string) {
+	t.Helper()
+	if err := tokenstore.ExecForTests(h.store, query); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// regexpFind returns the first group of pattern in s, or "".
+func regexpFind(pattern, s string) string {
+	if m := regexp.MustCompile(pattern).FindStringSubmatch(s); len(m) > 1 {
+		return m[1]
+	}
+	return ""
+}

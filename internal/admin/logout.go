@@ -1,0 +1,19 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/tokenstore"
+)
+
+// logout ends the session (POST /logout).
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.store.EndSession(r.Context(), c.Value); err != nil {
+			s.log.Error("end session", "err", err)
+		}
+	}
+	s.clearSessionCookie(w)
+	s.log.Info("admin logged out", "admin", sess.Admin.Name)
+	seeOther(w, r, "/login")
+}

@@ -1,0 +1,40 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/tokenstore"
+)
+
+// oauth2Authorize starts Get Email Token (POST /tokens/{id}/authorize): a
+// random single-use state bound to this session, a PKCE verifier kept
+// here, and a redirect to the provider's sign-in page.
+func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	cfg := t.ProviderConfig(s.redirect)
+	req, err := cfg.StartAuth()
+	if err != nil {
+		s.flashBad(sess, "Get Email Token for "+t.Name+" could not start.", err.Error())
+		seeOther(w, r, tokenURL(t))
+		return
+	}
+	now := s.now()
+	s.pending.put(req.State, pendingAuth{tokenID: t.ID, verifier: req.Verifier, session: sess.CSRF,
+		expires: now.Add(stateLifetime)}, now)
+	s.log.Info("sign-in started", "token", t.Name, "provider", t.Type, "admin", sess.Admin.Name)
+	if origin := originOf(req.URL); origin != "" {
+		w.Header().Set("Content-Security-Policy", csp([]string{origin}))
+	}
+	http.Redirect(w, r, req.URL, http.StatusSeeOther)
+}
+
+// explainCallback turns the provider's error redirect into advice.
+func explainCallback(t *tokenstore.Token, code, description, redirect string) string {
+	e := provider.Rebuild(t.Type, code, description)
+	e.RedirectURL, e.Tenant = redirect, t.Tenant
+	return e.Explain()
+}

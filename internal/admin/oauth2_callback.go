@@ -1,0 +1,82 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/tokenstore"
+)
+
+// oauth2Callback is where the provider sends the browser back (GET
+// /oauth2/callback). It is reachable without the session middleware because
+// the provider's redirect is what brings the admin here, but it checks the
+// session itself: the state must have been issued to this very session,
+// and is used once.
+func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sess, err := s.session(r)
+	if err != nil {
+		s.renderError(w, r, http.StatusUnauthorized, "Your session ended while you were signing in at the provider. Log in again and click Get Email Token once more.")
+		return
+	}
+	pa, ok := s.pending.take(q.Get("state"), s.now())
+	if !ok || pa.session != sess.CSRF {
+		s.log.Warn("sign-in callback with an unknown, used or expired state", "admin", sess.Admin.Name)
+		s.flashBad(sess, "The sign-in could not be completed.", "The answer from the provider did not match a sign-in started here, was used already, or took longer than 10 minutes. Click Get Email Token again.")
+		seeOther(w, r, "/")
+		return
+	}
+	t, err := s.store.GetByID(r.Context(), pa.tokenID)
+	if err != nil {
+		s.flashBad(sess, "The token was deleted during the sign-in.", "")
+		seeOther(w, r, "/")
+		return
+	}
+	if code := q.Get("error"); code != "" {
+		advice := explainCallback(t, code, q.Get("error_description"), s.redirect)
+		s.log.Warn("sign-in refused by the provider", "token", t.Name, "error", code, "description", q.Get("error_description"))
+		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", advice)
+		seeOther(w, r, tokenURL(t))
+		return
+	}
+	if q.Get("code") == "" {
+		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", "The provider sent neither a code nor an error.")
+		seeOther(w, r, tokenURL(t))
+		return
+	}
+	cfg := t.ProviderConfig(s.redirect)
+	cfg.HTTPClient = s.cfg.HTTPClient
+	ctx, cancel := context.WithTimeout(r.Context(), provider.RequestTimeout+5*time.Second)
+	defer cancel()
+	tok, err := cfg.Exchange(ctx, q.Get("code"), pa.verifier)
+	if err != nil {
+		s.log.Warn("code exchange failed", "token", t.Name, "err", err)
+		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", provider.Explain(err))
+		seeOther(w, r, tokenURL(t))
+		return
+	}
+	s.saveGrant(w, r, sess, t, tokenstore.GrantAuthorizationCode, tok, "/")
+}
+
+// saveGrant stores a new authorization and reports it; it ends every way
+// of getting a token (redirect, device, paste, app-only).
+func (s *Server) saveGrant(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token,
+	grant tokenstore.Grant, tok *provider.Token, back string) {
+	saved, err := s.store.SaveGrant(r.Context(), t.Name, grant, tok, actor(sess))
+	if err != nil {
+		s.log.Error("save token", "token", t.Name, "err", err)
+		s.flashBad(sess, "The token from the provider could not be saved.", err.Error())
+		seeOther(w, r, tokenURL(t))
+		return
+	}
+	s.log.Info("token authorized", "token", saved.Name, "grant", grant, "admin", sess.Admin.Name)
+	msg := "Token " + saved.Name + " is valid until " + saved.Expiry.Local().Format("2006-01-02 15:04") + "."
+	if !saved.HasRefreshToken && grant != tokenstore.GrantClientCredentials {
+		s.flashWarn(sess, msg, "The provider sent no refresh token, so the token cannot be renewed by itself and must be authorized again when it expires.")
+	} else {
+		s.flashOK(sess, msg)
+	}
+	seeOther(w, r, back)
+}

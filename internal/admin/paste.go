@@ -1,0 +1,41 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/admin/form"
+	"mailtokens/internal/fielderr"
+	"mailtokens/internal/tokenstore"
+)
+
+type pastePage struct {
+	Token  tokenRow
+	Form   form.Paste
+	Errors fielderr.List
+}
+
+// pasteShow shows the form for tokens obtained elsewhere (GET
+// /tokens/{id}/paste) — the manual route for providers without a sign-in
+// flow this utility can drive.
+func (s *Server) pasteShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	s.render(w, r, http.StatusOK, "paste", sess, "Paste tokens for "+t.Name, pastePage{Token: s.row(t)})
+}
+
+// pasteSave stores pasted tokens (POST /tokens/{id}/paste). The pasted
+// values are never shown again, not even when the form has errors.
+func (s *Server) pasteSave(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	tok, errs := form.ReadPaste(r.PostForm).Token()
+	if len(errs) > 0 {
+		s.render(w, r, http.StatusBadRequest, "paste", sess, "Paste tokens for "+t.Name, pastePage{Token: s.row(t), Errors: errs})
+		return
+	}
+	s.saveGrant(w, r, sess, t, tokenstore.GrantPasted, tok, "/")
+}

@@ -1,0 +1,155 @@
+package admin
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"mailtokens/internal/health"
+	"mailtokens/internal/tokenstore"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages holds one template set per page, each with the shared layout.
+type pages struct {
+	sets map[string]*template.Template
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time, now time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return health.When(t, now)
+	},
+	"datetime": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.Local().Format("2006-01-02 15:04")
+	},
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Format(time.DateOnly)
+	},
+	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"join": strings.Join,
+	"list": func(s ...string) []string { return s },
+	// refreshSeconds lets a page (the device-code wait) reload itself,
+	// which works without JavaScript.
+	"refreshSeconds": func(page any) int {
+		if r, ok := page.(interface{ RefreshSeconds() int }); ok {
+			return r.RefreshSeconds()
+		}
+		return 0
+	},
+}
+
+func loadPages() (*pages, error) {
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout: %w", err)
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{sets: map[string]*template.Template{}}
+	for _, n := range names {
+		base := path.Base(n)
+		if base == "layout.html" {
+			continue
+		}
+		set, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", base, err)
+		}
+		p.sets[strings.TrimSuffix(base, ".html")] = set
+	}
+	return p, nil
+}
+
+// view is what every page template gets.
+type view struct {
+	Title       string
+	Admin       string // logged-in admin, "" on public pages
+	CSRF        string
+	Flashes     []flash
+	RedirectURI string
+	Now         time.Time
+	Page        any // the page's own data
+}
+
+// render writes a page. formTargets are origins the page's forms may be
+// redirected to (the providers behind Get Email Token buttons).
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, sess *tokenstore.Session, title string, page any, formTargets ...string) {
+	set, ok := s.pages.sets[name]
+	if !ok {
+		panic("admin: no page " + name)
+	}
+	v := view{Title: title, RedirectURI: s.redirect, Now: s.now(), Page: page}
+	if sess != nil {
+		v.Admin, v.CSRF = sess.Admin.Name, sess.CSRF
+		v.Flashes = s.flashes.take(sess)
+	}
+	var buf bytes.Buffer
+	if err := set.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "The page could not be shown. See the server log.", http.StatusInternalServerError)
+		return
+	}
+	if len(formTargets) > 0 {
+		w.Header().Set("Content-Security-Policy", csp(formTargets))
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// renderError shows a page with one message; with a session, inside the
+// normal layout.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	sess, _ := s.session(r)
+	if status == http.StatusUnauthorized {
+		sess = nil
+	}
+	s.render(w, r, status, "error", sess, http.StatusText(status), msg)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.renderError(w, r, http.StatusNotFound, "There is no page at this address.")
+}
+
+// static serves the embedded CSS and JavaScript.
+func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	http.FileServerFS(staticFS).ServeHTTP(w, r)
+}
+
+// originOf is the scheme://host of a URL, for CSP form-action.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// seeOther redirects after a POST, the way every form here ends.
+func seeOther(w http.ResponseWriter, r *http.Request, target string) {
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}

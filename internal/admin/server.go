@@ -1,0 +1,169 @@
+// Package admin is evadmin's web utility, "Access Tokens for 3rd Party
+// Email Services": server-rendered pages for adding tokens, getting them
+// from the provider (browser redirect, device code, paste, app-only),
+// watching their health, testing them against a mail server, and revoking
+// or deleting them. One handler per file, named after the page and action.
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"mailtokens/internal/tokenstore"
+)
+
+// Config is what the web utility needs to know about where it runs.
+type Config struct {
+	// PublicURL is how admins reach the utility; the OAuth2 redirect URI
+	// is PublicURL + "/oauth2/callback".
+	PublicURL string
+	// Secure marks cookies Secure (HTTPS in front or TLS here).
+	Secure bool
+	// SetupToken, when set and no admin exists, lets /setup?token=…
+	// create the first admin.
+	SetupToken string
+	// MetricsToken, when set, lets Prometheus read /metrics with
+	// "Authorization: Bearer <token>" instead of a session.
+	MetricsToken string
+	// Tester runs the Test button; nil hides it.
+	Tester Tester
+	// HTTPClient makes provider requests; nil = the provider default.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Server is the web utility.
+type Server struct {
+	cfg      Config
+	store    *tokenstore.Store
+	log      *slog.Logger
+	now      func() time.Time
+	pages    *pages
+	handler  http.Handler
+	routes   []Route
+	pending  *pendingAuths // OAuth state of started sign-ins
+	devices  *deviceFlows  // device-code sign-ins in progress
+	limiter  *loginLimiter
+	flashes  *flashes
+	ctx      context.Context // ends with Close: background device polls stop
+	cancel   context.CancelFunc
+	redirect string
+}
+
+// Route is one entry of the route table. Public routes work without a
+// session; every other route requires one, and a CSRF token when it
+// changes state.
+type Route struct {
+	Pattern string // net/http pattern, e.g. "POST /tokens/{id}/refresh"
+	Public  bool
+}
+
+// New builds the web utility over an open store.
+func New(cfg Config, store *tokenstore.Store) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		store:    store,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		pages:    p,
+		pending:  newPendingAuths(),
+		devices:  newDeviceFlows(),
+		limiter:  newLoginLimiter(),
+		flashes:  newFlashes(),
+		redirect: cfg.PublicURL + "/oauth2/callback",
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.handler = s.buildRoutes()
+	return s, nil
+}
+
+// Handler serves the utility.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes is the route table, for tests that walk it.
+func (s *Server) Routes() []Route { return s.routes }
+
+// RedirectURI is the OAuth2 redirect URI to register at the providers.
+func (s *Server) RedirectURI() string { return s.redirect }
+
+// Close stops background work (device-code polling).
+func (s *Server) Close() { s.cancel() }
+
+// handlerFunc is a handler that runs with a session.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session)
+
+func (s *Server) buildRoutes() http.Handler {
+	mux := http.NewServeMux()
+	public := func(pattern string, h http.HandlerFunc) {
+		s.routes = append(s.routes, Route{Pattern: pattern, Public: true})
+		mux.HandleFunc(pattern, h)
+	}
+	private := func(pattern string, h handlerFunc) {
+		s.routes = append(s.routes, Route{Pattern: pattern})
+		mux.Handle(pattern, s.requireSession(h))
+	}
+
+	public("GET /login", s.loginShow)
+	public("POST /login", s.loginCheck)
+	public("GET /setup", s.setupShow)
+	public("POST /setup", s.setupCreate)
+	public("GET /oauth2/callback", s.oauth2Callback)
+	public("GET /healthz", s.healthz)
+	public("GET /static/", s.static)
+	// /metrics takes a session or the metrics bearer token; it checks
+	// either itself.
+	s.routes = append(s.routes, Route{Pattern: "GET /metrics"})
+	mux.HandleFunc("GET /metrics", s.metrics)
+
+	private("POST /logout", s.logout)
+	private("GET /{$}", s.tokenList)
+	private("GET /tokens/new", s.tokenNew)
+	private("POST /tokens", s.tokenCreate)
+	private("GET /tokens/{id}", s.tokenShow)
+	private("GET /tokens/{id}/edit", s.tokenEdit)
+	private("POST /tokens/{id}/edit", s.tokenUpdate)
+	private("POST /tokens/{id}/authorize", s.oauth2Authorize)
+	private("POST /tokens/{id}/device", s.deviceStart)
+	private("GET /tokens/{id}/device", s.deviceShow)
+	private("GET /tokens/{id}/paste", s.pasteShow)
+	private("POST /tokens/{id}/paste", s.pasteSave)
+	private("POST /tokens/{id}/apponly", s.appOnlyGet)
+	private("POST /tokens/{id}/refresh", s.tokenRefresh)
+	private("GET /tokens/{id}/test", s.testShow)
+	private("POST /tokens/{id}/test", s.testRun)
+	private("POST /tokens/{id}/default", s.tokenDefault)
+	private("POST /tokens/{id}/revoke", s.tokenRevoke)
+	private("GET /tokens/{id}/delete", s.deleteConfirm)
+	private("POST /tokens/{id}/delete", s.tokenDelete)
+
+	mux.HandleFunc("/", s.notFound)
+	var h http.Handler = mux
+	// Browsers say where a request comes from; a cross-site POST is refused
+	// before any handler runs. The per-session CSRF token is checked too,
+	// for browsers that send neither Sec-Fetch-Site nor Origin.
+	cop := http.NewCrossOriginProtection()
+	if u, err := url.Parse(s.cfg.PublicURL); err == nil && u.Host != "" {
+		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusForbidden, "This request came from another site and was refused. Reload the page and try again.")
+	}))
+	h = cop.Handler(h)
+	return s.securityHeaders(h)
+}

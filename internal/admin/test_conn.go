@@ -1,0 +1,59 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"mailtokens/internal/admin/form"
+	"mailtokens/internal/fielderr"
+	"mailtokens/internal/tokenstore"
+)
+
+type testPage struct {
+	Token  tokenRow
+	Form   form.ConnTest
+	Errors fielderr.List
+	Result *TestResult
+}
+
+// testShow shows the Test form (GET /tokens/{id}/test).
+func (s *Server) testShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	if s.cfg.Tester == nil {
+		s.notFound(w, r)
+		return
+	}
+	s.render(w, r, http.StatusOK, "test", sess, "Test "+t.Name, testPage{Token: s.row(t), Form: form.DefaultConnTest(string(t.Type), t.Email)})
+}
+
+// testRun logs in to the given server with the token and shows the
+// server's answer (POST /tokens/{id}/test).
+func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	if s.cfg.Tester == nil {
+		s.notFound(w, r)
+		return
+	}
+	f := form.ReadConnTest(r.PostForm)
+	host, port, errs := f.Check()
+	page := testPage{Token: s.row(t), Form: f, Errors: errs}
+	if len(errs) > 0 {
+		s.render(w, r, http.StatusBadRequest, "test", sess, "Test "+t.Name, page)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+	defer cancel()
+	res := s.cfg.Tester.Test(ctx, s.store.Source(t.Name, actor(sess)), TestRequest{
+		Protocol: f.Protocol, Host: host, Port: port, Security: f.Security, User: f.User})
+	s.log.Info("token tested", "token", t.Name, "protocol", f.Protocol, "server", f.Server, "ok", res.OK)
+	page.Result = &res
+	page.Token = s.row(t)
+	s.render(w, r, http.StatusOK, "test", sess, "Test "+t.Name, page)
+}

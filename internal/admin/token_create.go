@@ -1,0 +1,49 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+
+	"mailtokens/internal/admin/form"
+	"mailtokens/internal/fielderr"
+	"mailtokens/internal/tokenstore"
+)
+
+// tokenCreate adds a token (POST /tokens). Nothing is saved when any field
+// is wrong; the form comes back with each error beside its field.
+func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	f := form.ReadToken(r.PostForm)
+	set, errs := f.Settings(true)
+	if len(errs) == 0 {
+		t, err := s.store.Create(r.Context(), set, actor(sess))
+		if err == nil {
+			s.log.Info("token created", "token", t.Name, "type", t.Type, "admin", sess.Admin.Name)
+			s.flashOK(sess, "Token "+t.Name+" added. Click Get Email Token to sign in with the mailbox account.")
+			seeOther(w, r, "/")
+			return
+		}
+		errs = storeErrors(err)
+		if errs == nil {
+			s.log.Error("create token", "err", err)
+			s.renderError(w, r, http.StatusInternalServerError, "The token could not be saved: "+err.Error())
+			return
+		}
+	}
+	s.renderForm(w, r, sess, http.StatusBadRequest, formPage{Form: f, Errors: errs, Action: "/tokens"})
+}
+
+// storeErrors turns the store's refusals into field errors, or nil for
+// other failures.
+func storeErrors(err error) fielderr.List {
+	var l fielderr.List
+	switch {
+	case errors.As(err, &l):
+		return l
+	case errors.Is(err, tokenstore.ErrDuplicateName):
+		return fielderr.List{{Field: form.LabelName, Message: "a token with this name exists already: choose another name"}}
+	}
+	return nil
+}
+
+// actor is how the event log names the logged-in admin.
+func actor(sess *tokenstore.Session) tokenstore.Actor { return tokenstore.AdminUser(sess.Admin.Name) }

@@ -1,0 +1,80 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/admin/form"
+	"mailtokens/internal/fielderr"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/tokenstore"
+)
+
+// formPage is the add/edit form, shared by the four handlers that show and
+// accept it.
+type formPage struct {
+	Form      form.Token
+	Errors    fielderr.List
+	Editing   bool
+	HasSecret bool // editing a token whose secret is stored: an empty field keeps it
+	Action    string
+	Types     []typeOption
+	Scopes    []scopeOption
+	Labels    formLabels
+}
+
+type typeOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// scopeOption is a quick pick in the scope guide.
+type scopeOption struct {
+	Type, Use, Scope string
+}
+
+type formLabels struct {
+	Name, Type, Email, Tenant, ClientID, ClientSecret, SecretExpiry, Scope, AuthURL, TokenURL string
+}
+
+var fieldLabels = formLabels{form.LabelName, form.LabelType, form.LabelEmail, form.LabelTenant, form.LabelClientID,
+	form.LabelClientSecret, form.LabelSecretExpiry, form.LabelScope, form.LabelAuthURL, form.LabelTokenURL}
+
+var scopeGuide = []scopeOption{
+	{"microsoft", "IMAP (receive)", provider.MicrosoftIMAPScope},
+	{"microsoft", "POP3 (receive)", provider.MicrosoftPOPScope},
+	{"microsoft", "SMTP (send)", provider.MicrosoftSMTPScope},
+	{"microsoft", "Exchange Web Services", provider.MicrosoftEWSScope},
+	{"google", "IMAP, POP3 and SMTP", provider.GoogleMailScope},
+}
+
+func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, status int, p formPage) {
+	p.Labels, p.Scopes = fieldLabels, scopeGuide
+	for _, t := range provider.Types {
+		p.Types = append(p.Types, typeOption{string(t), t.Label(), p.Form.Type == string(t)})
+	}
+	title := "Add a new email token"
+	if p.Editing {
+		title = "Edit " + p.Form.Name
+	}
+	s.render(w, r, status, "form", sess, title, p)
+}
+
+// tokenNew shows an empty form (GET /tokens/new).
+func (s *Server) tokenNew(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	typ := r.URL.Query().Get("type")
+	if _, err := provider.ParseType(typ); err != nil {
+		typ = string(provider.Microsoft)
+	}
+	s.renderForm(w, r, sess, http.StatusOK, formPage{Form: form.Token{Type: typ}, Action: "/tokens"})
+}
+
+// tokenEdit shows the form filled with a token's settings, its secret left
+// out (GET /tokens/{id}/edit).
+func (s *Server) tokenEdit(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	s.renderForm(w, r, sess, http.StatusOK, formPage{Form: form.FromToken(t), Editing: true,
+		HasSecret: t.HasClientSecret, Action: tokenURL(t) + "/edit"})
+}

@@ -1,0 +1,53 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/health"
+	"mailtokens/internal/tokenstore"
+)
+
+// tokenRow is one token as the list and the detail page show it.
+type tokenRow struct {
+	*tokenstore.Token
+	Health     health.Report
+	TypeLabel  string
+	URL        string
+	AuthOrigin string
+}
+
+func (s *Server) row(t *tokenstore.Token) tokenRow {
+	return tokenRow{
+		Token:      t,
+		Health:     health.Of(t, s.now()),
+		TypeLabel:  t.Type.Label(),
+		URL:        tokenURL(t),
+		AuthOrigin: originOf(t.ProviderConfig("").Endpoints().Auth),
+	}
+}
+
+type listPage struct {
+	Tokens []tokenRow
+}
+
+// tokenList is the home page: every token and its health (GET /).
+func (s *Server) tokenList(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	tokens, err := s.store.List(r.Context())
+	if err != nil {
+		s.log.Error("list tokens", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError, "The tokens could not be read: "+err.Error())
+		return
+	}
+	page := listPage{}
+	var origins []string
+	seen := map[string]bool{}
+	for _, t := range tokens {
+		row := s.row(t)
+		page.Tokens = append(page.Tokens, row)
+		if row.AuthOrigin != "" && !seen[row.AuthOrigin] {
+			seen[row.AuthOrigin] = true
+			origins = append(origins, row.AuthOrigin)
+		}
+	}
+	s.render(w, r, http.StatusOK, "list", sess, "Access Tokens for 3rd Party Email Services", page, origins...)
+}

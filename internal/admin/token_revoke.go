@@ -1,0 +1,25 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/tokenstore"
+)
+
+// tokenRevoke revokes the token at the provider where it can (Google) and
+// forgets it here (POST /tokens/{id}/revoke).
+func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	advice, err := s.store.Revoke(r.Context(), t.Name, actor(sess))
+	if err != nil {
+		s.flashBad(sess, "Revoking "+t.Name+" failed; nothing was changed.", provider.Explain(err))
+	} else {
+		s.log.Info("token revoked", "token", t.Name, "admin", sess.Admin.Name)
+		s.flashWarn(sess, "Token "+t.Name+" revoked.", advice)
+	}
+	seeOther(w, r, tokenURL(t))
+}

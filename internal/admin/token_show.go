@@ -1,0 +1,58 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/tokenstore"
+)
+
+type showPage struct {
+	tokenRow
+	Events     []tokenstore.Event
+	Tasks      []tokenstore.TaskUse
+	Scopes     []string // what a sign-in asks for (offline_access included)
+	Endpoints  endpointsView
+	CanDevice  bool
+	CanAppOnly bool
+	CanTest    bool
+	DeviceNote string
+}
+
+type endpointsView struct{ Auth, Token, Device, Revoke string }
+
+// tokenShow shows one token: settings (the secret masked), status and why,
+// actions, the event log and the task files using it (GET /tokens/{id}).
+func (s *Server) tokenShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	t := s.tokenFor(w, r)
+	if t == nil {
+		return
+	}
+	events, err := s.store.Events(r.Context(), t.Name, 50)
+	if err != nil {
+		s.log.Error("read events", "token", t.Name, "err", err)
+	}
+	tasks, err := s.store.Tasks(r.Context(), t.Name)
+	if err != nil {
+		s.log.Error("read tasks", "token", t.Name, "err", err)
+	}
+	cfg := t.ProviderConfig(s.redirect)
+	e := cfg.Endpoints()
+	page := showPage{
+		tokenRow:   s.row(t),
+		Events:     events,
+		Tasks:      tasks,
+		Scopes:     cfg.Scopes(),
+		Endpoints:  endpointsView{e.Auth, e.Token, e.Device, e.Revoke},
+		CanDevice:  e.Device != "",
+		CanAppOnly: t.Type == "microsoft",
+		CanTest:    s.cfg.Tester != nil,
+	}
+	if t.Type == "google" {
+		page.DeviceNote = "Google does not allow the Gmail scope with the device code: use Get Email Token."
+	}
+	var targets []string
+	if page.AuthOrigin != "" {
+		targets = append(targets, page.AuthOrigin)
+	}
+	s.render(w, r, http.StatusOK, "show", sess, t.Name, page, targets...)
+}
