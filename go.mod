@@ -12,4 +12,11 @@ require (
 	golang.org/x/oauth2 v0.37.0
 )
 
-require github.com/emersion/go-message v0.18.2 // indirect
+require (
+	github.com/emersion/go-message v0.18.2 // indirect
+	github.com/knadh/go-pop3 v1.0.0 // indirect
+	github.com/wneessen/go-mail v0.8.1 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/term v0.47.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+)

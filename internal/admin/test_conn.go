@@ -7,6 +7,7 @@ import (
 
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/fielderr"
+	"mailtokens/internal/mailconn"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -14,7 +15,7 @@ type testPage struct {
 	Token  tokenRow
 	Form   form.ConnTest
 	Errors fielderr.List
-	Result *TestResult
+	Result *mailconn.TestResult
 }
 
 // testShow shows the Test form (GET /tokens/{id}/test).
@@ -50,8 +51,8 @@ func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *tokenstor
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
-	res := s.cfg.Tester.Test(ctx, s.store.Source(t.Name, actor(sess)), TestRequest{
-		Protocol: f.Protocol, Host: host, Port: port, Security: f.Security, User: f.User})
+	res := s.cfg.Tester.Test(ctx, s.store.Source(t.Name, actor(sess)), mailconn.TestRequest{
+		Protocol: mailconn.Protocol(f.Protocol), Host: host, Port: port, Security: mailconn.Security(f.Security), User: f.User})
 	s.log.Info("token tested", "token", t.Name, "protocol", f.Protocol, "server", f.Server, "ok", res.OK)
 	page.Result = &res
 	page.Token = s.row(t)

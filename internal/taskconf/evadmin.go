@@ -14,6 +14,9 @@ type Evadmin struct {
 	PublicURL   string // PUBLIC_URL, without a trailing slash
 	TLSCertFile string
 	TLSKeyFile  string
+	// MetricsTokenFile holds the bearer token Prometheus sends for
+	// /metrics; empty = /metrics needs a logged-in session.
+	MetricsTokenFile string
 }
 
 // RedirectURL is the OAuth2 redirect URI to register at the providers.
@@ -54,6 +57,7 @@ func ReadEvadmin(f *File) *Evadmin {
 		}
 		f.problem(key, "TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither")
 	}
+	c.MetricsTokenFile = f.String("METRICS_TOKEN_FILE", "")
 	if listenErr == nil && host != "" && !isLoopback(host) && c.TLSCertFile == "" {
 		f.warn("LISTEN", "listens beyond this machine without TLS: passwords and session cookies cross the network in clear unless a TLS proxy is in front")
 	}

@@ -1,0 +1,283 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/tokenstore"
+)
+
+func init() { tokenstore.SetBcryptCostForTests(bcrypt.MinCost) }
+
+// world is a configuration file, a store and the sandbox provider.
+type world struct {
+	t    *testing.T
+	conf string
+	dir  string
+	idp  *idp.Server
+	w    idp.World
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	p := idp.NewTest(t, idp.Options{})
+	p.SetDeviceInterval(1)
+	dir := t.TempDir()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	listen := l.Addr().String()
+	l.Close()
+	conf := filepath.Join(dir, "evadmin.properties")
+	os.WriteFile(conf, []byte(fmt.Sprintf("TOKEN_STORE = %s\nTOKEN_STORE_KEY_FILE = %s\nLISTEN = %s\nPUBLIC_URL = http://%s\nLOG_LEVEL = WARN\n",
+		filepath.Join(dir, "tokens.db"), filepath.Join(dir, "tokens.key"), listen, listen)), 0o600)
+	return &world{t: t, conf: conf, dir: dir, idp: p, w: p.AddWorld("http://127.0.0.1/oauth2/callback")}
+}
+
+// run runs evadmin with stdin and returns the exit code, stdout and stderr.
+func (w *world) run(stdin string, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), append([]string{"-conf", w.conf}, args...), strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func (w *world) mustRun(stdin string, args ...string) string {
+	w.t.Helper()
+	code, out, errs := w.run(stdin, args...)
+	if code != ExitOK {
+		w.t.Fatalf("evadmin %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func (w *world) addMS(name string) {
+	auth, token := w.idp.Endpoints(w.w, idp.Microsoft)
+	w.mustRun(w.w.MSSecret+"\n", "token", "add", name, "--type", "microsoft", "--tenant", w.w.TenantID,
+		"--client-id", w.w.MSClientID, "--email", w.w.MSUser, "--auth-url", auth, "--token-url", token)
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	w := newWorld(t)
+	for _, args := range [][]string{
+		{}, {"frobnicate"}, {"token"}, {"token", "add"}, {"token", "add", "x"},
+		{"token", "add", "x", "--type", "outlook"}, {"token", "show"}, {"token", "show", "a", "b"},
+		{"token", "list", "--bogus"}, {"token", "test", "x"}, {"token", "test", "x", "--imap", "nohostport"},
+		{"token", "test", "x", "--imap", "h:1", "--smtp", "h:2"}, {"admin", "passwd"},
+	} {
+		if code, out, errs := w.run("", args...); code != ExitUsage {
+			t.Errorf("evadmin %s: exit %d, want 2\n%s%s", strings.Join(args, " "), code, out, errs)
+		}
+	}
+	if code, out, _ := w.run("", "help"); code != ExitOK || !strings.Contains(out, "token add") {
+		t.Fatalf("help: %d", code)
+	}
+	// A bad configuration is a failure, with file and line.
+	os.WriteFile(w.conf, []byte("LISTEN = nonsense\n"), 0o600)
+	if code, _, errs := w.run("", "token", "list"); code != ExitFail || !strings.Contains(errs, "evadmin.properties:1: LISTEN") {
+		t.Fatalf("bad conf: %d %s", code, errs)
+	}
+}
+
+func TestTokenLifecycle(t *testing.T) {
+	w := newWorld(t)
+	// The secret comes from stdin, never a flag value.
+	w.addMS("support")
+	code, _, errs := w.run("x\n", "token", "add", "support", "--type", "google", "--client-id", "c")
+	if code != ExitFail || !strings.Contains(errs, "already exists") {
+		t.Fatalf("duplicate: %d %s", code, errs)
+	}
+	code, _, errs = w.run("x\n", "token", "add", "ms2", "--type", "microsoft", "--client-id", "c")
+	if code != ExitFail || !strings.Contains(errs, "Tenant ID") {
+		t.Fatalf("Microsoft without tenant: %d %s", code, errs)
+	}
+	secretFile := filepath.Join(w.dir, "secret")
+	os.WriteFile(secretFile, []byte(w.w.GoogleSecret+"\n"), 0o600)
+	auth, token := w.idp.Endpoints(w.w, idp.Google)
+	w.mustRun("", "token", "add", "gmail", "--type", "gmail", "--client-id", w.w.GoogleClientID,
+		"--client-secret-file", secretFile, "--email", w.w.GoogleUser, "--auth-url", auth, "--token-url", token)
+
+	out := w.mustRun("", "token", "list")
+	if !strings.Contains(out, "support") || !strings.Contains(out, "not yet authorized") {
+		t.Fatalf("list: %s", out)
+	}
+	var list []tokenJSON
+	if err := json.Unmarshal([]byte(w.mustRun("", "token", "list", "--json")), &list); err != nil || len(list) != 2 {
+		t.Fatalf("list --json: %v %v", list, err)
+	}
+
+	// Paste a token response on stdin.
+	at, rt, err := w.idp.MintToken(context.Background(), w.w, idp.Microsoft, w.w.MSUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := fmt.Sprintf(`{"access_token":%q,"refresh_token":%q,"expires_in":3599,"token_type":"Bearer"}`, at, rt)
+	w.mustRun(js, "token", "paste", "support")
+	if code, _, errs := w.run(`{"expires_in":3599}`, "token", "paste", "support"); code != ExitFail || !strings.Contains(errs, "no access_token") {
+		t.Fatalf("paste without token: %d %s", code, errs)
+	}
+	out = w.mustRun("", "token", "refresh", "support")
+	if !strings.Contains(out, "refreshed") || len(w.idp.Refreshes()) != 1 {
+		t.Fatalf("refresh: %s", out)
+	}
+	show := w.mustRun("", "token", "show", "support", "--json")
+	var shown struct {
+		tokenJSON
+		Events []struct{ Kind string } `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(show), &shown); err != nil || shown.Status != "valid" || len(shown.Events) < 3 {
+		t.Fatalf("show --json: %v %s", err, show)
+	}
+	for _, s := range []string{w.w.MSSecret, at, rt} {
+		if strings.Contains(show, s) || strings.Contains(out, s) {
+			t.Fatal("a secret was printed")
+		}
+	}
+	w.mustRun("", "token", "revoke", "support")
+	w.mustRun("", "token", "delete", "support")
+	if code, _, errs := w.run("", "token", "show", "support"); code != ExitFail || !strings.Contains(errs, "gmail") {
+		t.Fatalf("show deleted: %d %s (should list the known names)", code, errs)
+	}
+}
+
+func TestAdminPasswd(t *testing.T) {
+	w := newWorld(t)
+	if code, _, errs := w.run("short\n", "admin", "passwd", "root"); code != ExitFail || !strings.Contains(errs, "at least 12") {
+		t.Fatalf("short password: %d %s", code, errs)
+	}
+	if out := w.mustRun("a long enough password\n", "admin", "passwd", "root"); !strings.Contains(out, "created") {
+		t.Fatal(out)
+	}
+	if out := w.mustRun("another long password\n", "admin", "passwd", "root"); !strings.Contains(out, "changed") {
+		t.Fatal(out)
+	}
+}
+
+// interactive runs a command whose output must be read while it runs.
+func (w *world) interactive(args ...string) (stdin io.WriteCloser, lines <-chan string, done <-chan int) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	ch := make(chan string, 100)
+	fin := make(chan int, 1)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+		close(ch)
+	}()
+	go func() {
+		var errb bytes.Buffer
+		code := Run(context.Background(), append([]string{"-conf", w.conf}, args...), inR, outW, &errb)
+		if code != 0 {
+			w.t.Logf("evadmin %s: %s", strings.Join(args, " "), errb.String())
+		}
+		outW.Close()
+		fin <- code
+	}()
+	return inW, ch, fin
+}
+
+func waitLine(t *testing.T, lines <-chan string, re *regexp.Regexp) []string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("output ended before %s", re)
+			}
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("no line matching %s", re)
+		}
+	}
+}
+
+func TestTokenLoginDevice(t *testing.T) {
+	w := newWorld(t)
+	w.addMS("support")
+	_, lines, done := w.interactive("token", "login", "support", "--device")
+	m := waitLine(t, lines, regexp.MustCompile(`open the page (\S+) and enter the code (\S+) to authenticate`))
+	if !strings.HasPrefix(m[1], w.idp.URL()) {
+		t.Fatalf("verification URI %s", m[1])
+	}
+	if err := w.idp.ApproveDevice(context.Background(), m[2], w.w.MSUser, w.w.Password); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, lines, regexp.MustCompile(`token support authorized`))
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+func TestTokenLoginBrowserPaste(t *testing.T) {
+	w := newWorld(t)
+	w.addMS("support")
+	stdin, lines, done := w.interactive("token", "login", "support")
+	m := waitLine(t, lines, regexp.MustCompile(`^\s+(http\S+)$`))
+	back, err := w.idp.SignIn(context.Background(), m[1], w.w.MSUser, w.w.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The admin pastes the address the browser ended on.
+	io.WriteString(stdin, "not a url\n"+back.String()+"\n")
+	waitLine(t, lines, regexp.MustCompile(`token support authorized`))
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+func TestServe(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb bytes.Buffer
+	env := &Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errb, ConfPath: w.conf}
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() { served <- Serve(env, func(addr string) { ready <- addr }) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-served:
+		t.Fatalf("serve: %v", err)
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	// No admin yet: the one-time setup link is printed, and works.
+	m := regexp.MustCompile(`(http://\S+/setup\?token=\S+)`).FindStringSubmatch(errb.String())
+	if m == nil {
+		t.Fatalf("no setup link printed:\n%s", errb.String())
+	}
+	resp, err = http.Get(m[1])
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("setup link: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/secret"
+	"mailtokens/internal/tokenstore"
+)
+
+// runTokenAdd adds a token. The client secret comes from
+// --client-secret-file or stdin; a flag value would show in `ps`.
+func runTokenAdd(env *Env, args []string) error {
+	fs := flag.NewFlagSet("token add", flag.ContinueOnError)
+	typ := fs.String("type", "", "microsoft, google or generic")
+	email := fs.String("email", "", "the mailbox account")
+	tenant := fs.String("tenant", "", "Microsoft tenant ID or domain")
+	clientID := fs.String("client-id", "", "the app's client ID")
+	scope := fs.String("scope", "", "scopes (default: the type's mail scopes)")
+	authURL := fs.String("auth-url", "", "authorization URL (required for generic)")
+	tokenURL := fs.String("token-url", "", "token URL (required for generic)")
+	secretFile := fs.String("client-secret-file", "", "file holding the client secret (else read from stdin)")
+	secretExpires := fs.String("client-secret-expires", "", "the secret's expiry date, YYYY-MM-DD (optional)")
+	noSecret := fs.Bool("no-client-secret", false, "a public client without a secret")
+	pos, err := flags(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if *typ == "" {
+		return usagef("--type is required: microsoft, google or generic")
+	}
+	t, err := provider.ParseType(*typ)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	set := tokenstore.Settings{Name: pos[0], Type: t, Email: *email, Tenant: *tenant, ClientID: *clientID,
+		Scope: *scope, AuthURL: *authURL, TokenURL: *tokenURL}
+	if *secretExpires != "" {
+		d, err := time.Parse(time.DateOnly, *secretExpires)
+		if err != nil {
+			return usagef("--client-secret-expires %q: use YYYY-MM-DD", *secretExpires)
+		}
+		set.SecretExpiresOn = d
+	}
+	// Check everything else before asking for the secret.
+	if err := set.Validate(); err != nil {
+		return fmt.Errorf("the token was not added:\n%w", err)
+	}
+	store, err := env.open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if !*noSecret {
+		s, err := readSecret(env, *secretFile, "client secret")
+		if err != nil {
+			return err
+		}
+		if s == "" {
+			return fmt.Errorf("the client secret is empty (give --client-secret-file, pipe it on stdin, or use --no-client-secret)")
+		}
+		set.ClientSecret = secret.New(s)
+	}
+	tok, err := store.Create(env.Ctx, set, tokenstore.ActorCLI)
+	if err != nil {
+		return fmt.Errorf("the token was not added:\n%w", err)
+	}
+	fmt.Fprintf(env.Stdout, "token %s added; get it with: evadmin token login %q\n", tok.Name, tok.Name)
+	return nil
+}

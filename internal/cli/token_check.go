@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"mailtokens/internal/mailconn"
+	"mailtokens/internal/tokenstore"
+)
+
+// runTokenTest logs in to a mail server with the token, as a worker would,
+// and prints the conversation (credentials hidden). (The file is not
+// token_test.go: that name would make it a test file.)
+func runTokenTest(env *Env, args []string) error {
+	fs := flag.NewFlagSet("token test", flag.ContinueOnError)
+	imapAddr := fs.String("imap", "", "IMAP server host:port")
+	pop3Addr := fs.String("pop3", "", "POP3 server host:port")
+	smtpAddr := fs.String("smtp", "", "SMTP server host:port")
+	security := fs.String("security", "", "SSL, STARTTLS or NONE (default: from the port)")
+	user := fs.String("user", "", "the mailbox to log in to (default: the token's email)")
+	quiet := fs.Bool("q", false, "print only the outcome")
+	pos, err := flags(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	var req mailconn.TestRequest
+	var addr string
+	n := 0
+	for _, c := range []struct {
+		v string
+		p mailconn.Protocol
+	}{{*imapAddr, mailconn.IMAP}, {*pop3Addr, mailconn.POP3}, {*smtpAddr, mailconn.SMTP}} {
+		if c.v != "" {
+			n++
+			addr, req.Protocol = c.v, c.p
+		}
+	}
+	if n != 1 {
+		return usagef("give exactly one of --imap, --pop3 or --smtp HOST:PORT")
+	}
+	host, portText, err := net.SplitHostPort(addr)
+	port, perr := strconv.Atoi(portText)
+	if err != nil || perr != nil || port < 1 || port > 65535 {
+		return usagef("%q is not HOST:PORT", addr)
+	}
+	req.Host, req.Port = host, port
+	req.Security = mailconn.Security(strings.ToUpper(*security))
+	switch req.Security {
+	case "":
+		req.Security = defaultSecurity(port)
+	case mailconn.SSL, mailconn.STARTTLS, mailconn.NONE:
+	default:
+		return usagef("--security %q: use SSL, STARTTLS or NONE", *security)
+	}
+	store, err := env.open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	t, err := store.Get(env.Ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	req.User = *user
+	if req.User == "" {
+		req.User = t.Email
+	}
+	if req.User == "" {
+		return usagef("the token has no email address: give --user")
+	}
+	res := mailconn.Test(env.Ctx, store.Source(t.Name, tokenstore.ActorCLI), req, nil)
+	if !*quiet {
+		for _, l := range res.Transcript {
+			fmt.Fprintln(env.Stdout, l)
+		}
+		fmt.Fprintln(env.Stdout)
+	}
+	if !res.OK {
+		if res.Advice != "" {
+			return fmt.Errorf("%s\n%s", res.Summary, res.Advice)
+		}
+		return fmt.Errorf("%s", res.Summary)
+	}
+	fmt.Fprintln(env.Stdout, res.Summary)
+	return nil
+}
+
+// defaultSecurity guesses from the well-known ports: implicit TLS on 993,
+// 995 and 465, STARTTLS elsewhere.
+func defaultSecurity(port int) mailconn.Security {
+	switch port {
+	case 993, 995, 465:
+		return mailconn.SSL
+	}
+	return mailconn.STARTTLS
+}

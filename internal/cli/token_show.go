@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"time"
+
+	"mailtokens/internal/health"
+)
+
+func runTokenShow(env *Env, args []string) error {
+	fs := flag.NewFlagSet("token show", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := flags(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	store, err := env.open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	t, err := store.Get(env.Ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	events, err := store.Events(env.Ctx, t.Name, 20)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if *asJSON {
+		type eventJSON struct {
+			At    time.Time `json:"at"`
+			Actor string    `json:"actor"`
+			Kind  string    `json:"kind"`
+			Code  string    `json:"code,omitempty"`
+			Text  string    `json:"text,omitempty"`
+		}
+		out := struct {
+			tokenJSON
+			Events []eventJSON `json:"events"`
+		}{tokenJSON: toJSON(t, now)}
+		for _, e := range events {
+			out.Events = append(out.Events, eventJSON{e.At.UTC(), string(e.Actor), string(e.Kind), e.Code, e.Text})
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	h := health.Of(t, now)
+	w := env.Stdout
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%-22s %s\n", k+":", v)
+		}
+	}
+	line("Name", t.Name)
+	line("Type", t.Type.Label())
+	line("Email", t.Email)
+	line("Tenant", t.Tenant)
+	line("Client ID", t.ClientID)
+	line("Client secret", map[bool]string{true: "set (encrypted)", false: "not set"}[t.HasClientSecret])
+	if !t.SecretExpiresOn.IsZero() {
+		line("Secret expires", t.SecretExpiresOn.Format(time.DateOnly))
+	}
+	line("Scope", t.ProviderConfig("").Scope)
+	line("Requests scopes", fmt.Sprint(t.ProviderConfig("").Scopes()))
+	line("Token URL", t.ProviderConfig("").Endpoints().Token)
+	line("Status", h.Status)
+	line("Why", h.Detail)
+	for _, warn := range h.Warnings {
+		line("Warning", warn)
+	}
+	if t.HasAccessToken {
+		line("Access token expires", t.Expiry.Local().Format(time.DateTime)+" ("+health.When(t.Expiry, now)+")")
+	}
+	line("Refresh token", map[bool]string{true: "stored", false: "none"}[t.HasRefreshToken])
+	line("Obtained by", string(t.Grant))
+	if !t.LastUsedAt.IsZero() {
+		line("Last used", health.When(t.LastUsedAt, now)+" by "+string(t.LastUsedBy))
+	}
+	if t.Default {
+		line("Default", "yes")
+	}
+	if len(events) > 0 {
+		fmt.Fprintln(w, "\nEvents:")
+		for _, e := range events {
+			code := ""
+			if e.Code != "" {
+				code = " [" + e.Code + "]"
+			}
+			fmt.Fprintf(w, "  %s  %-20s %-12s%s %s\n", e.At.Local().Format(time.DateTime), e.Kind, e.Actor, code, e.Text)
+		}
+	}
+	return nil
+}

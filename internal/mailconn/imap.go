@@ -1,0 +1,84 @@
+package mailconn
+
+import (
+	"context"
+	"errors"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mailtokens/internal/oauthsasl"
+	"mailtokens/internal/secret"
+)
+
+// IMAPClient is a logged-in IMAP connection. Done must be called once the
+// login is over to lift the login deadline (the caller sets its own).
+type IMAPClient struct {
+	*imapclient.Client
+}
+
+// DialIMAP connects and logs in. Extra imapclient options (unilateral data
+// handlers for IDLE) may be given.
+func DialIMAP(ctx context.Context, s Server, a Auth, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
+	s.Protocol = IMAP
+	var out *imapclient.Client
+	err := login(ctx, s, a, opt, func(token secret.Secret) error {
+		c, err := imapLogin(ctx, s, a, token, opt, extra)
+		if err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &IMAPClient{out}, nil
+}
+
+func imapLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*imapclient.Client, error) {
+	conn, done, err := dial(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	o := imapclient.Options{}
+	if extra != nil {
+		o = *extra
+	}
+	o.TLSConfig = s.tlsConfig()
+	if opt.Transcript != nil {
+		o.DebugWriter = newTranscript(opt.Transcript)
+	}
+	var c *imapclient.Client
+	if s.Security == STARTTLS {
+		c, err = imapclient.NewStartTLS(conn, &o)
+		if err != nil {
+			return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageTLS, Err: err, Reply: "STARTTLS: " + err.Error(), Temporary: isNetErr(err)}
+		}
+	} else {
+		c = imapclient.New(conn, &o)
+	}
+	if err := c.WaitGreeting(); err != nil {
+		c.Close()
+		return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageConnect, Err: err, Temporary: true}
+	}
+	if s.Security == NONE && c.Caps().Has(imap.CapLoginDisabled) && a.Tokens == nil {
+		c.Close()
+		return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageTLS, Reply: "LOGINDISABLED",
+			Err: errors.New("the server refuses password logins without TLS: use SSL or STARTTLS")}
+	}
+	var failure *oauthsasl.Failure
+	if a.Tokens != nil {
+		mech := oauthsasl.NewXOAUTH2Client(a.User, token.Reveal())
+		err = c.Authenticate(mech)
+		failure = mech.Failure()
+	} else {
+		err = c.Login(a.User, a.Password.Reveal()).Wait()
+	}
+	if err != nil {
+		c.Close()
+		return nil, loginError(s, a.User, err, failure)
+	}
+	return c, nil
+}

@@ -1,0 +1,170 @@
+// Package mailconn is the one place that connects and logs in to mail
+// servers: dial, TLS or STARTTLS, then PASSWORD or OAUTH2 (XOAUTH2) login
+// for IMAP, POP3 and SMTP. Both workers, the admin utility's Test button
+// and `evadmin token test` use it, so a passing test means the workers get
+// in. With OAUTH2, a token the server rejects although the store thought it
+// valid is refreshed once and the login retried once.
+package mailconn
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"mailtokens/internal/secret"
+	"mailtokens/internal/tokenstore"
+)
+
+// Protocol is a mail protocol.
+type Protocol string
+
+// The protocols.
+const (
+	IMAP Protocol = "IMAP"
+	POP3 Protocol = "POP3"
+	SMTP Protocol = "SMTP"
+)
+
+// Security is how the connection is protected.
+type Security string
+
+// The choices, as task files spell them.
+const (
+	SSL      Security = "SSL"      // TLS from the first byte
+	STARTTLS Security = "STARTTLS" // upgraded; refused if the server does not offer it
+	NONE     Security = "NONE"     // clear text
+)
+
+// Server is where to connect.
+type Server struct {
+	Protocol Protocol
+	Host     string
+	Port     int
+	Security Security
+	// RootCAs verifies the server's certificate; nil = the system's roots.
+	RootCAs *x509.CertPool
+	// Timeout bounds the connection and every exchange up to the end of
+	// the login; 0 = DefaultTimeout.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is how long a server may take to answer during login.
+const DefaultTimeout = time.Minute
+
+// Addr is host:port.
+func (s Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+func (s Server) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (s Server) tlsConfig() *tls.Config {
+	return &tls.Config{ServerName: s.Host, RootCAs: s.RootCAs, MinVersion: tls.VersionTLS12}
+}
+
+// Tokens hands out access tokens for OAUTH2 logins; *tokenstore.Source is
+// one.
+type Tokens interface {
+	Token(ctx context.Context) (tokenstore.Access, error)
+	Rejected(ctx context.Context, rejected secret.Secret) (tokenstore.Access, error)
+	MarkUsed(ctx context.Context, detail string) error
+}
+
+// Auth is how to log in.
+type Auth struct {
+	// User is the login name: the mailbox. With OAUTH2 it may be a shared
+	// mailbox that the token's account has full access to.
+	User     string
+	Password secret.Secret // PASSWORD login
+	Tokens   Tokens        // OAUTH2 login; wins over Password
+}
+
+// Options are optional.
+type Options struct {
+	// Transcript receives the protocol conversation line by line, with
+	// credentials hidden; for the Test button.
+	Transcript func(line string)
+	Logger     *slog.Logger
+}
+
+func (o Options) log() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+// dial connects to the server (with TLS for SSL) and arms a deadline for
+// the login; ctx ending closes the connection.
+func dial(ctx context.Context, s Server) (net.Conn, func(), error) {
+	d := net.Dialer{Timeout: s.timeout()}
+	conn, err := d.DialContext(ctx, "tcp", s.Addr())
+	if err != nil {
+		return nil, nil, &Error{Protocol: s.Protocol, Server: s.Addr(), Stage: StageConnect, Temporary: true, Err: err}
+	}
+	conn.SetDeadline(time.Now().Add(s.timeout()))
+	if s.Security == SSL {
+		tc := tls.Client(conn, s.tlsConfig())
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, nil, &Error{Protocol: s.Protocol, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: isNetErr(err)}
+		}
+		conn = tc
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	done := func() {
+		stop()
+		conn.SetDeadline(time.Time{})
+	}
+	return conn, done, nil
+}
+
+// login runs attempt with the right credentials: the password, or an
+// access token — refreshed and retried once when the server rejects it.
+// attempt connects anew each time (servers often drop the connection after
+// a failed login).
+func login(ctx context.Context, s Server, a Auth, opt Options, attempt func(token secret.Secret) error) error {
+	if a.Tokens == nil {
+		return attempt(secret.Secret{})
+	}
+	acc, err := a.Tokens.Token(ctx)
+	if err != nil {
+		return tokenError(s, a, err)
+	}
+	err = attempt(acc.Token)
+	if !isRejection(err) {
+		if err == nil {
+			markUsed(ctx, s, a, opt)
+		}
+		return err
+	}
+	opt.log().Warn("server rejected the access token; refreshing it and trying once more",
+		"protocol", s.Protocol, "server", s.Addr(), "user", a.User, "reply", replyOf(err))
+	fresh, rerr := a.Tokens.Rejected(ctx, acc.Token)
+	if rerr != nil {
+		return tokenError(s, a, rerr)
+	}
+	if err = attempt(fresh.Token); err == nil {
+		markUsed(ctx, s, a, opt)
+		return nil
+	}
+	if e, ok := err.(*Error); ok {
+		e.AfterRefresh = true
+	}
+	return err
+}
+
+func markUsed(ctx context.Context, s Server, a Auth, opt Options) {
+	detail := fmt.Sprintf("%s %s at %s", s.Protocol, a.User, s.Addr())
+	if err := a.Tokens.MarkUsed(ctx, detail); err != nil {
+		opt.log().Warn("could not record the token's use", "err", err)
+	}
+}

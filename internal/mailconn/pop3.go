@@ -1,0 +1,70 @@
+package mailconn
+
+import (
+	"context"
+	"errors"
+
+	"mailtokens/internal/oauthsasl"
+	"mailtokens/internal/pop3"
+	"mailtokens/internal/secret"
+)
+
+// DialPOP3 connects and logs in. POP3 servers take XOAUTH2 in two steps
+// (AUTH XOAUTH2, "+", the initial response), which the client does.
+func DialPOP3(ctx context.Context, s Server, a Auth, opt Options) (*pop3.Client, error) {
+	s.Protocol = POP3
+	var out *pop3.Client
+	err := login(ctx, s, a, opt, func(token secret.Secret) error {
+		c, err := pop3Login(ctx, s, a, token, opt)
+		if err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+func pop3Login(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options) (*pop3.Client, error) {
+	conn, done, err := dial(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var rec *recordingConn
+	if opt.Transcript != nil {
+		rec = recordConn(conn, opt.Transcript)
+		conn = rec
+	}
+	c, err := pop3.NewClient(conn, s.timeout())
+	if err != nil {
+		conn.Close()
+		return nil, &Error{Protocol: POP3, Server: s.Addr(), Stage: StageConnect, Err: err, Temporary: true}
+	}
+	if s.Security == STARTTLS {
+		if rec != nil {
+			rec.stop("C: STLS   (from here on the conversation is encrypted and not shown)")
+		}
+		if err := c.StartTLS(s.tlsConfig()); err != nil {
+			c.Close()
+			e := &Error{Protocol: POP3, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: isNetErr(err)}
+			if errors.Is(err, pop3.ErrSTLSNotOffered) {
+				e.Reply = "STARTTLS (STLS) not offered"
+			}
+			return nil, e
+		}
+	}
+	var failure *oauthsasl.Failure
+	if a.Tokens != nil {
+		mech := oauthsasl.NewXOAUTH2Client(a.User, token.Reveal())
+		err = c.Auth(mech)
+		failure = mech.Failure()
+	} else {
+		err = c.User(a.User, a.Password.Reveal())
+	}
+	if err != nil {
+		c.Close()
+		return nil, loginError(s, a.User, err, failure)
+	}
+	return c, nil
+}

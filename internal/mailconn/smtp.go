@@ -1,0 +1,136 @@
+package mailconn
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+	"github.com/wneessen/go-mail/log"
+	"github.com/wneessen/go-mail/smtp"
+
+	"mailtokens/internal/oauthsasl"
+	"mailtokens/internal/secret"
+)
+
+// DialSMTP connects, says EHLO, upgrades with STARTTLS when asked, and
+// logs in. The client is go-mail's SMTP client, so that batchmail can send
+// queued messages byte for byte over it.
+func DialSMTP(ctx context.Context, s Server, a Auth, opt Options) (*smtp.Client, error) {
+	s.Protocol = SMTP
+	var out *smtp.Client
+	err := login(ctx, s, a, opt, func(token secret.Secret) error {
+		c, err := smtpLogin(ctx, s, a, token, opt)
+		if err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+func smtpLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options) (*smtp.Client, error) {
+	conn, done, err := dial(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	c, err := smtp.NewClient(conn, s.Host)
+	if err != nil {
+		conn.Close()
+		return nil, loginError(s, a.User, err, nil).at(StageConnect)
+	}
+	if opt.Transcript != nil {
+		c.SetLogger(transcriptLogger{opt.Transcript})
+		c.SetDebugLog(true)
+	}
+	if err := c.Hello(localName()); err != nil {
+		c.Close()
+		return nil, loginError(s, a.User, err, nil).at(StageConnect)
+	}
+	if s.Security == STARTTLS {
+		if ok, _ := c.Extension("STARTTLS"); !ok {
+			c.Close()
+			return nil, &Error{Protocol: SMTP, Server: s.Addr(), Stage: StageTLS, Reply: "STARTTLS not offered"}
+		}
+		if err := c.StartTLS(s.tlsConfig()); err != nil {
+			c.Close()
+			return nil, &Error{Protocol: SMTP, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: isNetErr(err)}
+		}
+	}
+	var auth smtp.Auth
+	var mech *oauthsasl.XOAUTH2Client
+	if a.Tokens != nil {
+		mech = oauthsasl.NewXOAUTH2Client(a.User, token.Reveal())
+		auth = saslAuth{mech}
+	} else if ok, mechs := c.Extension("AUTH"); ok && !hasWord(mechs, "PLAIN") && hasWord(mechs, "LOGIN") {
+		auth = smtp.LoginAuth(a.User, a.Password.Reveal(), s.Host, s.Security == NONE)
+	} else {
+		auth = smtp.PlainAuth("", a.User, a.Password.Reveal(), s.Host, s.Security == NONE)
+	}
+	if err := c.Auth(auth); err != nil {
+		// go-mail closes the connection after a failed AUTH.
+		c.Close()
+		var failure *oauthsasl.Failure
+		if mech != nil {
+			failure = mech.Failure()
+		}
+		return nil, loginError(s, a.User, err, failure)
+	}
+	return c, nil
+}
+
+func (e *Error) at(stage Stage) *Error {
+	e.Stage = stage
+	e.Rejected = false
+	return e
+}
+
+func hasWord(list, word string) bool {
+	for _, w := range strings.Fields(list) {
+		if strings.EqualFold(w, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// localName is what EHLO says: the host name when it looks like one.
+func localName() string {
+	if h, err := os.Hostname(); err == nil && strings.Contains(h, ".") {
+		return h
+	}
+	return "localhost"
+}
+
+// saslAuth adapts a go-sasl client to go-mail's smtp.Auth: a 334 challenge
+// goes to Next; the final reply ends the exchange.
+type saslAuth struct{ c sasl.Client }
+
+func (s saslAuth) Start(*smtp.ServerInfo) (string, []byte, error) { return s.c.Start() }
+
+func (s saslAuth) Next(fromServer []byte, more bool) ([]byte, error) {
+	if !more {
+		return nil, nil
+	}
+	return s.c.Next(fromServer)
+}
+
+// transcriptLogger feeds go-mail's debug log (auth data already redacted
+// by go-mail) to a transcript.
+type transcriptLogger struct{ line func(string) }
+
+func (t transcriptLogger) Debugf(l log.Log) {
+	prefix := "S: "
+	if l.Direction == log.DirClientToServer {
+		prefix = "C: "
+	}
+	text := strings.TrimRight(sprintf(l.Format, l.Messages...), "\r\n")
+	for _, ln := range strings.Split(text, "\n") {
+		t.line(prefix + mask(ln))
+	}
+}
+func (transcriptLogger) Infof(log.Log)  {}
+func (transcriptLogger) Warnf(log.Log)  {}
+func (transcriptLogger) Errorf(log.Log) {}

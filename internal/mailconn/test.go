@@ -1,0 +1,92 @@
+package mailconn
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailtokens/internal/tokenstore"
+)
+
+// TestRequest is a login to try with a token.
+type TestRequest struct {
+	Protocol Protocol
+	Host     string
+	Port     int
+	Security Security
+	User     string
+}
+
+// TestResult is how the login went, in the server's own words.
+type TestResult struct {
+	OK         bool
+	Summary    string   // one line
+	Advice     string   // what to do, when it failed
+	Transcript []string // the conversation, credentials hidden
+}
+
+// Tester runs logins for the admin utility's Test button.
+type Tester struct {
+	// RootCAs verifies servers; nil = the system's roots.
+	RootCAs *x509.CertPool
+}
+
+// Test logs in with the token exactly as a worker would, looks at the
+// mailbox (IMAP: INBOX's message count; POP3: STAT), and logs out.
+func (t Tester) Test(ctx context.Context, src *tokenstore.Source, req TestRequest) TestResult {
+	return Test(ctx, src, req, t.RootCAs)
+}
+
+// Test is Tester.Test for any token source.
+func Test(ctx context.Context, tokens Tokens, req TestRequest, roots *x509.CertPool) TestResult {
+	var res TestResult
+	opt := Options{Transcript: func(l string) { res.Transcript = append(res.Transcript, l) }}
+	s := Server{Protocol: req.Protocol, Host: req.Host, Port: req.Port, Security: req.Security, RootCAs: roots}
+	a := Auth{User: req.User, Tokens: tokens}
+	var what string
+	var err error
+	switch req.Protocol {
+	case IMAP:
+		var c *IMAPClient
+		if c, err = DialIMAP(ctx, s, a, opt, nil); err == nil {
+			st, serr := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+			if serr == nil && st.NumMessages != nil {
+				what = fmt.Sprintf("; INBOX holds %d messages", *st.NumMessages)
+			}
+			c.Logout().Wait()
+			c.Close()
+		}
+	case POP3:
+		c, perr := DialPOP3(ctx, s, a, opt)
+		if err = perr; err == nil {
+			if n, size, serr := c.Stat(); serr == nil {
+				what = fmt.Sprintf("; the maildrop holds %d messages (%d bytes)", n, size)
+			}
+			c.Quit()
+		}
+	case SMTP:
+		c, serr := DialSMTP(ctx, s, a, opt)
+		if err = serr; err == nil {
+			what = "; the server accepts mail from this login"
+			c.Quit()
+		}
+	default:
+		err = fmt.Errorf("unknown protocol %q", req.Protocol)
+	}
+	if err == nil {
+		res.OK = true
+		res.Summary = fmt.Sprintf("Logged in to %s as %s with XOAUTH2%s.", s.Addr(), req.User, what)
+		return res
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		res.Summary = e.Error()
+		res.Advice = e.Advice()
+	} else {
+		res.Summary = err.Error()
+	}
+	return res
+}
