@@ -1,0 +1,188 @@
+package imapd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/testcert"
+)
+
+// ioTimeout is every test connection's deadline: a client or server stuck
+// in an exchange fails the test instead of blocking it.
+const ioTimeout = 10 * time.Second
+
+// fixture is an identity provider with the shared world, a Directory that
+// asks it about tokens, and an IMAP server in one style.
+type fixture struct {
+	idp   *idp.Server
+	clock *idp.FakeClock
+	world idp.World
+	dir   *mailauth.Directory
+	cert  *testcert.Cert
+	srv   *Server
+}
+
+func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
+	t.Helper()
+	clock := idp.NewFakeClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
+	p := idp.NewTest(t, idp.Options{Clock: clock})
+	cert, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{idp: p, clock: clock, world: p.AddWorld(), dir: mailauth.New(p.Introspect), cert: cert}
+	opt.Style, opt.Directory, opt.TLS = style, f.dir, cert.ServerTLS()
+	if f.srv, err = New(opt); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.srv.Close() })
+	return f
+}
+
+// token mints a live access token for email at the provider of flavor.
+func (f *fixture) token(t *testing.T, flavor idp.Flavor, email string, scopes ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	at, _, err := f.idp.MintToken(ctx, f.world, flavor, email, scopes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+func (f *fixture) listen(t *testing.T, mode Mode) string {
+	t.Helper()
+	addr, err := f.srv.Listen(mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// dialConn opens a TCP connection with the test deadline set.
+func dialConn(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(ioTimeout))
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// dial connects a go-imap/v2 client to a Plain or ImplicitTLS listener.
+// With ImplicitTLS
+// the client names no server, so crypto/tls verifies the certificate by
+// the IP address dialed, as a worker given MAILBOX_HOST = 127.0.0.1 would.
+func (f *fixture) dial(t *testing.T, addr string, mode Mode, opt *imapclient.Options) *imapclient.Client {
+	t.Helper()
+	var conn net.Conn
+	if mode == ImplicitTLS {
+		tc, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", addr, f.cert.ClientTLS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.SetDeadline(time.Now().Add(ioTimeout))
+		t.Cleanup(func() { tc.Close() })
+		conn = tc
+	} else {
+		conn = dialConn(t, addr)
+	}
+	c := imapclient.New(conn, opt)
+	t.Cleanup(func() { c.Close() })
+	if err := c.WaitGreeting(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// wire speaks IMAP by hand, to check the exact lines a server sends.
+type wire struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialWire(t *testing.T, addr string) *wire {
+	t.Helper()
+	conn := dialConn(t, addr)
+	w := &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
+	if g := w.line(); !strings.HasPrefix(g, "* OK ") {
+		t.Fatalf("greeting %q", g)
+	}
+	return w
+}
+
+func (w *wire) send(line string) {
+	w.t.Helper()
+	if _, err := w.conn.Write([]byte(line + "\r\n")); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *wire) line() string {
+	w.t.Helper()
+	l, err := w.r.ReadString('\n')
+	if err != nil {
+		w.t.Fatalf("reading from server: %v (got %q)", err, l)
+	}
+	return strings.TrimSuffix(l, "\r\n")
+}
+
+// expect reads one line and fails unless it is want.
+func (w *wire) expect(want string) {
+	w.t.Helper()
+	if got := w.line(); got != want {
+		w.t.Fatalf("server sent %q, want %q", got, want)
+	}
+}
+
+// transcript records a client's traffic (imapclient.Options.DebugWriter);
+// the client writes to it from two goroutines.
+type transcript struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (tr *transcript) Write(p []byte) (int, error) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.buf.Write(p)
+}
+
+// uidCommands returns the UID commands the client sent, without tags. The
+// rest of the transcript is left out of failure messages: it holds tokens.
+func (tr *transcript) uidCommands() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var cmds []string
+	for _, line := range strings.Split(tr.buf.String(), "\r\n") {
+		if _, cmd, ok := strings.Cut(line, " "); ok && strings.HasPrefix(line, "T") && strings.HasPrefix(cmd, "UID ") {
+			cmds = append(cmds, cmd)
+		}
+	}
+	return cmds
+}
+
+// testMessage is a small message whose subject tells it apart.
+func testMessage(subject string) []byte {
+	return []byte("From: Sender <sender@example.net>\r\n" +
+		"To: support@contoso.example\r\n" +
+		"Subject: " + subject + "\r\n" +
+		"Message-ID: <" + strings.ReplaceAll(subject, " ", ".") + "@example.net>\r\n" +
+		"\r\n" +
+		"Body of " + subject + ".\r\n")
+}

@@ -1,0 +1,209 @@
+package imapd
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/mailauth"
+)
+
+// Mode is how a listener secures its connections. The names match
+// pop3d's, so that the sandbox's servers read alike.
+type Mode int
+
+const (
+	// ImplicitTLS speaks TLS from the first byte, as on port 993.
+	ImplicitTLS Mode = iota + 1
+	// RequireStartTLS starts in clear text, offers STARTTLS and refuses
+	// every login until the client has upgraded, as Exchange does on
+	// port 143.
+	RequireStartTLS
+	// StartTLS offers STARTTLS but also lets a client log in without it,
+	// to test that a client upgrades on its own.
+	StartTLS
+	// Plain never offers TLS and allows logins in clear text; for loopback
+	// tests only.
+	Plain
+)
+
+// String names m for logs and test names.
+func (m Mode) String() string {
+	switch m {
+	case ImplicitTLS:
+		return "tls"
+	case RequireStartTLS:
+		return "starttls-required"
+	case StartTLS:
+		return "starttls"
+	case Plain:
+		return "plain"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Options configures a Server.
+type Options struct {
+	// Style is the service to imitate: idp.Microsoft (Exchange Online) or
+	// idp.Google (Gmail).
+	Style idp.Flavor
+	// Directory decides who may log in to which mailbox.
+	Directory *mailauth.Directory
+	// TLS is the server's TLS configuration, needed by every Mode but
+	// Plain (testcert.Cert.ServerTLS gives one).
+	TLS *tls.Config
+	// Logger gets one line per login and the protocol library's errors;
+	// nil discards them. Tokens and passwords are never logged.
+	Logger *slog.Logger
+	// NoMove leaves out the MOVE extension (RFC 6851), so that a client's
+	// fallback (UID COPY, UID STORE +FLAGS \Deleted, UID EXPUNGE) is
+	// exercised. Exchange Online and Gmail both offer MOVE.
+	NoMove bool
+}
+
+// Server is an IMAP server with any number of loopback listeners sharing
+// one set of mailboxes.
+type Server struct {
+	opt     Options
+	dialect *dialect
+	log     *slog.Logger
+	inspect *inspector
+
+	conns conns // every client connection, for Close
+
+	mu        sync.Mutex
+	mailboxes map[string]*imapmemserver.User // by normalized address
+	stats     map[string]*LoginStats
+	listeners []net.Listener
+	closed    bool
+	serving   sync.WaitGroup
+}
+
+// New returns a Server with no listeners and no mailboxes.
+func New(opt Options) (*Server, error) {
+	d, ok := dialects[opt.Style]
+	if !ok {
+		return nil, fmt.Errorf("imapd: style %q: want %q or %q", opt.Style, idp.Microsoft, idp.Google)
+	}
+	if opt.Directory == nil {
+		return nil, errors.New("imapd: no Directory")
+	}
+	s := &Server{
+		opt:       opt,
+		dialect:   d,
+		log:       opt.Logger,
+		mailboxes: map[string]*imapmemserver.User{},
+		stats:     map[string]*LoginStats{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("server", "imapd", "style", string(opt.Style))
+	s.inspect = newInspector(s)
+	return s, nil
+}
+
+// caps is what the server advertises beyond what go-imap/v2 always adds:
+// the IMAP4rev1 extensions Exchange Online and Gmail both offer and
+// imapmemserver implements. IMAP4rev2 is left out because neither service
+// speaks it.
+func (s *Server) caps() imap.CapSet {
+	caps := imap.CapSet{
+		imap.CapIMAP4rev1:   {},
+		imap.CapNamespace:   {},
+		imap.CapUIDPlus:     {},
+		imap.CapLiteralPlus: {},
+	}
+	if !s.opt.NoMove {
+		caps[imap.CapMove] = struct{}{}
+	}
+	return caps
+}
+
+// Listen starts a listener on 127.0.0.1 with a free port and returns its
+// address.
+func (s *Server) Listen(mode Mode) (addr string, err error) {
+	opts := &imapserver.Options{
+		NewSession: s.newSession,
+		Caps:       s.caps(),
+		Logger:     printfLogger{s.log},
+	}
+	switch mode {
+	case ImplicitTLS:
+		// Connections are *tls.Conn, which imapserver takes as secure.
+	case RequireStartTLS:
+		opts.TLSConfig = s.opt.TLS
+	case StartTLS:
+		opts.TLSConfig = s.opt.TLS
+		opts.InsecureAuth = true
+	case Plain:
+		opts.InsecureAuth = true
+	default:
+		return "", fmt.Errorf("imapd: listen: unknown mode %v", mode)
+	}
+	if mode != Plain && s.opt.TLS == nil {
+		return "", fmt.Errorf("imapd: listen %v: Options.TLS is not set", mode)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("imapd: listen: %w", err)
+	}
+	ln = s.conns.track(ln)
+	if mode == ImplicitTLS {
+		ln = tls.NewListener(ln, s.opt.TLS)
+	}
+	srv := imapserver.New(opts)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		ln.Close()
+		return "", errors.New("imapd: listen: server closed")
+	}
+	s.listeners = append(s.listeners, ln)
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		_ = srv.Serve(ln)
+	}()
+	s.log.Info("listening", "addr", ln.Addr().String(), "mode", mode.String())
+	return ln.Addr().String(), nil
+}
+
+// Close stops every listener and drops every connection.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	listeners := s.listeners
+	s.mu.Unlock()
+
+	// Serve returns once its listener is closed; the connections' own
+	// goroutines end when their connection is.
+	for _, ln := range listeners {
+		_ = ln.Close()
+	}
+	s.serving.Wait()
+	s.conns.closeAll()
+	s.inspect.close()
+	return nil
+}
+
+// printfLogger hands go-imap/v2's Printf-style error logging to slog.
+type printfLogger struct{ l *slog.Logger }
+
+func (p printfLogger) Printf(format string, args ...any) {
+	p.l.Info(fmt.Sprintf(format, args...))
+}

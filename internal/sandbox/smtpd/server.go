@@ -1,0 +1,233 @@
+package smtpd
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/mailauth"
+)
+
+// Mode is how a listener secures its connections. The names match
+// pop3d's, so that the sandbox's servers read alike.
+type Mode int
+
+const (
+	// ImplicitTLS speaks TLS from the first byte, as on port 465.
+	ImplicitTLS Mode = iota + 1
+	// RequireStartTLS starts in clear text, offers STARTTLS and refuses
+	// AUTH (and does not advertise it) until the client has upgraded, as
+	// smtp.office365.com and smtp.gmail.com do on port 587.
+	RequireStartTLS
+	// StartTLS offers STARTTLS but also allows AUTH without it, to test
+	// that a client upgrades on its own.
+	StartTLS
+	// Plain never offers TLS and allows AUTH in clear text; for loopback
+	// tests only.
+	Plain
+)
+
+// String names m for logs and test names.
+func (m Mode) String() string {
+	switch m {
+	case ImplicitTLS:
+		return "tls"
+	case RequireStartTLS:
+		return "starttls-required"
+	case StartTLS:
+		return "starttls"
+	case Plain:
+		return "plain"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Options configures a Server.
+type Options struct {
+	// Style is the service to imitate: idp.Microsoft (Exchange Online) or
+	// idp.Google (Gmail).
+	Style idp.Flavor
+	// Directory decides who may log in as which mailbox.
+	Directory *mailauth.Directory
+	// TLS is the server's TLS configuration, needed by every Mode but
+	// Plain (testcert.Cert.ServerTLS gives one).
+	TLS *tls.Config
+	// Logger gets one line per login and message and the protocol
+	// library's errors; nil discards them. Tokens and passwords are never
+	// logged.
+	Logger *slog.Logger
+	// RatePerMinute is how many messages one mailbox may submit in any 60
+	// seconds before MAIL is refused with a temporary error; 0 means no
+	// limit. Exchange Online's limit is 30.
+	RatePerMinute int
+	// Clock times the rate limit and Message.Time; nil means real time.
+	// An idp.FakeClock lets a test move past the minute without waiting.
+	Clock idp.Clock
+	// Deliver, if set, is called once per accepted recipient of every
+	// accepted message, after the message is recorded — the demo uses it
+	// to drop sent mail into the IMAP server's mailboxes. It must not
+	// modify raw.
+	Deliver func(rcpt string, raw []byte)
+	// MaxMessageBytes overrides the service's message size limit.
+	MaxMessageBytes int64
+}
+
+// Server is an SMTP submission server with any number of loopback
+// listeners sharing one state.
+type Server struct {
+	opt     Options
+	dialect *dialect
+	log     *slog.Logger
+	clock   idp.Clock
+
+	mu        sync.Mutex
+	received  []Message
+	arrived   chan struct{} // closed and replaced whenever a message is recorded
+	script    script
+	sendAs    map[string]map[string]bool // address -> mailboxes that may send as it
+	submitted map[string][]time.Time     // mailbox -> when its recent messages were accepted
+	stats     map[string]*LoginStats
+	servers   []*smtp.Server
+	listeners []net.Listener
+	closed    bool
+	serving   sync.WaitGroup
+}
+
+// New returns a Server with no listeners.
+func New(opt Options) (*Server, error) {
+	d, ok := dialects[opt.Style]
+	if !ok {
+		return nil, fmt.Errorf("smtpd: style %q: want %q or %q", opt.Style, idp.Microsoft, idp.Google)
+	}
+	if opt.Directory == nil {
+		return nil, errors.New("smtpd: no Directory")
+	}
+	if opt.RatePerMinute < 0 {
+		return nil, fmt.Errorf("smtpd: RatePerMinute %d is negative", opt.RatePerMinute)
+	}
+	s := &Server{
+		opt:       opt,
+		dialect:   d,
+		log:       opt.Logger,
+		clock:     opt.Clock,
+		arrived:   make(chan struct{}),
+		script:    script{rejectRcpt: map[string]*smtp.SMTPError{}},
+		sendAs:    map[string]map[string]bool{},
+		submitted: map[string][]time.Time{},
+		stats:     map[string]*LoginStats{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("server", "smtpd", "style", string(opt.Style))
+	if s.clock == nil {
+		s.clock = realClock{}
+	}
+	return s, nil
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Listen starts a listener on 127.0.0.1 with a free port and returns its
+// address.
+func (s *Server) Listen(mode Mode) (addr string, err error) {
+	be := &backend{srv: s}
+	srv := smtp.NewServer(be)
+	srv.Domain = s.dialect.domain
+	// An AUTH XOAUTH2 line carries a base64 JWT of 2,000 characters and
+	// more, beyond go-smtp's default of 2,000 (RFC 5321's 1,000, doubled).
+	// The limit applies to message lines too; 64 KiB still stops a client
+	// that sends no line ends at all.
+	srv.MaxLineLength = 64 << 10
+	srv.MaxMessageBytes = s.dialect.maxMessageBytes
+	if s.opt.MaxMessageBytes > 0 {
+		srv.MaxMessageBytes = s.opt.MaxMessageBytes
+	}
+	// Both services speak SMTPUTF8, and the sandbox stores bytes as sent.
+	srv.EnableSMTPUTF8 = true
+	// The session decides about AUTH before TLS itself, so that the
+	// refusal is worded like the service's, not go-smtp's "523 5.7.10".
+	srv.AllowInsecureAuth = true
+	// Exchange drops idle submission connections after about ten minutes.
+	srv.ReadTimeout = 10 * time.Minute
+	srv.WriteTimeout = time.Minute
+	srv.ErrorLog = printfLogger{s.log}
+	switch mode {
+	case ImplicitTLS:
+		// Connections are *tls.Conn, which go-smtp takes as secure.
+	case RequireStartTLS:
+		srv.TLSConfig = s.opt.TLS
+		be.requireTLS = true
+	case StartTLS:
+		srv.TLSConfig = s.opt.TLS
+	case Plain:
+	default:
+		return "", fmt.Errorf("smtpd: listen: unknown mode %v", mode)
+	}
+	if mode != Plain && s.opt.TLS == nil {
+		return "", fmt.Errorf("smtpd: listen %v: Options.TLS is not set", mode)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("smtpd: listen: %w", err)
+	}
+	if mode == ImplicitTLS {
+		ln = tls.NewListener(ln, s.opt.TLS)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		ln.Close()
+		return "", errors.New("smtpd: listen: server closed")
+	}
+	s.servers = append(s.servers, srv)
+	s.listeners = append(s.listeners, ln)
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		_ = srv.Serve(ln)
+	}()
+	s.log.Info("listening", "addr", ln.Addr().String(), "mode", mode.String())
+	return ln.Addr().String(), nil
+}
+
+// Close stops every listener and drops every connection. A session in the
+// middle of a DATA may still finish recording its message.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	servers, listeners := s.servers, s.listeners
+	s.mu.Unlock()
+
+	for _, srv := range servers {
+		_ = srv.Close()
+	}
+	// Close the listeners too: one whose Serve had not registered it with
+	// go-smtp yet when Close ran would otherwise wait in Accept forever.
+	for _, ln := range listeners {
+		_ = ln.Close()
+	}
+	s.serving.Wait()
+	return nil
+}
+
+// printfLogger hands go-smtp's error logging to slog.
+type printfLogger struct{ l *slog.Logger }
+
+func (p printfLogger) Printf(format string, args ...any) { p.l.Info(fmt.Sprintf(format, args...)) }
+func (p printfLogger) Println(args ...any)               { p.l.Info(fmt.Sprint(args...)) }
