@@ -1,0 +1,406 @@
+package mailconn
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/smtpd"
+	"mailtokens/internal/sandbox/testcert"
+	"mailtokens/internal/secret"
+	"mailtokens/internal/tokenstore"
+)
+
+// rig is the sandbox provider, Exchange-like and Gmail-like servers, and a
+// token store holding an authorized token for each provider.
+type rig struct {
+	idp        *idp.Server
+	w          idp.World
+	dir        *mailauth.Directory
+	cert       *testcert.Cert
+	store      *tokenstore.Store
+	imap       map[idp.Flavor]map[imapd.Mode]string // addresses
+	smtp       map[idp.Flavor]map[smtpd.Mode]string
+	imapServer map[idp.Flavor]*imapd.Server
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	p := idp.NewTest(t, idp.Options{})
+	w := p.AddWorld()
+	dir := mailauth.New(p.Introspect)
+	dir.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
+	dir.SetPassword("clerk@contoso.example", "clerk password")
+	cert, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{idp: p, w: w, dir: dir, cert: cert,
+		imap: map[idp.Flavor]map[imapd.Mode]string{}, smtp: map[idp.Flavor]map[smtpd.Mode]string{},
+		imapServer: map[idp.Flavor]*imapd.Server{}}
+	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
+		is, err := imapd.New(imapd.Options{Style: style, Directory: dir, TLS: cert.ServerTLS()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { is.Close() })
+		r.imapServer[style] = is
+		r.imap[style] = map[imapd.Mode]string{}
+		for _, m := range []imapd.Mode{imapd.ImplicitTLS, imapd.RequireStartTLS, imapd.Plain} {
+			addr, err := is.Listen(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.imap[style][m] = addr
+		}
+		ss, err := smtpd.New(smtpd.Options{Style: style, Directory: dir, TLS: cert.ServerTLS()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ss.Close() })
+		r.smtp[style] = map[smtpd.Mode]string{}
+		for _, m := range []smtpd.Mode{smtpd.ImplicitTLS, smtpd.RequireStartTLS} {
+			addr, err := ss.Listen(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.smtp[style][m] = addr
+		}
+	}
+	d := t.TempDir()
+	r.store, err = tokenstore.Open(context.Background(), tokenstore.Options{Path: filepath.Join(d, "t.db"), KeyFile: filepath.Join(d, "k"),
+		HTTPClient: provider.NewHTTPClient(10 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.store.Close() })
+	r.authorize(t, "ms", idp.Microsoft)
+	r.authorize(t, "gmail", idp.Google)
+	return r
+}
+
+// authorize stores a live token minted at the sandbox under name.
+func (r *rig) authorize(t *testing.T, name string, f idp.Flavor) {
+	t.Helper()
+	ctx := context.Background()
+	set := tokenstore.Settings{Name: name, Type: provider.Microsoft, Email: r.w.MSUser, Tenant: r.w.TenantID,
+		ClientID: r.w.MSClientID, ClientSecret: secret.New(r.w.MSSecret)}
+	user := r.w.MSUser
+	if f == idp.Google {
+		set = tokenstore.Settings{Name: name, Type: provider.Google, Email: r.w.GoogleUser,
+			ClientID: r.w.GoogleClientID, ClientSecret: secret.New(r.w.GoogleSecret)}
+		user = r.w.GoogleUser
+	}
+	set.AuthURL, set.TokenURL = r.idp.Endpoints(r.w, f)
+	if _, err := r.store.Create(ctx, set, tokenstore.ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	at, rt, err := r.idp.MintToken(ctx, r.w, f, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.store.SaveGrant(ctx, name, tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New(at),
+		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func server(proto Protocol, addr string, sec Security, roots *testcert.Cert) Server {
+	host, port, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(port)
+	s := Server{Protocol: proto, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
+	if roots != nil {
+		s.RootCAs = roots.Pool()
+	}
+	return s
+}
+
+func (r *rig) src(name string) *tokenstore.Source {
+	return r.store.Source(name, tokenstore.ActorEvmail)
+}
+
+func TestIMAPLogins(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	ms := r.imap[idp.Microsoft]
+	for _, c := range []struct {
+		name string
+		s    Server
+		a    Auth
+	}{
+		{"XOAUTH2 over SSL", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}},
+		{"XOAUTH2 after STARTTLS", server(IMAP, ms[imapd.RequireStartTLS], STARTTLS, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}},
+		{"shared mailbox", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.MSSharedMailbox, Tokens: r.src("ms")}},
+		{"password", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
+		{"Gmail", server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.GoogleUser, Tokens: r.src("gmail")}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cl, err := DialIMAP(ctx, c.s, c.a, Options{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			if _, err := cl.Select("INBOX", nil).Wait(); err != nil {
+				t.Fatalf("select after login: %v", err)
+			}
+		})
+	}
+	tok, _ := r.store.Get(ctx, "ms")
+	if tok.LastUsedBy != tokenstore.ActorEvmail || tok.LastUsedAt.IsZero() {
+		t.Fatalf("use not recorded: %q %v", tok.LastUsedBy, tok.LastUsedAt)
+	}
+	if n := len(r.idp.Refreshes()); n != 0 {
+		t.Fatalf("%d refreshes for logins with valid tokens", n)
+	}
+}
+
+// TestRejectedTokenIsRefreshedOnce: the store thinks its access token is
+// good, the server disagrees: one forced refresh, one retry, success.
+func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	_, rt, _ := r.idp.MintToken(ctx, r.w, idp.Microsoft, r.w.MSUser)
+	r.store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("not-a-token-the-server-knows"),
+		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI)
+	for _, c := range []struct {
+		proto Protocol
+		dial  func() error
+	}{
+		{IMAP, func() error {
+			c, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}},
+		{SMTP, func() error {
+			c, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{})
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}},
+	} {
+		before := len(r.idp.Refreshes())
+		if err := c.dial(); err != nil {
+			t.Fatalf("%s: %v", c.proto, err)
+		}
+		if c.proto == IMAP && len(r.idp.Refreshes()) != before+1 {
+			t.Fatalf("%s: %d refreshes, want exactly one", c.proto, len(r.idp.Refreshes())-before)
+		}
+		// The fresh token now in the store is used as is.
+		r.store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("stale-again"),
+			RefreshToken: secret.New(mustRT(t, r)), ExpiresIn: time.Hour}, tokenstore.ActorCLI)
+	}
+}
+
+func mustRT(t *testing.T, r *rig) string {
+	_, rt, err := r.idp.MintToken(context.Background(), r.w, idp.Microsoft, r.w.MSUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+func TestLoginFailuresSayWhatToDo(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.dir.DisableSMTPAuth(r.w.MSUser)
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	cases := []struct {
+		name    string
+		dial    func() error
+		stage   Stage
+		reply   string
+		advice  string
+		refresh int // forced refreshes expected
+		temp    bool
+	}{
+		{"not a delegate of the mailbox", func() error {
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
+			return err
+		}, StageLogin, "NO AUTHENTICATE failed.", "Full Access", 1, false},
+		{"SMTP AUTH disabled", func() error {
+			_, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{})
+			return err
+		}, StageLogin, "535 5.7.139", "Authenticated SMTP", 0, false},
+		{"Gmail failure challenge", func() error {
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
+			return err
+		}, StageLogin, "AUTHENTICATIONFAILED", "status 401", 1, false},
+		{"wrong password", func() error {
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
+			return err
+		}, StageLogin, "NO", "user name and password", 0, false},
+		{"nobody listening", func() error {
+			_, err := DialIMAP(ctx, server(IMAP, deadAddr, SSL, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			return err
+		}, StageConnect, "", "firewall", 0, true},
+		{"untrusted certificate", func() error {
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, nil), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			return err
+		}, StageTLS, "", "certificate", 0, false},
+		{"SSL against a plain port", func() error {
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.RequireStartTLS], SSL, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			return err
+		}, StageTLS, "", "STARTTLS for 143", 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(r.idp.Refreshes())
+			err := c.dial()
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, want *Error", err)
+			}
+			if e.Stage != c.stage || !strings.Contains(e.Reply, c.reply) || e.Temporary != c.temp {
+				t.Fatalf("stage %s reply %q temporary %v; want %s %q %v (%v)", e.Stage, e.Reply, e.Temporary, c.stage, c.reply, c.temp, err)
+			}
+			if !strings.Contains(e.Advice(), c.advice) {
+				t.Fatalf("advice %q lacks %q", e.Advice(), c.advice)
+			}
+			if got := len(r.idp.Refreshes()) - before; got != c.refresh {
+				t.Fatalf("%d forced refreshes, want %d", got, c.refresh)
+			}
+		})
+	}
+}
+
+func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.store.Create(ctx, tokenstore.Settings{Name: "fresh", Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}, tokenstore.ActorCLI)
+	_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(e.Advice(), "Get Email Token") {
+		t.Fatalf("got %v", err)
+	}
+	var na *tokenstore.NeedsAuthorizationError
+	if !errors.As(err, &na) {
+		t.Fatal("the store's error must stay reachable")
+	}
+	if st := r.imapServer[idp.Google].Stats(); len(st) != 0 {
+		t.Fatalf("a connection was made: %v", st)
+	}
+}
+
+func TestTestTranscriptHidesCredentials(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	tok, _ := r.store.Get(ctx, "ms")
+	for _, req := range []TestRequest{
+		{Protocol: IMAP, Security: STARTTLS, User: r.w.MSUser},
+		{Protocol: SMTP, Security: STARTTLS, User: r.w.MSUser},
+	} {
+		addr := r.imap[idp.Microsoft][imapd.RequireStartTLS]
+		if req.Protocol == SMTP {
+			addr = r.smtp[idp.Microsoft][smtpd.RequireStartTLS]
+		}
+		host, port, _ := net.SplitHostPort(addr)
+		req.Host = host
+		req.Port, _ = strconv.Atoi(port)
+		res := Test(ctx, r.src("ms"), req, r.cert.Pool())
+		if !res.OK || !strings.Contains(res.Summary, "Logged in") {
+			t.Fatalf("%s: %+v", req.Protocol, res)
+		}
+		all := strings.Join(res.Transcript, "\n")
+		if strings.Contains(all, tok.AccessToken.Reveal()) || strings.Contains(all, strings.Split(tok.AccessToken.Reveal(), ".")[1]) {
+			t.Fatalf("%s transcript shows the token", req.Protocol)
+		}
+		if len(res.Transcript) < 3 {
+			t.Fatalf("%s transcript too short: %q", req.Protocol, all)
+		}
+	}
+	// A failure keeps the server's words and the advice.
+	res := Test(ctx, r.src("ms"), TestRequest{Protocol: IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[idp.Microsoft][imapd.ImplicitTLS]), Security: SSL, User: "nobody@contoso.example"}, r.cert.Pool())
+	if res.OK || !strings.Contains(res.Summary, "AUTHENTICATE failed") || res.Advice == "" {
+		t.Fatalf("failed test: %+v", res)
+	}
+}
+
+func mustPort(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func TestMask(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"T1 AUTHENTICATE XOAUTH2 dXNlcj1hQGIuYwFhdXRoPUJlYXJlciB4eHh4eHh4eAEB", "T1 AUTHENTICATE XOAUTH2 " + hidden},
+		{"AUTH XOAUTH2 dXNlcj1hQGIuYwFhdXRoPUJlYXJlciB4eHh4eHh4eAEB", "AUTH XOAUTH2 " + hidden},
+		{"AUTH XOAUTH2", "AUTH XOAUTH2"},
+		{"PASS hunter2", "PASS " + hidden},
+		{"T2 LOGIN user secret", "T2 LOGIN " + hidden},
+		{"dXNlcj1hQGIuYwFhdXRoPUJlYXJlciB4eHh4eHh4eAEB", hidden},
+		{"+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0=", `+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0=   (decoded: {"status":"401","schemes":"bearer"})`},
+		{"* OK IMAP4rev1 ready", "* OK IMAP4rev1 ready"},
+	} {
+		if got := mask(c.in); got != c.want {
+			t.Errorf("mask(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// FuzzMask: any line the server or client sends is masked without panicking,
+// and a credential-carrying command never keeps its argument.
+func FuzzMask(f *testing.F) {
+	for _, s := range []string{"AUTH PLAIN AGFAYg==", "a1 AUTHENTICATE XOAUTH2 abc", "+ ", "334 ", "PASS x", "* OK", "+ e30="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		out := mask(line)
+		if m := authCmdRE.FindStringSubmatch(line); m != nil && m[1] != line && !strings.HasSuffix(out, hidden) {
+			t.Fatalf("mask(%q) = %q keeps the credentials", line, out)
+		}
+	})
+}
+
+func TestPOP3Logins(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
+		srv := pop3d.New(pop3d.Options{Style: style, Directory: r.dir, TLS: r.cert.ServerTLS()})
+		t.Cleanup(func() { srv.Close() })
+		tlsAddr, _ := srv.Listen(pop3d.ImplicitTLS)
+		name, user := "ms", r.w.MSUser
+		if style == idp.Google {
+			name, user = "gmail", r.w.GoogleUser
+		}
+		srv.Add(user, []byte("Subject: hi\r\n\r\n.hidden line\r\n"))
+		c, err := DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.cert), Auth{User: user, Tokens: r.src(name)}, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", style, err)
+		}
+		if n, _, err := c.Stat(); err != nil || n != 1 {
+			t.Fatalf("%s: STAT %d %v", style, n, err)
+		}
+		c.Quit()
+		// Refused: the server's words come back.
+		_, err = DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.cert), Auth{User: "nobody@example.com", Tokens: r.src(name)}, Options{})
+		var e *Error
+		if !errors.As(err, &e) || !e.Rejected || !strings.Contains(e.Reply, "-ERR") {
+			t.Fatalf("%s refused: %v", style, err)
+		}
+	}
+	// STARTTLS (STLS) at the Exchange-like server, shared mailbox.
+	srv := pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: r.dir, TLS: r.cert.ServerTLS()})
+	t.Cleanup(func() { srv.Close() })
+	addr, _ := srv.Listen(pop3d.RequireStartTLS)
+	c, err := DialPOP3(ctx, server(POP3, addr, STARTTLS, r.cert), Auth{User: r.w.MSSharedMailbox, Tokens: r.src("ms")}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+}
