@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/testenv/browser"
+)
+
+// lockedBuffer is stderr shared with the server goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServe runs `evadmin serve` for the test and returns its URL and
+// standard error.
+func startServe(t *testing.T, w *world) (string, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	env := &Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, ConfPath: w.conf}
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() { served <- Serve(env, func(addr string) { ready <- addr }) }()
+	t.Cleanup(func() {
+		cancel()
+		<-served
+	})
+	select {
+	case addr := <-ready:
+		return "http://" + addr, stderr
+	case err := <-served:
+		t.Fatalf("serve: %v", err)
+	}
+	return "", nil
+}
+
+// TestBrowser is a newcomer's first session in a real Chromium: the setup
+// link, adding a Microsoft and a Google token, Get Email Token through the
+// sandbox's sign-in pages, and a device-code sign-in.
+func TestBrowser(t *testing.T) {
+	w := newWorld(t)
+	ctx := browser.New(t)
+	base, stderr := startServe(t, w)
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			browser.Screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	location := func() string {
+		u, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+
+	// First start: serve printed a one-time setup link.
+	link := regexp.MustCompile(`(http://\S+/setup\?token=\S+)`).FindString(stderr.String())
+	if link == "" {
+		t.Fatalf("no setup link in:\n%s", stderr)
+	}
+	do("open the setup link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`input[name=name]`)))
+	browser.Screenshot(t, ctx, "admin-01-setup")
+	do("create the first admin",
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password_again]`), "correct horse battery"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.empty`)))
+	browser.Screenshot(t, ctx, "admin-02-first-start")
+	if got := browser.Text(t, ctx, "#redirect-uri"); got != base+"/oauth2/callback" {
+		t.Fatalf("redirect URI shown: %q", got)
+	}
+
+	addToken := func(name, typ, email, tenant, clientID, secret string, flavor idp.Flavor) {
+		auth, token := w.idp.Endpoints(w.w, flavor)
+		steps := []chromedp.Action[chromedp.Void]{
+			chromedp.Navigate(base + "/"),
+			chromedp.Click(chromedp.CSS(`a.button.primary[href="/tokens/new"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`form.token-form`)),
+			chromedp.SendKeys(chromedp.CSS(`#name`), name),
+			chromedp.Click(chromedp.CSS(`input[name=type][value=` + typ + `]`)),
+			chromedp.SendKeys(chromedp.CSS(`#email`), email),
+			chromedp.SendKeys(chromedp.CSS(`#client_id`), clientID),
+			chromedp.SendKeys(chromedp.CSS(`#client_secret`), secret),
+			chromedp.Click(chromedp.CSS(`details.urls summary`)),
+			chromedp.SendKeys(chromedp.CSS(`#auth_url`), auth),
+			chromedp.SendKeys(chromedp.CSS(`#token_url`), token),
+		}
+		if tenant != "" {
+			steps = append(steps, chromedp.SendKeys(chromedp.CSS(`#tenant`), tenant))
+		}
+		do("add "+name, steps...)
+		browser.Screenshot(t, ctx, "admin-03-add-"+typ)
+		do("save "+name, chromedp.Click(chromedp.CSS(`.buttons button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`table.tokens`)))
+	}
+	getToken := func(name, email string) {
+		row := fmt.Sprintf(`//tr[.//a[@class="name" and text()=%q]]`, name)
+		do("Get Email Token for "+name,
+			chromedp.Click(chromedp.Search(row+`//button[contains(., "Get Email Token")]`)),
+			chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)))
+		browser.Screenshot(t, ctx, "admin-04-signin-"+name)
+		do("sign in at the provider as "+email,
+			chromedp.SetValue(chromedp.CSS(`input[name=email]`), email),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), w.w.Password),
+			chromedp.Click(chromedp.CSS(`button[value=accept]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.flash.ok`)))
+		status := browser.Text(t, ctx, fmt.Sprintf(`tr#token-%d td.status`, tokenID(t, w, name)))
+		if !strings.Contains(status, "valid · expires in 1 h") {
+			browser.Screenshot(t, ctx, "failed-status-"+name)
+			t.Fatalf("%s after sign-in: %q", name, status)
+		}
+	}
+
+	addToken("Support", "microsoft", w.w.MSUser, w.w.TenantID, w.w.MSClientID, w.w.MSSecret, idp.Microsoft)
+	getToken("Support", w.w.MSUser)
+	addToken("Gmail support", "google", w.w.GoogleUser, "", w.w.GoogleClientID, w.w.GoogleSecret, idp.Google)
+	getToken("Gmail support", w.w.GoogleUser)
+	browser.Screenshot(t, ctx, "admin-05-list-valid")
+	if !strings.HasPrefix(location(), base+"/") {
+		t.Fatalf("ended on %s", location())
+	}
+
+	// A device-code sign-in for the Microsoft token.
+	id := tokenID(t, w, "Support")
+	do("start the device sign-in",
+		chromedp.Navigate(fmt.Sprintf("%s/tokens/%d", base, id)),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Sign in with a device code")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#user-code`)))
+	browser.Screenshot(t, ctx, "admin-06-device-code")
+	code := browser.Text(t, ctx, "#user-code")
+	if err := w.idp.ApproveDevice(context.Background(), code, w.w.MSUser, w.w.Password); err != nil {
+		t.Fatal(err)
+	}
+	// The page reloads itself every few seconds and lands on the list.
+	do("wait for the device sign-in", chromedp.WaitVisible(chromedp.CSS(`table.tokens`)), chromedp.WaitVisible(chromedp.CSS(`.flash.ok`)))
+	browser.Screenshot(t, ctx, "admin-07-after-device")
+	if got := browser.Text(t, ctx, ".flash.ok"); !strings.Contains(got, "Support is valid until") {
+		t.Fatalf("after the device sign-in: %q", got)
+	}
+}
+
+func tokenID(t *testing.T, w *world, name string) int64 {
+	t.Helper()
+	store, err := (&Env{Ctx: context.Background(), ConfPath: w.conf, Stderr: io.Discard}).open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	tok, err := store.Get(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.ID
+}
