@@ -19,6 +19,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -279,5 +281,29 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+func TestTokenTestCommand(t *testing.T) {
+	w := newWorld(t)
+	w.addMS("support")
+	at, rt, _ := w.idp.MintToken(context.Background(), w.w, idp.Microsoft, w.w.MSUser)
+	w.mustRun(fmt.Sprintf(`{"access_token":%q,"refresh_token":%q,"expires_in":3599}`, at, rt), "token", "paste", "support")
+	srv, err := imapd.New(imapd.Options{Style: idp.Microsoft, Directory: mailauth.New(w.idp.Introspect)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	addr, err := srv.Listen(imapd.Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := w.mustRun("", "token", "test", "support", "--imap", addr, "--security", "none")
+	if !strings.Contains(out, "Logged in to "+addr+" as "+w.w.MSUser) || !strings.Contains(out, "[credentials hidden]") || strings.Contains(out, at) {
+		t.Fatalf("token test:\n%s", out)
+	}
+	code, out, errs := w.run("", "token", "test", "support", "--imap", addr, "--security", "NONE", "--user", "ceo@contoso.example", "-q")
+	if code != ExitFail || !strings.Contains(errs, "NO AUTHENTICATE failed.") || !strings.Contains(errs, "Full Access") {
+		t.Fatalf("refused: %d\n%s%s", code, out, errs)
 	}
 }
