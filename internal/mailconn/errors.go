@@ -147,7 +147,10 @@ func loginError(s Server, user string, err error, failure *oauthsasl.Failure) *E
 	switch {
 	case errors.As(err, &ie):
 		e.Reply = strings.TrimSpace(string(ie.Type) + " " + codeText(string(ie.Code)) + ie.Text)
-		e.Rejected = ie.Type == imap.StatusResponseTypeNo
+		// After a failure challenge the login is refused whatever the
+		// last word: go-imap answers the challenge with "=", which
+		// Dovecot calls "BAD Invalid base64 data" instead of saying NO.
+		e.Rejected = ie.Type == imap.StatusResponseTypeNo || failure != nil
 		e.Temporary = ie.Code == imap.ResponseCodeUnavailable || ie.Code == imap.ResponseCodeInUse
 		if e.Temporary {
 			e.Rejected = false

@@ -106,9 +106,18 @@ func localName() string {
 
 // saslAuth adapts a go-sasl client to go-mail's smtp.Auth: a 334 challenge
 // goes to Next; the final reply ends the exchange.
+//
+// The initial response is not put on the AUTH line: "AUTH XOAUTH2" goes
+// alone, and the response follows the server's empty "334". That is the
+// exchange Microsoft documents for SMTP, Gmail takes it too, and it keeps
+// the AUTH line short — Dovecot's submission refuses lines over 1 KiB with
+// "500 5.5.2 Line too long", and a Microsoft access token is 2–3 KB.
 type saslAuth struct{ c sasl.Client }
 
-func (s saslAuth) Start(*smtp.ServerInfo) (string, []byte, error) { return s.c.Start() }
+func (s saslAuth) Start(*smtp.ServerInfo) (string, []byte, error) {
+	mech, _, err := s.c.Start()
+	return mech, nil, err
+}
 
 func (s saslAuth) Next(fromServer []byte, more bool) ([]byte, error) {
 	if !more {

@@ -1,0 +1,125 @@
+package mailconn
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/secret"
+	"mailtokens/internal/testenv/dovecot"
+	"mailtokens/internal/tokenstore"
+)
+
+// TestDovecot logs in to a real Dovecot that checks the sandbox's tokens by
+// introspection, over IMAP, POP3 and submission, with and without TLS; a
+// token Dovecot refuses although the store thinks it fine is refreshed once.
+func TestDovecot(t *testing.T) {
+	p := idp.NewTest(t, idp.Options{})
+	w := p.AddWorld()
+	dc := dovecot.Start(t, dovecot.Options{IntrospectionURL: p.URL() + "/introspect", TLS: true})
+	d := t.TempDir()
+	store, err := tokenstore.Open(context.Background(), tokenstore.Options{Path: filepath.Join(d, "t.db"), KeyFile: filepath.Join(d, "k"),
+		HTTPClient: provider.NewHTTPClient(10 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	set := tokenstore.Settings{Name: "ms", Type: provider.Microsoft, Email: w.MSUser, Tenant: w.TenantID,
+		ClientID: w.MSClientID, ClientSecret: secret.New(w.MSSecret)}
+	set.AuthURL, set.TokenURL = p.Endpoints(w, idp.Microsoft)
+	if _, err := store.Create(ctx, set, tokenstore.ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	// An access token Dovecot will refuse, with a good refresh token.
+	save := func() {
+		_, rt, err := p.MintToken(ctx, w, idp.Microsoft, w.MSUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("refused-by-dovecot"),
+			RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI)
+	}
+	src := store.Source("ms", tokenstore.ActorEvmail)
+	a := Auth{User: w.MSUser, Tokens: src}
+	srv := func(addr string, sec Security) Server {
+		host, port, _ := net.SplitHostPort(addr)
+		n, _ := strconv.Atoi(port)
+		return Server{Host: host, Port: n, Security: sec, RootCAs: dc.CAPool, Timeout: 10 * time.Second}
+	}
+	for _, c := range []struct {
+		name string
+		dial func() error
+	}{
+		{"IMAP STARTTLS", func() error {
+			c, err := DialIMAP(ctx, srv(dc.IMAPAddr, STARTTLS), a, Options{}, nil)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}},
+		{"IMAP SSL", func() error {
+			c, err := DialIMAP(ctx, srv(dc.IMAPSAddr, SSL), a, Options{}, nil)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}},
+		{"POP3 SSL", func() error {
+			c, err := DialPOP3(ctx, srv(dc.POP3SAddr, SSL), a, Options{})
+			if err == nil {
+				c.Quit()
+			}
+			return err
+		}},
+		{"POP3 STARTTLS", func() error {
+			c, err := DialPOP3(ctx, srv(dc.POP3Addr, STARTTLS), a, Options{})
+			if err == nil {
+				c.Quit()
+			}
+			return err
+		}},
+		{"submission STARTTLS", func() error {
+			c, err := DialSMTP(ctx, srv(dc.SubmissionAddr, STARTTLS), a, Options{})
+			if err == nil {
+				c.Quit()
+			}
+			return err
+		}},
+		{"submission SSL", func() error {
+			c, err := DialSMTP(ctx, srv(dc.SubmissionsAddr, SSL), a, Options{})
+			if err == nil {
+				c.Quit()
+			}
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			save()
+			before := len(p.Refreshes())
+			if err := c.dial(); err != nil {
+				t.Fatalf("%v\n%s", err, dc.Log())
+			}
+			if n := len(p.Refreshes()) - before; n != 1 {
+				t.Fatalf("%d refreshes, want one forced refresh", n)
+			}
+		})
+	}
+	// A mailbox the token does not belong to: refused, explained, one
+	// refresh and no more.
+	before := len(p.Refreshes())
+	_, err = DialIMAP(ctx, srv(dc.IMAPSAddr, SSL), Auth{User: "someone.else@contoso.example", Tokens: src}, Options{}, nil)
+	var e *Error
+	if !errors.As(err, &e) || !e.Rejected || !e.AfterRefresh || e.Failure == nil {
+		t.Fatalf("refused login: %#v", err)
+	}
+	if n := len(p.Refreshes()) - before; n != 1 {
+		t.Fatalf("%d refreshes for a refused mailbox, want 1", n)
+	}
+}

@@ -1,0 +1,143 @@
+package dovecot
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Message is a message as it is stored on the server.
+type Message struct {
+	UID uint32
+	// Flags are the message's flags and keywords as Dovecot lists them,
+	// without \Recent, which belongs to a session rather than the message.
+	Flags []string
+	// Data is the whole message, byte for byte what an IMAP client gets for
+	// BODY[] (stored with CRLF line ends; see mail_save_crlf in config.go).
+	Data []byte
+}
+
+// Deliver puts msg into user's INBOX with `doveadm save`, which stores the
+// message as given (bare LFs become CRLF) and adds no header: no
+// Return-Path, Delivered-To or Received that an LDA would add. user may be
+// anyone (Dovecot lowercases it); the mailbox is created on first use. Call
+// it from the test's goroutine.
+func (s *Server) Deliver(t testing.TB, user string, msg []byte) {
+	t.Helper()
+	s.DeliverTo(t, user, "INBOX", msg)
+}
+
+// DeliverTo is Deliver into folder, which must exist (INBOX, or one of the
+// special-use folders Drafts, Sent, Junk and Trash, created on first use).
+func (s *Server) DeliverTo(t testing.TB, user, folder string, msg []byte) {
+	t.Helper()
+	if _, err := s.runDoveadm(bytes.NewReader(msg), "save", "-u", user, "-m", folder); err != nil {
+		t.Fatalf("deliver to %s/%s: %v", user, folder, err)
+	}
+}
+
+// Mailbox returns the messages in user's folder in UID order, read with
+// `doveadm fetch`, which neither logs in nor changes flags. A folder that
+// does not exist is empty. Call it from the test's goroutine.
+func (s *Server) Mailbox(t testing.TB, user, folder string) []Message {
+	t.Helper()
+	// size.physical comes before text so that the parser knows where each
+	// message ends, whatever bytes it holds.
+	out, err := s.runDoveadm(nil, "fetch", "-u", user, "uid flags size.physical text", "mailbox", folder)
+	if err != nil {
+		t.Fatalf("read %s/%s: %v", user, folder, err)
+	}
+	msgs, err := parseFetch(out)
+	if err != nil {
+		t.Fatalf("read %s/%s: doveadm fetch output: %v", user, folder, err)
+	}
+	return msgs
+}
+
+// runDoveadm runs doveadm against the instance. doveadm works on the mail
+// files directly, as the mail uid, after asking the instance's auth process
+// for the user.
+func (s *Server) runDoveadm(stdin io.Reader, args ...string) ([]byte, error) {
+	cmd := exec.Command(s.doveadm, append([]string{"-c", s.ConfigFile}, args...)...)
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("doveadm %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+// parseFetch reads `doveadm fetch 'uid flags size.physical text'` output in
+// its default (pager) format: per message the lines "uid: N", "flags: ...",
+// "size.physical: N", "text:", then exactly N bytes of message; messages are
+// separated by a form feed line.
+func parseFetch(out []byte) ([]Message, error) {
+	rest := out
+	field := func(name string) (string, error) {
+		line, after, ok := bytes.Cut(rest, []byte("\n"))
+		if !ok {
+			return "", fmt.Errorf("truncated before %q", name)
+		}
+		value, ok := strings.CutPrefix(string(line), name+":")
+		if !ok {
+			return "", fmt.Errorf("want %q, got %q", name, line)
+		}
+		rest = after
+		return strings.TrimPrefix(value, " "), nil
+	}
+	var msgs []Message
+	for len(rest) > 0 {
+		var m Message
+		v, err := field("uid")
+		if err != nil {
+			return nil, err
+		}
+		uid, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("uid %q: %w", v, err)
+		}
+		m.UID = uint32(uid)
+		if v, err = field("flags"); err != nil {
+			return nil, err
+		}
+		for _, f := range strings.Fields(v) {
+			if f != `\Recent` {
+				m.Flags = append(m.Flags, f)
+			}
+		}
+		if v, err = field("size.physical"); err != nil {
+			return nil, err
+		}
+		size, err := strconv.Atoi(v)
+		if err != nil || size < 0 {
+			return nil, fmt.Errorf("size.physical %q", v)
+		}
+		if v, err = field("text"); err != nil {
+			return nil, err
+		}
+		if v != "" {
+			return nil, fmt.Errorf("text: unexpected %q on its line", v)
+		}
+		if size > len(rest) {
+			return nil, fmt.Errorf("message %d: want %d bytes, have %d", m.UID, size, len(rest))
+		}
+		m.Data, rest = bytes.Clone(rest[:size]), rest[size:]
+		if m.Data == nil {
+			m.Data = []byte{}
+		}
+		msgs = append(msgs, m)
+		if len(rest) > 0 {
+			after, ok := bytes.CutPrefix(rest, []byte("\f\n"))
+			if !ok {
+				return nil, fmt.Errorf("after message %d: want a form feed line, got %.20q", m.UID, rest)
+			}
+			rest = after
+		}
+	}
+	return msgs, nil
+}

@@ -1,0 +1,312 @@
+package dovecot
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+
+	"mailtokens/internal/testenv"
+)
+
+// installHint is what testenv tells a developer who lacks Dovecot.
+const installHint = "apt-get install dovecot-imapd dovecot-pop3d dovecot-submissiond"
+
+// Options configures an instance.
+type Options struct {
+	// IntrospectionURL is the RFC 7662 endpoint Dovecot's oauth2 passdb
+	// asks about every token, usually the sandbox identity provider's
+	// URL()+"/introspect". Required.
+	IntrospectionURL string
+	// Passwords are users who may also log in with a password (IMAP LOGIN,
+	// POP3 USER/PASS, PLAIN, LOGIN), user → password. Tokens keep working
+	// for everyone, also as the password of AUTHENTICATE PLAIN (not of IMAP
+	// LOGIN, whose 1 KiB line limit a JWT exceeds).
+	Passwords map[string]string
+	// RelayHost is where submission relays mail, host:port. Empty starts an
+	// smtp-sink for the instance (Server.Sink).
+	RelayHost string
+	// TLS adds implicit-TLS listeners (IMAPS, POP3S, submissions) and
+	// STARTTLS on the plain ones, with a certificate from a throwaway CA
+	// (Server.CAFile, Server.CAPool, Server.TLSConfig).
+	TLS bool
+	// Debug turns on auth_debug, mail_debug and the oauth2 passdb's debug
+	// log, for chasing a login that fails for no visible reason.
+	Debug bool
+}
+
+// Server is a running Dovecot instance of one test.
+type Server struct {
+	// Listener addresses, host:port; the TLS ones are empty unless
+	// Options.TLS.
+	IMAPAddr, IMAPSAddr             string
+	POP3Addr, POP3SAddr             string
+	SubmissionAddr, SubmissionsAddr string
+
+	// Dir is the instance's directory: dovecot.conf, logs, TLS files and
+	// the mail (mail/<user>, Maildir).
+	Dir string
+	// ConfigFile is Dir/dovecot.conf, for running doveadm or dovecot-lda
+	// with -c against this instance.
+	ConfigFile string
+
+	// CAFile is the PEM file of the CA that signed the server certificate,
+	// and CAPool the same CA for tls.Config.RootCAs. Unset unless
+	// Options.TLS.
+	CAFile string
+	CAPool *x509.CertPool
+
+	// Sink receives what submission relays, unless Options.RelayHost named
+	// another relay.
+	Sink *Sink
+
+	doveadm  string
+	logFiles []string
+	proc     *process
+}
+
+// Start runs a private Dovecot for t on free loopback ports and stops it when
+// t ends. It skips t (fails it under MAILTOKENS_REQUIRE_ALL=1) when Dovecot
+// is not installed or the test is not root, and fails t with the tail of
+// Dovecot's log when the instance does not come up.
+func Start(t testing.TB, opt Options) *Server {
+	t.Helper()
+	requireLinux(t)
+	dovecotBin := testenv.LookPath(t, "dovecot", installHint, "/usr/sbin/dovecot")
+	doveadm := testenv.LookPath(t, "doveadm", installHint, "/usr/bin/doveadm")
+	// The master starts but refuses the protocol when a package is missing;
+	// say which one instead.
+	libexec := filepath.Join(filepath.Dir(filepath.Dir(dovecotBin)), "lib", "dovecot")
+	for _, pkg := range []struct{ bin, name string }{
+		{"imap-login", "dovecot-imapd"},
+		{"pop3-login", "dovecot-pop3d"},
+		{"submission-login", "dovecot-submissiond"},
+	} {
+		if _, err := os.Stat(filepath.Join(libexec, pkg.bin)); err != nil {
+			testenv.Missing(t, pkg.name, "apt-get install "+pkg.name)
+		}
+	}
+	requireRoot(t, "Dovecot")
+	if opt.IntrospectionURL == "" {
+		t.Fatal("dovecot.Start: Options.IntrospectionURL is required")
+	}
+	// The dovecot system user owns the mail (a static mail uid) and its group
+	// may read the auth files; its uid is the one Dovecot's own unprivileged
+	// processes run as, so no further user needs access to the directory.
+	dovecotUser := lookupAccount(t, "dovecot")
+
+	dir := instanceDir(t, "mt-dovecot-")
+	s := &Server{
+		Dir:        dir,
+		ConfigFile: filepath.Join(dir, "dovecot.conf"),
+		doveadm:    doveadm,
+		logFiles:   []string{filepath.Join(dir, "stderr.log"), filepath.Join(dir, "dovecot.log")},
+	}
+	p := confParams{
+		Instance:         "mt-" + strings.TrimPrefix(filepath.Base(dir), "mt-dovecot-"),
+		StateDir:         filepath.Join(dir, "state"),
+		LogFile:          s.logFiles[1],
+		MailRoot:         filepath.Join(dir, "mail"),
+		OAuth2File:       filepath.Join(dir, "oauth2.conf.ext"),
+		MailUser:         dovecotUser.name,
+		MailUID:          dovecotUser.uid,
+		TLS:              opt.TLS,
+		Debug:            opt.Debug,
+		Hostname:         Hostname,
+		ProcessLimit:     200,
+		UserIPConnLimits: 200,
+	}
+	if err := os.Mkdir(p.MailRoot, 0o750); err != nil {
+		t.Fatalf("dovecot: %v", err)
+	}
+	if err := os.Chown(p.MailRoot, dovecotUser.uid, dovecotUser.gid); err != nil {
+		t.Fatalf("dovecot: %v", err)
+	}
+	writeAuthTemplate(t, p.OAuth2File, oauth2Conf, struct {
+		URL   string
+		Debug bool
+	}{opt.IntrospectionURL, opt.Debug}, dovecotUser.gid)
+	if len(opt.Passwords) > 0 {
+		data, err := passwdFile(opt.Passwords)
+		if err != nil {
+			t.Fatalf("dovecot: %v", err)
+		}
+		p.Passwd = filepath.Join(dir, "passwd")
+		writeAuthFile(t, p.Passwd, data, dovecotUser.gid)
+	}
+	if opt.TLS {
+		files, err := writeTLSFiles(dir)
+		if err != nil {
+			t.Fatalf("dovecot: %v", err)
+		}
+		p.CertFile, p.KeyFile = files.certFile, files.keyFile
+		s.CAFile, s.CAPool = files.caFile, files.pool
+	}
+
+	relay := opt.RelayHost
+	if relay == "" {
+		s.Sink = StartSink(t)
+		relay = s.Sink.Addr
+	}
+	host, port, err := net.SplitHostPort(relay)
+	if err != nil {
+		t.Fatalf("dovecot: relay host %q: %v", relay, err)
+	}
+	p.RelayHost = host
+	if p.RelayPort, err = strconv.Atoi(port); err != nil {
+		t.Fatalf("dovecot: relay host %q: port is not a number", relay)
+	}
+
+	for attempt := 1; ; attempt++ {
+		err := s.start(dovecotBin, p)
+		if err == nil {
+			break
+		}
+		// Another process took a port between freePorts and Dovecot's bind.
+		if errors.Is(err, errExited) && strings.Contains(s.Log(), "Address already in use") && attempt < startAttempts {
+			t.Logf("dovecot: a port was taken before Dovecot bound it; retrying (%d/%d)", attempt, startAttempts)
+			if err := truncateLogs(s.logFiles); err != nil {
+				t.Fatalf("dovecot: %v", err)
+			}
+			continue
+		}
+		t.Fatalf("dovecot did not come up: %v\n%s", err, readTail(40, s.logFiles...))
+	}
+	t.Cleanup(func() {
+		if err := s.proc.stop(); err != nil {
+			t.Errorf("stop dovecot: %v\n%s", err, readTail(20, s.logFiles...))
+		}
+	})
+	return s
+}
+
+// start makes one attempt: fresh ports, fresh base_dir, the process, and the
+// wait for every listener's greeting. On failure nothing is left running.
+func (s *Server) start(dovecotBin string, p confParams) error {
+	n := 3
+	if p.TLS {
+		n = 6
+	}
+	ports, err := pickPorts(n)
+	if err != nil {
+		return err
+	}
+	p.IMAP, p.POP3, p.Submission = ports[0], ports[1], ports[2]
+	p.IMAPS, p.POP3S, p.Submissions = 0, 0, 0
+	if p.TLS {
+		p.IMAPS, p.POP3S, p.Submissions = ports[3], ports[4], ports[5]
+	}
+	// A base_dir left by a failed attempt could hold an anvil socket from
+	// before the penalty was configured off, or a master.pid.
+	p.BaseDir = filepath.Join(s.Dir, "run")
+	if err := os.RemoveAll(p.BaseDir); err != nil {
+		return err
+	}
+	conf, err := render(dovecotConf, p)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(s.ConfigFile, conf, 0o644); err != nil {
+		return err
+	}
+
+	addr := func(port int) string {
+		if port == 0 {
+			return ""
+		}
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	}
+	s.IMAPAddr, s.IMAPSAddr = addr(p.IMAP), addr(p.IMAPS)
+	s.POP3Addr, s.POP3SAddr = addr(p.POP3), addr(p.POP3S)
+	s.SubmissionAddr, s.SubmissionsAddr = addr(p.Submission), addr(p.Submissions)
+
+	proc, err := startProcess("dovecot", s.logFiles[0], dovecotBin, "-F", "-c", s.ConfigFile)
+	if err != nil {
+		return err
+	}
+	gs := []greeting{
+		{addr: s.IMAPAddr, prefix: "* OK"},
+		{addr: s.POP3Addr, prefix: "+OK"},
+		{addr: s.SubmissionAddr, prefix: "220 "},
+	}
+	if p.TLS {
+		tc := s.TLSConfig()
+		gs = append(gs,
+			greeting{addr: s.IMAPSAddr, prefix: "* OK", tlsConf: tc},
+			greeting{addr: s.POP3SAddr, prefix: "+OK", tlsConf: tc},
+			greeting{addr: s.SubmissionsAddr, prefix: "220 ", tlsConf: tc},
+		)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := waitReady(ctx, proc, gs); err != nil {
+		_ = proc.stop()
+		return err
+	}
+	s.proc = proc
+	return nil
+}
+
+// TLSConfig returns a client configuration that trusts the instance's CA
+// and nothing else; it verifies the listeners' addresses as they are
+// (127.0.0.1). It returns nil unless Options.TLS.
+func (s *Server) TLSConfig() *tls.Config {
+	if s.CAPool == nil {
+		return nil
+	}
+	return clientTLS(s.CAPool)
+}
+
+// Log returns what Dovecot has logged so far: its stderr (start-up errors)
+// and its log file (logins, failures with their reasons, auth debug).
+func (s *Server) Log() string {
+	var b strings.Builder
+	for _, f := range s.logFiles {
+		data, err := os.ReadFile(f)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(&b, "(read %s: %v)\n", filepath.Base(f), err)
+		}
+		b.Write(data)
+	}
+	return b.String()
+}
+
+// writeAuthTemplate renders tmpl into an auth file (see writeAuthFile).
+func writeAuthTemplate(t testing.TB, path string, tmpl *template.Template, data any, gid int) {
+	t.Helper()
+	b, err := render(tmpl, data)
+	if err != nil {
+		t.Fatalf("dovecot: %v", err)
+	}
+	writeAuthFile(t, path, b, gid)
+}
+
+// writeAuthFile writes a file for the auth process, which reads it after
+// dropping to the dovecot user: readable by root and the dovecot group only.
+func writeAuthFile(t testing.TB, path string, data []byte, gid int) {
+	t.Helper()
+	err := os.WriteFile(path, data, 0o640)
+	if err == nil {
+		err = os.Chown(path, 0, gid)
+	}
+	if err != nil {
+		t.Fatalf("dovecot: %v", err)
+	}
+}
+
+func truncateLogs(files []string) error {
+	for _, f := range files {
+		if err := os.Truncate(f, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
