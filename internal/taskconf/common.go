@@ -66,6 +66,9 @@ type Server struct {
 	Host     string
 	Port     int
 	Security Security
+	// CAFile, when set, holds PEM certificates of the CAs that sign the
+	// server's certificate (a private CA); empty = the system's CAs.
+	CAFile string
 }
 
 // Addr is host:port.
@@ -81,6 +84,10 @@ func readServer(f *File, prefix string, defSecurity Security, ports map[Security
 	}
 	s.Security = Security(f.Enum(prefix+"_SECURITY", string(defSecurity), string(SSL), string(STARTTLS), string(NONE)))
 	s.Port = f.Int(prefix+"_PORT", ports[s.Security], 1, 65535)
+	s.CAFile = f.String(prefix+"_TLS_CA_FILE", "")
+	if s.CAFile != "" && s.Security == NONE {
+		f.warn(prefix+"_TLS_CA_FILE", "is ignored because %s_SECURITY is NONE", prefix)
+	}
 	if s.Security == NONE && s.Host != "" && !isLoopback(s.Host) {
 		f.warn(prefix+"_SECURITY", "NONE sends the login (password or token) in clear to %s: use SSL or STARTTLS", s.Host)
 	}

@@ -1,0 +1,201 @@
+// Package worker holds what evmail and batchmail share: the command line
+// (-conf, -once, signals, exit codes), start-up checks of the task file and
+// its token, the login settings for mailconn, backoff, and one clear log
+// line per problem.
+package worker
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"mailtokens/internal/logging"
+	"mailtokens/internal/mailconn"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/taskconf"
+	"mailtokens/internal/tokenstore"
+)
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitFail  = 1 // -once with failures, or a start-up problem
+	ExitUsage = 2
+)
+
+// Flags are the command line every worker takes.
+type Flags struct {
+	Conf string // -conf
+	Once bool   // -once: one pass, then exit
+}
+
+// ParseFlags reads -conf and -once; defaultConf is the program's file in
+// conf/.
+func ParseFlags(program, defaultConf string, args []string, stderr io.Writer) (Flags, error) {
+	var f Flags
+	fs := flag.NewFlagSet(program, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.Conf, "conf", defaultConf, "the task's properties file")
+	fs.BoolVar(&f.Once, "once", false, "do one pass, then exit (0 if all went well, 1 if not)")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return f, nil
+}
+
+// SignalContext ends on SIGINT or SIGTERM: the worker finishes or abandons
+// the message in hand cleanly and exits.
+func SignalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// Task is a worker's start-up result: the logger, the store and the token
+// source (nil for PASSWORD logins), and the login for mailconn.
+type Task struct {
+	Log    *slog.Logger
+	Store  *tokenstore.Store // nil for PASSWORD logins
+	Server mailconn.Server
+	Auth   mailconn.Auth
+	// TokenName is the token the task uses ("" = the default token).
+	TokenName string
+}
+
+// Close releases the store.
+func (t *Task) Close() {
+	if t.Store != nil {
+		t.Store.Close()
+	}
+}
+
+// Setup checks what can be checked before connecting: the token exists
+// (an unknown name stops the worker, listing the names that exist), and is
+// authorized (if not, the worker keeps running and says what the admin must
+// do). It records that this task file uses the token.
+func Setup(ctx context.Context, actor tokenstore.Actor, taskPath string, proto mailconn.Protocol,
+	st taskconf.Store, lg taskconf.Log, srv taskconf.Server, login taskconf.Login, tokenKey string, stderr io.Writer) (*Task, error) {
+	t := &Task{Log: logging.New(lg, stderr).With("task", filepath.Base(taskPath))}
+	t.Server = mailconn.Server{Protocol: proto, Host: srv.Host, Port: srv.Port, Security: mailconn.Security(srv.Security)}
+	if srv.CAFile != "" {
+		pem, err := os.ReadFile(srv.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: read the CA file: %w", srv.CAFile, err)
+		}
+		t.Server.RootCAs = x509.NewCertPool()
+		if !t.Server.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", srv.CAFile)
+		}
+	}
+	t.Auth = mailconn.Auth{User: login.User, Password: login.Password}
+	if login.AuthType != taskconf.OAuth2 {
+		return t, nil
+	}
+	store, err := tokenstore.Open(ctx, tokenstore.Options{Path: st.Path, KeyFile: st.KeyFile})
+	if err != nil {
+		return nil, err
+	}
+	t.Store, t.TokenName = store, login.TokenName
+	tok, err := store.Get(ctx, login.TokenName)
+	if err != nil {
+		store.Close()
+		var nf *tokenstore.NotFoundError
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("%s = %s: %w", tokenKey, login.TokenName, err)
+		}
+		return nil, err
+	}
+	t.TokenName = tok.Name
+	abs, _ := filepath.Abs(taskPath)
+	if err := store.RecordTask(ctx, tok.Name, actor, abs); err != nil {
+		t.Log.Warn("could not record the task's use of the token", "err", err)
+	}
+	t.Auth.Tokens = store.Source(tok.Name, actor)
+	if tok.Status != tokenstore.StatusValid && tok.Status != tokenstore.StatusRefreshFailing {
+		t.Log.Error("the token cannot be used yet; the worker keeps trying",
+			"token", tok.Name, "status", tok.Status, "what_to_do", (&tokenstore.NeedsAuthorizationError{Name: tok.Name, Status: tok.Status}).Error())
+	}
+	t.Log.Info("using token", "token", tok.Name, "type", tok.Type, "user", login.User)
+	return t, nil
+}
+
+// Report logs err as one clear line, at a level that says who must act.
+func (t *Task) Report(what string, err error, retryIn time.Duration) {
+	args := []any{"err", err.Error()}
+	var ce *mailconn.Error
+	if errors.As(err, &ce) {
+		if a := ce.Advice(); a != "" {
+			args = append(args, "what_to_do", a)
+		}
+	} else if msg := provider.Explain(err); msg != err.Error() {
+		args = append(args, "what_to_do", msg)
+	}
+	if retryIn > 0 {
+		args = append(args, "retry_in", retryIn.Round(time.Second).String())
+	}
+	var na *tokenstore.NeedsAuthorizationError
+	if errors.As(err, &na) || !mailconn.IsTemporary(err) {
+		t.Log.Error(what, args...)
+		return
+	}
+	t.Log.Warn(what, args...)
+}
+
+// Backoff is a capped exponential delay: Min, 2·Min, 4·Min … Max.
+type Backoff struct {
+	Min, Max time.Duration
+	n        int
+}
+
+// Next returns the next delay.
+func (b *Backoff) Next() time.Duration {
+	d := b.Min
+	for i := 0; i < b.n && d < b.Max; i++ {
+		d *= 2
+	}
+	b.n++
+	return min(d, b.Max)
+}
+
+// Reset starts over after a success.
+func (b *Backoff) Reset() { b.n = 0 }
+
+// Sleep waits d or until ctx ends; it reports whether the whole d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// StartupError prints a start-up failure the way operators need it: the
+// task file and every problem.
+func StartupError(stderr io.Writer, program, conf string, err error) int {
+	var ps taskconf.Problems
+	if errors.As(err, &ps) {
+		fmt.Fprintf(stderr, "%s: %s has %d problem(s); nothing was done:\n", program, conf, len(ps))
+		for _, p := range ps {
+			fmt.Fprintf(stderr, "  %s\n", p)
+		}
+		return ExitFail
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", program, err)
+	return ExitFail
+}
