@@ -3,6 +3,7 @@ package mailconn
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -11,17 +12,23 @@ import (
 	"mailtokens/internal/secret"
 )
 
-// IMAPClient is a logged-in IMAP connection. Done must be called once the
-// login is over to lift the login deadline (the caller sets its own).
+// IMAPClient is a logged-in IMAP connection.
 type IMAPClient struct {
 	*imapclient.Client
+	conn *watchdogConn
 }
+
+// Watchdog makes every later exchange fail if the server sends or takes
+// nothing for d (go-imap has no timeouts of its own). Keep it armed for
+// the whole life of the connection — longer than the IDLE wait while
+// idling — since go-imap always has a read waiting.
+func (c *IMAPClient) Watchdog(d time.Duration) { c.conn.arm(d) }
 
 // DialIMAP connects and logs in. Extra imapclient options (unilateral data
 // handlers for IDLE) may be given.
 func DialIMAP(ctx context.Context, s Server, a Auth, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
 	s.Protocol = IMAP
-	var out *imapclient.Client
+	var out *IMAPClient
 	err := login(ctx, s, a, opt, func(token secret.Secret) error {
 		c, err := imapLogin(ctx, s, a, token, opt, extra)
 		if err != nil {
@@ -33,15 +40,16 @@ func DialIMAP(ctx context.Context, s Server, a Auth, opt Options, extra *imapcli
 	if err != nil {
 		return nil, err
 	}
-	return &IMAPClient{out}, nil
+	return out, nil
 }
 
-func imapLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*imapclient.Client, error) {
-	conn, done, err := dial(ctx, s)
+func imapLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
+	raw, done, err := dial(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
+	conn := &watchdogConn{Conn: raw}
 	o := imapclient.Options{}
 	if extra != nil {
 		o = *extra
@@ -80,5 +88,5 @@ func imapLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt O
 		c.Close()
 		return nil, loginError(s, a.User, err, failure)
 	}
-	return c, nil
+	return &IMAPClient{Client: c, conn: conn}, nil
 }

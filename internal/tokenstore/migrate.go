@@ -112,6 +112,25 @@ CREATE TABLE token_tasks (
 -- When the provider said how long the refresh token lives (Google "Testing").
 ALTER TABLE tokens ADD COLUMN refresh_expires_at INTEGER NOT NULL DEFAULT 0;
 `,
+	// 3: evmail's per-mailbox state: what has been delivered, so a crash
+	// leads to a recognised re-download, never a lost or doubled message.
+	`
+CREATE TABLE mailboxes (
+	key         TEXT    PRIMARY KEY,
+	uidvalidity INTEGER NOT NULL DEFAULT 0,
+	last_uid    INTEGER NOT NULL DEFAULT 0,
+	updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE deliveries (
+	mailbox  TEXT    NOT NULL,
+	uid      TEXT    NOT NULL,
+	state    TEXT    NOT NULL CHECK (state IN ('pending', 'delivered')),
+	location TEXT    NOT NULL,
+	at       INTEGER NOT NULL,
+	PRIMARY KEY (mailbox, uid)
+);
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

@@ -1,0 +1,193 @@
+package mailin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/testcert"
+	"mailtokens/internal/secret"
+	"mailtokens/internal/tokenstore"
+)
+
+// rig is the sandbox provider and Exchange-like mail servers, a token
+// store with an authorized token "support", and a directory for task
+// files, the store and the Maildir.
+type rig struct {
+	t      *testing.T
+	idp    *idp.Server
+	w      idp.World
+	dir    string
+	imap   *imapd.Server
+	pop3   *pop3d.Server
+	imapS  string // IMAP over TLS
+	imapP  string // IMAP in clear (loopback)
+	pop3S  string
+	caFile string
+	store  string
+	key    string
+}
+
+func newRig(t *testing.T, imapOpts ...func(*imapd.Options)) *rig {
+	t.Helper()
+	p := idp.NewTest(t, idp.Options{})
+	w := p.AddWorld()
+	dirA := mailauth.New(p.Introspect)
+	dirA.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
+	dirA.SetPassword("clerk@contoso.example", "clerk password")
+	cert, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ca, _, _, err := cert.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, idp: p, w: w, dir: dir, caFile: ca, store: filepath.Join(dir, "tokens.db"), key: filepath.Join(dir, "tokens.key")}
+	io := imapd.Options{Style: idp.Microsoft, Directory: dirA, TLS: cert.ServerTLS()}
+	for _, o := range imapOpts {
+		o(&io)
+	}
+	if r.imap, err = imapd.New(io); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.imap.Close() })
+	r.imapS, _ = r.imap.Listen(imapd.ImplicitTLS)
+	r.imapP, _ = r.imap.Listen(imapd.Plain)
+	r.pop3 = pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: dirA, TLS: cert.ServerTLS()})
+	t.Cleanup(func() { r.pop3.Close() })
+	r.pop3S, _ = r.pop3.Listen(pop3d.ImplicitTLS)
+
+	st := r.openStore()
+	defer st.Close()
+	ctx := context.Background()
+	set := tokenstore.Settings{Name: "support", Type: provider.Microsoft, Email: w.MSUser, Tenant: w.TenantID,
+		ClientID: w.MSClientID, ClientSecret: secret.New(w.MSSecret)}
+	set.AuthURL, set.TokenURL = p.Endpoints(w, idp.Microsoft)
+	if _, err := st.Create(ctx, set, tokenstore.ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	at, rt, err := p.MintToken(ctx, w, idp.Microsoft, w.MSUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SaveGrant(ctx, "support", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New(at),
+		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) openStore() *tokenstore.Store {
+	r.t.Helper()
+	st, err := tokenstore.Open(context.Background(), tokenstore.Options{Path: r.store, KeyFile: r.key})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return st
+}
+
+// task writes a task file: the rig's store, OAUTH2 with the token, and the
+// given keys on top.
+func (r *rig) task(name string, keys map[string]string) string {
+	r.t.Helper()
+	base := map[string]string{
+		"TOKEN_STORE": r.store, "TOKEN_STORE_KEY_FILE": r.key,
+		"MAILBOX_PROTOCOL": "IMAP", "MAILBOX_SECURITY": "SSL", "MAILBOX_TLS_CA_FILE": r.caFile,
+		"MAILBOX_USER": r.w.MSUser, "MAILBOX_AUTH_TYPE": "OAUTH2", "MAILBOX_EMAIL_TOKEN_NAME": "support",
+		"MAILBOX_POLL_INTERVAL": "1s", "MAILBOX_DELIVER_TO": "maildir:" + filepath.Join(r.dir, "inbox"),
+		"LOG_LEVEL": "DEBUG",
+	}
+	host, port := splitAddr(r.imapS)
+	base["MAILBOX_HOST"], base["MAILBOX_PORT"] = host, port
+	for k, v := range keys {
+		if v == "" {
+			delete(base, k)
+		} else {
+			base[k] = v
+		}
+	}
+	var b strings.Builder
+	var ks []string
+	for k := range base {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		fmt.Fprintf(&b, "%s = %s\n", k, base[k])
+	}
+	path := filepath.Join(r.dir, name+".properties")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	return path
+}
+
+func splitAddr(addr string) (string, string) {
+	i := strings.LastIndexByte(addr, ':')
+	return addr[:i], addr[i+1:]
+}
+
+// run runs evmail -once with the task file and returns its exit code and
+// log.
+func (r *rig) run(task string, extra ...string) (int, string) {
+	var log bytes.Buffer
+	code := Main(context.Background(), append([]string{"-conf", task, "-once"}, extra...), &log)
+	return code, log.String()
+}
+
+// maildir returns the messages delivered to dir, sorted.
+func maildir(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, sub := range []string{"new", "cur"} {
+		entries, _ := os.ReadDir(filepath.Join(dir, sub))
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, sub, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(b))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// message makes a test message with CRLF line ends, as servers send them.
+func message(i int, body string) []byte {
+	return []byte(fmt.Sprintf("From: sender@example.com\r\nTo: support@contoso.example\r\nSubject: test %d\r\nMessage-ID: <m%d@example.com>\r\n\r\n%s\r\n", i, i, body))
+}
+
+// lf is what a Maildir holds for msg.
+func lf(msg []byte) string { return strings.ReplaceAll(string(msg), "\r\n", "\n") }
+
+func hostOf(addr string) string { h, _ := splitAddr(addr); return h }
+func portOf(addr string) string { _, p := splitAddr(addr); return p }
+func fmtUID(validity, uid uint32) string {
+	return fmt.Sprintf("%d/%d", validity, uid)
+}
+
+// reserve returns a loopback address where nothing listens.
+func reserve(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}

@@ -1,0 +1,261 @@
+package mailin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mailtokens/internal/mailconn"
+	"mailtokens/internal/taskconf"
+	"mailtokens/internal/tokenstore"
+)
+
+// batchSize is how many messages are fetched before they are dealt with on
+// the server (\Seen, MOVE, DELETE) and the state is advanced.
+const batchSize = 50
+
+// imapPass receives every message above the folder's last processed UID.
+func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *passStats) error {
+	sel, err := c.Select(r.cfg.Folder, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("select %s: %w", r.cfg.Folder, err)
+	}
+	state, err := r.store.MailboxState(ctx, r.key)
+	if err != nil {
+		return err
+	}
+	criteria := &imap.SearchCriteria{}
+	if state.UIDValidity != sel.UIDValidity {
+		if state.UIDValidity != 0 {
+			// The server renumbered the folder: our UIDs mean nothing now.
+			// With SEEN, delivered messages are still there but \Seen, so
+			// take only unseen ones this once; with MOVE and DELETE they
+			// are gone anyway.
+			r.log.Warn("the folder's UIDVALIDITY changed; starting over with the messages now in it",
+				"folder", r.cfg.Folder, "old", state.UIDValidity, "new", sel.UIDValidity)
+			if r.cfg.AfterDelivery == taskconf.AfterSeen {
+				criteria.NotFlag = []imap.Flag{imap.FlagSeen}
+			}
+		}
+		state = tokenstore.MailboxState{UIDValidity: sel.UIDValidity}
+		if err := r.store.SetMailboxState(ctx, r.key, state); err != nil {
+			return err
+		}
+	}
+	if sel.NumMessages == 0 {
+		return nil
+	}
+	// UID last+1:* always matches the highest UID even when it is lower:
+	// filter the answer.
+	var set imap.UIDSet
+	set.AddRange(imap.UID(state.LastUID+1), 0)
+	criteria.UID = []imap.UIDSet{set}
+	found, err := c.UIDSearch(criteria, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("search %s: %w", r.cfg.Folder, err)
+	}
+	var uids []imap.UID
+	for _, u := range found.AllUIDs() {
+		if uint32(u) > state.LastUID {
+			uids = append(uids, u)
+		}
+	}
+	slices.Sort(uids)
+	for batch := range slices.Chunk(uids, batchSize) {
+		if err := r.imapBatch(ctx, c, sel.UIDValidity, &state, batch, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// imapBatch delivers a batch, deals with the delivered messages on the
+// server, and advances the state over the leading run of finished UIDs.
+func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validity uint32, state *tokenstore.MailboxState, batch []imap.UID, st *passStats) error {
+	var done []imap.UID
+	var firstErr error
+	for _, uid := range batch {
+		if ctx.Err() != nil {
+			break
+		}
+		key := strconv.FormatUint(uint64(validity), 10) + "/" + strconv.FormatUint(uint64(uid), 10)
+		out, err := r.deliverer.deliver(ctx, key, func() (io.ReadCloser, error) { return fetchBody(c, uid) })
+		if err != nil {
+			st.failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+			if isConnErr(err) {
+				break // the connection is gone; what is delivered is recorded
+			}
+			continue
+		}
+		st.count(out)
+		done = append(done, uid)
+	}
+	if len(done) > 0 {
+		if err := r.imapAfter(c, done); err != nil {
+			return err
+		}
+		st.acted += len(done)
+	}
+	// Advance over the finished prefix only: a failed UID must be tried
+	// again, and the delivered ones after it are recognised then.
+	next := state.LastUID
+	for _, uid := range batch {
+		if !slices.Contains(done, uid) {
+			break
+		}
+		next = uint32(uid)
+	}
+	if next != state.LastUID {
+		state.LastUID = next
+		if err := r.store.SetMailboxState(context.WithoutCancel(ctx), r.key, *state); err != nil {
+			return err
+		}
+	}
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// fetchBody streams one message: BODY.PEEK[] (so fetching does not set
+// \Seen), never collected in memory.
+func fetchBody(c *mailconn.IMAPClient, uid imap.UID) (io.ReadCloser, error) {
+	cmd := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	msg := cmd.Next()
+	if msg == nil {
+		err := cmd.Close()
+		if err == nil {
+			err = fmt.Errorf("message UID %d is gone from the server", uid)
+		}
+		return nil, err
+	}
+	for {
+		item := msg.Next()
+		if item == nil {
+			cmd.Close()
+			return nil, fmt.Errorf("the server sent no body for UID %d", uid)
+		}
+		if body, ok := item.(imapclient.FetchItemDataBodySection); ok {
+			return &fetchReader{r: body.Literal, cmd: cmd}, nil
+		}
+	}
+}
+
+// fetchReader is a message body being received; Close finishes the FETCH
+// command (draining what was not read).
+type fetchReader struct {
+	r   io.Reader
+	cmd *imapclient.FetchCommand
+}
+
+func (f *fetchReader) Read(p []byte) (int, error) { return f.r.Read(p) }
+
+func (f *fetchReader) Close() error {
+	io.Copy(io.Discard, f.r)
+	return f.cmd.Close()
+}
+
+// imapAfter marks, moves or deletes delivered messages.
+func (r *Receiver) imapAfter(c *mailconn.IMAPClient, uids []imap.UID) error {
+	set := imap.UIDSetNum(uids...)
+	switch r.cfg.AfterDelivery {
+	case taskconf.AfterMove:
+		if err := r.ensureFolder(c, r.cfg.MoveTo); err != nil {
+			return err
+		}
+		if c.Caps().Has(imap.CapMove) {
+			if _, err := c.Move(set, r.cfg.MoveTo).Wait(); err != nil {
+				return fmt.Errorf("move delivered messages to %s: %w", r.cfg.MoveTo, err)
+			}
+			return nil
+		}
+		// Without MOVE: COPY, then delete — one step after the other.
+		// go-imap's own fallback sends all three at once, so a failed
+		// COPY would still delete the messages.
+		if _, err := c.Copy(set, r.cfg.MoveTo).Wait(); err != nil {
+			return fmt.Errorf("copy delivered messages to %s: %w", r.cfg.MoveTo, err)
+		}
+		return r.remove(c, set)
+	case taskconf.AfterDelete:
+		return r.remove(c, set)
+	default:
+		if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+			return fmt.Errorf("mark delivered messages seen: %w", err)
+		}
+	}
+	return nil
+}
+
+// remove deletes messages: \Deleted, then UID EXPUNGE (or EXPUNGE,
+// which also removes what others flagged, when the server lacks UIDPLUS).
+func (r *Receiver) remove(c *mailconn.IMAPClient, set imap.UIDSet) error {
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		return fmt.Errorf("flag delivered messages deleted: %w", err)
+	}
+	var err error
+	if c.Caps().Has(imap.CapUIDPlus) {
+		err = c.UIDExpunge(set).Close()
+	} else {
+		err = c.Expunge().Close()
+	}
+	if err != nil {
+		return fmt.Errorf("expunge delivered messages: %w", err)
+	}
+	return nil
+}
+
+// ensureFolder creates the MOVE target when it does not exist yet (checked
+// once per connection).
+func (r *Receiver) ensureFolder(c *mailconn.IMAPClient, folder string) error {
+	if r.folderReady == c {
+		return nil
+	}
+	if _, err := c.Status(folder, &imap.StatusOptions{NumMessages: true}).Wait(); err == nil {
+		r.folderReady = c
+		return nil
+	}
+	if err := c.Create(folder, nil).Wait(); err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
+			return nil
+		}
+		return fmt.Errorf("create folder %s for MOVE: %w", folder, err)
+	}
+	r.log.Info("created the folder for delivered mail", "folder", folder)
+	r.folderReady = c
+	return nil
+}
+
+// idle waits for new mail with IDLE, up to max; it reports whether mail
+// arrived (false: max passed or ctx ended).
+func (r *Receiver) idle(ctx context.Context, c *mailconn.IMAPClient, arrived <-chan struct{}, max time.Duration) error {
+	c.Watchdog(max + time.Minute)
+	defer c.Watchdog(r.opTimeout)
+	cmd, err := c.Idle()
+	if err != nil {
+		return fmt.Errorf("idle: %w", err)
+	}
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-arrived:
+	case <-t.C:
+	case <-ctx.Done():
+	case <-c.Closed():
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("idle: %w", err)
+	}
+	return cmd.Wait()
+}

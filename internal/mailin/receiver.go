@@ -1,0 +1,238 @@
+package mailin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mailtokens/internal/mailconn"
+	"mailtokens/internal/pop3"
+	"mailtokens/internal/taskconf"
+	"mailtokens/internal/tokenstore"
+	"mailtokens/internal/worker"
+)
+
+// Receiver is one mailbox being received.
+type Receiver struct {
+	cfg       *taskconf.Evmail
+	task      *worker.Task
+	store     *tokenstore.Store
+	deliverer *deliverer
+	key       string // the mailbox's state key
+	log       *slog.Logger
+	// opTimeout bounds each exchange with the server (watchdog: no byte
+	// for this long fails the command).
+	opTimeout time.Duration
+	// maxSession ends a connection after this long, so that a long IDLE
+	// session logs in again with a fresh token before providers end it.
+	maxSession time.Duration
+	// folderReady is the connection on which the MOVE target is known to
+	// exist.
+	folderReady *mailconn.IMAPClient
+}
+
+// NewReceiver prepares the mailbox's state and its destination. store
+// holds the state (and the token, for OAUTH2).
+func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, store *tokenstore.Store) (*Receiver, error) {
+	r := &Receiver{cfg: cfg, task: task, store: store, log: task.Log, opTimeout: 2 * time.Minute, maxSession: 45 * time.Minute}
+	r.key = strings.ToLower(fmt.Sprintf("%s|%s|%d|%s|%s", cfg.Protocol, cfg.Host, cfg.Port, cfg.User, cfg.Folder))
+	var dest destination
+	if cfg.DeliverTo.Maildir != "" {
+		md, err := OpenMaildir(cfg.DeliverTo.Maildir)
+		if err != nil {
+			return nil, err
+		}
+		md.CleanTmp(36*time.Hour, time.Now())
+		dest.maildir = md
+	} else {
+		dest.command = &Command{Argv: cfg.DeliverTo.Command}
+	}
+	r.deliverer = &deliverer{store: store, mailbox: r.key, dest: dest, now: time.Now}
+	return r, nil
+}
+
+// passStats counts what a pass did.
+type passStats struct {
+	delivered int // written now
+	already   int // recognised as delivered before
+	failed    int
+	acted     int // marked, moved or deleted on the server
+}
+
+func (s *passStats) count(o outcome) {
+	if o == already {
+		s.already++
+	} else {
+		s.delivered++
+	}
+}
+
+// conn is a connection of either protocol.
+type conn struct {
+	imap     *mailconn.IMAPClient
+	pop3     *pop3.Client // Close abandons the session without QUIT: nothing is deleted
+	arrived  chan struct{}
+	openedAt time.Time
+}
+
+func (c *conn) close() {
+	if c.imap != nil {
+		c.imap.Close()
+	}
+	if c.pop3 != nil {
+		c.pop3.Close()
+	}
+}
+
+func (r *Receiver) connect(ctx context.Context) (*conn, error) {
+	c := &conn{openedAt: time.Now()}
+	if r.cfg.Protocol == taskconf.POP3 {
+		p, err := mailconn.DialPOP3(ctx, r.task.Server, r.task.Auth, mailconn.Options{Logger: r.log})
+		if err != nil {
+			return nil, err
+		}
+		c.pop3 = p
+		return c, nil
+	}
+	c.arrived = make(chan struct{}, 1)
+	opts := &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				select {
+				case c.arrived <- struct{}{}:
+				default:
+				}
+			}
+		},
+	}}
+	ic, err := mailconn.DialIMAP(ctx, r.task.Server, r.task.Auth, mailconn.Options{Logger: r.log}, opts)
+	if err != nil {
+		return nil, err
+	}
+	ic.Watchdog(r.opTimeout)
+	c.imap = ic
+	return c, nil
+}
+
+// pass receives once over c.
+func (r *Receiver) pass(ctx context.Context, c *conn) (passStats, error) {
+	var st passStats
+	var err error
+	if c.pop3 != nil {
+		err = r.pop3Pass(ctx, c.pop3, &st)
+		c.pop3 = nil // QUIT ended the session
+	} else {
+		err = r.imapPass(ctx, c.imap, &st)
+	}
+	return st, err
+}
+
+// Once connects, receives everything there is, and disconnects. The error
+// is nil only if every message was delivered and dealt with.
+func (r *Receiver) Once(ctx context.Context) error {
+	start := time.Now()
+	c, err := r.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	st, err := r.pass(ctx, c)
+	r.summary(st, time.Since(start), err)
+	if err == nil && c.imap != nil {
+		c.imap.Logout().Wait()
+	}
+	if err == nil && st.failed > 0 {
+		err = fmt.Errorf("%d message(s) could not be delivered", st.failed)
+	}
+	return err
+}
+
+// Run receives until ctx ends. Nothing stops it: a failure is logged in one
+// line and retried after a capped, growing pause.
+func (r *Receiver) Run(ctx context.Context) error {
+	b := worker.Backoff{Min: 2 * time.Second, Max: min(5*time.Minute, max(r.cfg.PollInterval, 10*time.Second))}
+	for ctx.Err() == nil {
+		start := time.Now()
+		c, err := r.connect(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			d := b.Next()
+			r.task.Report("cannot receive", err, d)
+			worker.Sleep(ctx, d)
+			continue
+		}
+		err = r.session(ctx, c, start)
+		c.close()
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			d := b.Next()
+			r.task.Report("receiving failed", err, d)
+			worker.Sleep(ctx, d)
+			continue
+		}
+		b.Reset()
+		if c.imap == nil || !c.imap.Caps().Has(imap.CapIdle) {
+			worker.Sleep(ctx, r.cfg.PollInterval)
+		}
+	}
+	r.log.Info("evmail stopped")
+	return nil
+}
+
+// session runs passes over one connection: with IMAP IDLE, a pass each
+// time mail arrives (or the poll interval passes) until the session is old;
+// otherwise one pass.
+func (r *Receiver) session(ctx context.Context, c *conn, start time.Time) error {
+	for {
+		st, err := r.pass(ctx, c)
+		r.summary(st, time.Since(start), err)
+		if err != nil || c.imap == nil || !c.imap.Caps().Has(imap.CapIdle) {
+			if err == nil && c.imap != nil {
+				c.imap.Logout().Wait()
+			}
+			return err
+		}
+		if time.Since(c.openedAt) > r.maxSession {
+			c.imap.Logout().Wait()
+			return nil
+		}
+		if err := r.idle(ctx, c.imap, c.arrived, r.cfg.PollInterval); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			c.imap.Logout().Wait()
+			return nil
+		}
+		start = time.Now()
+	}
+}
+
+// summary is the one line per pass.
+func (r *Receiver) summary(st passStats, d time.Duration, err error) {
+	args := []any{"delivered", st.delivered, "recognised", st.already, "failed", st.failed,
+		"done_on_server", st.acted, "took", d.Round(time.Millisecond).String()}
+	if err != nil || st.failed > 0 {
+		r.log.Warn("pass finished with problems", args...)
+		return
+	}
+	r.log.Info("pass finished", args...)
+}
+
+// isConnErr reports whether err means the connection cannot go on.
+func isConnErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "EOF")
+}

@@ -1,0 +1,121 @@
+package mailin
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/secret"
+	"mailtokens/internal/tokenstore"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until it holds or 20 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+}
+
+// start runs evmail (not -once) until the test ends.
+func (r *rig) start(task string) *syncBuf {
+	log := &syncBuf{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"-conf", task}, log) }()
+	r.t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				r.t.Errorf("evmail exited %d after SIGTERM-like stop", code)
+			}
+		case <-time.After(20 * time.Second):
+			r.t.Error("evmail did not stop")
+		}
+	})
+	return log
+}
+
+// TestIdleDeliversNewMail: with IMAP IDLE, a message arriving while evmail
+// waits is delivered without waiting for the poll interval.
+func TestIdleDeliversNewMail(t *testing.T) {
+	r := newRig(t)
+	log := r.start(r.task("idle", map[string]string{"MAILBOX_POLL_INTERVAL": "10m"}))
+	waitFor(t, "the first pass", func() bool { return strings.Contains(log.String(), "pass finished") })
+	r.imap.Append(r.w.MSUser, "INBOX", message(1, "while idling"))
+	waitFor(t, "delivery during IDLE", func() bool { return len(maildir(t, filepath.Join(r.dir, "inbox"))) == 1 })
+}
+
+// TestWaitsForAuthorization: a token nobody authorized yet does not stop
+// the worker; it says what to do, and receives once the admin has acted.
+func TestWaitsForAuthorization(t *testing.T) {
+	r := newRig(t)
+	st := r.openStore()
+	defer st.Close()
+	ctx := context.Background()
+	set := tokenstore.Settings{Name: "later", Type: provider.Microsoft, Email: r.w.MSUser, Tenant: r.w.TenantID,
+		ClientID: r.w.MSClientID, ClientSecret: secret.New(r.w.MSSecret)}
+	set.AuthURL, set.TokenURL = r.idp.Endpoints(r.w, idp.Microsoft)
+	st.Create(ctx, set, tokenstore.ActorCLI)
+	r.imap.Append(r.w.MSUser, "INBOX", message(1, "waiting"))
+	log := r.start(r.task("later", map[string]string{"MAILBOX_EMAIL_TOKEN_NAME": "later"}))
+	waitFor(t, "the worker to say what the admin must do", func() bool {
+		return strings.Count(log.String(), "Get Email Token") >= 2
+	})
+	if n := len(maildir(t, filepath.Join(r.dir, "inbox"))); n != 0 {
+		t.Fatal("delivered without a token?")
+	}
+	// The admin clicks Get Email Token.
+	at, rt, err := r.idp.MintToken(ctx, r.w, idp.Microsoft, r.w.MSUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SaveGrant(ctx, "later", tokenstore.GrantAuthorizationCode, &provider.Token{AccessToken: secret.New(at),
+		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorAdmin)
+	waitFor(t, "delivery after authorization", func() bool { return len(maildir(t, filepath.Join(r.dir, "inbox"))) == 1 })
+}
+
+// TestServerDownIsRetried: a server that is not there does not stop the
+// worker: one line per attempt, saying when it retries and what to check.
+func TestServerDownIsRetried(t *testing.T) {
+	r := newRig(t)
+	l := reserve(t)
+	task := r.task("down", map[string]string{"MAILBOX_HOST": hostOf(l), "MAILBOX_PORT": portOf(l), "MAILBOX_SECURITY": "NONE"})
+	log := r.start(task)
+	waitFor(t, "a logged connection failure", func() bool { return strings.Contains(log.String(), "cannot receive") })
+	if !strings.Contains(log.String(), "retry_in=") || !strings.Contains(log.String(), "firewall") {
+		t.Fatalf("the failure line should say when it retries and what to check:\n%s", log)
+	}
+}

@@ -1,0 +1,138 @@
+package tokenstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// MailboxState is what evmail remembers of an IMAP folder: its UIDVALIDITY
+// and the highest UID up to which every message is delivered and dealt
+// with on the server.
+type MailboxState struct {
+	UIDValidity uint32
+	LastUID     uint32
+}
+
+// MailboxState returns the state for key (zero when unknown).
+func (s *Store) MailboxState(ctx context.Context, key string) (MailboxState, error) {
+	var st MailboxState
+	err := s.db.QueryRowContext(ctx, `SELECT uidvalidity, last_uid FROM mailboxes WHERE key = ?`, key).Scan(&st.UIDValidity, &st.LastUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return MailboxState{}, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read state of %s: %w", key, err)
+	}
+	return st, nil
+}
+
+// SetMailboxState saves the state, and forgets the deliveries it makes
+// unnecessary: those of other UIDVALIDITY values, and UIDs up to LastUID
+// (IMAP delivery keys are "<uidvalidity>/<uid>").
+func (s *Store) SetMailboxState(ctx context.Context, key string, st MailboxState) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (key, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
+			key, st.UIDValidity, st.LastUID, toMillis(s.now())); err != nil {
+			return err
+		}
+		prefix := fmt.Sprintf("%d/", st.UIDValidity)
+		_, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE mailbox = ? AND (substr(uid, 1, ?) <> ?
+			OR CAST(substr(uid, ?) AS INTEGER) <= ?)`, key, len(prefix), prefix, len(prefix)+1, st.LastUID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save state of %s: %w", key, err)
+	}
+	return nil
+}
+
+// DeliveryState is how far the delivery of one message got.
+type DeliveryState string
+
+// The delivery states.
+const (
+	DeliveryNone      DeliveryState = ""
+	DeliveryPending   DeliveryState = "pending"   // being written; Location says where
+	DeliveryDelivered DeliveryState = "delivered" // written and synced at its destination
+)
+
+// Delivery is the record of one message of a mailbox.
+type Delivery struct {
+	UID      string
+	State    DeliveryState
+	Location string
+}
+
+// Delivery returns what is known of uid in mailbox.
+func (s *Store) Delivery(ctx context.Context, mailbox, uid string) (Delivery, error) {
+	d := Delivery{UID: uid}
+	var state string
+	err := s.db.QueryRowContext(ctx, `SELECT state, location FROM deliveries WHERE mailbox = ? AND uid = ?`, mailbox, uid).Scan(&state, &d.Location)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, nil
+	}
+	if err != nil {
+		return d, fmt.Errorf("read delivery %s %s: %w", mailbox, uid, err)
+	}
+	d.State = DeliveryState(state)
+	return d, nil
+}
+
+// Deliveries returns every record of mailbox.
+func (s *Store) Deliveries(ctx context.Context, mailbox string) ([]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT uid, state, location FROM deliveries WHERE mailbox = ? ORDER BY uid`, mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("read deliveries of %s: %w", mailbox, err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		var state string
+		if err := rows.Scan(&d.UID, &state, &d.Location); err != nil {
+			return nil, err
+		}
+		d.State = DeliveryState(state)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// SetDelivery records uid's delivery state (pending before writing,
+// delivered after the write is synced). Each call is its own transaction,
+// committed before the caller goes on.
+func (s *Store) SetDelivery(ctx context.Context, mailbox string, d Delivery) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (mailbox, uid, state, location, at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (mailbox, uid) DO UPDATE SET state = excluded.state, location = excluded.location, at = excluded.at`,
+		mailbox, d.UID, string(d.State), d.Location, toMillis(s.now()))
+	if err != nil {
+		return fmt.Errorf("record delivery %s %s: %w", mailbox, d.UID, err)
+	}
+	return nil
+}
+
+// ForgetDeliveries drops the records of uids (messages gone from the
+// server, or a pending write that never landed).
+func (s *Store) ForgetDeliveries(ctx context.Context, mailbox string, uids []string) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for chunk := range slices.Chunk(uids, 500) {
+			args := []any{mailbox}
+			for _, u := range chunk {
+				args = append(args, u)
+			}
+			q := `DELETE FROM deliveries WHERE mailbox = ? AND uid IN (?` + strings.Repeat(",?", len(chunk)-1) + `)`
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("forget deliveries of %s: %w", mailbox, err)
+			}
+		}
+		return nil
+	})
+}
