@@ -19,6 +19,13 @@ type destination struct {
 const commandLocation = "command"
 
 // deliverer runs the delivery steps against the store for one mailbox.
+//
+// Messages go in batches, so that the durable steps are shared: the
+// pending records of a batch are committed in one transaction before any
+// is written; each message is written and fsynced; at the end one fsync
+// of new/ and one transaction record them all delivered. A crash before
+// the end leaves pending records whose files are found (delivered) or not
+// (fetched again).
 type deliverer struct {
 	store   *tokenstore.Store
 	mailbox string // the state key
@@ -26,77 +33,102 @@ type deliverer struct {
 	now     func() time.Time
 }
 
-// outcome of delivering one message.
-type outcome int
-
-const (
-	delivered outcome = iota + 1 // written now
-	already                      // delivered before (a re-download recognised)
-)
-
-// known reports whether uid needs no download: delivered before, or
-// pending and found at its destination (a crash after the write but
-// before the record).
-func (d *deliverer) known(ctx context.Context, uid string) (bool, error) {
-	rec, err := d.store.Delivery(ctx, d.mailbox, uid)
-	if err != nil {
-		return false, err
-	}
-	switch rec.State {
-	case tokenstore.DeliveryDelivered:
-		return true, nil
-	case tokenstore.DeliveryPending:
-		if rec.Location != commandLocation && d.dest.maildir != nil && d.dest.maildir.Has(rec.Location) {
-			rec.State = tokenstore.DeliveryDelivered
-			return true, d.store.SetDelivery(ctx, d.mailbox, rec)
-		}
-	}
-	return false, nil
+// item is one message of a batch.
+type item struct {
+	rec        tokenstore.Delivery
+	done       bool // delivered before, or just now
+	wrote      bool // written in this batch
+	recovered  bool // pending from a crash, found at its destination
+	redelivery bool // pending from a crash, not found: written again
 }
 
-// deliver writes one message (whose body open gives) to the destination,
-// recording it as pending first and delivered after. open is called only
-// if the message must be written; its reader is the message as the server
-// sent it.
-func (d *deliverer) deliver(ctx context.Context, uid string, open func() (io.ReadCloser, error)) (outcome, error) {
-	if ok, err := d.known(ctx, uid); err != nil || ok {
-		return already, err
-	}
-	rec, err := d.store.Delivery(ctx, d.mailbox, uid)
+// begin looks uids up and records the ones to write as pending.
+func (d *deliverer) begin(ctx context.Context, uids []string) ([]*item, error) {
+	recs, err := d.store.DeliveriesOf(ctx, d.mailbox, uids)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	redelivery := rec.State == tokenstore.DeliveryPending
-	if d.dest.maildir != nil {
-		if redelivery {
-			d.dest.maildir.Discard(rec.Location)
+	items := make([]*item, len(recs))
+	var pending []tokenstore.Delivery
+	for i, rec := range recs {
+		it := &item{rec: rec}
+		items[i] = it
+		switch {
+		case rec.State == tokenstore.DeliveryDelivered:
+			it.done = true
+			continue
+		case rec.State == tokenstore.DeliveryPending && rec.Location != commandLocation && d.dest.maildir != nil && d.dest.maildir.Has(rec.Location):
+			it.done, it.recovered = true, true
+			continue
+		case rec.State == tokenstore.DeliveryPending:
+			it.redelivery = true
+			if d.dest.maildir != nil {
+				d.dest.maildir.Discard(rec.Location)
+			}
 		}
-		rec.Location = d.dest.maildir.Name(d.now())
-	} else {
-		rec.Location = commandLocation
+		it.rec.State = tokenstore.DeliveryPending
+		if d.dest.maildir != nil {
+			it.rec.Location = d.dest.maildir.Name(d.now())
+		} else {
+			it.rec.Location = commandLocation
+		}
+		pending = append(pending, it.rec)
 	}
-	rec.State = tokenstore.DeliveryPending
-	if err := d.store.SetDelivery(ctx, d.mailbox, rec); err != nil {
-		return 0, err
+	if err := d.store.SetDeliveries(ctx, d.mailbox, pending); err != nil {
+		return nil, err
 	}
+	return items, nil
+}
+
+// write delivers one pending message; open gives its body as the server
+// sends it.
+func (d *deliverer) write(ctx context.Context, it *item, open func() (io.ReadCloser, error)) error {
 	body, err := open()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer body.Close()
 	if d.dest.maildir != nil {
-		err = d.dest.maildir.Write(ctx, rec.Location, body)
+		err = d.dest.maildir.write(ctx, it.rec.Location, body)
 	} else {
-		err = d.dest.command.Run(ctx, d.mailbox+" "+uid, redelivery, body)
+		err = d.dest.command.Run(ctx, d.mailbox+" "+it.rec.UID, it.redelivery, body)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("deliver %s: %w", uid, err)
+		return fmt.Errorf("deliver %s: %w", it.rec.UID, err)
 	}
-	rec.State = tokenstore.DeliveryDelivered
-	// The message is at its destination: record it even if we are being
-	// stopped, or the next start would fetch it again.
-	if err := d.store.SetDelivery(context.WithoutCancel(ctx), d.mailbox, rec); err != nil {
-		return 0, err
+	it.done, it.wrote = true, true
+	return nil
+}
+
+// end makes the batch's writes durable and records them delivered. It
+// runs even when ctx ended: what is at its destination must be recorded.
+func (d *deliverer) end(ctx context.Context, items []*item) error {
+	var ds []tokenstore.Delivery
+	for _, it := range items {
+		if it.wrote || it.recovered {
+			it.rec.State = tokenstore.DeliveryDelivered
+			ds = append(ds, it.rec)
+		}
 	}
-	return delivered, nil
+	if len(ds) == 0 {
+		return nil
+	}
+	if d.dest.maildir != nil {
+		if err := d.dest.maildir.SyncNew(); err != nil {
+			return err
+		}
+	}
+	return d.store.SetDeliveries(context.WithoutCancel(ctx), d.mailbox, ds)
+}
+
+// count adds the batch's outcome to st.
+func (st *passStats) add(items []*item) {
+	for _, it := range items {
+		switch {
+		case it.wrote:
+			st.delivered++
+		case it.done:
+			st.already++
+		}
+	}
 }

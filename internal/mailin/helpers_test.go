@@ -26,7 +26,7 @@ import (
 // store with an authorized token "support", and a directory for task
 // files, the store and the Maildir.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	idp    *idp.Server
 	w      idp.World
 	dir    string
@@ -40,7 +40,7 @@ type rig struct {
 	key    string
 }
 
-func newRig(t *testing.T, imapOpts ...func(*imapd.Options)) *rig {
+func newRig(t testing.TB, imapOpts ...func(*imapd.Options)) *rig {
 	t.Helper()
 	p := idp.NewTest(t, idp.Options{})
 	w := p.AddWorld()
@@ -150,7 +150,7 @@ func (r *rig) run(task string, extra ...string) (int, string) {
 }
 
 // maildir returns the messages delivered to dir, sorted.
-func maildir(t *testing.T, dir string) []string {
+func maildir(t testing.TB, dir string) []string {
 	t.Helper()
 	var out []string
 	for _, sub := range []string{"new", "cur"} {
@@ -182,7 +182,7 @@ func fmtUID(validity, uid uint32) string {
 }
 
 // reserve returns a loopback address where nothing listens.
-func reserve(t *testing.T) string {
+func reserve(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -79,26 +79,47 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 // imapBatch delivers a batch, deals with the delivered messages on the
 // server, and advances the state over the leading run of finished UIDs.
 func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validity uint32, state *tokenstore.MailboxState, batch []imap.UID, st *passStats) error {
-	var done []imap.UID
+	keys := make([]string, len(batch))
+	for i, uid := range batch {
+		keys[i] = strconv.FormatUint(uint64(validity), 10) + "/" + strconv.FormatUint(uint64(uid), 10)
+	}
+	items, err := r.deliverer.begin(ctx, keys)
+	if err != nil {
+		return err
+	}
 	var firstErr error
-	for _, uid := range batch {
+	for i, it := range items {
+		if it.done {
+			continue
+		}
 		if ctx.Err() != nil {
 			break
 		}
-		key := strconv.FormatUint(uint64(validity), 10) + "/" + strconv.FormatUint(uint64(uid), 10)
-		out, err := r.deliverer.deliver(ctx, key, func() (io.ReadCloser, error) { return fetchBody(c, uid) })
-		if err != nil {
+		uid := batch[i]
+		if err := r.deliverer.write(ctx, it, func() (io.ReadCloser, error) { return fetchBody(c, uid) }); err != nil {
 			st.failed++
 			if firstErr == nil {
 				firstErr = err
 			}
 			if isConnErr(err) {
-				break // the connection is gone; what is delivered is recorded
+				break // the connection is gone; what was written is recorded below
 			}
-			continue
 		}
-		st.count(out)
-		done = append(done, uid)
+	}
+	if err := r.deliverer.end(ctx, items); err != nil {
+		return err
+	}
+	st.add(items)
+	if firstErr != nil && isConnErr(firstErr) {
+		// No server actions, no state: the delivered messages are
+		// recognised on the next connection.
+		return firstErr
+	}
+	var done []imap.UID
+	for i, it := range items {
+		if it.done {
+			done = append(done, batch[i])
+		}
 	}
 	if len(done) > 0 {
 		if err := r.imapAfter(c, done); err != nil {
@@ -109,11 +130,11 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 	// Advance over the finished prefix only: a failed UID must be tried
 	// again, and the delivered ones after it are recognised then.
 	next := state.LastUID
-	for _, uid := range batch {
-		if !slices.Contains(done, uid) {
+	for i := range batch {
+		if !items[i].done {
 			break
 		}
-		next = uint32(uid)
+		next = uint32(batch[i])
 	}
 	if next != state.LastUID {
 		state.LastUID = next

@@ -24,12 +24,28 @@ func TestMain(m *testing.M) {
 		ctx, stop := worker.SignalContext()
 		code := Main(ctx, strings.Split(args, "\x1f"), os.Stderr)
 		stop()
+		reportPeakRSS()
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
 
-func evmailProcess(t *testing.T, logFile *os.File, args ...string) *exec.Cmd {
+// reportPeakRSS writes the process's own peak RSS to stderr for peakRSS.
+// VmHWM counts this program only; the parent's rusage ru_maxrss would also
+// count the test binary's memory shared with the child before exec.
+func reportPeakRSS() {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			fmt.Fprintf(os.Stderr, "\nPEAK_RSS=%s\n", strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+		}
+	}
+}
+
+func evmailProcess(t testing.TB, logFile *os.File, args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), evmailChild+"="+strings.Join(args, "\x1f"))
 	cmd.Stderr = logFile

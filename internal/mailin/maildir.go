@@ -48,7 +48,20 @@ func (m *Maildir) Name(now time.Time) string {
 // Write stores the message under name: tmp/ first, synced, then renamed
 // into new/ and the directory synced, so the file is either whole in new/
 // or not there. ctx ending abandons the write and removes the tmp file.
-func (m *Maildir) Write(ctx context.Context, name string, r io.Reader) (err error) {
+func (m *Maildir) Write(ctx context.Context, name string, r io.Reader) error {
+	if err := m.write(ctx, name, r); err != nil {
+		return err
+	}
+	return m.SyncNew()
+}
+
+// SyncNew makes the renames into new/ durable. Several writes may share
+// one sync: until it, a crash may undo a rename (and the message is then
+// fetched again), never leave a partial file.
+func (m *Maildir) SyncNew() error { return syncDir(filepath.Join(m.Dir, "new")) }
+
+// write is Write without the directory sync.
+func (m *Maildir) write(ctx context.Context, name string, r io.Reader) (err error) {
 	tmp := filepath.Join(m.Dir, "tmp", name)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -76,7 +89,7 @@ func (m *Maildir) Write(ctx context.Context, name string, r io.Reader) (err erro
 	if err = os.Rename(tmp, filepath.Join(m.Dir, "new", name)); err != nil {
 		return fmt.Errorf("maildir: move %s into new/: %w", name, err)
 	}
-	return syncDir(filepath.Join(m.Dir, "new"))
+	return nil
 }
 
 // Has reports whether name was delivered: it is in new/, or a reader

@@ -3,6 +3,7 @@ package mailin
 import (
 	"context"
 	"io"
+	"slices"
 
 	"mailtokens/internal/pop3"
 	"mailtokens/internal/taskconf"
@@ -16,31 +17,53 @@ func (r *Receiver) pop3Pass(ctx context.Context, c *pop3.Client, st *passStats) 
 		return err
 	}
 	present := make(map[string]bool, len(ids))
-	var deleted []string
-	var firstErr error
 	for _, id := range ids {
 		present[id.UID] = true
+	}
+	var deleted []string
+	var firstErr error
+	for batch := range slices.Chunk(ids, batchSize) {
 		if ctx.Err() != nil {
 			break
 		}
-		out, err := r.deliverer.deliver(ctx, id.UID, func() (io.ReadCloser, error) { return c.Retr(id.Num) })
-		if err != nil {
-			st.failed++
-			if firstErr == nil {
-				firstErr = err
-			}
-			if isConnErr(err) {
-				break
-			}
-			continue
+		uids := make([]string, len(batch))
+		for i, id := range batch {
+			uids[i] = id.UID
 		}
-		st.count(out)
-		if r.cfg.AfterDelivery == taskconf.AfterDelete {
-			if err := c.Dele(id.Num); err != nil {
-				firstErr = err
-				break
+		items, err := r.deliverer.begin(ctx, uids)
+		if err != nil {
+			return err
+		}
+		stop := false
+		for i, it := range items {
+			if !it.done && ctx.Err() == nil {
+				num := batch[i].Num
+				if err := r.deliverer.write(ctx, it, func() (io.ReadCloser, error) { return c.Retr(num) }); err != nil {
+					st.failed++
+					if firstErr == nil {
+						firstErr = err
+					}
+					if stop = isConnErr(err); stop {
+						break
+					}
+				}
 			}
-			deleted = append(deleted, id.UID)
+			// DELE takes effect only at QUIT, which comes after every
+			// batch is recorded delivered.
+			if it.done && r.cfg.AfterDelivery == taskconf.AfterDelete {
+				if err := c.Dele(batch[i].Num); err != nil {
+					firstErr, stop = err, true
+					break
+				}
+				deleted = append(deleted, it.rec.UID)
+			}
+		}
+		if err := r.deliverer.end(ctx, items); err != nil {
+			return err
+		}
+		st.add(items)
+		if stop {
+			return firstErr // no QUIT: nothing is deleted
 		}
 	}
 	// QUIT commits the deletions. If it fails they may not have happened;

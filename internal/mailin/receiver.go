@@ -67,13 +67,6 @@ type passStats struct {
 	acted     int // marked, moved or deleted on the server
 }
 
-func (s *passStats) count(o outcome) {
-	if o == already {
-		s.already++
-	} else {
-		s.delivered++
-	}
-}
 
 // conn is a connection of either protocol.
 type conn struct {

@@ -103,6 +103,72 @@ func (s *Store) Deliveries(ctx context.Context, mailbox string) ([]Delivery, err
 	return out, rows.Err()
 }
 
+// DeliveriesOf returns the records of uids in mailbox (absent ones have
+// state DeliveryNone), in the order of uids.
+func (s *Store) DeliveriesOf(ctx context.Context, mailbox string, uids []string) ([]Delivery, error) {
+	known := map[string]Delivery{}
+	for chunk := range slices.Chunk(uids, 500) {
+		args := []any{mailbox}
+		for _, u := range chunk {
+			args = append(args, u)
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT uid, state, location FROM deliveries WHERE mailbox = ? AND uid IN (?`+
+			strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read deliveries of %s: %w", mailbox, err)
+		}
+		for rows.Next() {
+			var d Delivery
+			var state string
+			if err := rows.Scan(&d.UID, &state, &d.Location); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			d.State = DeliveryState(state)
+			known[d.UID] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Delivery, len(uids))
+	for i, u := range uids {
+		if d, ok := known[u]; ok {
+			out[i] = d
+		} else {
+			out[i] = Delivery{UID: u}
+		}
+	}
+	return out, nil
+}
+
+// SetDeliveries records several delivery states in one transaction.
+func (s *Store) SetDeliveries(ctx context.Context, mailbox string, ds []Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	now := toMillis(s.now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (mailbox, uid, state, location, at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (mailbox, uid) DO UPDATE SET state = excluded.state, location = excluded.location, at = excluded.at`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, d := range ds {
+			if _, err := stmt.ExecContext(ctx, mailbox, d.UID, string(d.State), d.Location, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record deliveries of %s: %w", mailbox, err)
+	}
+	return nil
+}
+
 // SetDelivery records uid's delivery state (pending before writing,
 // delivered after the write is synced). Each call is its own transaction,
 // committed before the caller goes on.
