@@ -67,7 +67,6 @@ type passStats struct {
 	acted     int // marked, moved or deleted on the server
 }
 
-
 // conn is a connection of either protocol.
 type conn struct {
 	imap     *mailconn.IMAPClient

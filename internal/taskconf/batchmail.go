@@ -1,6 +1,9 @@
 package taskconf
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Batchmail is the outbound worker's configuration.
 type Batchmail struct {
@@ -12,6 +15,11 @@ type Batchmail struct {
 	SpoolDir         string
 	RatePerMinute    int // 0 = no limit
 	MaxPerConnection int
+	// KeepSent: a sent message is moved to sent/ (MAIL_KEEP_SENT = YES,
+	// the default) or removed (NO).
+	KeepSent bool
+	// PollInterval is how often an idle worker looks for new messages.
+	PollInterval time.Duration
 }
 
 var smtpPorts = map[Security]int{SSL: 465, STARTTLS: 587, NONE: 25}
@@ -38,6 +46,8 @@ func ReadBatchmail(f *File) *Batchmail {
 	c.SpoolDir = f.String("MAIL_SPOOL_DIR", "data/outbox")
 	c.RatePerMinute = f.Int("MAIL_RATE_PER_MINUTE", 30, 0, 100000)
 	c.MaxPerConnection = f.Int("MAIL_MAX_PER_CONNECTION", 100, 1, 1000000)
+	c.KeepSent = f.Enum("MAIL_KEEP_SENT", "YES", "YES", "NO") == "YES"
+	c.PollInterval = f.Duration("MAIL_POLL_INTERVAL", 5*time.Second, 100*time.Millisecond)
 	return c
 }
 

@@ -164,17 +164,24 @@ func TestBatchmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 25 || c.From != "n@contoso.com" || c.RatePerMinute != 0 || c.MaxPerConnection != 100 || c.SpoolDir != "data/outbox" {
+	if c.Port != 25 || c.From != "n@contoso.com" || c.RatePerMinute != 0 || c.MaxPerConnection != 100 || c.SpoolDir != "data/outbox" ||
+		!c.KeepSent || c.PollInterval != 5*time.Second {
 		t.Fatalf("got %+v", c)
 	}
 	joined := strings.Join(warnings, "\n")
 	if !strings.Contains(joined, "MAIL_SECURITY: NONE sends the login") || !strings.Contains(joined, "MAIL_PASSWORD: is ignored") {
 		t.Fatalf("warnings: %s", joined)
 	}
-	got := problemsOf(t, loadBatchmail, "MAIL_HOST=h\nMAIL_USER=u@x.y\nMAIL_PASSWORD=p\nMAIL_FROM=Support <s@x.y>\nMAIL_MAX_PER_CONNECTION=0\n")
+	c, _, err = LoadBatchmail(write(t, "MAIL_HOST=h\nMAIL_USER=u@x.y\nMAIL_PASSWORD=p\nMAIL_KEEP_SENT=no\nMAIL_POLL_INTERVAL=250ms\n"))
+	if err != nil || c.KeepSent || c.PollInterval != 250*time.Millisecond {
+		t.Fatalf("MAIL_KEEP_SENT=no, MAIL_POLL_INTERVAL=250ms: %+v %v", c, err)
+	}
+	got := problemsOf(t, loadBatchmail, "MAIL_HOST=h\nMAIL_USER=u@x.y\nMAIL_PASSWORD=p\nMAIL_FROM=Support <s@x.y>\nMAIL_MAX_PER_CONNECTION=0\nMAIL_KEEP_SENT=maybe\nMAIL_POLL_INTERVAL=5\n")
 	for _, w := range []string{
 		`:4: MAIL_FROM: "Support <s@x.y>" is not a bare email address (write it without a name or <>)`,
 		`:5: MAIL_MAX_PER_CONNECTION: "0" is not a whole number from 1 to 1000000`,
+		`:6: MAIL_KEEP_SENT: "maybe" is not allowed: use YES or NO`,
+		`:7: MAIL_POLL_INTERVAL: "5" is not a duration: write it with a unit, like 30s, 5m or 1h`,
 	} {
 		if !slices.Contains(got, w) {
 			t.Errorf("missing %q in\n%s", w, strings.Join(got, "\n"))
