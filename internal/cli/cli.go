@@ -62,6 +62,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"serve", "", "run the web utility", runServe},
+		{"demo", "[--dir DIR] [--listen ADDR]", "run the whole loop on this machine, with a sandbox standing in for Microsoft and Google", runDemo},
 		{"admin passwd", "NAME", "create an admin or change its password (password on stdin)", runAdminPasswd},
 		{"token list", "[--json]", "list tokens and their health", runTokenList},
 		{"token show", "NAME [--json]", "show one token, its health and events", runTokenShow},
@@ -168,6 +169,21 @@ func (env *Env) open() (*tokenstore.Store, error) {
 		return nil, err
 	}
 	return tokenstore.Open(env.Ctx, tokenstore.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile})
+}
+
+// withToken runs a command about one token: it parses the flags (the token
+// NAME among them), opens the store, and calls fn.
+func (env *Env) withToken(fs *flag.FlagSet, args []string, fn func(store *tokenstore.Store, name string) error) error {
+	pos, err := flags(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	store, err := env.open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return fn(store, pos[0])
 }
 
 // flags parses a subcommand's flags. The NAME may come before or after

@@ -22,17 +22,19 @@ func runTokenTest(env *Env, args []string) error {
 	security := fs.String("security", "", "SSL, STARTTLS or NONE (default: from the port)")
 	user := fs.String("user", "", "the mailbox to log in to (default: the token's email)")
 	quiet := fs.Bool("q", false, "print only the outcome")
-	pos, err := flags(fs, args, 1)
-	if err != nil {
-		return err
-	}
+	return env.withToken(fs, args, func(store *tokenstore.Store, name string) error {
+		return testToken(env, store, name, *imapAddr, *pop3Addr, *smtpAddr, *security, *user, *quiet)
+	})
+}
+
+func testToken(env *Env, store *tokenstore.Store, name, imapAddr, pop3Addr, smtpAddr, security, user string, quiet bool) error {
 	var req mailconn.TestRequest
 	var addr string
 	n := 0
 	for _, c := range []struct {
 		v string
 		p mailconn.Protocol
-	}{{*imapAddr, mailconn.IMAP}, {*pop3Addr, mailconn.POP3}, {*smtpAddr, mailconn.SMTP}} {
+	}{{imapAddr, mailconn.IMAP}, {pop3Addr, mailconn.POP3}, {smtpAddr, mailconn.SMTP}} {
 		if c.v != "" {
 			n++
 			addr, req.Protocol = c.v, c.p
@@ -47,24 +49,19 @@ func runTokenTest(env *Env, args []string) error {
 		return usagef("%q is not HOST:PORT", addr)
 	}
 	req.Host, req.Port = host, port
-	req.Security = mailconn.Security(strings.ToUpper(*security))
+	req.Security = mailconn.Security(strings.ToUpper(security))
 	switch req.Security {
 	case "":
 		req.Security = defaultSecurity(port)
 	case mailconn.SSL, mailconn.STARTTLS, mailconn.NONE:
 	default:
-		return usagef("--security %q: use SSL, STARTTLS or NONE", *security)
+		return usagef("--security %q: use SSL, STARTTLS or NONE", security)
 	}
-	store, err := env.open()
+	t, err := store.Get(env.Ctx, name)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	t, err := store.Get(env.Ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	req.User = *user
+	req.User = user
 	if req.User == "" {
 		req.User = t.Email
 	}
@@ -72,7 +69,7 @@ func runTokenTest(env *Env, args []string) error {
 		return usagef("the token has no email address: give --user")
 	}
 	res := mailconn.Test(env.Ctx, store.Source(t.Name, tokenstore.ActorCLI), req, nil)
-	if !*quiet {
+	if !quiet {
 		for _, l := range res.Transcript {
 			fmt.Fprintln(env.Stdout, l)
 		}

@@ -28,20 +28,17 @@ const loginTimeout = 10 * time.Minute
 func runTokenLogin(env *Env, args []string) error {
 	fs := flag.NewFlagSet("token login", flag.ContinueOnError)
 	device := fs.Bool("device", false, "sign in with a device code")
-	pos, err := flags(fs, args, 1)
-	if err != nil {
-		return err
-	}
+	return env.withToken(fs, args, func(store *tokenstore.Store, name string) error {
+		return login(env, store, name, *device)
+	})
+}
+
+func login(env *Env, store *tokenstore.Store, name string, device bool) error {
 	cfg, err := env.config()
 	if err != nil {
 		return err
 	}
-	store, err := env.open()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	t, err := store.Get(env.Ctx, pos[0])
+	t, err := store.Get(env.Ctx, name)
 	if err != nil {
 		return err
 	}
@@ -49,7 +46,7 @@ func runTokenLogin(env *Env, args []string) error {
 	defer cancel()
 	var tok *provider.Token
 	grant := tokenstore.GrantAuthorizationCode
-	if *device {
+	if device {
 		grant = tokenstore.GrantDeviceCode
 		tok, err = deviceLogin(ctx, env, t)
 	} else {

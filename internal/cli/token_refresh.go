@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 
@@ -9,19 +10,12 @@ import (
 )
 
 func runTokenRefresh(env *Env, args []string) error {
-	pos, err := flags(flag.NewFlagSet("token refresh", flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
-	}
-	store, err := env.open()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	a, err := store.Source(pos[0], tokenstore.ActorCLI).Refresh(env.Ctx)
-	if err != nil {
-		return fmt.Errorf("%s", provider.Explain(err))
-	}
-	fmt.Fprintf(env.Stdout, "token %s refreshed; valid until %s\n", pos[0], a.Expiry.Local().Format("2006-01-02 15:04"))
-	return nil
+	return env.withToken(flag.NewFlagSet("token refresh", flag.ContinueOnError), args, func(store *tokenstore.Store, name string) error {
+		a, err := store.Source(name, tokenstore.ActorCLI).Refresh(env.Ctx)
+		if err != nil {
+			return errors.New(provider.Explain(err))
+		}
+		fmt.Fprintf(env.Stdout, "token %s refreshed; valid until %s\n", name, a.Expiry.Local().Format("2006-01-02 15:04"))
+		return nil
+	})
 }

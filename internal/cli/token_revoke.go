@@ -8,19 +8,12 @@ import (
 )
 
 func runTokenRevoke(env *Env, args []string) error {
-	pos, err := flags(flag.NewFlagSet("token revoke", flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
-	}
-	store, err := env.open()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	advice, err := store.Revoke(env.Ctx, pos[0], tokenstore.ActorCLI)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "token %s revoked\n%s\n", pos[0], advice)
-	return nil
+	return env.withToken(flag.NewFlagSet("token revoke", flag.ContinueOnError), args, func(store *tokenstore.Store, name string) error {
+		advice, err := store.Revoke(env.Ctx, name, tokenstore.ActorCLI)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "token %s revoked\n%s\n", name, advice)
+		return nil
+	})
 }

@@ -7,21 +7,19 @@ import (
 	"time"
 
 	"mailtokens/internal/health"
+	"mailtokens/internal/tokenstore"
 )
 
 func runTokenShow(env *Env, args []string) error {
 	fs := flag.NewFlagSet("token show", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := flags(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	store, err := env.open()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	t, err := store.Get(env.Ctx, pos[0])
+	return env.withToken(fs, args, func(store *tokenstore.Store, name string) error {
+		return showToken(env, store, name, *asJSON)
+	})
+}
+
+func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) error {
+	t, err := store.Get(env.Ctx, name)
 	if err != nil {
 		return err
 	}
@@ -30,7 +28,7 @@ func runTokenShow(env *Env, args []string) error {
 		return err
 	}
 	now := time.Now()
-	if *asJSON {
+	if asJSON {
 		type eventJSON struct {
 			At    time.Time `json:"at"`
 			Actor string    `json:"actor"`

@@ -11,6 +11,7 @@ import (
 
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/testenv/dovecot"
 	"mailtokens/internal/tokenstore"
@@ -31,10 +32,7 @@ func TestDovecot(t *testing.T) {
 	}
 	defer store.Close()
 	ctx := context.Background()
-	set := tokenstore.Settings{Name: "ms", Type: provider.Microsoft, Email: w.MSUser, Tenant: w.TenantID,
-		ClientID: w.MSClientID, ClientSecret: secret.New(w.MSSecret)}
-	set.AuthURL, set.TokenURL = p.Endpoints(w, idp.Microsoft)
-	if _, err := store.Create(ctx, set, tokenstore.ActorCLI); err != nil {
+	if _, err := store.Create(ctx, tokens.Settings(p, w, "ms", idp.Microsoft), tokenstore.ActorCLI); err != nil {
 		t.Fatal(err)
 	}
 	// An access token Dovecot will refuse, with a good refresh token.

@@ -17,6 +17,7 @@ import (
 	"mailtokens/internal/sandbox/pop3d"
 	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/sandbox/testcert"
+	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/tokenstore"
 )
@@ -92,25 +93,7 @@ func newRig(t *testing.T) *rig {
 // authorize stores a live token minted at the sandbox under name.
 func (r *rig) authorize(t *testing.T, name string, f idp.Flavor) {
 	t.Helper()
-	ctx := context.Background()
-	set := tokenstore.Settings{Name: name, Type: provider.Microsoft, Email: r.w.MSUser, Tenant: r.w.TenantID,
-		ClientID: r.w.MSClientID, ClientSecret: secret.New(r.w.MSSecret)}
-	user := r.w.MSUser
-	if f == idp.Google {
-		set = tokenstore.Settings{Name: name, Type: provider.Google, Email: r.w.GoogleUser,
-			ClientID: r.w.GoogleClientID, ClientSecret: secret.New(r.w.GoogleSecret)}
-		user = r.w.GoogleUser
-	}
-	set.AuthURL, set.TokenURL = r.idp.Endpoints(r.w, f)
-	if _, err := r.store.Create(ctx, set, tokenstore.ActorCLI); err != nil {
-		t.Fatal(err)
-	}
-	at, rt, err := r.idp.MintToken(ctx, r.w, f, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.store.SaveGrant(ctx, name, tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New(at),
-		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI); err != nil {
+	if _, err := tokens.Authorize(context.Background(), r.store, r.idp, r.w, name, f); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,15 +10,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
-	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
 	"mailtokens/internal/sandbox/testcert"
-	"mailtokens/internal/secret"
+	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -73,19 +71,7 @@ func newRig(t testing.TB, imapOpts ...func(*imapd.Options)) *rig {
 
 	st := r.openStore()
 	defer st.Close()
-	ctx := context.Background()
-	set := tokenstore.Settings{Name: "support", Type: provider.Microsoft, Email: w.MSUser, Tenant: w.TenantID,
-		ClientID: w.MSClientID, ClientSecret: secret.New(w.MSSecret)}
-	set.AuthURL, set.TokenURL = p.Endpoints(w, idp.Microsoft)
-	if _, err := st.Create(ctx, set, tokenstore.ActorCLI); err != nil {
-		t.Fatal(err)
-	}
-	at, rt, err := p.MintToken(ctx, w, idp.Microsoft, w.MSUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.SaveGrant(ctx, "support", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New(at),
-		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI); err != nil {
+	if _, err := tokens.Authorize(context.Background(), st, p, w, "support", idp.Microsoft); err != nil {
 		t.Fatal(err)
 	}
 	return r

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
-	"mailtokens/internal/secret"
+	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -85,10 +84,7 @@ func TestWaitsForAuthorization(t *testing.T) {
 	st := r.openStore()
 	defer st.Close()
 	ctx := context.Background()
-	set := tokenstore.Settings{Name: "later", Type: provider.Microsoft, Email: r.w.MSUser, Tenant: r.w.TenantID,
-		ClientID: r.w.MSClientID, ClientSecret: secret.New(r.w.MSSecret)}
-	set.AuthURL, set.TokenURL = r.idp.Endpoints(r.w, idp.Microsoft)
-	st.Create(ctx, set, tokenstore.ActorCLI)
+	st.Create(ctx, tokens.Settings(r.idp, r.w, "later", idp.Microsoft), tokenstore.ActorCLI)
 	r.imap.Append(r.w.MSUser, "INBOX", message(1, "waiting"))
 	log := r.start(r.task("later", map[string]string{"MAILBOX_EMAIL_TOKEN_NAME": "later"}))
 	waitFor(t, "the worker to say what the admin must do", func() bool {
@@ -98,12 +94,9 @@ func TestWaitsForAuthorization(t *testing.T) {
 		t.Fatal("delivered without a token?")
 	}
 	// The admin clicks Get Email Token.
-	at, rt, err := r.idp.MintToken(ctx, r.w, idp.Microsoft, r.w.MSUser)
-	if err != nil {
+	if _, err := tokens.Authorize(ctx, st, r.idp, r.w, "later", idp.Microsoft); err != nil {
 		t.Fatal(err)
 	}
-	st.SaveGrant(ctx, "later", tokenstore.GrantAuthorizationCode, &provider.Token{AccessToken: secret.New(at),
-		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorAdmin)
 	waitFor(t, "delivery after authorization", func() bool { return len(maildir(t, filepath.Join(r.dir, "inbox"))) == 1 })
 }
 

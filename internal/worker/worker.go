@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -121,24 +122,25 @@ func Setup(ctx context.Context, actor tokenstore.Actor, taskPath string, proto m
 		t.Log.Warn("could not record the task's use of the token", "err", err)
 	}
 	t.Auth.Tokens = store.Source(tok.Name, actor)
+	t.Log.Info("using token", "token", tok.Name, "type", tok.Type, "user", login.User)
 	if tok.Status != tokenstore.StatusValid && tok.Status != tokenstore.StatusRefreshFailing {
 		t.Log.Error("the token cannot be used yet; the worker keeps trying",
 			"token", tok.Name, "status", tok.Status, "what_to_do", (&tokenstore.NeedsAuthorizationError{Name: tok.Name, Status: tok.Status}).Error())
 	}
-	t.Log.Info("using token", "token", tok.Name, "type", tok.Type, "user", login.User)
 	return t, nil
 }
 
 // Report logs err as one clear line, at a level that says who must act.
 func (t *Task) Report(what string, err error, retryIn time.Duration) {
 	args := []any{"err", err.Error()}
+	advice := provider.Explain(err)
 	var ce *mailconn.Error
 	if errors.As(err, &ce) {
-		if a := ce.Advice(); a != "" {
-			args = append(args, "what_to_do", a)
-		}
-	} else if msg := provider.Explain(err); msg != err.Error() {
-		args = append(args, "what_to_do", msg)
+		advice = ce.Advice()
+	}
+	// Store errors already say what to do; do not say it twice.
+	if advice != "" && !strings.Contains(err.Error(), advice) {
+		args = append(args, "what_to_do", advice)
 	}
 	if retryIn > 0 {
 		args = append(args, "retry_in", retryIn.Round(time.Second).String())
