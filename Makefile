@@ -23,6 +23,12 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
+# The whole loop on this machine: sandbox provider and mail servers,
+# evadmin, evmail and batchmail. Data in demo-data/ (wiped at each start).
+DEMO_FLAGS ?=
+demo: build
+	$(BIN)/evadmin demo $(DEMO_FLAGS)
+
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 

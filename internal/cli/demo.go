@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"mailtokens/internal/demo"
+	"mailtokens/internal/mailin"
+	"mailtokens/internal/mailout"
+)
+
+// runDemo runs the whole loop on this machine: the sandbox stands in for
+// Microsoft and Google, evadmin serves, evmail and batchmail run; Ctrl-C
+// stops everything.
+func runDemo(env *Env, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	dir := fs.String("dir", "demo-data", "where the demo keeps its store, task files, inbox and outbox (wiped at each start)")
+	listen := fs.String("listen", "127.0.0.1:8080", "where evadmin listens (another free port if busy)")
+	if _, err := flags(fs, args, 0); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(env.Ctx)
+	defer cancel()
+	quiet := slog.New(slog.DiscardHandler)
+	w, err := demo.Setup(*dir, *listen, quiet)
+	if err != nil {
+		return fmt.Errorf("set up the demo: %w", err)
+	}
+	defer w.Close()
+
+	var wg sync.WaitGroup
+	ready := make(chan string, 1)
+	errc := make(chan error, 3)
+	adminEnv := &Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: prefixed(env.Stderr, "evadmin   "), ConfPath: w.EvadminConf}
+	wg.Go(func() { errc <- Serve(adminEnv, func(addr string) { ready <- addr }) })
+	select {
+	case <-ready:
+	case err := <-errc:
+		return err
+	}
+	wg.Go(func() {
+		if code := mailin.Main(ctx, []string{"-conf", w.EvmailConf}, prefixed(env.Stderr, "evmail    ")); code != 0 {
+			errc <- fmt.Errorf("evmail exited with %d", code)
+		}
+	})
+	wg.Go(func() {
+		if code := mailout.Main(ctx, []string{"-conf", w.BatchmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "batchmail ")); code != 0 {
+			errc <- fmt.Errorf("batchmail exited with %d", code)
+		}
+	})
+	fmt.Fprintf(env.Stdout, `
+mailtokens demo is running. Everything is on this machine; its data is in %s/.
+
+  1. Open %s/ and log in as  %s  with the password  %s
+  2. Click "Get Email Token" on "%s".
+  3. At the sandbox's sign-in page, sign in as  %s  with the password  %s
+     and click Accept.
+
+Until then evmail and batchmail say in their logs below that the token needs
+authorization. Within seconds after it, evmail delivers the %d messages waiting
+in the mailbox into %s/new, batchmail sends the %d queued in %s
+(they land in the same mailbox, and evmail delivers them too), and the token
+list shows when the token was last used and by which worker.
+
+Also there: "%s" (Google-like; sign in as %s), the device-code sign-in,
+Refresh now, Test (IMAP %s over TLS; the sandbox CA is in %s/sandbox-tls),
+and the event log of each token. The sandbox's own page: %s/
+
+The command line works on the same store:
+  go run ./cmd/evadmin -conf %s token list
+
+Ctrl-C stops everything.
+
+`, *dir, w.URL, demo.AdminName, w.AdminPassword, demo.MicrosoftToken, w.Sandbox.MSUser, w.Sandbox.Password,
+		w.WaitingInMailbox, w.Inbox, w.WaitingInOutbox, w.Outbox,
+		demo.GoogleToken, w.Sandbox.GoogleUser, w.IMAPAddr, *dir, w.IDP.URL(), w.EvadminConf)
+
+	var first error
+	select {
+	case <-env.Ctx.Done():
+	case first = <-errc:
+	}
+	cancel()
+	wg.Wait()
+	fmt.Fprintln(env.Stdout, "mailtokens demo stopped.")
+	return first
+}
+
+// prefixed writes each line with a prefix, so the three programs' logs can
+// share one console.
+func prefixed(w io.Writer, prefix string) io.Writer { return &prefixWriter{w: w, prefix: prefix} }
+
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if _, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i]); err != nil {
+			return 0, err
+		}
+		p.buf = p.buf[i+1:]
+	}
+	return len(b), nil
+}

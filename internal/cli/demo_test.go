@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"mailtokens/internal/demo"
+	"mailtokens/internal/testenv/browser"
+)
+
+// TestDemoInBrowser is a newcomer trying `make demo`: start it, open the
+// printed address, log in with the printed password, click Get Email Token
+// on the Microsoft-like token, consent at the sandbox, come back — and see
+// mail move: evmail delivers, batchmail sends, the list shows "last used".
+func TestDemoInBrowser(t *testing.T) {
+	ctx := browser.New(t)
+	dir := filepath.Join(t.TempDir(), "demo-data")
+	runCtx, stop := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(runCtx, []string{"demo", "--dir", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), outW, io.Discard)
+		outW.Close()
+	}()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("demo exited %d after Ctrl-C", code)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the demo did not stop")
+		}
+	})
+
+	// Read the console until it has said where to go and with which password.
+	var url, password string
+	lines := bufio.NewScanner(outR)
+	re := regexp.MustCompile(`Open (http://\S+)/ and log in as\s+demo\s+with the password\s+(\S+)`)
+	for lines.Scan() {
+		if m := re.FindStringSubmatch(lines.Text()); m != nil {
+			url, password = m[1], m[2]
+		}
+		if strings.Contains(lines.Text(), "Ctrl-C stops everything") {
+			break
+		}
+	}
+	if url == "" {
+		t.Fatal("the demo did not print the address and password")
+	}
+	go io.Copy(io.Discard, outR)
+
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			browser.Screenshot(t, ctx, "demo-failed-"+strings.ReplaceAll(what, " ", "-"))
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	do("log in with the printed password",
+		chromedp.Navigate(url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=name]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), demo.AdminName),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.tokens`)))
+	browser.Screenshot(t, ctx, "demo-01-before")
+	row := fmt.Sprintf(`//tr[.//a[@class="name" and text()=%q]]`, demo.MicrosoftToken)
+	if got := browser.Text(t, ctx, "table.tokens"); !strings.Contains(got, "not yet authorized") {
+		t.Fatalf("before sign-in: %q", got)
+	}
+	do("Get Email Token",
+		chromedp.Click(chromedp.Search(row+`//button[contains(., "Get Email Token")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
+	do("sign in at the sandbox",
+		chromedp.SetValue(chromedp.CSS(`input[name=email]`), "support@contoso.example"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "sandbox-password"),
+		chromedp.Click(chromedp.CSS(`button[value=accept]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash.ok`)))
+
+	// Mail moves: 3 messages waiting in the mailbox, and the 3 batchmail
+	// sends, which land in the same mailbox.
+	waitUntil(t, "evmail to deliver 6 messages and batchmail to send 3", func() bool {
+		return count(filepath.Join(dir, "inbox", "new")) >= 6 && count(filepath.Join(dir, "outbox", "sent")) == 3
+	})
+	waitUntil(t, "the list to show the token's last use", func() bool {
+		if err := chromedp.Do(ctx, chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`table.tokens`))); err != nil {
+			return false
+		}
+		txt := browser.Text(t, ctx, "table.tokens")
+		return strings.Contains(txt, "valid · expires in") && (strings.Contains(txt, "by evmail") || strings.Contains(txt, "by batchmail"))
+	})
+	browser.Screenshot(t, ctx, "demo-02-after")
+}
+
+func count(dir string) int {
+	entries, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitUntil polls cond every 200 ms for up to 60 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -1,0 +1,301 @@
+// Package demo builds the world `make demo` runs in: a sandbox identity
+// provider standing in for Microsoft and Google, sandbox IMAP, POP3 and
+// SMTP servers that accept its tokens, a token store with a demo admin and
+// two tokens not yet authorized, task files for evadmin, evmail and
+// batchmail, and mail waiting in the mailbox and in the outbox. Everything
+// lives in one directory and on loopback; nothing touches data/.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/smtpd"
+	"mailtokens/internal/sandbox/testcert"
+	"mailtokens/internal/sandbox/tokens"
+	"mailtokens/internal/tokenstore"
+)
+
+// Names the console and the tests refer to.
+const (
+	AdminName      = "demo"
+	MicrosoftToken = "Contoso support"
+	GoogleToken    = "Gmail support"
+	marker         = ".mailtokens-demo"
+)
+
+// World is a running demo world.
+type World struct {
+	Dir           string
+	URL           string // evadmin's PUBLIC_URL
+	Listen        string // evadmin's LISTEN
+	AdminPassword string
+	Sandbox       idp.World
+	IDP           *idp.Server
+	IMAP          *imapd.Server
+	POP3          *pop3d.Server
+	SMTP          *smtpd.Server
+	IMAPAddr      string // TLS
+	POP3Addr      string // TLS
+	SMTPAddr      string // STARTTLS
+	// The task files.
+	EvadminConf, EvmailConf, BatchmailConf string
+	// Where evmail delivers and batchmail queues.
+	Inbox, Outbox string
+	// Messages waiting at the start.
+	WaitingInMailbox, WaitingInOutbox int
+}
+
+// Setup prepares dir (wiping an earlier demo there, but nothing else) and
+// starts the sandbox servers. listen is where evadmin should listen;
+// another free port is taken if it is busy.
+func Setup(dir, listen string, log *slog.Logger) (*World, error) {
+	if err := prepareDir(dir); err != nil {
+		return nil, err
+	}
+	w := &World{Dir: dir, Inbox: filepath.Join(dir, "inbox"), Outbox: filepath.Join(dir, "outbox")}
+	ok := false
+	defer func() {
+		if !ok {
+			w.Close()
+		}
+	}()
+	w.Listen = freeAddr(listen)
+	_, port, _ := net.SplitHostPort(w.Listen)
+	w.URL = "http://localhost:" + port
+
+	w.IDP = idp.New(idp.Options{Logger: log})
+	if err := w.IDP.Start(); err != nil {
+		return nil, fmt.Errorf("start the sandbox identity provider: %w", err)
+	}
+	// Loopback redirect URIs match any port at both providers (and the
+	// sandbox), as for a real app registered for a local evadmin.
+	w.Sandbox = w.IDP.AddWorld("http://localhost/oauth2/callback", "http://127.0.0.1/oauth2/callback")
+
+	cert, err := testcert.New()
+	if err != nil {
+		return nil, err
+	}
+	tlsDir := filepath.Join(dir, "sandbox-tls")
+	if err := os.MkdirAll(tlsDir, 0o700); err != nil {
+		return nil, err
+	}
+	caFile, _, _, err := cert.WriteFiles(tlsDir)
+	if err != nil {
+		return nil, err
+	}
+	directory := mailauth.New(w.IDP.Introspect)
+	directory.GrantFullAccess(w.Sandbox.MSSharedMailbox, w.Sandbox.MSUser)
+	if w.IMAP, err = imapd.New(imapd.Options{Style: idp.Microsoft, Directory: directory, TLS: cert.ServerTLS(), Logger: log}); err != nil {
+		return nil, err
+	}
+	if w.IMAPAddr, err = w.IMAP.Listen(imapd.ImplicitTLS); err != nil {
+		return nil, err
+	}
+	w.POP3 = pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: directory, TLS: cert.ServerTLS(), Logger: log})
+	if w.POP3Addr, err = w.POP3.Listen(pop3d.ImplicitTLS); err != nil {
+		return nil, err
+	}
+	// What batchmail sends lands in the sandbox mailbox, where evmail
+	// picks it up: the whole loop.
+	w.SMTP, err = smtpd.New(smtpd.Options{Style: idp.Microsoft, Directory: directory, TLS: cert.ServerTLS(), Logger: log,
+		Deliver: func(rcpt string, raw []byte) {
+			w.IMAP.AddMailbox(rcpt)
+			w.IMAP.Append(rcpt, "INBOX", raw)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	if w.SMTPAddr, err = w.SMTP.Listen(smtpd.RequireStartTLS); err != nil {
+		return nil, err
+	}
+
+	if err := w.store(); err != nil {
+		return nil, err
+	}
+	if err := w.taskFiles(caFile); err != nil {
+		return nil, err
+	}
+	for i, subject := range []string{"Printer on floor 3 is jammed", "VPN drops every hour", "Request: new laptop for Sam"} {
+		w.IMAP.Append(w.Sandbox.MSUser, "INBOX", demoMessage("colleague@contoso.example", w.Sandbox.MSUser, subject, i))
+	}
+	w.WaitingInMailbox = 3
+	if err := w.queue(); err != nil {
+		return nil, err
+	}
+	ok = true
+	return w, nil
+}
+
+// Close stops the sandbox servers.
+func (w *World) Close() {
+	if w.SMTP != nil {
+		w.SMTP.Close()
+	}
+	if w.POP3 != nil {
+		w.POP3.Close()
+	}
+	if w.IMAP != nil {
+		w.IMAP.Close()
+	}
+	if w.IDP != nil {
+		w.IDP.Close()
+	}
+}
+
+// prepareDir empties an earlier demo directory, refusing a directory that
+// is not one (it could be someone's data).
+func prepareDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
+			return fmt.Errorf("%s exists and is not a demo directory: name another one with --dir", dir)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("clear the earlier demo in %s: %w", dir, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, marker), []byte("made by `evadmin demo`; removed and made again at each start\n"), 0o600)
+}
+
+// freeAddr returns want if nothing listens there (with the port chosen,
+// for port 0), else a free port.
+func freeAddr(want string) string {
+	if l, err := net.Listen("tcp", want); err == nil {
+		addr := l.Addr().String()
+		l.Close()
+		return addr
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return want
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// store creates the token store: the demo admin, and the two tokens,
+// configured but not yet authorized.
+func (w *World) store() error {
+	ctx := context.Background()
+	st, err := tokenstore.Open(ctx, tokenstore.Options{Path: filepath.Join(w.Dir, "tokens.db"), KeyFile: filepath.Join(w.Dir, "tokens.key")})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	b := make([]byte, 12)
+	rand.Read(b)
+	w.AdminPassword = base64.RawURLEncoding.EncodeToString(b)
+	if _, err := st.SetAdminPassword(ctx, AdminName, w.AdminPassword); err != nil {
+		return err
+	}
+	ms := tokens.Settings(w.IDP, w.Sandbox, MicrosoftToken, idp.Microsoft)
+	// A secret expiring soon, so the list shows its warning.
+	ms.SecretExpiresOn = time.Now().AddDate(0, 0, 20).Truncate(24 * time.Hour)
+	for _, set := range []tokenstore.Settings{ms, tokens.Settings(w.IDP, w.Sandbox, GoogleToken, idp.Google)} {
+		if _, err := st.Create(ctx, set, tokenstore.ActorCLI); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *World) taskFiles(caFile string) error {
+	common := fmt.Sprintf("TOKEN_STORE = %s\nTOKEN_STORE_KEY_FILE = %s\n", filepath.Join(w.Dir, "tokens.db"), filepath.Join(w.Dir, "tokens.key"))
+	imapHost, imapPort, _ := net.SplitHostPort(w.IMAPAddr)
+	smtpHost, smtpPort, _ := net.SplitHostPort(w.SMTPAddr)
+	files := map[string]string{
+		"evadmin.properties": common + fmt.Sprintf("LISTEN = %s\nPUBLIC_URL = %s\n", w.Listen, w.URL),
+		"evmail.properties": common + fmt.Sprintf(`# The demo's inbound task: the Contoso support mailbox over IMAP.
+MAILBOX_PROTOCOL = IMAP
+MAILBOX_HOST = %s
+MAILBOX_PORT = %s
+MAILBOX_SECURITY = SSL
+MAILBOX_TLS_CA_FILE = %s
+MAILBOX_USER = %s
+MAILBOX_AUTH_TYPE = OAUTH2
+MAILBOX_EMAIL_TOKEN_NAME = %s
+MAILBOX_POLL_INTERVAL = 5s
+MAILBOX_AFTER_DELIVERY = SEEN
+MAILBOX_DELIVER_TO = maildir:%s
+`, imapHost, imapPort, caFile, w.Sandbox.MSUser, MicrosoftToken, w.Inbox),
+		"batchmail.properties": common + fmt.Sprintf(`# The demo's outbound task: notifications sent as the Contoso support mailbox.
+MAIL_HOST = %s
+MAIL_PORT = %s
+MAIL_SECURITY = STARTTLS
+MAIL_TLS_CA_FILE = %s
+MAIL_USER = %s
+MAIL_AUTH_TYPE = OAUTH2
+MAIL_TOKEN_NAME = %s
+MAIL_SPOOL_DIR = %s
+MAIL_RATE_PER_MINUTE = 0
+MAIL_POLL_INTERVAL = 2s
+`, smtpHost, smtpPort, caFile, w.Sandbox.MSUser, MicrosoftToken, w.Outbox),
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(w.Dir, name), []byte(text), 0o600); err != nil {
+			return err
+		}
+	}
+	w.EvadminConf = filepath.Join(w.Dir, "evadmin.properties")
+	w.EvmailConf = filepath.Join(w.Dir, "evmail.properties")
+	w.BatchmailConf = filepath.Join(w.Dir, "batchmail.properties")
+	return nil
+}
+
+// queue drops notifications into the outbox the way applications do:
+// write into tmp/, rename into new/.
+func (w *World) queue() error {
+	for _, sub := range []string{"tmp", "new", "sent", "failed"} {
+		if err := os.MkdirAll(filepath.Join(w.Outbox, sub), 0o700); err != nil {
+			return err
+		}
+	}
+	for i, subject := range []string{"Your ticket #4711 was received", "Your ticket #4712 was received", "Weekly helpdesk report"} {
+		name := fmt.Sprintf("demo-%d.eml", i)
+		tmp := filepath.Join(w.Outbox, "tmp", name)
+		if err := os.WriteFile(tmp, demoMessage(w.Sandbox.MSUser, w.Sandbox.MSUser, subject, 100+i), 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, filepath.Join(w.Outbox, "new", name)); err != nil {
+			return err
+		}
+	}
+	w.WaitingInOutbox = 3
+	return nil
+}
+
+func demoMessage(from, to, subject string, n int) []byte {
+	return []byte(strings.ReplaceAll(fmt.Sprintf(`From: %s
+To: %s
+Subject: %s
+Date: %s
+Message-ID: <demo-%d@mailtokens.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Hello,
+
+this message is part of the mailtokens demo (%d).
+`, from, to, subject, time.Now().Format(time.RFC1123Z), n, n), "\n", "\r\n"))
+}

@@ -1,0 +1,165 @@
+package mailout
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wneessen/go-mail/smtp"
+
+	"mailtokens/internal/mailconn"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/testenv/dovecot"
+	"mailtokens/internal/tokenstore"
+)
+
+// dovecotRig is a real Dovecot whose submission service checks the
+// sandbox's tokens by introspection and relays to an smtp-sink, and a
+// store with a live token.
+type dovecotRig struct {
+	idp                *idp.Server
+	w                  idp.World
+	dc                 *dovecot.Server
+	store              *tokenstore.Store
+	storePath, keyFile string
+}
+
+func newDovecotRig(t testing.TB) *dovecotRig {
+	t.Helper()
+	p := idp.NewTest(t, idp.Options{})
+	r := &dovecotRig{idp: p, w: p.AddWorld()}
+	r.dc = dovecot.Start(t, dovecot.Options{IntrospectionURL: p.URL() + "/introspect", TLS: true})
+	d := t.TempDir()
+	r.storePath, r.keyFile = filepath.Join(d, "tokens.db"), filepath.Join(d, "tokens.key")
+	var err error
+	r.store, err = tokenstore.Open(context.Background(), tokenstore.Options{Path: r.storePath, KeyFile: r.keyFile,
+		HTTPClient: provider.NewHTTPClient(10 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.store.Close() })
+	authorize(t, r.store, p, r.w, "ms")
+	return r
+}
+
+// dialer logs in to submission with STARTTLS and XOAUTH2, as batchmail
+// does.
+func (r *dovecotRig) dialer(t testing.TB) func(context.Context) (*smtp.Client, error) {
+	srv := serverOf(t, r.dc.SubmissionAddr, mailconn.STARTTLS)
+	srv.RootCAs = r.dc.CAPool
+	auth := mailconn.Auth{User: r.w.MSUser, Tokens: r.store.Source("ms", tokenstore.ActorBatchmail)}
+	return func(ctx context.Context) (*smtp.Client, error) {
+		return mailconn.DialSMTP(ctx, srv, auth, mailconn.Options{})
+	}
+}
+
+// stripReceived removes the Received field (with its continuation lines)
+// that Dovecot's submission prepends.
+func stripReceived(t testing.TB, data []byte) []byte {
+	t.Helper()
+	if !bytes.HasPrefix(data, []byte("Received: ")) {
+		t.Fatalf("relayed message does not start with Received:\n%s", data)
+	}
+	i := bytes.Index(data, []byte("\r\n"))
+	for i >= 0 && i+2 < len(data) && (data[i+2] == ' ' || data[i+2] == '\t') {
+		i += 2 + bytes.Index(data[i+2:], []byte("\r\n"))
+	}
+	return data[i+2:]
+}
+
+// Through a real submission server with XOAUTH2: each message arrives at
+// the relay's sink byte for byte (after the one Received field Dovecot
+// prepends), Bcc recipients get it without the Bcc field, and the
+// envelope is MAIL_FROM and the header's recipients.
+func TestDovecotRelaysByteForByte(t *testing.T) {
+	r := newDovecotRig(t)
+	spool, err := OpenSpool(filepath.Join(t.TempDir(), "outbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Spool: spool, From: r.w.MSUser, Dial: r.dialer(t), Server: r.dc.SubmissionAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := r.w.MSUser
+	cases := []struct {
+		name, text, want string // want: the message as relayed, "" = the file
+		rcpts            []string
+	}{
+		{"plain", testMessage(from, "a@example.net", "plain", "Hello."), "", []string{"a@example.net"}},
+		{"dots and 8bit", testMessage(from, "Zoë <zoe@example.net>", "dots and 8bit", ".\n..x\n.\nGrüße ☃\n"+strings.Repeat("y", 990)), "",
+			[]string{"zoe@example.net"}},
+		{"bcc", crlf("From: " + from + "\nTo: Team: a@example.net, \"Doe, B\" <b@example.net>;\nBcc: hidden@example.net,\n\tarchive@example.net\n" +
+			"Subject: bcc\nX-Custom: kept\n\nbody\n"),
+			crlf("From: " + from + "\nTo: Team: a@example.net, \"Doe, B\" <b@example.net>;\n" +
+				"Subject: bcc\nX-Custom: kept\n\nbody\n"),
+			[]string{"a@example.net", "b@example.net", "hidden@example.net", "archive@example.net"}},
+	}
+	for _, c := range cases {
+		queue(t, spool, c.name, c.text)
+	}
+	if sum := s.Pass(context.Background()); !sum.OK() || sum.Sent != len(cases) {
+		t.Fatalf("pass: %+v\n%s", sum, r.dc.Log())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	got := r.dc.Sink.WaitMessages(ctx, t, len(cases))
+	for _, c := range cases {
+		i := slices.IndexFunc(got, func(m dovecot.SinkMessage) bool { return subjectOf(string(m.Data)) == subjectOf(c.text) })
+		if i < 0 {
+			t.Errorf("%s: not relayed", c.name)
+			continue
+		}
+		want := c.want
+		if want == "" {
+			want = c.text
+		}
+		if body := stripReceived(t, got[i].Data); string(body) != want {
+			t.Errorf("%s: relayed\n%q\nwant\n%q", c.name, body, want)
+		}
+		if got[i].From != from || !slices.Equal(got[i].To, c.rcpts) {
+			t.Errorf("%s: envelope %s -> %v, want %s -> %v", c.name, got[i].From, got[i].To, from, c.rcpts)
+		}
+	}
+	tok, err := r.store.Get(context.Background(), "ms")
+	if err != nil || tok.LastUsedBy != tokenstore.ActorBatchmail {
+		t.Errorf("token last used by %q (%v)", tok.LastUsedBy, err)
+	}
+}
+
+// A token Dovecot refuses stops the pass with mailconn's explanation; the
+// messages stay queued, untouched.
+func TestDovecotRefusedToken(t *testing.T) {
+	r := newDovecotRig(t)
+	spool, err := OpenSpool(filepath.Join(t.TempDir(), "outbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serverOf(t, r.dc.SubmissionAddr, mailconn.STARTTLS)
+	srv.RootCAs = r.dc.CAPool
+	// A mailbox the token's account may not use.
+	auth := mailconn.Auth{User: "someone.else@contoso.example", Tokens: r.store.Source("ms", tokenstore.ActorBatchmail)}
+	s, err := New(Config{Spool: spool, From: r.w.MSUser, Dial: func(ctx context.Context) (*smtp.Client, error) {
+		return mailconn.DialSMTP(ctx, srv, auth, mailconn.Options{})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "refused", "x"))
+	sum := s.Pass(context.Background())
+	if sum.Err == nil || !strings.Contains(sum.Err.Error(), dovecot.SMTPAuthFailed) || sum.attempted() != 0 {
+		t.Fatalf("pass: %+v", sum)
+	}
+	if left := files(t, spool, DirNew); !slices.Equal(left, []string{"m1"}) {
+		t.Fatalf("new/: %v", left)
+	}
+	if _, err := os.Stat(statePath(spool, "m1")); err == nil {
+		t.Fatal("a login failure was charged to the message")
+	}
+}
