@@ -129,10 +129,37 @@ func splitAddr(addr string) (string, string) {
 
 // run runs evmail -once with the task file and returns its exit code and
 // log.
+//
+// Every run's log is searched for the tokens and secrets in the store:
+// none may appear, at any log level.
 func (r *rig) run(task string, extra ...string) (int, string) {
 	var log bytes.Buffer
 	code := Main(context.Background(), append([]string{"-conf", task, "-once"}, extra...), &log)
+	r.noSecretsIn(log.String())
 	return code, log.String()
+}
+
+// noSecretsIn fails the test when text holds a token or client secret of
+// the store.
+func (r *rig) noSecretsIn(text string) {
+	r.t.Helper()
+	st := r.openStore()
+	defer st.Close()
+	list, err := st.List(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, t := range list {
+		full, err := st.Get(context.Background(), t.Name)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		for _, s := range []string{full.AccessToken.Reveal(), full.RefreshToken.Reveal(), full.ClientSecret.Reveal(), r.w.Password} {
+			if len(s) >= 8 && strings.Contains(text, s) {
+				r.t.Fatalf("a secret (%.6s…) appears in evmail's log", s)
+			}
+		}
+	}
 }
 
 // maildir returns the messages delivered to dir, sorted.
