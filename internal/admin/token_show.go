@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -44,10 +45,10 @@ func (s *Server) tokenShow(w http.ResponseWriter, r *http.Request, sess *tokenst
 		Scopes:     cfg.Scopes(),
 		Endpoints:  endpointsView{e.Auth, e.Token, e.Device, e.Revoke},
 		CanDevice:  e.Device != "",
-		CanAppOnly: t.Type == "microsoft",
+		CanAppOnly: t.Type == provider.Microsoft,
 		CanTest:    s.cfg.Tester != nil,
 	}
-	if t.Type == "google" {
+	if t.Type == provider.Google {
 		page.DeviceNote = "Google does not allow the Gmail scope with the device code: use Get Email Token."
 	}
 	var targets []string

@@ -23,10 +23,34 @@ document.addEventListener("click", (ev) => {
     }
   }
 });
-// The token form shows the fields of the chosen type.
-document.addEventListener("change", (ev) => {
-  if (ev.target.name === "type") {
-    const form = ev.target.closest("form.token-form");
-    if (form) form.dataset.type = ev.target.value;
+// The token form shows the fields of the chosen type, and the URLs that
+// will be used when the URL fields are left empty.
+function derivedURLs(form) {
+  const type = form.dataset.type;
+  const tenant = (form.querySelector("#tenant") || {}).value || "<tenant>";
+  if (type === "microsoft") {
+    const base = "https://login.microsoftonline.com/" + encodeURIComponent(tenant.trim() || "<tenant>") + "/oauth2/v2.0";
+    return [base + "/authorize", base + "/token"];
   }
+  if (type === "google") {
+    return ["https://accounts.google.com/o/oauth2/v2/auth", "https://oauth2.googleapis.com/token"];
+  }
+  return ["required for other providers", "required for other providers"];
+}
+function showDerived(form) {
+  const [auth, token] = derivedURLs(form);
+  const a = form.querySelector("#auth_url"), t = form.querySelector("#token_url");
+  if (a) a.placeholder = auth;
+  if (t) t.placeholder = token;
+}
+document.addEventListener("change", (ev) => {
+  const form = ev.target.closest("form.token-form");
+  if (!form) return;
+  if (ev.target.name === "type") form.dataset.type = ev.target.value;
+  showDerived(form);
 });
+document.addEventListener("input", (ev) => {
+  const form = ev.target.closest("form.token-form");
+  if (form && ev.target.id === "tenant") showDerived(form);
+});
+document.querySelectorAll("form.token-form").forEach(showDerived);
