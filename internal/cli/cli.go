@@ -62,7 +62,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"serve", "", "run the web utility", runServe},
-		{"demo", "[--dir DIR] [--listen ADDR]", "run the whole loop on this machine, with a sandbox standing in for Microsoft and Google", runDemo},
+		{"demo", "[--dir DIR] [--listen ADDR] [--dovecot]", "run the whole loop on this machine, with a sandbox standing in for Microsoft and Google (--dovecot: a private Dovecot as the mail server)", runDemo},
 		{"admin passwd", "NAME", "create an admin or change its password (password on stdin)", runAdminPasswd},
 		{"token list", "[--json]", "list tokens and their health", runTokenList},
 		{"token show", "NAME [--json]", "show one token, its health and events", runTokenShow},

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,22 +18,23 @@ import (
 
 // runDemo runs the whole loop on this machine: the sandbox stands in for
 // Microsoft and Google, evadmin serves, evmail and batchmail run; Ctrl-C
-// stops everything.
+// stops everything. With --dovecot the workers talk to a private Dovecot
+// instead of the sandbox's mail servers.
 func runDemo(env *Env, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	dir := fs.String("dir", "demo-data", "where the demo keeps its store, task files, inbox and outbox (wiped at each start)")
 	listen := fs.String("listen", "127.0.0.1:8080", "where evadmin listens (another free port if busy)")
+	useDovecot := fs.Bool("dovecot", false, "use a private Dovecot (dovecot-imapd, dovecot-pop3d, dovecot-submissiond; as root) instead of the sandbox mail servers")
 	if _, err := flags(fs, args, 0); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(env.Ctx)
 	defer cancel()
 	quiet := slog.New(slog.DiscardHandler)
-	w, err := demo.Setup(*dir, *listen, quiet)
+	w, err := demo.Setup(demo.Options{Dir: *dir, Listen: *listen, Logger: quiet, Dovecot: *useDovecot})
 	if err != nil {
 		return fmt.Errorf("set up the demo: %w", err)
 	}
-	defer w.Close()
 
 	var wg sync.WaitGroup
 	ready := make(chan string, 1)
@@ -42,7 +44,7 @@ func runDemo(env *Env, args []string) error {
 	select {
 	case <-ready:
 	case err := <-errc:
-		return err
+		return errors.Join(err, stopServers(w))
 	}
 	wg.Go(func() {
 		if code := mailin.Main(ctx, []string{"-conf", w.EvmailConf}, prefixed(env.Stderr, "evmail    ")); code != 0 {
@@ -54,9 +56,21 @@ func runDemo(env *Env, args []string) error {
 			errc <- fmt.Errorf("batchmail exited with %d", code)
 		}
 	})
+	servers, caNote := "", fmt.Sprintf("the sandbox CA is in %s/sandbox-tls", *dir)
+	if w.Dovecot != nil {
+		servers = fmt.Sprintf(`
+The mail servers are a private Dovecot's instead of the sandbox's:
+  IMAP        %s (TLS)
+  POP3        %s (TLS)
+  submission  %s (STARTTLS), relaying to %s,
+              which saves each message back into Dovecot's mailbox
+Its configuration, log, CA and mail are in %s/ until the demo stops.
+`, w.IMAPAddr, w.POP3Addr, w.SMTPAddr, w.RelayAddr, w.Dovecot.Dir)
+		caNote = "Dovecot's CA is " + w.CAFile
+	}
 	fmt.Fprintf(env.Stdout, `
 mailtokens demo is running. Everything is on this machine; its data is in %s/.
-
+%s
   1. Open %s/ and log in as  %s  with the password  %s
   2. Click "Get Email Token" on "%s".
   3. At the sandbox's sign-in page, sign in as  %s  with the password  %s
@@ -69,7 +83,7 @@ in the mailbox into %s/new, batchmail sends the %d queued in %s
 list shows when the token was last used and by which worker.
 
 Also there: "%s" (Google-like; sign in as %s), the device-code sign-in,
-Refresh now, Test (IMAP %s over TLS; the sandbox CA is in %s/sandbox-tls),
+Refresh now, Test (IMAP %s over TLS; %s),
 and the event log of each token. The sandbox's own page: %s/
 
 The command line works on the same store:
@@ -77,9 +91,9 @@ The command line works on the same store:
 
 Ctrl-C stops everything.
 
-`, *dir, w.URL, demo.AdminName, w.AdminPassword, demo.MicrosoftToken, w.Sandbox.MSUser, w.Sandbox.Password,
+`, *dir, servers, w.URL, demo.AdminName, w.AdminPassword, demo.MicrosoftToken, w.Sandbox.MSUser, w.Sandbox.Password,
 		w.WaitingInMailbox, w.Inbox, w.WaitingInOutbox, w.Outbox,
-		demo.GoogleToken, w.Sandbox.GoogleUser, w.IMAPAddr, *dir, w.IDP.URL(), w.EvadminConf)
+		demo.GoogleToken, w.Sandbox.GoogleUser, w.IMAPAddr, caNote, w.IDP.URL(), w.EvadminConf)
 
 	var first error
 	select {
@@ -88,8 +102,18 @@ Ctrl-C stops everything.
 	}
 	cancel()
 	wg.Wait()
+	first = errors.Join(first, stopServers(w))
 	fmt.Fprintln(env.Stdout, "mailtokens demo stopped.")
 	return first
+}
+
+// stopServers stops the demo's servers (Dovecot too), once their clients
+// have stopped.
+func stopServers(w *demo.World) error {
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("stop the demo's servers: %w", err)
+	}
+	return nil
 }
 
 // prefixed writes each line with a prefix, so the three programs' logs can

@@ -1,9 +1,11 @@
 // Package demo builds the world `make demo` runs in: a sandbox identity
 // provider standing in for Microsoft and Google, sandbox IMAP, POP3 and
-// SMTP servers that accept its tokens, a token store with a demo admin and
-// two tokens not yet authorized, task files for evadmin, evmail and
-// batchmail, and mail waiting in the mailbox and in the outbox. Everything
-// lives in one directory and on loopback; nothing touches data/.
+// SMTP servers that accept its tokens (or, with Options.Dovecot, a private
+// Dovecot that checks them with the provider), a token store with a demo
+// admin and two tokens not yet authorized, task files for evadmin, evmail
+// and batchmail, and mail waiting in the mailbox and in the outbox.
+// Everything lives in one directory (Dovecot's in its own) and on loopback;
+// nothing touches data/.
 package demo
 
 import (
@@ -19,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
@@ -37,6 +40,22 @@ const (
 	marker         = ".mailtokens-demo"
 )
 
+// Options say which demo to set up.
+type Options struct {
+	// Dir holds the store, the task files, the inbox and the outbox. An
+	// earlier demo there is wiped; any other content makes Setup refuse.
+	Dir string
+	// Listen is where evadmin should listen; another free port is taken if
+	// it is busy.
+	Listen string
+	// Logger gets the sandbox servers' logs; nil discards them.
+	Logger *slog.Logger
+	// Dovecot puts a private Dovecot (IMAP, POP3, submission, with TLS) in
+	// place of the sandbox's mail servers. Setup fails before changing
+	// anything when Dovecot cannot run here.
+	Dovecot bool
+}
+
 // World is a running demo world.
 type World struct {
 	Dir           string
@@ -45,35 +64,64 @@ type World struct {
 	AdminPassword string
 	Sandbox       idp.World
 	IDP           *idp.Server
-	IMAP          *imapd.Server
-	POP3          *pop3d.Server
-	SMTP          *smtpd.Server
-	IMAPAddr      string // TLS
-	POP3Addr      string // TLS
-	SMTPAddr      string // STARTTLS
+	// The sandbox's mail servers; nil with Options.Dovecot.
+	IMAP *imapd.Server
+	POP3 *pop3d.Server
+	SMTP *smtpd.Server
+	// Dovecot is the private Dovecot of Options.Dovecot, else nil. Its
+	// submission relays to RelayAddr, which saves each message back into
+	// Dovecot's mailbox of its recipient.
+	Dovecot   *dovecot.Server
+	RelayAddr string
+	// The mail servers the workers use, whichever they are.
+	IMAPAddr string // TLS
+	POP3Addr string // TLS
+	SMTPAddr string // STARTTLS
+	// CAFile is the CA the mail servers' certificates are signed by; the
+	// task files trust it.
+	CAFile string
 	// The task files.
 	EvadminConf, EvmailConf, BatchmailConf string
 	// Where evmail delivers and batchmail queues.
 	Inbox, Outbox string
 	// Messages waiting at the start.
 	WaitingInMailbox, WaitingInOutbox int
+
+	relay *relay
 }
 
-// Setup prepares dir (wiping an earlier demo there, but nothing else) and
-// starts the sandbox servers. listen is where evadmin should listen;
-// another free port is taken if it is busy.
-func Setup(dir, listen string, log *slog.Logger) (*World, error) {
+// dovecotMissing is dovecot.Missing; tests replace it to play a machine
+// without Dovecot.
+var dovecotMissing = dovecot.Missing
+
+// Setup prepares opt.Dir (wiping an earlier demo there, but nothing else)
+// and starts the identity provider and the mail servers.
+func Setup(opt Options) (_ *World, err error) {
+	if opt.Dovecot {
+		// Before anything is wiped or started: the newcomer learns what to
+		// install and keeps the earlier demo.
+		if err := dovecotMissing(); err != nil {
+			return nil, fmt.Errorf("a private Dovecot cannot run here, so nothing was changed: %w", err)
+		}
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dir := opt.Dir
 	if err := prepareDir(dir); err != nil {
 		return nil, err
 	}
 	w := &World{Dir: dir, Inbox: filepath.Join(dir, "inbox"), Outbox: filepath.Join(dir, "outbox")}
-	ok := false
 	defer func() {
-		if !ok {
-			w.Close()
+		if err == nil {
+			return
+		}
+		if cerr := w.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
 		}
 	}()
-	w.Listen = freeAddr(listen)
+	w.Listen = freeAddr(opt.Listen)
 	_, port, _ := net.SplitHostPort(w.Listen)
 	w.URL = "http://localhost:" + port
 
@@ -85,29 +133,58 @@ func Setup(dir, listen string, log *slog.Logger) (*World, error) {
 	// sandbox), as for a real app registered for a local evadmin.
 	w.Sandbox = w.IDP.AddWorld("http://localhost/oauth2/callback", "http://127.0.0.1/oauth2/callback")
 
+	if opt.Dovecot {
+		err = w.startDovecot(log)
+	} else {
+		err = w.startSandboxMail(log)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	if err := w.store(); err != nil {
+		return nil, err
+	}
+	if err := w.taskFiles(); err != nil {
+		return nil, err
+	}
+	for i, subject := range []string{"Printer on floor 3 is jammed", "VPN drops every hour", "Request: new laptop for Sam"} {
+		if err := w.deliver(w.Sandbox.MSUser, demoMessage("colleague@contoso.example", w.Sandbox.MSUser, subject, i)); err != nil {
+			return nil, err
+		}
+	}
+	w.WaitingInMailbox = 3
+	if err := w.queue(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// startSandboxMail starts the sandbox's IMAP, POP3 and SMTP servers, with
+// a throwaway CA in Dir/sandbox-tls.
+func (w *World) startSandboxMail(log *slog.Logger) error {
 	cert, err := testcert.New()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	tlsDir := filepath.Join(dir, "sandbox-tls")
+	tlsDir := filepath.Join(w.Dir, "sandbox-tls")
 	if err := os.MkdirAll(tlsDir, 0o700); err != nil {
-		return nil, err
+		return err
 	}
-	caFile, _, _, err := cert.WriteFiles(tlsDir)
-	if err != nil {
-		return nil, err
+	if w.CAFile, _, _, err = cert.WriteFiles(tlsDir); err != nil {
+		return err
 	}
 	directory := mailauth.New(w.IDP.Introspect)
 	directory.GrantFullAccess(w.Sandbox.MSSharedMailbox, w.Sandbox.MSUser)
 	if w.IMAP, err = imapd.New(imapd.Options{Style: idp.Microsoft, Directory: directory, TLS: cert.ServerTLS(), Logger: log}); err != nil {
-		return nil, err
+		return err
 	}
 	if w.IMAPAddr, err = w.IMAP.Listen(imapd.ImplicitTLS); err != nil {
-		return nil, err
+		return err
 	}
 	w.POP3 = pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: directory, TLS: cert.ServerTLS(), Logger: log})
 	if w.POP3Addr, err = w.POP3.Listen(pop3d.ImplicitTLS); err != nil {
-		return nil, err
+		return err
 	}
 	// What batchmail sends lands in the sandbox mailbox, where evmail
 	// picks it up: the whole loop.
@@ -117,31 +194,56 @@ func Setup(dir, listen string, log *slog.Logger) (*World, error) {
 			w.IMAP.Append(rcpt, "INBOX", raw)
 		}})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if w.SMTPAddr, err = w.SMTP.Listen(smtpd.RequireStartTLS); err != nil {
-		return nil, err
-	}
-
-	if err := w.store(); err != nil {
-		return nil, err
-	}
-	if err := w.taskFiles(caFile); err != nil {
-		return nil, err
-	}
-	for i, subject := range []string{"Printer on floor 3 is jammed", "VPN drops every hour", "Request: new laptop for Sam"} {
-		w.IMAP.Append(w.Sandbox.MSUser, "INBOX", demoMessage("colleague@contoso.example", w.Sandbox.MSUser, subject, i))
-	}
-	w.WaitingInMailbox = 3
-	if err := w.queue(); err != nil {
-		return nil, err
-	}
-	ok = true
-	return w, nil
+	w.SMTPAddr, err = w.SMTP.Listen(smtpd.RequireStartTLS)
+	return err
 }
 
-// Close stops the sandbox servers.
-func (w *World) Close() {
+// startDovecot starts a private Dovecot that checks the sandbox's tokens
+// with its introspection endpoint, and the relay that closes the loop:
+// what batchmail submits, Dovecot relays to it, and it saves the message
+// into Dovecot's mailbox of the recipient, where evmail picks it up.
+func (w *World) startDovecot(log *slog.Logger) error {
+	r, err := listenRelay()
+	if err != nil {
+		return err
+	}
+	w.relay = r
+	dc, err := dovecot.Launch(dovecot.Options{IntrospectionURL: w.IDP.URL() + "/introspect", RelayHost: r.Addr(), TLS: true})
+	if err != nil {
+		return err
+	}
+	w.Dovecot = dc
+	// Dovecot takes any user (its userdb allows all), so mail to any
+	// address gets a mailbox and stays in the demo.
+	r.serve(func(rcpt string, msg []byte) error { return dc.Save(rcpt, "INBOX", msg) }, log)
+	w.RelayAddr = r.Addr()
+	w.IMAPAddr, w.POP3Addr, w.SMTPAddr = dc.IMAPSAddr, dc.POP3SAddr, dc.SubmissionAddr
+	w.CAFile = dc.CAFile
+	return nil
+}
+
+// deliver puts a message into user's INBOX on whichever mail server is in
+// use.
+func (w *World) deliver(user string, msg []byte) error {
+	if w.Dovecot != nil {
+		return w.Dovecot.Save(user, "INBOX", msg)
+	}
+	w.IMAP.Append(user, "INBOX", msg)
+	return nil
+}
+
+// Close stops the mail servers and the identity provider. The relay goes
+// before Dovecot, so that no save is under way when Dovecot stops.
+func (w *World) Close() error {
+	var errs []error
+	if w.relay != nil {
+		w.relay.Close()
+	}
+	if w.Dovecot != nil {
+		errs = append(errs, w.Dovecot.Stop())
+	}
 	if w.SMTP != nil {
 		w.SMTP.Close()
 	}
@@ -154,6 +256,7 @@ func (w *World) Close() {
 	if w.IDP != nil {
 		w.IDP.Close()
 	}
+	return errors.Join(errs...)
 }
 
 // prepareDir empties an earlier demo directory, refusing a directory that
@@ -220,7 +323,7 @@ func (w *World) store() error {
 	return nil
 }
 
-func (w *World) taskFiles(caFile string) error {
+func (w *World) taskFiles() error {
 	common := fmt.Sprintf("TOKEN_STORE = %s\nTOKEN_STORE_KEY_FILE = %s\n", filepath.Join(w.Dir, "tokens.db"), filepath.Join(w.Dir, "tokens.key"))
 	imapHost, imapPort, _ := net.SplitHostPort(w.IMAPAddr)
 	smtpHost, smtpPort, _ := net.SplitHostPort(w.SMTPAddr)
@@ -238,7 +341,7 @@ MAILBOX_EMAIL_TOKEN_NAME = %s
 MAILBOX_POLL_INTERVAL = 5s
 MAILBOX_AFTER_DELIVERY = SEEN
 MAILBOX_DELIVER_TO = maildir:%s
-`, imapHost, imapPort, caFile, w.Sandbox.MSUser, MicrosoftToken, w.Inbox),
+`, imapHost, imapPort, w.CAFile, w.Sandbox.MSUser, MicrosoftToken, w.Inbox),
 		"batchmail.properties": common + fmt.Sprintf(`# The demo's outbound task: notifications sent as the Contoso support mailbox.
 MAIL_HOST = %s
 MAIL_PORT = %s
@@ -250,7 +353,7 @@ MAIL_TOKEN_NAME = %s
 MAIL_SPOOL_DIR = %s
 MAIL_RATE_PER_MINUTE = 0
 MAIL_POLL_INTERVAL = 2s
-`, smtpHost, smtpPort, caFile, w.Sandbox.MSUser, MicrosoftToken, w.Outbox),
+`, smtpHost, smtpPort, w.CAFile, w.Sandbox.MSUser, MicrosoftToken, w.Outbox),
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(w.Dir, name), []byte(text), 0o600); err != nil {

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/secret"
-	"mailtokens/internal/testenv/dovecot"
 	"mailtokens/internal/tokenstore"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"mailtokens/internal/testenv/dovecot"
+	"mailtokens/internal/sandbox/dovecot"
 )
 
 // benchRig is the rig with a Dovecot checking the sandbox's tokens.

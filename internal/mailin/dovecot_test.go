@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailtokens/internal/testenv/dovecot"
+	"mailtokens/internal/sandbox/dovecot"
 )
 
 // TestDovecot receives from a real Dovecot over IMAP (MOVE) and POP3

@@ -12,7 +12,7 @@ import (
 
 	"github.com/wneessen/go-mail/smtp"
 
-	"mailtokens/internal/testenv/dovecot"
+	"mailtokens/internal/sandbox/dovecot"
 )
 
 // The workload of the throughput benchmarks: 2,000 messages of about

@@ -14,8 +14,8 @@ import (
 
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
-	"mailtokens/internal/testenv/dovecot"
 	"mailtokens/internal/tokenstore"
 )
 

@@ -28,14 +28,23 @@ func Missing(t testing.TB, what, install string) {
 // LookPath returns the path of program, or skips/fails t as Missing does.
 func LookPath(t testing.TB, program, install string, alternatives ...string) string {
 	t.Helper()
-	for _, p := range append([]string{program}, alternatives...) {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	if path, ok := Find(program, alternatives...); ok {
+		return path
 	}
 	Missing(t, program, install)
 	return ""
+}
+
+// Find looks for program on $PATH, then for each alternative (a name on
+// $PATH or a path).
+func Find(program string, alternatives ...string) (string, bool) {
+	for _, p := range append([]string{program}, alternatives...) {
+		if path, err := exec.LookPath(p); err == nil {
+			return path, true
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	return "", false
 }

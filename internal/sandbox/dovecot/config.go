@@ -63,7 +63,7 @@ type confParams struct {
 //     users, and doveadm save/fetch need any user to exist.
 //   - special-use folders created on first use, as Gmail and Exchange have
 //     them, so workers that append to Sent find it.
-var dovecotConf = template.Must(template.New("dovecot.conf").Parse(`# Written by mailtokens/internal/testenv/dovecot for one test instance.
+var dovecotConf = template.Must(template.New("dovecot.conf").Parse(`# Written by mailtokens/internal/sandbox/dovecot for one instance.
 instance_name = {{.Instance}}
 base_dir = {{.BaseDir}}
 state_dir = {{.StateDir}}
@@ -179,7 +179,7 @@ submission_relay_port = {{.RelayPort}}
 // goes straight to the introspection endpoint, so force_introspection has
 // nothing to force. No scope is required: the tokens of both flavors pass,
 // and the sandbox's own servers check scopes.
-var oauth2Conf = template.Must(template.New("oauth2.conf.ext").Parse(`# Written by mailtokens/internal/testenv/dovecot.
+var oauth2Conf = template.Must(template.New("oauth2.conf.ext").Parse(`# Written by mailtokens/internal/sandbox/dovecot.
 introspection_mode = post
 introspection_url = {{.URL}}
 username_attribute = username

@@ -11,14 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
-	"text/template"
-
-	"mailtokens/internal/testenv"
+	"sync"
 )
-
-// installHint is what testenv tells a developer who lacks Dovecot.
-const installHint = "apt-get install dovecot-imapd dovecot-pop3d dovecot-submissiond"
 
 // Options configures an instance.
 type Options struct {
@@ -43,7 +37,7 @@ type Options struct {
 	Debug bool
 }
 
-// Server is a running Dovecot instance of one test.
+// Server is a running Dovecot instance.
 type Server struct {
 	// Listener addresses, host:port; the TLS ones are empty unless
 	// Options.TLS.
@@ -52,7 +46,7 @@ type Server struct {
 	SubmissionAddr, SubmissionsAddr string
 
 	// Dir is the instance's directory: dovecot.conf, logs, TLS files and
-	// the mail (mail/<user>, Maildir).
+	// the mail (mail/<user>, Maildir). Stop removes it.
 	Dir string
 	// ConfigFile is Dir/dovecot.conf, for running doveadm or dovecot-lda
 	// with -c against this instance.
@@ -65,51 +59,61 @@ type Server struct {
 	CAPool *x509.CertPool
 
 	// Sink receives what submission relays, unless Options.RelayHost named
-	// another relay.
+	// another relay (then it is nil). It stops with the instance.
 	Sink *Sink
 
 	doveadm  string
 	logFiles []string
 	proc     *process
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
-// Start runs a private Dovecot for t on free loopback ports and stops it when
-// t ends. It skips t (fails it under MAILTOKENS_REQUIRE_ALL=1) when Dovecot
-// is not installed or the test is not root, and fails t with the tail of
-// Dovecot's log when the instance does not come up.
-func Start(t testing.TB, opt Options) *Server {
-	t.Helper()
-	requireLinux(t)
-	dovecotBin := testenv.LookPath(t, "dovecot", installHint, "/usr/sbin/dovecot")
-	doveadm := testenv.LookPath(t, "doveadm", installHint, "/usr/bin/doveadm")
-	// The master starts but refuses the protocol when a package is missing;
-	// say which one instead.
-	libexec := filepath.Join(filepath.Dir(filepath.Dir(dovecotBin)), "lib", "dovecot")
-	for _, pkg := range []struct{ bin, name string }{
-		{"imap-login", "dovecot-imapd"},
-		{"pop3-login", "dovecot-pop3d"},
-		{"submission-login", "dovecot-submissiond"},
-	} {
-		if _, err := os.Stat(filepath.Join(libexec, pkg.bin)); err != nil {
-			testenv.Missing(t, pkg.name, "apt-get install "+pkg.name)
-		}
+// Launch runs a private Dovecot on free loopback ports; Stop ends it. It
+// returns a *MissingError when Dovecot cannot run here (see Missing), and
+// an error holding the tail of Dovecot's log when the instance does not come
+// up. On error nothing is left running and no directory is left behind.
+func Launch(opt Options) (*Server, error) {
+	return launch(opt, func(string, ...any) {})
+}
+
+// launch is Launch with logf told about retries, so that a test's log says
+// why its instance took longer.
+func launch(opt Options, logf func(format string, args ...any)) (_ *Server, err error) {
+	progs, err := findDovecot()
+	if err != nil {
+		return nil, fmt.Errorf("dovecot: %w", err)
 	}
-	requireRoot(t, "Dovecot")
 	if opt.IntrospectionURL == "" {
-		t.Fatal("dovecot.Start: Options.IntrospectionURL is required")
+		return nil, errors.New("dovecot: Options.IntrospectionURL is required")
 	}
 	// The dovecot system user owns the mail (a static mail uid) and its group
 	// may read the auth files; its uid is the one Dovecot's own unprivileged
 	// processes run as, so no further user needs access to the directory.
-	dovecotUser := lookupAccount(t, "dovecot")
+	dovecotUser, err := lookupAccount("dovecot")
+	if err != nil {
+		return nil, fmt.Errorf("dovecot: %w", err)
+	}
 
-	dir := instanceDir(t, "mt-dovecot-")
+	dir, err := makeInstanceDir("mt-dovecot-")
+	if err != nil {
+		return nil, fmt.Errorf("dovecot: %w", err)
+	}
 	s := &Server{
 		Dir:        dir,
 		ConfigFile: filepath.Join(dir, "dovecot.conf"),
-		doveadm:    doveadm,
+		doveadm:    progs.doveadm,
 		logFiles:   []string{filepath.Join(dir, "stderr.log"), filepath.Join(dir, "dovecot.log")},
 	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if cerr := s.cleanUp(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
 	p := confParams{
 		Instance:         "mt-" + strings.TrimPrefix(filepath.Base(dir), "mt-dovecot-"),
 		StateDir:         filepath.Join(dir, "state"),
@@ -125,27 +129,35 @@ func Start(t testing.TB, opt Options) *Server {
 		UserIPConnLimits: 200,
 	}
 	if err := os.Mkdir(p.MailRoot, 0o750); err != nil {
-		t.Fatalf("dovecot: %v", err)
+		return nil, fmt.Errorf("dovecot: %w", err)
 	}
 	if err := os.Chown(p.MailRoot, dovecotUser.uid, dovecotUser.gid); err != nil {
-		t.Fatalf("dovecot: %v", err)
+		return nil, fmt.Errorf("dovecot: %w", err)
 	}
-	writeAuthTemplate(t, p.OAuth2File, oauth2Conf, struct {
+	oauth2, err := render(oauth2Conf, struct {
 		URL   string
 		Debug bool
-	}{opt.IntrospectionURL, opt.Debug}, dovecotUser.gid)
+	}{opt.IntrospectionURL, opt.Debug})
+	if err != nil {
+		return nil, fmt.Errorf("dovecot: %w", err)
+	}
+	if err := writeAuthFile(p.OAuth2File, oauth2, dovecotUser.gid); err != nil {
+		return nil, fmt.Errorf("dovecot: %w", err)
+	}
 	if len(opt.Passwords) > 0 {
 		data, err := passwdFile(opt.Passwords)
 		if err != nil {
-			t.Fatalf("dovecot: %v", err)
+			return nil, fmt.Errorf("dovecot: %w", err)
 		}
 		p.Passwd = filepath.Join(dir, "passwd")
-		writeAuthFile(t, p.Passwd, data, dovecotUser.gid)
+		if err := writeAuthFile(p.Passwd, data, dovecotUser.gid); err != nil {
+			return nil, fmt.Errorf("dovecot: %w", err)
+		}
 	}
 	if opt.TLS {
 		files, err := writeTLSFiles(dir)
 		if err != nil {
-			t.Fatalf("dovecot: %v", err)
+			return nil, fmt.Errorf("dovecot: %w", err)
 		}
 		p.CertFile, p.KeyFile = files.certFile, files.keyFile
 		s.CAFile, s.CAPool = files.caFile, files.pool
@@ -153,39 +165,64 @@ func Start(t testing.TB, opt Options) *Server {
 
 	relay := opt.RelayHost
 	if relay == "" {
-		s.Sink = StartSink(t)
+		if s.Sink, err = launchSink(logf); err != nil {
+			return nil, err
+		}
 		relay = s.Sink.Addr
 	}
 	host, port, err := net.SplitHostPort(relay)
 	if err != nil {
-		t.Fatalf("dovecot: relay host %q: %v", relay, err)
+		return nil, fmt.Errorf("dovecot: relay host %q: %w", relay, err)
 	}
 	p.RelayHost = host
 	if p.RelayPort, err = strconv.Atoi(port); err != nil {
-		t.Fatalf("dovecot: relay host %q: port is not a number", relay)
+		return nil, fmt.Errorf("dovecot: relay host %q: port is not a number", relay)
 	}
 
 	for attempt := 1; ; attempt++ {
-		err := s.start(dovecotBin, p)
+		err := s.start(progs.dovecot, p)
 		if err == nil {
 			break
 		}
 		// Another process took a port between freePorts and Dovecot's bind.
 		if errors.Is(err, errExited) && strings.Contains(s.Log(), "Address already in use") && attempt < startAttempts {
-			t.Logf("dovecot: a port was taken before Dovecot bound it; retrying (%d/%d)", attempt, startAttempts)
+			logf("dovecot: a port was taken before Dovecot bound it; retrying (%d/%d)", attempt, startAttempts)
 			if err := truncateLogs(s.logFiles); err != nil {
-				t.Fatalf("dovecot: %v", err)
+				return nil, fmt.Errorf("dovecot: %w", err)
 			}
 			continue
 		}
-		t.Fatalf("dovecot did not come up: %v\n%s", err, readTail(40, s.logFiles...))
+		return nil, fmt.Errorf("dovecot did not come up: %w\n%s", err, readTail(40, s.logFiles...))
 	}
-	t.Cleanup(func() {
+	return s, nil
+}
+
+// Stop ends the instance and whatever it started (Dovecot's processes, the
+// smtp-sink that Launch started for it) and removes its directory. Calling
+// it again does nothing and returns the first call's result.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		var errs []error
 		if err := s.proc.stop(); err != nil {
-			t.Errorf("stop dovecot: %v\n%s", err, readTail(20, s.logFiles...))
+			// Read before the directory and its logs go.
+			errs = append(errs, fmt.Errorf("stop dovecot: %w\n%s", err, readTail(20, s.logFiles...)))
 		}
+		s.stopErr = errors.Join(append(errs, s.cleanUp())...)
 	})
-	return s
+	return s.stopErr
+}
+
+// cleanUp stops the sink Launch started and removes the directory, once
+// Dovecot is no longer running.
+func (s *Server) cleanUp() error {
+	var errs []error
+	if s.Sink != nil {
+		errs = append(errs, s.Sink.Stop())
+	}
+	if err := os.RemoveAll(s.Dir); err != nil {
+		errs = append(errs, fmt.Errorf("remove instance directory: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // start makes one attempt: fresh ports, fresh base_dir, the process, and the
@@ -279,27 +316,13 @@ func (s *Server) Log() string {
 	return b.String()
 }
 
-// writeAuthTemplate renders tmpl into an auth file (see writeAuthFile).
-func writeAuthTemplate(t testing.TB, path string, tmpl *template.Template, data any, gid int) {
-	t.Helper()
-	b, err := render(tmpl, data)
-	if err != nil {
-		t.Fatalf("dovecot: %v", err)
-	}
-	writeAuthFile(t, path, b, gid)
-}
-
 // writeAuthFile writes a file for the auth process, which reads it after
 // dropping to the dovecot user: readable by root and the dovecot group only.
-func writeAuthFile(t testing.TB, path string, data []byte, gid int) {
-	t.Helper()
-	err := os.WriteFile(path, data, 0o640)
-	if err == nil {
-		err = os.Chown(path, 0, gid)
+func writeAuthFile(path string, data []byte, gid int) error {
+	if err := os.WriteFile(path, data, 0o640); err != nil {
+		return err
 	}
-	if err != nil {
-		t.Fatalf("dovecot: %v", err)
-	}
+	return os.Chown(path, 0, gid)
 }
 
 func truncateLogs(files []string) error {

@@ -1,16 +1,23 @@
-// Package dovecot gives tests a private Dovecot 2.3 (IMAP, POP3, submission)
-// that checks XOAUTH2 and OAUTHBEARER tokens with an RFC 7662 introspection
+// Package dovecot runs a private Dovecot 2.3 (IMAP, POP3, submission) that
+// checks XOAUTH2 and OAUTHBEARER tokens with an RFC 7662 introspection
 // endpoint, usually the sandbox identity provider's, and a private Postfix
-// smtp-sink that submission relays to.
+// smtp-sink that submission relays to. Tests use it to try the workers
+// against a real server; `evadmin demo --dovecot` uses it instead of the
+// sandbox's own mail servers.
 //
-// Each Start runs `dovecot -F -c <conf>` as its own process with its own
+// Each instance runs `dovecot -F -c <conf>` as its own process with its own
 // directory, base_dir, state_dir, logs and free loopback ports, so any number
 // of instances — in one test binary or in the parallel test binaries of
 // several packages — run side by side, and none touches /etc/dovecot or the
-// system's ports. Start must run as root (Dovecot drops privileges itself);
-// it skips the test where Dovecot is missing or the test is not root, and
-// fails it under MAILTOKENS_REQUIRE_ALL=1. See config.go for the settings and
-// why each is there.
+// system's ports. It must run as root (Dovecot drops privileges itself).
+// See config.go for the settings and why each is there.
+//
+// Launch, LaunchSink, Save and the other functions that do the work return
+// errors; Missing says beforehand whether Dovecot can run here, in words a
+// newcomer can act on. Start, StartSink, Deliver and the other helpers in
+// testing.go wrap them for tests: they skip the test where Dovecot is
+// missing or the test is not root, fail it under MAILTOKENS_REQUIRE_ALL=1,
+// and stop what they started when the test ends.
 //
 // # What Dovecot 2.3.19 sends on the wire
 //

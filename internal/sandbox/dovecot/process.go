@@ -15,15 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
-
-	"mailtokens/internal/testenv"
 )
 
 // Bounds on waiting for the external programs. They are generous because
-// the machines running the tests are small and shared; every wait also ends
-// as soon as the process dies.
+// the machines running the tests (and the demo) are small and shared; every
+// wait also ends as soon as the process dies.
 const (
 	startTimeout = 30 * time.Second
 	stopTimeout  = 10 * time.Second
@@ -33,31 +30,24 @@ const (
 	startAttempts = 5
 )
 
-// instanceDir makes a fresh directory for one instance and removes it when
-// the test ends. t.TempDir is no good here: it sits under a 0700 directory
-// that Dovecot's unprivileged processes (dovecot, dovenull, the mail uid) and
-// smtp-sink's nobody cannot enter.
-func instanceDir(t testing.TB, prefix string) string {
-	t.Helper()
+// makeInstanceDir makes a fresh directory for one instance; its owner
+// removes it after stopping the instance. t.TempDir is no good here: it
+// sits under a 0700 directory that Dovecot's unprivileged processes
+// (dovecot, dovenull, the mail uid) and smtp-sink's nobody cannot enter.
+func makeInstanceDir(prefix string) (string, error) {
 	root := os.TempDir()
 	if !searchableByAll(root) {
 		root = "/tmp"
 	}
 	dir, err := os.MkdirTemp(root, prefix)
 	if err != nil {
-		t.Fatalf("create instance directory: %v", err)
+		return "", fmt.Errorf("create instance directory: %w", err)
 	}
-	// Registered before the process is started, so it runs after the
-	// process has been stopped (cleanups run last-in first-out).
-	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("remove instance directory: %v", err)
-		}
-	})
 	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatalf("create instance directory: %v", err)
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("create instance directory: %w", err)
 	}
-	return dir
+	return dir, nil
 }
 
 // searchableByAll reports whether every user may pass through dir and each
@@ -80,42 +70,23 @@ func searchableByAll(dir string) bool {
 	}
 }
 
-// requireLinux skips (or fails) a test where the harness cannot work; see
-// supported.
-func requireLinux(t testing.TB) {
-	t.Helper()
-	if !supported {
-		testenv.Missing(t, "Linux (the harness needs process groups, /proc and inotify)", "run the tests on Linux, as CI does")
-	}
-}
-
-// requireRoot skips (or fails) a test that cannot run the programs the way
-// they must run: both start as root and drop privileges themselves.
-func requireRoot(t testing.TB, what string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testenv.Missing(t, "root privileges (to run "+what+", which drops privileges itself)", "run the tests as root, as CI does")
-	}
-}
-
 // account is a system user the programs switch to.
 type account struct {
 	name     string
 	uid, gid int
 }
 
-func lookupAccount(t testing.TB, name string) account {
-	t.Helper()
+func lookupAccount(name string) (account, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
-		t.Fatalf("look up system user %q: %v", name, err)
+		return account{}, fmt.Errorf("look up system user %q: %w", name, err)
 	}
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
 	if err1 != nil || err2 != nil {
-		t.Fatalf("system user %q has a non-numeric uid %q or gid %q", name, u.Uid, u.Gid)
+		return account{}, fmt.Errorf("system user %q has a non-numeric uid %q or gid %q", name, u.Uid, u.Gid)
 	}
-	return account{name: name, uid: uid, gid: gid}
+	return account{name: name, uid: uid, gid: gid}, nil
 }
 
 // pickPorts is freePorts; tests replace it to hand out a taken port.
@@ -143,7 +114,7 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// process is a program started for a test.
+// process is a program started for an instance.
 type process struct {
 	name   string
 	cmd    *exec.Cmd

@@ -14,10 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"testing"
+	"sync"
 	"time"
-
-	"mailtokens/internal/testenv"
 )
 
 // SinkHostname is the name smtp-sink gives itself in its greeting and EHLO
@@ -37,6 +35,9 @@ type Sink struct {
 	out     string
 	proc    *process
 	closes  *closeWatch
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // SinkMessage is one mail transaction the sink received.
@@ -55,31 +56,48 @@ type SinkMessage struct {
 	File string
 }
 
-// StartSink runs smtp-sink for t and stops it when t ends. It skips t (fails
-// it under MAILTOKENS_REQUIRE_ALL=1) when smtp-sink is not installed.
-func StartSink(t testing.TB) *Sink {
-	t.Helper()
-	requireLinux(t)
-	bin := testenv.LookPath(t, "smtp-sink", "apt-get install postfix",
-		"/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/smtp-sink")
-	dir := instanceDir(t, "mt-sink-")
-	s := &Sink{Dir: dir, dumpDir: filepath.Join(dir, "dump"), out: filepath.Join(dir, "smtp-sink.log")}
-	if err := os.Mkdir(s.dumpDir, 0o755); err != nil {
-		t.Fatalf("smtp-sink: %v", err)
-	}
-	closes, err := watchCloses(s.dumpDir)
+// LaunchSink runs smtp-sink on a free loopback port; Stop ends it. It
+// returns a *MissingError when smtp-sink is not installed. On error nothing
+// is left running and no directory is left behind.
+func LaunchSink() (*Sink, error) {
+	return launchSink(func(string, ...any) {})
+}
+
+// launchSink is LaunchSink with logf told about retries.
+func launchSink(logf func(format string, args ...any)) (_ *Sink, err error) {
+	bin, err := findSink()
 	if err != nil {
-		t.Fatalf("smtp-sink: %v", err)
+		return nil, fmt.Errorf("smtp-sink: %w", err)
 	}
-	s.closes = closes
-	t.Cleanup(closes.close) // after the process has stopped (LIFO)
+	dir, err := makeInstanceDir("mt-sink-")
+	if err != nil {
+		return nil, fmt.Errorf("smtp-sink: %w", err)
+	}
+	s := &Sink{Dir: dir, dumpDir: filepath.Join(dir, "dump"), out: filepath.Join(dir, "smtp-sink.log")}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if cerr := s.cleanUp(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+	if err := os.Mkdir(s.dumpDir, 0o755); err != nil {
+		return nil, fmt.Errorf("smtp-sink: %w", err)
+	}
+	if s.closes, err = watchCloses(s.dumpDir); err != nil {
+		return nil, fmt.Errorf("smtp-sink: %w", err)
+	}
 	var userArgs []string
 	if os.Geteuid() == 0 {
 		// smtp-sink refuses to run as root without -u; it drops to nobody
 		// after binding, so nobody must be able to write the dumps.
-		nobody := lookupAccount(t, "nobody")
+		nobody, err := lookupAccount("nobody")
+		if err != nil {
+			return nil, fmt.Errorf("smtp-sink: %w", err)
+		}
 		if err := os.Chown(s.dumpDir, nobody.uid, nobody.gid); err != nil {
-			t.Fatalf("smtp-sink: %v", err)
+			return nil, fmt.Errorf("smtp-sink: %w", err)
 		}
 		userArgs = []string{"-u", nobody.name}
 	}
@@ -89,17 +107,37 @@ func StartSink(t testing.TB) *Sink {
 			break
 		}
 		if errors.Is(err, errExited) && strings.Contains(s.log(), "in use") && attempt < startAttempts {
-			t.Logf("smtp-sink: a port was taken before smtp-sink bound it; retrying (%d/%d)", attempt, startAttempts)
+			logf("smtp-sink: a port was taken before smtp-sink bound it; retrying (%d/%d)", attempt, startAttempts)
 			continue
 		}
-		t.Fatalf("smtp-sink did not come up: %v\n%s", err, readTail(20, s.out))
+		return nil, fmt.Errorf("smtp-sink did not come up: %w\n%s", err, readTail(20, s.out))
 	}
-	t.Cleanup(func() {
+	return s, nil
+}
+
+// Stop ends smtp-sink and removes its directory, with the dumps. Calling it
+// again does nothing and returns the first call's result.
+func (s *Sink) Stop() error {
+	s.stopOnce.Do(func() {
+		var errs []error
 		if err := s.proc.stop(); err != nil {
-			t.Errorf("stop smtp-sink: %v", err)
+			errs = append(errs, fmt.Errorf("stop smtp-sink: %w", err))
 		}
+		s.stopErr = errors.Join(append(errs, s.cleanUp())...)
 	})
-	return s
+	return s.stopErr
+}
+
+// cleanUp releases the watch and removes the directory, once smtp-sink is
+// no longer running.
+func (s *Sink) cleanUp() error {
+	if s.closes != nil {
+		s.closes.close()
+	}
+	if err := os.RemoveAll(s.Dir); err != nil {
+		return fmt.Errorf("remove instance directory: %w", err)
+	}
+	return nil
 }
 
 func (s *Sink) start(bin string, userArgs []string) error {
@@ -133,40 +171,14 @@ func (s *Sink) log() string {
 	return string(data)
 }
 
-// Messages returns the messages received so far, oldest first. A transaction
-// still in progress is left out.
-func (s *Sink) Messages(t testing.TB) []SinkMessage {
-	t.Helper()
+// Received returns the messages received so far, oldest first. A
+// transaction still in progress is left out.
+func (s *Sink) Received() ([]SinkMessage, error) {
 	msgs, err := s.messages()
 	if err != nil {
-		t.Fatalf("smtp-sink: %v", err)
+		return nil, fmt.Errorf("smtp-sink: %w", err)
 	}
-	return msgs
-}
-
-// WaitMessages waits until at least n messages have arrived and returns
-// them all, or fails t with what did arrive when ctx ends first. Call it from
-// the test's goroutine.
-func (s *Sink) WaitMessages(ctx context.Context, t testing.TB, n int) []SinkMessage {
-	t.Helper()
-	ticker := time.NewTicker(pollInterval)
-	defer ticker.Stop()
-	for {
-		msgs, err := s.messages()
-		if err != nil {
-			t.Fatalf("smtp-sink: %v", err)
-		}
-		if len(msgs) >= n {
-			return msgs
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("smtp-sink: %d of %d messages arrived before %v\n%s", len(msgs), n, ctx.Err(), readTail(20, s.out))
-		case <-s.proc.exited:
-			t.Fatalf("smtp-sink exited (%v) with %d of %d messages\n%s", s.proc.err, len(msgs), n, readTail(20, s.out))
-		case <-ticker.C:
-		}
-	}
+	return msgs, nil
 }
 
 // messages reads the complete dump files in the order they were completed.

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -25,41 +24,34 @@ type Message struct {
 	Data []byte
 }
 
-// Deliver puts msg into user's INBOX with `doveadm save`, which stores the
+// Save puts msg into user's folder with `doveadm save`, which stores the
 // message as given (bare LFs become CRLF) and adds no header: no
 // Return-Path, Delivered-To or Received that an LDA would add. user may be
-// anyone (Dovecot lowercases it); the mailbox is created on first use. Call
-// it from the test's goroutine.
-func (s *Server) Deliver(t testing.TB, user string, msg []byte) {
-	t.Helper()
-	s.DeliverTo(t, user, "INBOX", msg)
-}
-
-// DeliverTo is Deliver into folder, which must exist (INBOX, or one of the
-// special-use folders Drafts, Sent, Junk and Trash, created on first use).
-func (s *Server) DeliverTo(t testing.TB, user, folder string, msg []byte) {
-	t.Helper()
+// anyone (Dovecot lowercases it); the mailbox is created on first use.
+// folder must exist: INBOX, or one of the special-use folders Drafts, Sent,
+// Junk and Trash, created on first use. It may be called from any goroutine.
+func (s *Server) Save(user, folder string, msg []byte) error {
 	if _, err := s.runDoveadm(bytes.NewReader(msg), "save", "-u", user, "-m", folder); err != nil {
-		t.Fatalf("deliver to %s/%s: %v", user, folder, err)
+		return fmt.Errorf("save into %s/%s: %w", user, folder, err)
 	}
+	return nil
 }
 
-// Mailbox returns the messages in user's folder in UID order, read with
+// Fetch returns the messages in user's folder in UID order, read with
 // `doveadm fetch`, which neither logs in nor changes flags. A folder that
-// does not exist is empty. Call it from the test's goroutine.
-func (s *Server) Mailbox(t testing.TB, user, folder string) []Message {
-	t.Helper()
+// does not exist is empty.
+func (s *Server) Fetch(user, folder string) ([]Message, error) {
 	// size.physical comes before text so that the parser knows where each
 	// message ends, whatever bytes it holds.
 	out, err := s.runDoveadm(nil, "fetch", "-u", user, "uid flags size.physical text", "mailbox", folder)
 	if err != nil {
-		t.Fatalf("read %s/%s: %v", user, folder, err)
+		return nil, fmt.Errorf("read %s/%s: %w", user, folder, err)
 	}
 	msgs, err := parseFetch(out)
 	if err != nil {
-		t.Fatalf("read %s/%s: doveadm fetch output: %v", user, folder, err)
+		return nil, fmt.Errorf("read %s/%s: doveadm fetch output: %w", user, folder, err)
 	}
-	return msgs
+	return msgs, nil
 }
 
 // runDoveadm runs doveadm against the instance. doveadm works on the mail
@@ -146,32 +138,32 @@ func parseFetch(out []byte) ([]Message, error) {
 	return msgs, nil
 }
 
-// DeliverMany fills user's INBOX with msgs quickly, for benchmarks that need
-// thousands of messages (Deliver runs one doveadm per message): the files
-// are written straight into the Maildir's new/ as the mail user, then
-// Dovecot indexes them, so the first login does not pay for it.
-func (s *Server) DeliverMany(t testing.TB, user string, msgs [][]byte) {
-	t.Helper()
+// SaveMany fills user's INBOX with msgs quickly, for benchmarks that need
+// thousands of messages (Save runs one doveadm per message): the files are
+// written straight into the Maildir's new/ as the mail user, then Dovecot
+// indexes them, so the first login does not pay for it.
+func (s *Server) SaveMany(user string, msgs [][]byte) error {
 	// Let Dovecot create the user's Maildir with its own ownership.
 	if _, err := s.runDoveadm(nil, "mailbox", "status", "-u", user, "messages", "INBOX"); err != nil {
-		t.Fatalf("create the mailbox of %s: %v", user, err)
+		return fmt.Errorf("create the mailbox of %s: %w", user, err)
 	}
 	newDir := filepath.Join(s.Dir, "mail", strings.ToLower(user), "new")
 	fi, err := os.Stat(newDir)
 	if err != nil {
-		t.Fatalf("deliver to %s: %v", user, err)
+		return fmt.Errorf("save into %s: %w", user, err)
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	for i, m := range msgs {
 		name := filepath.Join(newDir, fmt.Sprintf("%d.bulk%06d.%s", time.Now().Unix(), i, Hostname))
 		if err := os.WriteFile(name, m, 0o600); err != nil {
-			t.Fatal(err)
+			return fmt.Errorf("save into %s: %w", user, err)
 		}
 		if err := os.Chown(name, int(st.Uid), int(st.Gid)); err != nil {
-			t.Fatal(err)
+			return fmt.Errorf("save into %s: %w", user, err)
 		}
 	}
 	if _, err := s.runDoveadm(nil, "mailbox", "status", "-u", user, "messages", "INBOX"); err != nil {
-		t.Fatalf("index the mailbox of %s: %v", user, err)
+		return fmt.Errorf("index the mailbox of %s: %w", user, err)
 	}
+	return nil
 }

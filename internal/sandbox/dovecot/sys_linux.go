@@ -23,12 +23,13 @@ func processAttr() *syscall.SysProcAttr {
 		// Its own process group, so that stop can signal the program's
 		// children with it.
 		Setpgid: true,
-		// A test binary killed by its timeout runs no cleanups; this takes
-		// the server down with it instead of leaving it on its ports. (The
-		// kernel sends it when the OS thread that started the process
-		// ends, which in Go happens only to a thread locked by a goroutine
-		// that exits without unlocking; tests that do that must not start
-		// servers from such a goroutine.)
+		// A test binary killed by its timeout (or a demo killed with
+		// SIGKILL) runs no cleanups; this takes the server down with it
+		// instead of leaving it on its ports. (The kernel sends it when
+		// the OS thread that started the process ends, which in Go happens
+		// only to a thread locked by a goroutine that exits without
+		// unlocking; code that does that must not start servers from such
+		// a goroutine.)
 		Pdeathsig: syscall.SIGTERM,
 	}
 }
