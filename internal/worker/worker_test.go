@@ -1,0 +1,56 @@
+package worker
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"mailtokens/internal/taskconf"
+)
+
+func TestBackoff(t *testing.T) {
+	b := Backoff{Min: time.Second, Max: 10 * time.Second}
+	var got []time.Duration
+	for range 6 {
+		got = append(got, b.Next())
+	}
+	want := []time.Duration{1, 2, 4, 8, 10, 10}
+	for i := range want {
+		if got[i] != want[i]*time.Second {
+			t.Fatalf("delays %v, want %v seconds", got, want)
+		}
+	}
+	b.Reset()
+	if d := b.Next(); d != time.Second {
+		t.Fatalf("after Reset: %v", d)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	f, err := ParseFlags("evmail", "conf/evmail.properties", []string{"-once"}, &stderr)
+	if err != nil || !f.Once || f.Conf != "conf/evmail.properties" {
+		t.Fatalf("%+v %v", f, err)
+	}
+	if _, err := ParseFlags("evmail", "x", []string{"stray"}, &stderr); err == nil {
+		t.Fatal("a stray argument was accepted")
+	}
+}
+
+func TestStartupErrorListsEveryProblem(t *testing.T) {
+	var out bytes.Buffer
+	ps := taskconf.Problems{{File: "t.properties", Line: 3, Key: "A", Message: "bad"}, {File: "t.properties", Key: "B", Message: "missing"}}
+	if code := StartupError(&out, "evmail", "t.properties", ps); code != ExitFail {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out.String(), "2 problem(s); nothing was done") || !strings.Contains(out.String(), "t.properties:3: A: bad") {
+		t.Fatalf("%s", out.String())
+	}
+	out.Reset()
+	StartupError(&out, "evmail", "t.properties", errors.New("store locked"))
+	if out.String() != "evmail: store locked\n" {
+		t.Fatalf("%q", out.String())
+	}
+}
