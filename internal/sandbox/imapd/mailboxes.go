@@ -32,9 +32,6 @@ var standardFolders = map[idp.Flavor][]string{
 	idp.Google:    {"INBOX", "[Gmail]/All Mail", "[Gmail]/Drafts", "[Gmail]/Sent Mail", "[Gmail]/Spam", "[Gmail]/Trash"},
 }
 
-// normalize is how both services compare mailbox addresses.
-func normalize(mailbox string) string { return strings.ToLower(strings.TrimSpace(mailbox)) }
-
 // folderName spells INBOX the one way imapmemserver knows it; IMAP makes
 // that one name case-insensitive, and imapserver canonicalizes it in
 // commands.

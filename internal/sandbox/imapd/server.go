@@ -16,39 +16,20 @@ import (
 	"mailtokens/internal/sandbox/mailauth"
 )
 
-// Mode is how a listener secures its connections. The names match
-// pop3d's, so that the sandbox's servers read alike.
-type Mode int
+// Mode is how a listener secures its connections (shared by the sandbox's
+// servers).
+type Mode = mailauth.Mode
 
+// The listener modes.
 const (
-	// ImplicitTLS speaks TLS from the first byte, as on port 993.
-	ImplicitTLS Mode = iota + 1
-	// RequireStartTLS starts in clear text, offers STARTTLS and refuses
-	// every login until the client has upgraded, as Exchange does on
-	// port 143.
-	RequireStartTLS
-	// StartTLS offers STARTTLS but also lets a client log in without it,
-	// to test that a client upgrades on its own.
-	StartTLS
-	// Plain never offers TLS and allows logins in clear text; for loopback
-	// tests only.
-	Plain
+	ImplicitTLS     = mailauth.ImplicitTLS
+	RequireStartTLS = mailauth.RequireStartTLS
+	StartTLS        = mailauth.StartTLS
+	Plain           = mailauth.Plain
 )
 
-// String names m for logs and test names.
-func (m Mode) String() string {
-	switch m {
-	case ImplicitTLS:
-		return "tls"
-	case RequireStartTLS:
-		return "starttls-required"
-	case StartTLS:
-		return "starttls"
-	case Plain:
-		return "plain"
-	}
-	return fmt.Sprintf("Mode(%d)", int(m))
-}
+// LoginStats counts the logins to one mailbox.
+type LoginStats = mailauth.LoginStats
 
 // Options configures a Server.
 type Options struct {
@@ -81,7 +62,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	mailboxes map[string]*imapmemserver.User // by normalized address
-	stats     map[string]*LoginStats
+	ledger    mailauth.Ledger
 	listeners []net.Listener
 	closed    bool
 	serving   sync.WaitGroup
@@ -101,12 +82,12 @@ func New(opt Options) (*Server, error) {
 		dialect:   d,
 		log:       opt.Logger,
 		mailboxes: map[string]*imapmemserver.User{},
-		stats:     map[string]*LoginStats{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.log = s.log.With("server", "imapd", "style", string(opt.Style))
+	s.ledger.Log = s.log
 	s.inspect = newInspector(s)
 	return s, nil
 }

@@ -13,36 +13,19 @@ import (
 	"mailtokens/internal/sandbox/mailauth"
 )
 
-// Mode is how a listener's connections are secured.
-type Mode int
+// Mode is how a listener's connections are secured (shared by the
+// sandbox's servers).
+type Mode = mailauth.Mode
 
+// The listener modes.
 const (
-	// ImplicitTLS speaks TLS from the first byte (port 995, as Exchange
-	// Online and Gmail do).
-	ImplicitTLS Mode = iota
-	// StartTLS starts in plain text and offers STLS (RFC 2595).
-	StartTLS
-	// RequireStartTLS offers STLS and refuses every login before it.
-	RequireStartTLS
-	// Plain never offers TLS.
-	Plain
+	ImplicitTLS     = mailauth.ImplicitTLS
+	StartTLS        = mailauth.StartTLS
+	RequireStartTLS = mailauth.RequireStartTLS
+	Plain           = mailauth.Plain
 )
 
-func (m Mode) String() string {
-	switch m {
-	case ImplicitTLS:
-		return "tls"
-	case StartTLS:
-		return "starttls"
-	case RequireStartTLS:
-		return "starttls-required"
-	case Plain:
-		return "plain"
-	}
-	return fmt.Sprintf("Mode(%d)", int(m))
-}
-
-func (m Mode) offersSTLS() bool { return m == StartTLS || m == RequireStartTLS }
+func offersSTLS(m Mode) bool { return m == StartTLS || m == RequireStartTLS }
 
 // Options configure a Server.
 type Options struct {

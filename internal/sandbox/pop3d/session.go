@@ -280,7 +280,7 @@ func (ss *session) tlsFirst() bool { return ss.mode == RequireStartTLS && !ss.is
 func (ss *session) capa() error {
 	var lines []string
 	for _, c := range ss.t.capa {
-		if c.stls && (!ss.mode.offersSTLS() || ss.isTLS || ss.state != authorization) {
+		if c.stls && (!offersSTLS(ss.mode) || ss.isTLS || ss.state != authorization) {
 			continue
 		}
 		if c.login && ss.tlsFirst() {
@@ -292,7 +292,7 @@ func (ss *session) capa() error {
 }
 
 func (ss *session) stls() error {
-	if !ss.mode.offersSTLS() || ss.isTLS {
+	if !offersSTLS(ss.mode) || ss.isTLS {
 		return ss.fail(ss.t.wrongState)
 	}
 	if err := ss.ok(ss.t.stlsOK); err != nil {

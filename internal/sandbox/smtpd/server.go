@@ -15,39 +15,20 @@ import (
 	"mailtokens/internal/sandbox/mailauth"
 )
 
-// Mode is how a listener secures its connections. The names match
-// pop3d's, so that the sandbox's servers read alike.
-type Mode int
+// Mode is how a listener secures its connections (shared by the sandbox's
+// servers).
+type Mode = mailauth.Mode
 
+// The listener modes.
 const (
-	// ImplicitTLS speaks TLS from the first byte, as on port 465.
-	ImplicitTLS Mode = iota + 1
-	// RequireStartTLS starts in clear text, offers STARTTLS and refuses
-	// AUTH (and does not advertise it) until the client has upgraded, as
-	// smtp.office365.com and smtp.gmail.com do on port 587.
-	RequireStartTLS
-	// StartTLS offers STARTTLS but also allows AUTH without it, to test
-	// that a client upgrades on its own.
-	StartTLS
-	// Plain never offers TLS and allows AUTH in clear text; for loopback
-	// tests only.
-	Plain
+	ImplicitTLS     = mailauth.ImplicitTLS
+	RequireStartTLS = mailauth.RequireStartTLS
+	StartTLS        = mailauth.StartTLS
+	Plain           = mailauth.Plain
 )
 
-// String names m for logs and test names.
-func (m Mode) String() string {
-	switch m {
-	case ImplicitTLS:
-		return "tls"
-	case RequireStartTLS:
-		return "starttls-required"
-	case StartTLS:
-		return "starttls"
-	case Plain:
-		return "plain"
-	}
-	return fmt.Sprintf("Mode(%d)", int(m))
-}
+// LoginStats counts the logins to one mailbox.
+type LoginStats = mailauth.LoginStats
 
 // Options configures a Server.
 type Options struct {
@@ -93,7 +74,7 @@ type Server struct {
 	script    script
 	sendAs    map[string]map[string]bool // address -> mailboxes that may send as it
 	submitted map[string][]time.Time     // mailbox -> when its recent messages were accepted
-	stats     map[string]*LoginStats
+	ledger    mailauth.Ledger
 	servers   []*smtp.Server
 	listeners []net.Listener
 	closed    bool
@@ -121,12 +102,12 @@ func New(opt Options) (*Server, error) {
 		script:    script{rejectRcpt: map[string]*smtp.SMTPError{}},
 		sendAs:    map[string]map[string]bool{},
 		submitted: map[string][]time.Time{},
-		stats:     map[string]*LoginStats{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.log = s.log.With("server", "smtpd", "style", string(opt.Style))
+	s.ledger.Log = s.log
 	if s.clock == nil {
 		s.clock = realClock{}
 	}
