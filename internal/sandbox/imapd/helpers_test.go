@@ -3,7 +3,6 @@ package imapd
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"net"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/testcert"
 )
 
@@ -31,18 +31,15 @@ type fixture struct {
 	dir   *mailauth.Directory
 	cert  *testcert.Cert
 	srv   *Server
+	env   *sandboxtest.Env
 }
 
 func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
 	t.Helper()
-	clock := idp.NewFakeClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
-	p := idp.NewTest(t, idp.Options{Clock: clock})
-	cert, err := testcert.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{idp: p, clock: clock, world: p.AddWorld(), dir: mailauth.New(p.Introspect), cert: cert}
-	opt.Style, opt.Directory, opt.TLS = style, f.dir, cert.ServerTLS()
+	e := sandboxtest.New(t)
+	f := &fixture{idp: e.IDP, clock: e.Clock, world: e.World, dir: e.Directory, cert: e.Cert, env: e}
+	opt.Style, opt.Directory, opt.TLS = style, f.dir, f.cert.ServerTLS()
+	var err error
 	if f.srv, err = New(opt); err != nil {
 		t.Fatal(err)
 	}
@@ -52,14 +49,7 @@ func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
 
 // token mints a live access token for email at the provider of flavor.
 func (f *fixture) token(t *testing.T, flavor idp.Flavor, email string, scopes ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	defer cancel()
-	at, _, err := f.idp.MintToken(ctx, f.world, flavor, email, scopes...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return at
+	return f.env.Token(t, flavor, email, scopes...)
 }
 
 func (f *fixture) listen(t *testing.T, mode Mode) string {

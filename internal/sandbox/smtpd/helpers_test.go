@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/testcert"
 )
 
@@ -33,18 +33,15 @@ type fixture struct {
 	dir   *mailauth.Directory
 	cert  *testcert.Cert
 	srv   *Server
+	env   *sandboxtest.Env
 }
 
 func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
 	t.Helper()
-	clock := idp.NewFakeClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
-	p := idp.NewTest(t, idp.Options{Clock: clock})
-	cert, err := testcert.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{idp: p, clock: clock, world: p.AddWorld(), dir: mailauth.New(p.Introspect), cert: cert}
-	opt.Style, opt.Directory, opt.TLS, opt.Clock = style, f.dir, cert.ServerTLS(), clock
+	e := sandboxtest.New(t)
+	f := &fixture{idp: e.IDP, clock: e.Clock, world: e.World, dir: e.Directory, cert: e.Cert, env: e}
+	opt.Style, opt.Directory, opt.TLS, opt.Clock = style, f.dir, f.cert.ServerTLS(), e.Clock
+	var err error
 	if f.srv, err = New(opt); err != nil {
 		t.Fatal(err)
 	}
@@ -62,14 +59,7 @@ func (f *fixture) user(style idp.Flavor) string {
 
 // token mints a live access token for email at the provider of flavor.
 func (f *fixture) token(t *testing.T, flavor idp.Flavor, email string, scopes ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	defer cancel()
-	at, _, err := f.idp.MintToken(ctx, f.world, flavor, email, scopes...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return at
+	return f.env.Token(t, flavor, email, scopes...)
 }
 
 func (f *fixture) listen(t *testing.T, mode Mode) string {
