@@ -114,8 +114,20 @@ func (r *Receiver) connect(ctx context.Context) (*conn, error) {
 	return c, nil
 }
 
-// pass receives once over c.
+// pass receives once over c. When ctx ends (SIGTERM), the connection is
+// closed at once: a read waiting on a slow or silent server fails, the
+// message being written is abandoned (its tmp file removed, its pending
+// record left for the next start), and nothing half-written remains.
 func (r *Receiver) pass(ctx context.Context, c *conn) (passStats, error) {
+	imapC, popC := c.imap, c.pop3
+	defer context.AfterFunc(ctx, func() {
+		if imapC != nil {
+			imapC.Close()
+		}
+		if popC != nil {
+			popC.Close()
+		}
+	})()
 	var st passStats
 	var err error
 	if c.pop3 != nil {

@@ -3,6 +3,7 @@ package mailin
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -110,5 +111,49 @@ func TestServerDownIsRetried(t *testing.T) {
 	waitFor(t, "a logged connection failure", func() bool { return strings.Contains(log.String(), "cannot receive") })
 	if !strings.Contains(log.String(), "retry_in=") || !strings.Contains(log.String(), "firewall") {
 		t.Fatalf("the failure line should say when it retries and what to check:\n%s", log)
+	}
+}
+
+// TestSIGTERMDuringASilentRETR: evmail stops at once when told to, even
+// while the server is not answering, and leaves nothing half-written; the
+// message is delivered, once, at the next start.
+func TestSIGTERMDuringASilentRETR(t *testing.T) {
+	r := newRig(t)
+	r.pop3.Add(r.w.MSUser, message(1, "held up"))
+	r.pop3.HangOn("RETR")
+	task := r.pop3Task("hang", nil)
+	log := &syncBuf{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"-conf", task}, log) }()
+	st := r.openStore()
+	defer st.Close()
+	key := "pop3|" + strings.ToLower(strings.Join([]string{hostOf(r.pop3S), portOf(r.pop3S), r.w.MSUser, "INBOX"}, "|"))
+	// The message is recorded pending just before its RETR goes out.
+	waitFor(t, "the message to be on its way", func() bool {
+		d, _ := st.Deliveries(context.Background(), key)
+		return len(d) == 1
+	})
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, log)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("evmail did not stop while the server was silent (it waited for the read timeout)")
+	}
+	inbox := filepath.Join(r.dir, "inbox")
+	for _, sub := range []string{"new", "tmp"} {
+		if entries, _ := os.ReadDir(filepath.Join(inbox, sub)); len(entries) != 0 {
+			t.Fatalf("%d files left in %s/", len(entries), sub)
+		}
+	}
+	if n := len(r.pop3.Messages(r.w.MSUser)); n != 1 {
+		t.Fatalf("%d messages on the server", n)
+	}
+	r.pop3.ClearFaults()
+	if code, out := r.run(task); code != 0 || len(maildir(t, inbox)) != 1 {
+		t.Fatalf("next start: %d\n%s", code, out)
 	}
 }
