@@ -14,9 +14,12 @@ import (
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/smtpd"
+	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/tokenstore"
 	"mailtokens/internal/worker"
+
+	"github.com/wneessen/go-mail/smtp"
 )
 
 // Messages go out exactly as they are in the file, whatever they hold;
@@ -564,5 +567,51 @@ func TestRefusedTokenRefreshedOnce(t *testing.T) {
 	}
 	if n := len(r.idp.Refreshes()) - before; n != 1 {
 		t.Fatalf("%d refreshes, want 1", n)
+	}
+}
+
+// TestWaitsForAuthorizationAtThePollInterval: while the token waits for an
+// admin's Get Email Token, batchmail looks again every poll interval (not
+// on the growing backoff), so the mail goes soon after the click.
+func TestWaitsForAuthorizationAtThePollInterval(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	ctx := context.Background()
+	if _, err := r.store.Create(ctx, tokens.Settings(r.idp, r.w, "later", idp.Microsoft), tokenstore.ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	src := r.store.Source("later", tokenstore.ActorBatchmail)
+	srv := serverOf(t, r.addr, mailconn.STARTTLS)
+	srv.RootCAs = r.cert.Pool()
+	clock := &countingClock{fakeClock: r.clock}
+	var logs logBuffer
+	s, spool := r.sender(t, logs.logger(), func(c *Config) {
+		c.Clock = clock
+		c.PollInterval = 3 * time.Second
+		c.Dial = func(ctx context.Context) (*smtp.Client, error) {
+			return mailconn.DialSMTP(ctx, srv, mailconn.Auth{User: r.w.MSUser, Tokens: src}, mailconn.Options{})
+		}
+	})
+	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "waiting", "x"))
+	runCtx, cancel := context.WithCancel(ctx)
+	clock.onSleep = func(n int, d time.Duration) {
+		clock.sleeps = append(clock.sleeps, d)
+		if n == 3 {
+			// The admin clicks Get Email Token.
+			if _, err := tokens.Authorize(ctx, r.store, r.idp, r.w, "later", idp.Microsoft); err != nil {
+				t.Error(err)
+			}
+		}
+		if len(files(t, spool, DirSent)) == 1 {
+			cancel()
+		}
+	}
+	s.Run(runCtx)
+	if len(files(t, spool, DirSent)) != 1 {
+		t.Fatalf("not sent after authorization:\n%s", logs.String())
+	}
+	for i, d := range clock.sleeps[:3] {
+		if d != 3*time.Second {
+			t.Fatalf("pause %d while waiting for authorization was %v, want the 3s poll interval (pauses %v)", i, d, clock.sleeps)
+		}
 	}
 }
