@@ -530,11 +530,13 @@ func TestSharedMailboxWithoutAccess(t *testing.T) {
 	}
 }
 
+// TestSTLS: each case has its own server, since a login locks the
+// maildrop until the server notices the last case's session closed.
 func TestSTLS(t *testing.T) {
-	f := newFixture(t, pop3d.Microsoft)
 	_, cfg := testTLS(t)
 
 	t.Run("offered", func(t *testing.T) {
+		f := newFixture(t, pop3d.Microsoft)
 		c := dial(t, f.listen(t, pop3d.StartTLS), pop3d.Plain)
 		caps, err := c.Capabilities(context.Background())
 		if err != nil || !pop3.HasCapability(caps, "STLS") {
@@ -554,6 +556,7 @@ func TestSTLS(t *testing.T) {
 		}
 	})
 	t.Run("not offered", func(t *testing.T) {
+		f := newFixture(t, pop3d.Microsoft)
 		c := dial(t, f.listen(t, pop3d.Plain), pop3d.Plain)
 		if err := c.StartTLS(cfg); !errors.Is(err, pop3.ErrSTLSNotOffered) {
 			t.Fatalf("StartTLS: %v, want ErrSTLSNotOffered", err)
@@ -563,6 +566,7 @@ func TestSTLS(t *testing.T) {
 		}
 	})
 	t.Run("required", func(t *testing.T) {
+		f := newFixture(t, pop3d.Microsoft)
 		c := dial(t, f.listen(t, pop3d.RequireStartTLS), pop3d.Plain)
 		var perr *pop3.Error
 		if err := c.User(pwUser, pwPassword); !errors.As(err, &perr) {
@@ -576,6 +580,7 @@ func TestSTLS(t *testing.T) {
 		}
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
+		f := newFixture(t, pop3d.Microsoft)
 		c := dial(t, f.listen(t, pop3d.StartTLS), pop3d.Plain)
 		err := c.StartTLS(&tls.Config{})
 		var certErr *tls.CertificateVerificationError
