@@ -3,7 +3,6 @@ package admin
 import (
 	"net/http"
 
-	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -30,11 +29,4 @@ func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, sess *t
 		w.Header().Set("Content-Security-Policy", csp([]string{origin}))
 	}
 	http.Redirect(w, r, req.URL, http.StatusSeeOther)
-}
-
-// explainCallback turns the provider's error redirect into advice.
-func explainCallback(t *tokenstore.Token, code, description, redirect string) string {
-	e := provider.Rebuild(t.Type, code, description)
-	e.RedirectURL, e.Tenant = redirect, t.Tenant
-	return e.Explain()
 }

@@ -35,7 +35,7 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if code := q.Get("error"); code != "" {
-		advice := explainCallback(t, code, q.Get("error_description"), s.redirect)
+		advice := t.ProviderConfig(s.redirect).Refused(code, q.Get("error_description")).Explain()
 		s.log.Warn("sign-in refused by the provider", "token", t.Name, "error", code, "description", q.Get("error_description"))
 		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", advice)
 		seeOther(w, r, tokenURL(t))

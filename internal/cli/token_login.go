@@ -119,9 +119,7 @@ func browserLogin(ctx context.Context, env *Env, t *tokenstore.Token, listen, re
 		return nil, errors.New("the address does not belong to this sign-in (state differs): start again")
 	}
 	if code := q.Get("error"); code != "" {
-		e := provider.Rebuild(t.Type, code, q.Get("error_description"))
-		e.RedirectURL, e.Tenant = redirect, t.Tenant
-		return nil, e
+		return nil, pc.Refused(code, q.Get("error_description"))
 	}
 	if q.Get("code") == "" {
 		return nil, errors.New("the address has no code= (did the sign-in finish?)")

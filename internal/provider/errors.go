@@ -228,7 +228,7 @@ func classify(e *Error) Kind {
 	}
 	switch e.Code {
 	case "invalid_grant", "interaction_required", "login_required", "consent_required", "access_denied",
-		"expired_token", "authorization_declined", "invalid_token":
+		"expired_token", "authorization_declined", "invalid_token", "no_refresh_token":
 		return Reauthorize
 	case "temporarily_unavailable", "server_error":
 		return Temporary

@@ -33,6 +33,15 @@ func Rebuild(t Type, code, description string) *Error {
 	return e
 }
 
+// Refused rebuilds an error the provider sent for c — to the redirect URI
+// (error, error_description) or kept in a store — naming c's redirect URI
+// and tenant in its explanation.
+func (c Config) Refused(code, description string) *Error {
+	e := Rebuild(c.Type, code, description)
+	e.RedirectURL, e.Tenant = c.RedirectURL, c.Tenant
+	return e
+}
+
 // Explain is the one-sentence advice for e.
 func (e *Error) Explain() string {
 	redirect := e.RedirectURL

@@ -158,9 +158,8 @@ func decide(t *Token, now time.Time, mode refreshMode, rejected secret.Secret) (
 	switch t.Status {
 	case StatusNew, StatusRevoked, StatusNeedsAuthorization:
 		var cause *provider.Error
-		if t.Status == StatusNeedsAuthorization && !t.LastError.IsZero() {
-			cause = provider.Rebuild(t.Type, t.LastError.Code, t.LastError.Text)
-			cause.Tenant = t.Tenant
+		if t.Status == StatusNeedsAuthorization {
+			cause = t.lastError()
 		}
 		return false, &NeedsAuthorizationError{Name: t.Name, Status: t.Status, Cause: cause}
 	}
@@ -182,8 +181,11 @@ func decide(t *Token, now time.Time, mode refreshMode, rejected secret.Secret) (
 		if t.Expiry.After(now) && mode == refreshIfStale {
 			return false, nil
 		}
-		return false, &RefreshFailingError{Name: t.Name, RetryAt: t.NextRefreshAt,
-			Cause: storedCause(t)}
+		rf := &RefreshFailingError{Name: t.Name, RetryAt: t.NextRefreshAt}
+		if e := t.lastError(); e != nil {
+			rf.Cause = e
+		}
+		return false, rf
 	}
 	return true, nil
 }
@@ -200,13 +202,6 @@ func fresh(t *Token, now time.Time) bool {
 		need = life / 2
 	}
 	return t.Expiry.Sub(now) >= need
-}
-
-func storedCause(t *Token) error {
-	if t.LastError.Code == codeNetwork {
-		return &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.Temporary, Err: errors.New(t.LastError.Text)}
-	}
-	return provider.Rebuild(t.Type, t.LastError.Code, t.LastError.Text)
 }
 
 // lockName serialises callers for one token within this process.

@@ -1,6 +1,7 @@
 package tokenstore
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -118,15 +119,21 @@ func (e ErrorInfo) IsZero() bool { return e.Code == "" && e.Text == "" }
 
 // Explain is the plain-words advice for the recorded error.
 func (t *Token) Explain() string {
-	if t.LastError.IsZero() {
-		return ""
+	if e := t.lastError(); e != nil {
+		return e.Explain()
 	}
-	if t.LastError.Code == codeNetwork {
-		return provider.Explain(&provider.Error{Provider: t.Type, Kind: provider.Temporary, Err: fmt.Errorf("%s", t.LastError.Text)})
+	return ""
+}
+
+// lastError rebuilds the recorded error as the provider package's, or nil.
+func (t *Token) lastError() *provider.Error {
+	switch {
+	case t.LastError.IsZero():
+		return nil
+	case t.LastError.Code == codeNetwork:
+		return &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.Temporary, Err: errors.New(t.LastError.Text)}
 	}
-	e := provider.Rebuild(t.Type, t.LastError.Code, t.LastError.Text)
-	e.Tenant = t.Tenant
-	return e.Explain()
+	return t.ProviderConfig("").Refused(t.LastError.Code, t.LastError.Text)
 }
 
 // codeNetwork is the stored code for failures without a provider answer.

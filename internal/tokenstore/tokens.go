@@ -197,8 +197,8 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 		status := old.Status
 		providerFields := secretChanged || old.ClientID != set.ClientID || old.Tenant != set.Tenant ||
 			old.TokenURL != set.TokenURL || old.Type != set.Type
-		if providerFields && old.Status == StatusNeedsAuthorization && old.HasRefreshToken &&
-			provider.Rebuild(old.Type, old.LastError.Code, old.LastError.Text).Kind == provider.Misconfigured {
+		if e := old.lastError(); providerFields && old.Status == StatusNeedsAuthorization && old.HasRefreshToken &&
+			e != nil && e.Kind == provider.Misconfigured {
 			status = StatusValid
 		}
 		now := toMillis(s.now())
