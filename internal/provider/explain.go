@@ -21,9 +21,9 @@ func Explain(err error) string {
 	return e.Explain()
 }
 
-// Rebuild recreates an *Error from what a store kept of it (the OAuth2
+// rebuild recreates an *Error from what a store kept of it (the OAuth2
 // error code and description), so a stored failure can be explained later.
-func Rebuild(t Type, code, description string) *Error {
+func rebuild(t Type, code, description string) *Error {
 	e := &Error{Provider: t, Code: code, Description: description}
 	if m := aadstsRE.FindStringSubmatch(description); m != nil {
 		n, _ := strconv.Atoi(m[1])
@@ -37,7 +37,7 @@ func Rebuild(t Type, code, description string) *Error {
 // (error, error_description) or kept in a store — naming c's redirect URI
 // and tenant in its explanation.
 func (c Config) Refused(code, description string) *Error {
-	e := Rebuild(c.Type, code, description)
+	e := rebuild(c.Type, code, description)
 	e.RedirectURL, e.Tenant = c.RedirectURL, c.Tenant
 	return e
 }

@@ -245,16 +245,16 @@ func TestExplainNamesTheCodeAndTheAction(t *testing.T) {
 		}
 	}
 
-	g := Rebuild(Google, "invalid_grant", "Token has been expired or revoked.")
+	g := rebuild(Google, "invalid_grant", "Token has been expired or revoked.")
 	if got := Explain(g); !strings.Contains(got, "Testing") || !strings.Contains(got, "In production") {
 		t.Errorf("Google expired/revoked explanation must mention the Testing status: %q", got)
 	}
 	if g.Kind != Reauthorize {
 		t.Errorf("Google invalid_grant kind = %v, want needs authorization", g.Kind)
 	}
-	ms := Rebuild(Microsoft, "invalid_grant", "AADSTS700082: The refresh token has expired due to inactivity.")
+	ms := rebuild(Microsoft, "invalid_grant", "AADSTS700082: The refresh token has expired due to inactivity.")
 	if !ms.HasCode(700082) || ms.ShortCode() != "AADSTS700082" || ms.Kind != Reauthorize {
-		t.Errorf("Rebuild lost the AADSTS code: %+v", ms)
+		t.Errorf("rebuild lost the AADSTS code: %+v", ms)
 	}
 	if got := Explain(errors.New("plain")); got != "plain" {
 		t.Errorf("unknown errors keep their text, got %q", got)
@@ -278,6 +278,7 @@ func TestClassify(t *testing.T) {
 		{Error{HTTPStatus: 400, Code: "invalid_grant", AADSTS: []int{65001}}, Misconfigured},
 		{Error{HTTPStatus: 400, Code: "interaction_required"}, Reauthorize},
 		{Error{HTTPStatus: 400, Code: "invalid_request"}, Misconfigured},
+		{Error{Code: "no_refresh_token"}, Reauthorize}, // kept in a store and rebuilt
 	} {
 		if got := classify(&tt.e); got != tt.want {
 			t.Errorf("classify(%+v) = %v, want %v", tt.e, got, tt.want)
