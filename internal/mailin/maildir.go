@@ -45,22 +45,15 @@ func (m *Maildir) Name(now time.Time) string {
 	return fmt.Sprintf("%d.M%dP%dQ%dR%s.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), m.seq.Add(1), hex.EncodeToString(b), m.host)
 }
 
-// Write stores the message under name: tmp/ first, synced, then renamed
-// into new/ and the directory synced, so the file is either whole in new/
-// or not there. ctx ending abandons the write and removes the tmp file.
-func (m *Maildir) Write(ctx context.Context, name string, r io.Reader) error {
-	if err := m.write(ctx, name, r); err != nil {
-		return err
-	}
-	return m.SyncNew()
-}
-
 // SyncNew makes the renames into new/ durable. Several writes may share
 // one sync: until it, a crash may undo a rename (and the message is then
 // fetched again), never leave a partial file.
 func (m *Maildir) SyncNew() error { return syncDir(filepath.Join(m.Dir, "new")) }
 
-// write is Write without the directory sync.
+// write stores the message under name: tmp/ first, synced, then renamed
+// into new/, so the file is either whole in new/ or not there; SyncNew
+// makes the rename durable. ctx ending abandons the write and removes the
+// tmp file.
 func (m *Maildir) write(ctx context.Context, name string, r io.Reader) (err error) {
 	tmp := filepath.Join(m.Dir, "tmp", name)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

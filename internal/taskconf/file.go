@@ -95,9 +95,6 @@ func (f *File) warn(key, format string, args ...any) {
 	f.Warnings = append(f.Warnings, loc+": "+key+": "+fmt.Sprintf(format, args...))
 }
 
-// Line is where key is set, or 0.
-func (f *File) Line(key string) int { return f.lines[key] }
-
 // Has reports whether key is set (even to an empty value).
 func (f *File) Has(key string) bool {
 	f.known[key] = true

@@ -12,7 +12,7 @@
 // system's ports. It must run as root (Dovecot drops privileges itself).
 // See config.go for the settings and why each is there.
 //
-// Launch, LaunchSink, Save and the other functions that do the work return
+// Launch, Save and the other functions that do the work return
 // errors; Missing says beforehand whether Dovecot can run here, in words a
 // newcomer can act on. Start, StartSink, Deliver and the other helpers in
 // testing.go wrap them for tests: they skip the test where Dovecot is

@@ -56,14 +56,10 @@ type SinkMessage struct {
 	File string
 }
 
-// LaunchSink runs smtp-sink on a free loopback port; Stop ends it. It
-// returns a *MissingError when smtp-sink is not installed. On error nothing
-// is left running and no directory is left behind.
-func LaunchSink() (*Sink, error) {
-	return launchSink(func(string, ...any) {})
-}
-
-// launchSink is LaunchSink with logf told about retries.
+// launchSink runs smtp-sink on a free loopback port, telling logf about
+// retries; Stop ends it. It returns a *MissingError when smtp-sink is not
+// installed. On error nothing is left running and no directory is left
+// behind.
 func launchSink(logf func(format string, args ...any)) (_ *Sink, err error) {
 	bin, err := findSink()
 	if err != nil {

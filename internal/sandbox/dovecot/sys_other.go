@@ -8,8 +8,8 @@ import (
 )
 
 // supported is false: the harness needs Linux's process groups with a
-// parent-death signal, /proc and inotify. Missing says so, Launch and
-// LaunchSink refuse, and Start and StartSink skip.
+// parent-death signal, /proc and inotify. Missing says so, Launch
+// refuses, and Start and StartSink skip.
 const supported = false
 
 var errUnsupported = errors.New("dovecot harness: needs Linux")
