@@ -170,13 +170,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			d := b.Next()
-			// A token waiting for an admin costs nothing to look at again:
-			// check every poll, so mail moves soon after Get Email Token.
-			var na *tokenstore.NeedsAuthorizationError
-			if errors.As(err, &na) {
-				d = min(d, r.cfg.PollInterval)
-			}
+			d := b.After(err, r.cfg.PollInterval)
 			r.task.Report("cannot receive", err, d)
 			worker.Sleep(ctx, d)
 			continue

@@ -13,7 +13,6 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"mailtokens/internal/logging"
-	"mailtokens/internal/tokenstore"
 	"mailtokens/internal/worker"
 )
 
@@ -166,14 +165,7 @@ func (s *Sender) Run(ctx context.Context) {
 		}
 		wait := s.cfg.PollInterval
 		if sum.Err != nil {
-			wait = bo.Next()
-			// A token waiting for an admin costs nothing to look at again
-			// (no provider request); check every poll, so that mail moves
-			// soon after someone clicks Get Email Token.
-			var na *tokenstore.NeedsAuthorizationError
-			if errors.As(sum.Err, &na) {
-				wait = min(wait, s.cfg.PollInterval)
-			}
+			wait = bo.After(sum.Err, s.cfg.PollInterval)
 			s.report(sum.Err, wait)
 		} else {
 			bo.Reset()

@@ -169,6 +169,18 @@ func (b *Backoff) Next() time.Duration {
 	return min(d, b.Max)
 }
 
+// After is the pause before trying again after err: the next delay, but at
+// most poll while the token waits for an admin. Looking at the store again
+// costs no provider request, so mail moves soon after Get Email Token.
+func (b *Backoff) After(err error, poll time.Duration) time.Duration {
+	d := b.Next()
+	var na *tokenstore.NeedsAuthorizationError
+	if errors.As(err, &na) {
+		d = min(d, poll)
+	}
+	return d
+}
+
 // Reset starts over after a success.
 func (b *Backoff) Reset() { b.n = 0 }
 

@@ -3,11 +3,13 @@ package worker
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"mailtokens/internal/taskconf"
+	"mailtokens/internal/tokenstore"
 )
 
 func TestBackoff(t *testing.T) {
@@ -25,6 +27,22 @@ func TestBackoff(t *testing.T) {
 	b.Reset()
 	if d := b.Next(); d != time.Second {
 		t.Fatalf("after Reset: %v", d)
+	}
+}
+
+// TestBackoffAfter: a token waiting for an admin is looked at again every
+// poll; other failures back off past it.
+func TestBackoffAfter(t *testing.T) {
+	b := Backoff{Min: time.Minute, Max: time.Hour}
+	wait := &tokenstore.NeedsAuthorizationError{Name: "t", Status: tokenstore.StatusNew}
+	if d := b.After(fmt.Errorf("log in: %w", wait), 30*time.Second); d != 30*time.Second {
+		t.Errorf("needs authorization: %v, want the poll interval", d)
+	}
+	if d := b.After(errors.New("connection refused"), 30*time.Second); d != 2*time.Minute {
+		t.Errorf("other failure: %v, want the second backoff step", d)
+	}
+	if d := b.After(wait, time.Hour); d != 4*time.Minute {
+		t.Errorf("needs authorization with a long poll: %v, want the backoff step", d)
 	}
 }
 
