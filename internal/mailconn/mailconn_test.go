@@ -178,7 +178,7 @@ func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
 		if err := c.dial(); err != nil {
 			t.Fatalf("%s: %v", c.proto, err)
 		}
-		if c.proto == IMAP && len(r.idp.Refreshes()) != before+1 {
+		if len(r.idp.Refreshes()) != before+1 {
 			t.Fatalf("%s: %d refreshes, want exactly one", c.proto, len(r.idp.Refreshes())-before)
 		}
 		// The fresh token now in the store is used as is.
