@@ -443,7 +443,7 @@ func (s *Store) markUsed(ctx context.Context, name string, actor Actor, detail s
 	}
 	nowMs := toMillis(now)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		t, err := s.get(ctx, tx, name)
+		t, err := s.ref(ctx, tx, name)
 		if err != nil {
 			return err
 		}

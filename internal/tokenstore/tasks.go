@@ -19,7 +19,7 @@ type TaskUse struct {
 // token (the default token when name is empty), so the admin utility can
 // name the task files a deletion would break.
 func (s *Store) RecordTask(ctx context.Context, name string, actor Actor, task string) error {
-	t, err := s.get(ctx, s.db, name)
+	t, err := s.ref(ctx, s.db, name)
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ func (s *Store) RecordTask(ctx context.Context, name string, actor Actor, task s
 
 // Tasks lists the task files known to use the named token, most recent first.
 func (s *Store) Tasks(ctx context.Context, name string) ([]TaskUse, error) {
-	t, err := s.get(ctx, s.db, name)
+	t, err := s.ref(ctx, s.db, name)
 	if err != nil {
 		return nil, err
 	}

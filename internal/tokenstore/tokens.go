@@ -84,14 +84,25 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// get reads the named token (the default for ""), with its secrets.
 func (s *Store) get(ctx context.Context, q querier, name string) (*Token, error) {
+	return s.find(ctx, q, name, true)
+}
+
+// ref reads the named token without opening its secrets, for changes that
+// need only its id and name.
+func (s *Store) ref(ctx context.Context, q querier, name string) (*Token, error) {
+	return s.find(ctx, q, name, false)
+}
+
+func (s *Store) find(ctx context.Context, q querier, name string, reveal bool) (*Token, error) {
 	var row *sql.Row
 	if name == "" {
 		row = q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE is_default = 1`)
 	} else {
 		row = q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE name = ?`, name)
 	}
-	t, err := s.scanToken(row, true)
+	t, err := s.scanToken(row, reveal)
 	if errors.Is(err, sql.ErrNoRows) {
 		known, _ := s.names(ctx, q)
 		return nil, &NotFoundError{Name: name, Known: known}
@@ -222,7 +233,7 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 // Delete removes a token. Its events stay, ending with "deleted".
 func (s *Store) Delete(ctx context.Context, name string, actor Actor) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		t, err := s.get(ctx, tx, name)
+		t, err := s.ref(ctx, tx, name)
 		if err != nil {
 			return err
 		}
@@ -247,7 +258,7 @@ func (s *Store) SetDefault(ctx context.Context, name string, actor Actor) error 
 		if name == "" {
 			return nil
 		}
-		t, err := s.get(ctx, tx, name)
+		t, err := s.ref(ctx, tx, name)
 		if err != nil {
 			return err
 		}
@@ -317,7 +328,7 @@ func (s *Store) SaveGrant(ctx context.Context, name string, grant Grant, tok *pr
 // Revoke).
 func (s *Store) MarkRevoked(ctx context.Context, name string, actor Actor, note string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		t, err := s.get(ctx, tx, name)
+		t, err := s.ref(ctx, tx, name)
 		if err != nil {
 			return err
 		}
