@@ -4,10 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
+	"mailtokens/internal/durable"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +47,7 @@ func (m *Maildir) Name(now time.Time) string {
 // SyncNew makes the renames into new/ durable. Several writes may share
 // one sync: until it, a crash may undo a rename (and the message is then
 // fetched again), never leave a partial file.
-func (m *Maildir) SyncNew() error { return syncDir(filepath.Join(m.Dir, "new")) }
+func (m *Maildir) SyncNew() error { return durable.SyncDir(filepath.Join(m.Dir, "new")) }
 
 // write stores the message under name: tmp/ first, synced, then renamed
 // into new/, so the file is either whole in new/ or not there; SyncNew
@@ -113,18 +112,6 @@ func (m *Maildir) CleanTmp(age time.Duration, now time.Time) {
 			os.Remove(filepath.Join(m.Dir, "tmp", e.Name()))
 		}
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("maildir: sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
-		return fmt.Errorf("maildir: sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 func globEscape(s string) string {

@@ -3,6 +3,7 @@ package mailout
 import (
 	"fmt"
 	"io"
+	"mailtokens/internal/durable"
 	"os"
 	"path/filepath"
 	"time"
@@ -50,7 +51,7 @@ func (s *Spool) Enqueue(r io.Reader) (string, error) {
 		return "", fmt.Errorf("enqueue: %w", err)
 	}
 	queued = true
-	if err := syncDir(filepath.Join(s.Dir, DirNew)); err != nil {
+	if err := durable.SyncDir(filepath.Join(s.Dir, DirNew)); err != nil {
 		return dst, fmt.Errorf("enqueue: the message is in %s, but syncing the directory failed: %w", dst, err)
 	}
 	return dst, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"mailtokens/internal/durable"
 	"os"
 	"path/filepath"
 	"sort"
@@ -140,7 +141,7 @@ func (s *Spool) writeAtomic(sub, name string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(filepath.Join(s.Dir, sub))
+	return durable.SyncDir(filepath.Join(s.Dir, sub))
 }
 
 // finish moves a message out of new/ into sub (sent/ or failed/), with a
@@ -184,19 +185,6 @@ func (s *Spool) cleanTmp(cutoff time.Time) {
 			_ = os.Remove(s.path(DirTmp, e.Name()))
 		}
 	}
-}
-
-// syncDir makes a directory's entries (renames, new files) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // uniqueName is a Maildir-style unique file name: the time, the process,
