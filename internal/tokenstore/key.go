@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"mailtokens/internal/durable"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,32 +84,38 @@ func readKeyFile(path string) ([]byte, error) {
 	return raw, nil
 }
 
-// createKeyFile writes a new key with mode 0600. When another process won
+// createKeyFile writes a new key with mode 0600. The key is written whole
+// to a temporary file and then linked into place, so a process starting at
+// the same moment never reads a half-written key; when another process won
 // the race to create it, its key is read instead.
 func createKeyFile(path string) ([]byte, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create key file: %w", err)
 	}
 	text := GenerateKey()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return readKeyFile(path)
-	}
+	f, err := os.CreateTemp(dir, ".key-*") // mode 0600
 	if err != nil {
 		return nil, fmt.Errorf("create key file: %w", err)
 	}
-	if _, err := f.WriteString(text + "\n"); err != nil {
-		f.Close()
-		os.Remove(path)
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(text + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("write key file %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, fmt.Errorf("write key file %s: %w", path, err)
+	if err := os.Link(f.Name(), path); errors.Is(err, fs.ErrExist) {
+		return readKeyFile(path)
+	} else if err != nil {
+		return nil, fmt.Errorf("create key file: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write key file %s: %w", path, err)
+	if err := durable.SyncDir(dir); err != nil {
+		return nil, fmt.Errorf("create key file: %w", err)
 	}
 	raw, _ := decodeKey(text)
 	return raw, nil

@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+	"github.com/mattn/go-sqlite3" // the SQLite driver
 
 	"mailtokens/internal/provider"
 )
@@ -73,12 +73,17 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	// committed (rotated) refresh token survive a power cut; immediate
 	// transactions take the write lock up front, so two writers wait on the
 	// busy timeout instead of failing with "database is locked".
-	dsn := opt.Path + "?_journal_mode=WAL&_busy_timeout=15000&_foreign_keys=on&_synchronous=FULL&_txlock=immediate"
+	dsn := fmt.Sprintf("%s?_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=FULL&_txlock=immediate",
+		opt.Path, busyTimeout.Milliseconds())
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
 	}
 	db.SetMaxOpenConns(8)
+	if err := connect(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
+	}
 	s := &Store{
 		db:      db,
 		path:    opt.Path,
@@ -99,6 +104,32 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
 	}
 	return s, nil
+}
+
+// busyTimeout is how long a statement waits for another process's lock.
+const busyTimeout = 15 * time.Second
+
+// connect makes the first connection. Connecting switches a new store to
+// WAL, which needs the file to itself; when several processes start at once
+// on a fresh store, SQLite refuses the switch to all but one at once
+// (SQLITE_BUSY without waiting: they would deadlock), so it is tried again
+// until the busy timeout has passed.
+func connect(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := db.PingContext(ctx)
+		var se sqlite3.Error
+		if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
 }
 
 // Close closes the database.

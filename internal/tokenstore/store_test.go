@@ -437,4 +437,14 @@ func TestConcurrentFirstOpen(t *testing.T) {
 			t.Fatalf("processes ended up with different keys: %s vs %s", first, id)
 		}
 	}
+	// The key was written whole beside the store; no temporary file stays.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".key-") {
+			t.Errorf("temporary key file %s left behind", e.Name())
+		}
+	}
 }
