@@ -214,3 +214,26 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Errorf("static CSS: %d %s", r.status, r.header.Get("Content-Type"))
 	}
 }
+
+// TestSecureCookiesUnderTLS: behind HTTPS (or with TLS here) the session
+// cookie is Secure and browsers are told to keep to HTTPS.
+func TestSecureCookiesUnderTLS(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Secure = true })
+	b := h.browser()
+	r := b.do(http.MethodPost, "/login", url.Values{"name": {adminName}, "password": {adminPassword}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", r.status, flashOrErrors(r.body))
+	}
+	var cookie *http.Cookie
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == sessionCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie under TLS: %+v", cookie)
+	}
+	if got := r.header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") {
+		t.Errorf("Strict-Transport-Security = %q", got)
+	}
+}
