@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -38,26 +37,8 @@ type harness struct {
 	idp    *idp.Server
 	world  idp.World
 	clock  *idp.FakeClock
-	logBuf *syncBuffer
+	logBuf *syncbuf.Buffer
 	url    string
-}
-
-// syncBuffer collects log lines from concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 type harnessOption func(*Config)
@@ -77,7 +58,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h := &harness{t: t, store: st, idp: p, world: w, clock: clock, logBuf: &syncBuffer{}}
+	h := &harness{t: t, store: st, idp: p, world: w, clock: clock, logBuf: &syncbuf.Buffer{}}
 	var handler http.Handler
 	h.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(h.http.Close)

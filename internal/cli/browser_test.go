@@ -1,45 +1,26 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/testenv/browser"
 )
 
-// lockedBuffer is stderr shared with the server goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startServe runs `evadmin serve` for the test and returns its URL and
 // standard error.
-func startServe(t *testing.T, w *world) (string, *lockedBuffer) {
+func startServe(t *testing.T, w *world) (string, *syncbuf.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &lockedBuffer{}
+	stderr := &syncbuf.Buffer{}
 	env := &Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, ConfPath: w.conf}
 	ready := make(chan string, 1)
 	served := make(chan error, 1)

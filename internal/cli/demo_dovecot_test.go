@@ -16,6 +16,7 @@ import (
 	"mailtokens/internal/demo"
 	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/syncbuf"
 )
 
 // TestDemoDovecot is `make demo DEMO_FLAGS=--dovecot` without a browser:
@@ -30,7 +31,7 @@ func TestDemoDovecot(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo-data")
 	runCtx, stop := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(runCtx, []string{"demo", "--dovecot", "--dir", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), outW, &logs)

@@ -1,36 +1,18 @@
 package mailin
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/tokens"
+	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/tokenstore"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // waitFor polls cond until it holds or 20 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -49,8 +31,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // start runs evmail (not -once) until the test ends.
-func (r *rig) start(task string) *syncBuf {
-	log := &syncBuf{}
+func (r *rig) start(task string) *syncbuf.Buffer {
+	log := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"-conf", task}, log) }()
@@ -122,7 +104,7 @@ func TestSIGTERMDuringASilentRETR(t *testing.T) {
 	r.pop3.Add(r.w.MSUser, message(1, "held up"))
 	r.pop3.HangOn("RETR")
 	task := r.pop3Task("hang", nil)
-	log := &syncBuf{}
+	log := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"-conf", task}, log) }()

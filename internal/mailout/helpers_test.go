@@ -1,7 +1,6 @@
 package mailout
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -23,6 +22,7 @@ import (
 	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/sandbox/testcert"
 	"mailtokens/internal/sandbox/tokens"
+	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -64,22 +64,7 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // logBuffer collects a logger's lines for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 func (b *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))

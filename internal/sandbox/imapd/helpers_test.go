@@ -2,11 +2,9 @@ package imapd
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/testcert"
+	"mailtokens/internal/syncbuf"
 )
 
 // ioTimeout is every test connection's deadline: a client or server stuck
@@ -142,24 +141,13 @@ func (w *wire) expect(want string) {
 
 // transcript records a client's traffic (imapclient.Options.DebugWriter);
 // the client writes to it from two goroutines.
-type transcript struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (tr *transcript) Write(p []byte) (int, error) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.buf.Write(p)
-}
+type transcript struct{ syncbuf.Buffer }
 
 // uidCommands returns the UID commands the client sent, without tags. The
 // rest of the transcript is left out of failure messages: it holds tokens.
 func (tr *transcript) uidCommands() []string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
 	var cmds []string
-	for _, line := range strings.Split(tr.buf.String(), "\r\n") {
+	for _, line := range strings.Split(tr.String(), "\r\n") {
 		if _, cmd, ok := strings.Cut(line, " "); ok && strings.HasPrefix(line, "T") && strings.HasPrefix(cmd, "UID ") {
 			cmds = append(cmds, cmd)
 		}
