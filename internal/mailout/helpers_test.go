@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,25 +31,10 @@ const testTimeout = 30 * time.Second
 // fakeClock is a Clock that moves only when a test advances it or a
 // sender sleeps on it: a sleep passes at once and moves the time on. The
 // sandbox servers read it as an idp.Clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock struct{ *idp.FakeClock }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return &fakeClock{idp.NewFakeClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))}
 }
 
 func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) bool {
