@@ -63,6 +63,24 @@ func (f *fixture) expire() { f.clock.Advance(25 * time.Hour) }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
+// dial connects to addr, with TLS when tlsConf is set, and bounds the
+// whole conversation by ioTimeout.
+func dial(t *testing.T, addr string, tlsConf *tls.Config) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tlsConf != nil {
+		conn = tls.Client(conn, tlsConf)
+	}
+	if err := conn.SetDeadline(time.Now().Add(ioTimeout)); err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	return conn
+}
+
 // wire is a raw protocol conversation, for pinning the exact lines Dovecot
 // sends.
 type wire struct {
@@ -73,17 +91,8 @@ type wire struct {
 
 func dialWire(t *testing.T, addr string, tlsConf *tls.Config) *wire {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tlsConf != nil {
-		conn = tls.Client(conn, tlsConf)
-	}
+	conn := dial(t, addr, tlsConf)
 	t.Cleanup(func() { conn.Close() })
-	if err := conn.SetDeadline(time.Now().Add(ioTimeout)); err != nil {
-		t.Fatal(err)
-	}
 	return &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
 }
 
@@ -138,17 +147,7 @@ func (w *wire) ehlo() {
 // dialIMAP connects go-imap/v2's client; tlsConf set means implicit TLS.
 func dialIMAP(t *testing.T, addr string, tlsConf *tls.Config) *imapclient.Client {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tlsConf != nil {
-		conn = tls.Client(conn, tlsConf)
-	}
-	if err := conn.SetDeadline(time.Now().Add(ioTimeout)); err != nil {
-		t.Fatal(err)
-	}
-	c := imapclient.New(conn, nil)
+	c := imapclient.New(dial(t, addr, tlsConf), nil)
 	t.Cleanup(func() { c.Close() })
 	if err := c.WaitGreeting(); err != nil {
 		t.Fatal(err)
@@ -159,17 +158,7 @@ func dialIMAP(t *testing.T, addr string, tlsConf *tls.Config) *imapclient.Client
 // dialSMTP connects go-smtp's client; tlsConf set means implicit TLS.
 func dialSMTP(t *testing.T, addr string, tlsConf *tls.Config) *smtp.Client {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tlsConf != nil {
-		conn = tls.Client(conn, tlsConf)
-	}
-	if err := conn.SetDeadline(time.Now().Add(ioTimeout)); err != nil {
-		t.Fatal(err)
-	}
-	c := smtp.NewClient(conn)
+	c := smtp.NewClient(dial(t, addr, tlsConf))
 	t.Cleanup(func() { c.Close() })
 	if err := c.Hello("client.test"); err != nil {
 		t.Fatal(err)
