@@ -87,15 +87,8 @@ func TestSurvivesSIGKILL(t *testing.T) {
 	}
 	const messages, kills = 500, 10
 	r := newRig(t, rigOptions{})
-	spoolDir := filepath.Join(t.TempDir(), "outbox")
-	spool, err := OpenSpool(spoolDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range messages {
-		queue(t, spool, fmt.Sprintf("m%03d", i), testMessage(r.w.MSUser, "a@example.net", fmt.Sprintf("durable %03d", i), "x"))
-	}
-	conf := r.conf(t, spoolDir, "MAIL_MAX_PER_CONNECTION = 40\nMAIL_POLL_INTERVAL = 100ms\n")
+	spool := queueNumbered(t, r, messages, "durable")
+	conf := r.conf(t, spool.Dir, "MAIL_MAX_PER_CONNECTION = 40\nMAIL_POLL_INTERVAL = 100ms\n")
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
@@ -163,15 +156,8 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	}
 	const messages = 200
 	r := newRig(t, rigOptions{})
-	spoolDir := filepath.Join(t.TempDir(), "outbox")
-	spool, err := OpenSpool(spoolDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range messages {
-		queue(t, spool, fmt.Sprintf("m%03d", i), testMessage(r.w.MSUser, "a@example.net", fmt.Sprintf("term %03d", i), "x"))
-	}
-	conf := r.conf(t, spoolDir, "")
+	spool := queueNumbered(t, r, messages, "term")
+	conf := r.conf(t, spool.Dir, "")
 	var log logBuffer
 	cmd := batchmailProcess(t, &log, "-conf", conf)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -205,4 +191,19 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	if got := len(r.smtp.Received()); got < len(sent) || got > len(sent)+1 {
 		t.Errorf("the server got %d messages, %d are in sent/", got, len(sent))
 	}
+}
+
+// queueNumbered makes a spool holding n messages to one recipient, with
+// subjects "<what> 000", "<what> 001" ….
+func queueNumbered(t *testing.T, r *rig, n int, what string) *Spool {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "outbox")
+	spool, err := OpenSpool(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		queue(t, spool, fmt.Sprintf("m%03d", i), testMessage(r.w.MSUser, "a@example.net", fmt.Sprintf("%s %03d", what, i), "x"))
+	}
+	return spool
 }
