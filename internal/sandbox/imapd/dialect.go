@@ -54,29 +54,15 @@ var exchange = &dialect{
 
 var exchangeAuthFailed = &imap.Error{Type: imap.StatusResponseTypeNo, Text: "AUTHENTICATE failed."}
 
-// googleMailScope is the scope Gmail names in every failure challenge.
-const googleMailScope = "https://mail.google.com/"
-
 // gmail is Gmail (imap.gmail.com). A refused token gets a JSON challenge
 // that the client must answer before the tagged NO comes.
 var gmail = &dialect{
-	mechanisms: []string{oauthsasl.XOAUTH2, "PLAIN", oauthsasl.OAUTHBEARER},
-	tokenRefused: func(mech string, r *mailauth.Rejected) error {
-		scope := r.Scope
-		if scope == "" {
-			scope = googleMailScope
-		}
-		if mech == oauthsasl.OAUTHBEARER {
-			// What Gmail was seen sending for OAUTHBEARER: an RFC 6750
-			// error code and no schemes.
-			return &oauthsasl.Failure{Status: "invalid_request", Scope: scope}
-		}
-		return &oauthsasl.Failure{Status: "401", Schemes: "bearer", Scope: scope}
-	},
-	authFailed:  gmailInvalidCredentials,
-	loginFailed: gmailInvalidCredentials,
-	malformed:   &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Invalid SASL argument."},
-	noMechanism: &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Unsupported AUTHENTICATE mechanism."},
+	mechanisms:   []string{oauthsasl.XOAUTH2, "PLAIN", oauthsasl.OAUTHBEARER},
+	tokenRefused: mailauth.GmailFailure,
+	authFailed:   gmailInvalidCredentials,
+	loginFailed:  gmailInvalidCredentials,
+	malformed:    &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Invalid SASL argument."},
+	noMechanism:  &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Unsupported AUTHENTICATE mechanism."},
 }
 
 var gmailInvalidCredentials = &imap.Error{

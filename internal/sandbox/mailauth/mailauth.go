@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/sandbox/idp"
 )
 
@@ -39,6 +40,21 @@ type Rejected struct {
 }
 
 func (r *Rejected) Error() string { return "login refused: " + r.Reason }
+
+// GmailFailure is the challenge Gmail's IMAP and SMTP servers answer a
+// refused token with: for XOAUTH2 status 401 and the bearer scheme, for
+// OAUTHBEARER (as seen from Gmail) an RFC 6750 error code and no schemes;
+// both name the mail scope.
+func GmailFailure(mech string, r *Rejected) error {
+	scope := r.Scope
+	if scope == "" {
+		scope = googleMailScope
+	}
+	if mech == oauthsasl.OAUTHBEARER {
+		return &oauthsasl.Failure{Status: "invalid_request", Scope: scope}
+	}
+	return &oauthsasl.Failure{Status: "401", Schemes: "bearer", Scope: scope}
+}
 
 // ErrRejected matches every *Rejected.
 var ErrRejected = errors.New("login refused")

@@ -104,9 +104,6 @@ func exchangeRefusal(r *mailauth.Rejected) *smtp.SMTPError {
 	return exchangeAuthFailed
 }
 
-// googleMailScope is the scope Gmail names in every failure challenge.
-const googleMailScope = "https://mail.google.com/"
-
 // gmail is Gmail (smtp.gmail.com). Its multi-line replies repeat the
 // enhanced code on every line ("535-5.7.8 ..."); go-smtp writes the code on
 // the last line only, so the earlier lines carry it in their text.
@@ -115,18 +112,7 @@ var gmail = &dialect{
 	// The SIZE smtp.gmail.com advertises.
 	maxMessageBytes: 35882577,
 	mechanisms:      []string{"LOGIN", "PLAIN", oauthsasl.XOAUTH2, oauthsasl.OAUTHBEARER},
-	tokenRefused: func(mech string, r *mailauth.Rejected) error {
-		scope := r.Scope
-		if scope == "" {
-			scope = googleMailScope
-		}
-		if mech == oauthsasl.OAUTHBEARER {
-			// What Gmail was seen sending for OAUTHBEARER: an RFC 6750
-			// error code and no schemes.
-			return &oauthsasl.Failure{Status: "invalid_request", Scope: scope}
-		}
-		return &oauthsasl.Failure{Status: "401", Schemes: "bearer", Scope: scope}
-	},
+	tokenRefused:    mailauth.GmailFailure,
 	passwordRefused: func(*mailauth.Rejected) *smtp.SMTPError { return gmailBadCredentials },
 	authFailed:      gmailBadCredentials,
 	malformed: &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
