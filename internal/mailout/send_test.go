@@ -413,6 +413,9 @@ func TestSMTPAuthDisabledExplainedOnce(t *testing.T) {
 	if n := strings.Count(out, "still cannot send"); n != 3 {
 		t.Errorf("%d short repeats, want 3:\n%s", n, out)
 	}
+	if n := strings.Count(out, "level=INFO msg=pass"); n != 0 {
+		t.Errorf("the failure is logged again in %d pass summaries at INFO:\n%s", n, out)
+	}
 	if want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second}; !slices.Equal(clock.sleeps, want) {
 		t.Errorf("backoff %v, want %v", clock.sleeps, want)
 	}

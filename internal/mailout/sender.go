@@ -226,8 +226,10 @@ func (s *Sender) Pass(ctx context.Context) (sum Summary) {
 }
 
 func (s *Sender) logSummary(sum Summary, took time.Duration) {
+	// A failure has its own line (Report), so a pass that tried nothing
+	// is summed up at the idle level even when it failed.
 	level := s.idleLevel
-	if sum.attempted() > 0 || sum.Err != nil {
+	if sum.attempted() > 0 {
 		level = slog.LevelInfo
 	}
 	args := []any{"sent", sum.Sent, "deferred", sum.Deferred, "failed", sum.Failed,
