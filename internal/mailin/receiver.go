@@ -160,9 +160,12 @@ func (r *Receiver) Once(ctx context.Context) error {
 }
 
 // Run receives until ctx ends. Nothing stops it: a failure is logged in one
-// line and retried after a capped, growing pause.
+// line (in full the first time, briefly while it repeats) and retried after
+// a capped, growing pause.
 func (r *Receiver) Run(ctx context.Context) error {
 	b := worker.Backoff{Min: 2 * time.Second, Max: min(5*time.Minute, max(r.cfg.PollInterval, 10*time.Second))}
+	// A failure is logged in full once, then briefly while it repeats.
+	retries := worker.Retries{Report: r.task.Report, Log: r.log}
 	for ctx.Err() == nil {
 		start := time.Now()
 		c, err := r.connect(ctx)
@@ -171,7 +174,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 				break
 			}
 			d := b.After(err, r.cfg.PollInterval)
-			r.task.Report("cannot receive", err, d)
+			retries.Failed("cannot receive", "still cannot receive", err, d)
 			worker.Sleep(ctx, d)
 			continue
 		}
@@ -182,11 +185,12 @@ func (r *Receiver) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			d := b.Next()
-			r.task.Report("receiving failed", err, d)
+			retries.Failed("receiving failed", "receiving still fails", err, d)
 			worker.Sleep(ctx, d)
 			continue
 		}
 		b.Reset()
+		retries.Reset()
 		if c.imap == nil || !c.imap.Caps().Has(imap.CapIdle) {
 			worker.Sleep(ctx, r.cfg.PollInterval)
 		}

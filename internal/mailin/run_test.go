@@ -84,7 +84,8 @@ func TestWaitsForAuthorization(t *testing.T) {
 }
 
 // TestServerDownIsRetried: a server that is not there does not stop the
-// worker: one line per attempt, saying when it retries and what to check.
+// worker: one line per attempt, saying when it retries, and what to check
+// the first time only.
 func TestServerDownIsRetried(t *testing.T) {
 	r := newRig(t)
 	l := reserve(t)
@@ -93,6 +94,10 @@ func TestServerDownIsRetried(t *testing.T) {
 	waitFor(t, "a logged connection failure", func() bool { return strings.Contains(log.String(), "cannot receive") })
 	if !strings.Contains(log.String(), "retry_in=") || !strings.Contains(log.String(), "firewall") {
 		t.Fatalf("the failure line should say when it retries and what to check:\n%s", log)
+	}
+	waitFor(t, "the retry", func() bool { return strings.Contains(log.String(), "still cannot receive") })
+	if n := strings.Count(log.String(), "firewall"); n != 1 {
+		t.Fatalf("the advice appears %d times, want once:\n%s", n, log)
 	}
 }
 

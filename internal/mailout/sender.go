@@ -80,7 +80,7 @@ type Sender struct {
 	limit   rateLimit
 	timeout sendTimeouts
 	buf     []byte // carries each message from its file to the connection
-	lastErr string // the last failure Run reported, to give advice once
+	retries worker.Retries // Run's failed passes: advice once, then briefly
 	// idleLevel logs the summary of a pass that tried nothing: Debug in
 	// Run, which passes every PollInterval; Info for -once.
 	idleLevel slog.Level
@@ -115,6 +115,12 @@ func New(cfg Config) (*Sender, error) {
 		limit:   rateLimit{perMinute: cfg.RatePerMinute, clock: cfg.Clock},
 		timeout: sendTimeouts{command: cfg.CommandTimeout, endData: cfg.EndDataTimeout},
 		buf:     make([]byte, 64<<10)}
+	s.retries = worker.Retries{Report: cfg.Report, Log: cfg.Log}
+	if s.retries.Report == nil {
+		s.retries.Report = func(what string, err error, retryIn time.Duration) {
+			s.log.Error(what, "err", err.Error(), "retry_in", retryIn.Round(time.Second).String())
+		}
+	}
 	return s, nil
 }
 
@@ -166,10 +172,10 @@ func (s *Sender) Run(ctx context.Context) {
 		wait := s.cfg.PollInterval
 		if sum.Err != nil {
 			wait = bo.After(sum.Err, s.cfg.PollInterval)
-			s.report(sum.Err, wait)
+			s.retries.Failed("cannot send the queued mail", "still cannot send", sum.Err, wait)
 		} else {
 			bo.Reset()
-			s.lastErr = ""
+			s.retries.Reset()
 			if sum.attempted() > 0 {
 				wait = 0
 			}
@@ -181,21 +187,6 @@ func (s *Sender) Run(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// report logs a failed pass: with advice the first time, then briefly
-// while the failure stays the same.
-func (s *Sender) report(err error, retryIn time.Duration) {
-	if err.Error() == s.lastErr {
-		s.log.Warn("still cannot send", "err", err.Error(), "retry_in", retryIn.Round(time.Second).String())
-		return
-	}
-	s.lastErr = err.Error()
-	if s.cfg.Report != nil {
-		s.cfg.Report("cannot send the queued mail", err, retryIn)
-		return
-	}
-	s.log.Error("cannot send the queued mail", "err", err.Error(), "retry_in", retryIn.Round(time.Second).String())
 }
 
 // Pass sends every message in new/ that is due, oldest first, over as few

@@ -153,6 +153,30 @@ func (t *Task) Report(what string, err error, retryIn time.Duration) {
 	t.Log.Warn(what, args...)
 }
 
+// Retries logs the failures a worker retries: the first in full through
+// Report (with what to do), then one short warning per retry while the same
+// failure repeats, so that a token waiting for an admin does not fill the
+// log with the same advice.
+type Retries struct {
+	Report func(what string, err error, retryIn time.Duration)
+	Log    *slog.Logger
+	last   string
+}
+
+// Failed logs err: in full as what, or as again when it is the failure
+// logged last.
+func (r *Retries) Failed(what, again string, err error, retryIn time.Duration) {
+	if err.Error() == r.last {
+		r.Log.Warn(again, "err", err.Error(), "retry_in", retryIn.Round(time.Second).String())
+		return
+	}
+	r.last = err.Error()
+	r.Report(what, err, retryIn)
+}
+
+// Reset forgets the last failure after a success.
+func (r *Retries) Reset() { r.last = "" }
+
 // Backoff is a capped exponential delay: Min, 2·Min, 4·Min … Max.
 type Backoff struct {
 	Min, Max time.Duration

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +45,30 @@ func TestBackoffAfter(t *testing.T) {
 	}
 	if d := b.After(wait, time.Hour); d != 4*time.Minute {
 		t.Errorf("needs authorization with a long poll: %v, want the backoff step", d)
+	}
+}
+
+// TestRetries: the advice comes once; a repeat is one short line; a new
+// failure, or the same one after a success, is told in full again.
+func TestRetries(t *testing.T) {
+	var full []string
+	var brief bytes.Buffer
+	r := Retries{
+		Report: func(what string, err error, _ time.Duration) { full = append(full, what+": "+err.Error()) },
+		Log:    slog.New(slog.NewTextHandler(&brief, nil)),
+	}
+	down, refused := errors.New("connection refused"), errors.New("535 authentication failed")
+	r.Failed("cannot send", "still cannot send", down, time.Second)
+	r.Failed("cannot send", "still cannot send", down, 2*time.Second)
+	r.Failed("cannot send", "still cannot send", refused, time.Second)
+	r.Reset()
+	r.Failed("cannot send", "still cannot send", refused, time.Second)
+	want := []string{"cannot send: connection refused", "cannot send: 535 authentication failed", "cannot send: 535 authentication failed"}
+	if !slices.Equal(full, want) {
+		t.Errorf("full reports %q, want %q", full, want)
+	}
+	if n := strings.Count(brief.String(), "still cannot send"); n != 1 || !strings.Contains(brief.String(), "retry_in=2s") {
+		t.Errorf("short lines:\n%s", brief.String())
 	}
 }
 
