@@ -79,7 +79,7 @@ type Sender struct {
 	clock   Clock
 	limit   rateLimit
 	timeout sendTimeouts
-	buf     []byte // carries each message from its file to the connection
+	buf     []byte         // carries each message from its file to the connection
 	retries worker.Retries // Run's failed passes: advice once, then briefly
 	// idleLevel logs the summary of a pass that tried nothing: Debug in
 	// Run, which passes every PollInterval; Info for -once.
