@@ -10,15 +10,8 @@
 package main
 
 import (
-	"os"
-
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/mailout"
-	"mailtokens/internal/worker"
 )
 
-func main() {
-	ctx, stop := worker.SignalContext()
-	code := mailout.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { cmdline.Main(mailout.Program) }

@@ -4,15 +4,8 @@
 package main
 
 import (
-	"os"
-
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/mailin"
-	"mailtokens/internal/worker"
 )
 
-func main() {
-	ctx, stop := worker.SignalContext()
-	code := mailin.Main(ctx, os.Args[1:], os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { cmdline.Main(mailin.Program) }

@@ -8,7 +8,7 @@ import (
 // runAdminPasswd creates an admin or changes its password. The password is
 // read from stdin (a prompt without echo at a terminal), never from a flag.
 func runAdminPasswd(env *Env, args []string) error {
-	pos, err := flags(flag.NewFlagSet("admin passwd", flag.ContinueOnError), args, 1)
+	pos, err := env.Parse(flag.NewFlagSet("admin passwd", flag.ContinueOnError), args, 1)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/testenv/browser"
@@ -21,7 +22,7 @@ func startServe(t *testing.T, w *world) (string, *syncbuf.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncbuf.Buffer{}
-	env := &Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, ConfPath: w.conf}
+	env := &Env{Env: &cmdline.Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, Conf: w.conf}}
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() { served <- Serve(env, func(addr string) { ready <- addr }) }()
@@ -148,7 +149,7 @@ func TestBrowser(t *testing.T) {
 
 func tokenID(t *testing.T, w *world, name string) int64 {
 	t.Helper()
-	store, err := (&Env{Ctx: context.Background(), ConfPath: w.conf, Stderr: io.Discard}).open()
+	store, err := (&Env{Env: &cmdline.Env{Ctx: context.Background(), Conf: w.conf, Stderr: io.Discard}}).open()
 	if err != nil {
 		t.Fatal(err)
 	}

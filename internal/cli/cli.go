@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/term"
 
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
@@ -24,116 +25,49 @@ import (
 
 // Exit codes.
 const (
-	ExitOK    = 0
-	ExitFail  = 1
-	ExitUsage = 2
+	ExitOK    = cmdline.ExitOK
+	ExitFail  = cmdline.ExitFail
+	ExitUsage = cmdline.ExitUsage
 )
 
-// Env is what a command runs with.
+// Env is what a command runs with: the command line's, and the properties
+// once loaded.
 type Env struct {
-	Ctx    context.Context
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
-	// ConfPath is the -conf file.
-	ConfPath string
+	*cmdline.Env
 
 	cfg *taskconf.Evadmin
 	log *slog.Logger
 }
 
-// usageError is a wrong command line; it exits 2 after the usage text.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
-
-// command is one subcommand.
-type command struct {
-	name    string // "token add"
-	args    string // synopsis after the name
-	summary string
-	run     func(env *Env, args []string) error
+// Program is evadmin's command line.
+var Program = &cmdline.Program{
+	Name:  "evadmin",
+	Title: "Access Tokens for 3rd Party Email Services",
+	Conf:  "conf/evadmin.properties",
+	Commands: []cmdline.Command{
+		{Name: "serve", Summary: "run the web utility", Run: with(runServe)},
+		{Name: "admin passwd", Args: "NAME", Summary: "create an admin or change its password (password on stdin)", Run: with(runAdminPasswd)},
+		{Name: "token list", Args: "[--json]", Summary: "list tokens and their health", Run: with(runTokenList)},
+		{Name: "token show", Args: "NAME [--json]", Summary: "show one token, its health and events", Run: with(runTokenShow)},
+		{Name: "token add", Args: "NAME --type microsoft|google|generic --client-id C [--email E] [--tenant T] [--scope S] [--auth-url U] [--token-url U] [--client-secret-file F]", Summary: "add a token (secret from the file, or stdin)", Run: with(runTokenAdd)},
+		{Name: "token login", Args: "NAME [--device]", Summary: "get the token: sign in through the browser, or with a device code", Run: with(runTokenLogin)},
+		{Name: "token paste", Args: "NAME", Summary: "store a token response (JSON on stdin: access_token, refresh_token, expires_in)", Run: with(runTokenPaste)},
+		{Name: "token refresh", Args: "NAME", Summary: "refresh the access token now", Run: with(runTokenRefresh)},
+		{Name: "token test", Args: "NAME --imap|--pop3|--smtp HOST:PORT [--security SSL|STARTTLS|NONE] [--user U]", Summary: "log in to a mail server with the token", Run: with(runTokenTest)},
+		{Name: "token revoke", Args: "NAME", Summary: "revoke the token (at Google too) and forget it", Run: with(runTokenRevoke)},
+		{Name: "token delete", Args: "NAME", Summary: "delete the token", Run: with(runTokenDelete)},
+	},
 }
 
-var commands []command
-
-func init() {
-	commands = []command{
-		{"serve", "", "run the web utility", runServe},
-		{"demo", "[--dir DIR] [--listen ADDR] [--dovecot]", "run the whole loop on this machine, with a sandbox standing in for Microsoft and Google (--dovecot: a private Dovecot as the mail server)", runDemo},
-		{"admin passwd", "NAME", "create an admin or change its password (password on stdin)", runAdminPasswd},
-		{"token list", "[--json]", "list tokens and their health", runTokenList},
-		{"token show", "NAME [--json]", "show one token, its health and events", runTokenShow},
-		{"token add", "NAME --type microsoft|google|generic --client-id C [--email E] [--tenant T] [--scope S] [--auth-url U] [--token-url U] [--client-secret-file F]", "add a token (secret from the file, or stdin)", runTokenAdd},
-		{"token login", "NAME [--device]", "get the token: sign in through the browser, or with a device code", runTokenLogin},
-		{"token paste", "NAME", "store a token response (JSON on stdin: access_token, refresh_token, expires_in)", runTokenPaste},
-		{"token refresh", "NAME", "refresh the access token now", runTokenRefresh},
-		{"token test", "NAME --imap|--pop3|--smtp HOST:PORT [--security SSL|STARTTLS|NONE] [--user U]", "log in to a mail server with the token", runTokenTest},
-		{"token revoke", "NAME", "revoke the token (at Google too) and forget it", runTokenRevoke},
-		{"token delete", "NAME", "delete the token", runTokenDelete},
-	}
+// with adapts a command of this package to the command line's shape.
+func with(run func(env *Env, args []string) error) func(*cmdline.Env, []string) error {
+	return func(ce *cmdline.Env, args []string) error { return run(&Env{Env: ce}, args) }
 }
 
 // Run runs evadmin with args (without the program name) and returns the
 // exit code.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	env := &Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	fs := flag.NewFlagSet("evadmin", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&env.ConfPath, "conf", "conf/evadmin.properties", "the evadmin properties file")
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintln(stderr, "evadmin:", err)
-		usage(stderr)
-		return ExitUsage
-	}
-	rest := fs.Args()
-	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
-		usage(stdout)
-		if len(rest) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
-	}
-	cmd, cmdArgs := find(rest)
-	if cmd == nil {
-		fmt.Fprintf(stderr, "evadmin: unknown command %q\n", strings.Join(rest, " "))
-		usage(stderr)
-		return ExitUsage
-	}
-	err := cmd.run(env, cmdArgs)
-	var ue *usageError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "evadmin %s: %s\nusage: evadmin [-conf FILE] %s %s\n", cmd.name, ue.msg, cmd.name, cmd.args)
-		return ExitUsage
-	default:
-		fmt.Fprintf(stderr, "evadmin %s: %v\n", cmd.name, err)
-		return ExitFail
-	}
-}
-
-func find(args []string) (*command, []string) {
-	for i := range commands {
-		words := strings.Fields(commands[i].name)
-		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == commands[i].name {
-			return &commands[i], args[len(words):]
-		}
-	}
-	return nil, nil
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "evadmin — Access Tokens for 3rd Party Email Services")
-	fmt.Fprintln(w, "\nusage: evadmin [-conf conf/evadmin.properties] COMMAND")
-	fmt.Fprintln(w, "\ncommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %s %s\n      %s\n", c.name, c.args, c.summary)
-	}
-	fmt.Fprintln(w, "\nexit status: 0 success, 1 failure, 2 usage error")
+	return Program.Run(ctx, args, stdin, stdout, stderr)
 }
 
 // config loads the properties once; problems are a failure (exit 1) with
@@ -142,9 +76,9 @@ func (env *Env) config() (*taskconf.Evadmin, error) {
 	if env.cfg != nil {
 		return env.cfg, nil
 	}
-	cfg, warnings, err := taskconf.LoadEvadmin(env.ConfPath)
+	cfg, warnings, err := taskconf.LoadEvadmin(env.Conf)
 	if err != nil {
-		return nil, fmt.Errorf("%s has problems:\n%w", env.ConfPath, err)
+		return nil, fmt.Errorf("%s has problems:\n%w", env.Conf, err)
 	}
 	env.cfg = cfg
 	env.log = logging.New(cfg.Log, env.Stderr)
@@ -174,7 +108,7 @@ func (env *Env) open() (*tokenstore.Store, error) {
 // withToken runs a command about one token: it parses the flags (the token
 // NAME among them), opens the store, and calls fn.
 func (env *Env) withToken(fs *flag.FlagSet, args []string, fn func(store *tokenstore.Store, name string) error) error {
-	pos, err := flags(fs, args, 1)
+	pos, err := env.Parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -184,31 +118,6 @@ func (env *Env) withToken(fs *flag.FlagSet, args []string, fn func(store *tokens
 	}
 	defer store.Close()
 	return fn(store, pos[0])
-}
-
-// flags parses a subcommand's flags. The NAME may come before or after
-// them ("token add NAME --type …" reads naturally); positional is how many
-// positional arguments the command takes.
-func flags(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
-	fs.SetOutput(io.Discard)
-	var pos []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return nil, usagef("%v", err)
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			pos = append(pos, args[0])
-			args = args[1:]
-		}
-	}
-	if len(pos) != positional {
-		if positional == 1 && len(pos) == 0 {
-			return nil, usagef("name the token")
-		}
-		return nil, usagef("expected %d argument(s), got %d: %s", positional, len(pos), strings.Join(pos, " "))
-	}
-	return pos, nil
 }
 
 // readSecret reads a secret from a file or, failing that, stdin: one line,

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,9 +17,11 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/testenv"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -90,6 +91,31 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	os.WriteFile(w.conf, []byte("LISTEN = nonsense\n"), 0o600)
 	if code, _, errs := w.run("", "token", "list"); code != ExitFail || !strings.Contains(errs, "evadmin.properties:1: LISTEN") {
 		t.Fatalf("bad conf: %d %s", code, errs)
+	}
+}
+
+// Every command answers -h with its usage and exit 0, and -conf works
+// before or after the command.
+func TestHelpAndConfAnywhere(t *testing.T) {
+	w := newWorld(t)
+	for _, c := range Program.Commands {
+		for _, h := range []string{"-h", "--help"} {
+			args := append(strings.Fields(c.Name), h)
+			if code, out, errs := w.run("", args...); code != ExitOK || !strings.Contains(out, "usage: evadmin") {
+				t.Errorf("evadmin %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+			}
+		}
+	}
+	w.addMS("support")
+	for _, args := range [][]string{
+		{"-conf", w.conf, "token", "list"},
+		{"token", "list", "-conf", w.conf},
+		{"token", "show", "-conf", w.conf, "support"},
+	} {
+		var out, errb bytes.Buffer
+		if code := Run(context.Background(), args, strings.NewReader(""), &out, &errb); code != ExitOK || !strings.Contains(out.String(), "support") {
+			t.Errorf("evadmin %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+		}
 	}
 }
 
@@ -169,46 +195,10 @@ func TestAdminPasswd(t *testing.T) {
 
 // interactive runs a command whose output must be read while it runs.
 func (w *world) interactive(args ...string) (stdin io.WriteCloser, lines <-chan string, done <-chan int) {
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	ch := make(chan string, 100)
-	fin := make(chan int, 1)
-	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			ch <- sc.Text()
-		}
-		close(ch)
-	}()
-	go func() {
-		var errb bytes.Buffer
-		code := Run(context.Background(), append([]string{"-conf", w.conf}, args...), inR, outW, &errb)
-		if code != 0 {
-			w.t.Logf("evadmin %s: %s", strings.Join(args, " "), errb.String())
-		}
-		outW.Close()
-		fin <- code
-	}()
-	return inW, ch, fin
+	return testenv.Console(w.t, Run, append([]string{"-conf", w.conf}, args...)...)
 }
 
-func waitLine(t *testing.T, lines <-chan string, re *regexp.Regexp) []string {
-	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("output ended before %s", re)
-			}
-			if m := re.FindStringSubmatch(l); m != nil {
-				return m
-			}
-		case <-timeout:
-			t.Fatalf("no line matching %s", re)
-		}
-	}
-}
+var waitLine = testenv.WaitLine
 
 func TestTokenLoginDevice(t *testing.T) {
 	w := newWorld(t)
@@ -248,7 +238,7 @@ func TestServe(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var errb bytes.Buffer
-	env := &Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errb, ConfPath: w.conf}
+	env := &Env{Env: &cmdline.Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errb, Conf: w.conf}}
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() { served <- Serve(env, func(addr string) { ready <- addr }) }()

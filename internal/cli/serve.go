@@ -18,7 +18,7 @@ import (
 )
 
 func runServe(env *Env, args []string) error {
-	if _, err := flags(flag.NewFlagSet("serve", flag.ContinueOnError), args, 0); err != nil {
+	if _, err := env.Parse(flag.NewFlagSet("serve", flag.ContinueOnError), args, 0); err != nil {
 		return err
 	}
 	return Serve(env, nil)

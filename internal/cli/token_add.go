@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/tokenstore"
@@ -24,23 +25,23 @@ func runTokenAdd(env *Env, args []string) error {
 	secretFile := fs.String("client-secret-file", "", "file holding the client secret (else read from stdin)")
 	secretExpires := fs.String("client-secret-expires", "", "the secret's expiry date, YYYY-MM-DD (optional)")
 	noSecret := fs.Bool("no-client-secret", false, "a public client without a secret")
-	pos, err := flags(fs, args, 1)
+	pos, err := env.Parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
 	if *typ == "" {
-		return usagef("--type is required: microsoft, google or generic")
+		return cmdline.Usagef("--type is required: microsoft, google or generic")
 	}
 	t, err := provider.ParseType(*typ)
 	if err != nil {
-		return usagef("%v", err)
+		return cmdline.Usagef("%v", err)
 	}
 	set := tokenstore.Settings{Name: pos[0], Type: t, Email: *email, Tenant: *tenant, ClientID: *clientID,
 		Scope: *scope, AuthURL: *authURL, TokenURL: *tokenURL}
 	if *secretExpires != "" {
 		d, err := time.Parse(time.DateOnly, *secretExpires)
 		if err != nil {
-			return usagef("--client-secret-expires %q: use YYYY-MM-DD", *secretExpires)
+			return cmdline.Usagef("--client-secret-expires %q: use YYYY-MM-DD", *secretExpires)
 		}
 		set.SecretExpiresOn = d
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/tokenstore"
 )
@@ -41,12 +42,12 @@ func testToken(env *Env, store *tokenstore.Store, name, imapAddr, pop3Addr, smtp
 		}
 	}
 	if n != 1 {
-		return usagef("give exactly one of --imap, --pop3 or --smtp HOST:PORT")
+		return cmdline.Usagef("give exactly one of --imap, --pop3 or --smtp HOST:PORT")
 	}
 	host, portText, err := net.SplitHostPort(addr)
 	port, perr := strconv.Atoi(portText)
 	if err != nil || perr != nil || port < 1 || port > 65535 {
-		return usagef("%q is not HOST:PORT", addr)
+		return cmdline.Usagef("%q is not HOST:PORT", addr)
 	}
 	req.Host, req.Port = host, port
 	req.Security = mailconn.Security(strings.ToUpper(security))
@@ -55,7 +56,7 @@ func testToken(env *Env, store *tokenstore.Store, name, imapAddr, pop3Addr, smtp
 		req.Security = defaultSecurity(port)
 	case mailconn.SSL, mailconn.STARTTLS, mailconn.NONE:
 	default:
-		return usagef("--security %q: use SSL, STARTTLS or NONE", security)
+		return cmdline.Usagef("--security %q: use SSL, STARTTLS or NONE", security)
 	}
 	t, err := store.Get(env.Ctx, name)
 	if err != nil {
@@ -66,7 +67,7 @@ func testToken(env *Env, store *tokenstore.Store, name, imapAddr, pop3Addr, smtp
 		req.User = t.Email
 	}
 	if req.User == "" {
-		return usagef("the token has no email address: give --user")
+		return cmdline.Usagef("the token has no email address: give --user")
 	}
 	res := mailconn.Test(env.Ctx, store.Source(t.Name, tokenstore.ActorCLI), req, nil)
 	if !quiet {

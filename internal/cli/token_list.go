@@ -73,7 +73,7 @@ func toJSON(t *tokenstore.Token, now time.Time) tokenJSON {
 func runTokenList(env *Env, args []string) error {
 	fs := flag.NewFlagSet("token list", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := flags(fs, args, 0); err != nil {
+	if _, err := env.Parse(fs, args, 0); err != nil {
 		return err
 	}
 	store, err := env.open()

@@ -278,7 +278,7 @@ func prepareDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, marker), []byte("made by `evadmin demo`; removed and made again at each start\n"), 0o600)
+	return os.WriteFile(filepath.Join(dir, marker), []byte("made by `make demo` (evdemo); removed and made again at each start\n"), 0o600)
 }
 
 // freeAddr returns want if nothing listens there (with the port chosen,

@@ -19,7 +19,7 @@ func TestSetupWithoutDovecot(t *testing.T) {
 	}
 	t.Cleanup(func() { dovecotMissing = dovecot.Missing })
 	dir := t.TempDir()
-	earlier := map[string]string{marker: "made by `evadmin demo`\n", "tokens.db": "the earlier demo's store"}
+	earlier := map[string]string{marker: "made by `make demo`\n", "tokens.db": "the earlier demo's store"}
 	for name, text := range earlier {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			t.Fatal(err)

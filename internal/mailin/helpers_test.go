@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -134,7 +135,7 @@ func splitAddr(addr string) (string, string) {
 // none may appear, at any log level.
 func (r *rig) run(task string, extra ...string) (int, string) {
 	var log bytes.Buffer
-	code := Main(context.Background(), append([]string{"-conf", task, "-once"}, extra...), &log)
+	code := evmail(context.Background(), append([]string{"-conf", task, "-once"}, extra...), &log)
 	r.noSecretsIn(log.String())
 	return code, log.String()
 }
@@ -203,4 +204,9 @@ func reserve(t testing.TB) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// evmail runs the program as its main would, with its log on stderr.
+func evmail(ctx context.Context, args []string, stderr io.Writer) int {
+	return Program.Run(ctx, args, strings.NewReader(""), io.Discard, stderr)
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"mailtokens/internal/worker"
+	"mailtokens/internal/cmdline"
 )
 
 // The kill test runs evmail as real processes: this test binary, started
@@ -21,8 +21,8 @@ const evmailChild = "MAILIN_TEST_EVMAIL_ARGS"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(evmailChild); args != "" {
-		ctx, stop := worker.SignalContext()
-		code := Main(ctx, strings.Split(args, "\x1f"), os.Stderr)
+		ctx, stop := cmdline.SignalContext()
+		code := evmail(ctx, strings.Split(args, "\x1f"), os.Stderr)
 		stop()
 		reportPeakRSS()
 		os.Exit(code)

@@ -35,7 +35,7 @@ func (r *rig) start(task string) *syncbuf.Buffer {
 	log := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"-conf", task}, log) }()
+	go func() { done <- evmail(ctx, []string{"-conf", task}, log) }()
 	r.t.Cleanup(func() {
 		cancel()
 		select {
@@ -112,7 +112,7 @@ func TestSIGTERMDuringASilentRETR(t *testing.T) {
 	log := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"-conf", task}, log) }()
+	go func() { done <- evmail(ctx, []string{"-conf", task}, log) }()
 	st := r.openStore()
 	defer st.Close()
 	key := "pop3|" + strings.ToLower(strings.Join([]string{hostOf(r.pop3S), portOf(r.pop3S), r.w.MSUser, "INBOX"}, "|"))

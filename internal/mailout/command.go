@@ -2,68 +2,65 @@ package mailout
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/wneessen/go-mail/smtp"
 
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
 	"mailtokens/internal/worker"
 )
 
-const (
-	program     = "batchmail"
-	defaultConf = "conf/batchmail.properties"
-	usage       = "usage: batchmail [-conf FILE] [-once]\n       batchmail enqueue [-conf FILE] FILE|-"
-)
-
-// Main is batchmail's command line; it returns the exit code.
+// Program is batchmail's command line:
 //
 //	batchmail [-conf FILE] [-once]        send the queue (until SIGTERM, or one pass)
-//	batchmail enqueue [-conf FILE] FILE|- queue one message safely
+//	batchmail [-conf FILE] enqueue FILE|- queue one message safely
 //
 // With -once the exit code is 0 if the pass went well and 1 if anything
 // was deferred, failed or refused, or the server could not be reached. A
 // bad task file, spool or token stops batchmail before it connects, with
 // every problem listed.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "enqueue" {
-		return enqueueMain(args[1:], stdin, stdout, stderr)
+var Program = &cmdline.Program{
+	Name:  "batchmail",
+	Title: "send the mail queued in the spool over SMTP",
+	Conf:  "conf/batchmail.properties",
+	Commands: []cmdline.Command{
+		{Args: "[-once]", Summary: "send the queued mail until SIGTERM; -once: one pass, then exit 0 if all went well, 1 if not", Run: runSend},
+		{Name: "enqueue", Args: "FILE|-", Summary: "queue one message safely (- reads it from standard input) and print its path; only MAIL_SPOOL_DIR is read", Run: runEnqueue},
+	},
+}
+
+func runSend(env *cmdline.Env, args []string) error {
+	fs := flag.NewFlagSet("batchmail", flag.ContinueOnError)
+	once := fs.Bool("once", false, "do one pass, then exit (0 if all went well, 1 if not)")
+	if _, err := env.Parse(fs, args, 0); err != nil {
+		return err
 	}
-	f, err := worker.ParseFlags(program, defaultConf, args, stderr)
+	ctx := env.Ctx
+	cfg, warnings, err := taskconf.LoadBatchmail(env.Conf)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, usage)
-			return worker.ExitOK
-		}
-		fmt.Fprintf(stderr, "%s: %v\n%s\n", program, err, usage)
-		return worker.ExitUsage
-	}
-	cfg, warnings, err := taskconf.LoadBatchmail(f.Conf)
-	if err != nil {
-		return worker.StartupError(stderr, program, f.Conf, err)
+		return worker.StartupError(env, err)
 	}
 	spool, err := OpenSpool(cfg.SpoolDir)
 	if err != nil {
-		return worker.StartupError(stderr, program, f.Conf, fmt.Errorf("MAIL_SPOOL_DIR: %w", err))
+		return worker.StartupError(env, fmt.Errorf("MAIL_SPOOL_DIR: %w", err))
 	}
 	unlock, err := spool.Lock()
 	if err != nil {
-		return worker.StartupError(stderr, program, f.Conf, err)
+		return worker.StartupError(env, err)
 	}
 	defer unlock()
 	spool.cleanTmp(time.Now().Add(-staleTmp))
-	task, err := worker.Setup(ctx, tokenstore.ActorBatchmail, f.Conf, mailconn.SMTP,
-		cfg.Store, cfg.Log, cfg.Server, cfg.Login, "MAIL_TOKEN_NAME", stderr)
+	task, err := worker.Setup(ctx, worker.Config{Program: "batchmail", Actor: tokenstore.ActorBatchmail, TaskPath: env.Conf,
+		Protocol: mailconn.SMTP, Task: cfg.Worker, Stderr: env.Stderr})
 	if err != nil {
-		return worker.StartupError(stderr, program, f.Conf, err)
+		return worker.StartupError(env, err)
 	}
 	defer task.Close()
 	for _, w := range warnings {
@@ -84,71 +81,57 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		Report:           task.Report,
 	})
 	if err != nil {
-		return worker.StartupError(stderr, program, f.Conf, err)
+		return worker.StartupError(env, err)
 	}
-	if f.Once {
+	if *once {
 		s.idleLevel = slog.LevelInfo
 		sum := s.Pass(ctx)
 		if sum.Err != nil {
 			task.Report("cannot send the queued mail", sum.Err, 0)
 		}
 		if !sum.OK() {
-			return worker.ExitFail
+			return cmdline.ErrFailed
 		}
-		return worker.ExitOK
+		return nil
 	}
 	task.Log.Info("sending", "spool", spool.Dir, "server", task.Server.Addr(), "from", cfg.From,
 		"rate_per_minute", cfg.RatePerMinute, "max_per_connection", cfg.MaxPerConnection)
 	s.Run(ctx)
 	task.Log.Info("stopped")
-	return worker.ExitOK
+	return nil
 }
 
-// enqueueMain is `batchmail enqueue [-conf FILE] FILE|-`: it prints the
-// path of the queued file.
-func enqueueMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet(program+" enqueue", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	conf := fs.String("conf", defaultConf, "the task's properties file (only MAIL_SPOOL_DIR is read)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return worker.ExitOK
-		}
-		return worker.ExitUsage
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: batchmail enqueue [-conf FILE] FILE|-   (- reads the message from standard input)")
-		return worker.ExitUsage
-	}
-	dir, err := taskconf.LoadSpoolDir(*conf)
+// runEnqueue is `batchmail enqueue FILE|-`: it prints the path of the
+// queued file.
+func runEnqueue(env *cmdline.Env, args []string) error {
+	pos, err := env.Parse(flag.NewFlagSet("batchmail enqueue", flag.ContinueOnError), args, 1)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s enqueue: %v\n", program, err)
-		return worker.ExitFail
+		return err
+	}
+	dir, err := taskconf.LoadSpoolDir(env.Conf)
+	if err != nil {
+		return err
 	}
 	spool, err := OpenSpool(dir)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s enqueue: MAIL_SPOOL_DIR: %v\n", program, err)
-		return worker.ExitFail
+		return fmt.Errorf("MAIL_SPOOL_DIR: %w", err)
 	}
-	src, in := "standard input", stdin
-	if name := fs.Arg(0); name != "-" {
+	src, in := "standard input", env.Stdin
+	if name := pos[0]; name != "-" {
 		file, err := os.Open(name)
 		if err != nil {
-			fmt.Fprintf(stderr, "%s enqueue: %v\n", program, err)
-			return worker.ExitFail
+			return err
 		}
 		defer file.Close()
 		src, in = name, file
 	}
 	path, err := spool.Enqueue(in)
 	if err != nil && path != "" {
-		fmt.Fprintf(stderr, "%s enqueue: %v\n", program, err) // queued, but not synced
-		return worker.ExitFail
+		return err // queued, but not synced
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s enqueue: %s: %v; nothing was queued\n", program, src, err)
-		return worker.ExitFail
+		return fmt.Errorf("%s: %w; nothing was queued", src, err)
 	}
-	fmt.Fprintln(stdout, path)
-	return worker.ExitOK
+	fmt.Fprintln(env.Stdout, path)
+	return nil
 }

@@ -20,7 +20,7 @@ func writeConf(t *testing.T, text string) string {
 
 func run(args []string, stdin string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = Main(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	code = Program.Run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -33,9 +33,17 @@ func TestEnqueue(t *testing.T) {
 	msg := testMessage("f@x.example", "a@x.example", "queued", "body\n.\n")
 	file := filepath.Join(t.TempDir(), "msg.eml")
 	os.WriteFile(file, []byte(msg), 0o600)
-	for _, c := range []struct{ name, arg, stdin string }{{"file", file, ""}, {"stdin", "-", msg}} {
+	for _, c := range []struct {
+		name  string
+		args  []string
+		stdin string
+	}{
+		{"file", []string{"enqueue", "-conf", conf, file}, ""},
+		{"stdin", []string{"enqueue", "-conf", conf, "-"}, msg},
+		{"conf before enqueue", []string{"-conf", conf, "enqueue", "-"}, msg},
+	} {
 		t.Run(c.name, func(t *testing.T) {
-			code, stdout, stderr := run([]string{"enqueue", "-conf", conf, c.arg}, c.stdin)
+			code, stdout, stderr := run(c.args, c.stdin)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -49,7 +57,7 @@ func TestEnqueue(t *testing.T) {
 		})
 	}
 	spool := &Spool{Dir: spoolDir}
-	if n := len(files(t, spool, DirNew)); n != 2 {
+	if n := len(files(t, spool, DirNew)); n != 3 {
 		t.Fatalf("%d files in new/", n)
 	}
 	if left := files(t, spool, DirTmp); len(left) != 0 {
@@ -125,6 +133,11 @@ MAIL_SPOOL_DIRECTORY = `+spoolDir+`
 	}
 	if code, _, stderr := run([]string{"-conf", conf, "extra"}, ""); code != 2 || !strings.Contains(stderr, "usage:") {
 		t.Errorf("an extra argument: exit %d, %s", code, stderr)
+	}
+	for _, args := range [][]string{{"-h"}, {"-conf", conf, "-once", "-h"}, {"enqueue", "-h"}, {"version"}} {
+		if code, stdout, stderr := run(args, ""); code != 0 || !strings.Contains(stdout, "batchmail") {
+			t.Errorf("batchmail %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
+		}
 	}
 }
 

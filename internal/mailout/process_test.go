@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"mailtokens/internal/worker"
+	"mailtokens/internal/cmdline"
 )
 
 // childEnv makes the test binary run batchmail (Main) instead of the
@@ -27,8 +27,8 @@ const (
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
-		ctx, stop := worker.SignalContext()
-		code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		ctx, stop := cmdline.SignalContext()
+		code := Program.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		if path := os.Getenv(hwmEnv); path != "" {
 			writeHWM(path)

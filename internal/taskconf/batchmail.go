@@ -7,10 +7,7 @@ import (
 
 // Batchmail is the outbound worker's configuration.
 type Batchmail struct {
-	Store
-	Log
-	Server
-	Login
+	Worker
 	From             string // envelope sender
 	SpoolDir         string
 	RatePerMinute    int // 0 = no limit
@@ -36,9 +33,7 @@ func LoadBatchmail(path string) (cfg *Batchmail, warnings []string, err error) {
 
 // ReadBatchmail reads batchmail's keys from a loaded file; problems go to f.
 func ReadBatchmail(f *File) *Batchmail {
-	c := &Batchmail{Store: readStore(f), Log: readLog(f)}
-	c.Server = readServer(f, "MAIL", STARTTLS, smtpPorts)
-	c.Login = readLogin(f, "MAIL", "MAIL_TOKEN_NAME")
+	c := &Batchmail{Worker: readWorker(f, "MAIL", "MAIL_TOKEN_NAME", STARTTLS, smtpPorts)}
 	c.From = f.String("MAIL_FROM", c.User)
 	if c.From != "" && (!strings.Contains(c.From, "@") || strings.ContainsAny(c.From, " <>,;\t")) {
 		f.problem("MAIL_FROM", "%q is not a bare email address (write it without a name or <>)", c.From)

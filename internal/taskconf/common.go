@@ -22,6 +22,28 @@ func readStore(f *File) Store {
 	}
 }
 
+// Worker is what every worker's task file says about its mail server and
+// how to log in to it.
+type Worker struct {
+	Store
+	Log
+	Server
+	Login
+	// TokenKey is the key that names the token (MAILBOX_EMAIL_TOKEN_NAME or
+	// MAIL_TOKEN_NAME), for messages about it.
+	TokenKey string
+}
+
+func readWorker(f *File, prefix, tokenKey string, defSecurity Security, ports map[Security]int) Worker {
+	return Worker{
+		Store:    readStore(f),
+		Log:      readLog(f),
+		Server:   readServer(f, prefix, defSecurity, ports),
+		Login:    readLogin(f, prefix, tokenKey),
+		TokenKey: tokenKey,
+	}
+}
+
 // Log is how a program logs.
 type Log struct {
 	JSON  bool       // LOG_FORMAT = json (default text)

@@ -41,11 +41,8 @@ func (d Delivery) String() string {
 
 // Evmail is one inbound task: one mailbox.
 type Evmail struct {
-	Store
-	Log
-	Protocol Protocol
-	Server
-	Login
+	Worker
+	Protocol      Protocol
 	Folder        string
 	PollInterval  time.Duration
 	AfterDelivery After
@@ -70,14 +67,12 @@ func LoadEvmail(path string) (cfg *Evmail, warnings []string, err error) {
 
 // ReadEvmail reads evmail's keys from a loaded file; problems go to f.
 func ReadEvmail(f *File) *Evmail {
-	c := &Evmail{Store: readStore(f), Log: readLog(f)}
-	c.Protocol = Protocol(f.RequiredEnum("MAILBOX_PROTOCOL", string(IMAP), string(POP3)))
-	ports := mailboxPorts[c.Protocol]
+	protocol := Protocol(f.RequiredEnum("MAILBOX_PROTOCOL", string(IMAP), string(POP3)))
+	ports := mailboxPorts[protocol]
 	if ports == nil {
 		ports = mailboxPorts[IMAP]
 	}
-	c.Server = readServer(f, "MAILBOX", SSL, ports)
-	c.Login = readLogin(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME")
+	c := &Evmail{Worker: readWorker(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME", SSL, ports), Protocol: protocol}
 	c.Folder = f.String("MAILBOX_FOLDER", "INBOX")
 	if c.Protocol == POP3 && f.Has("MAILBOX_FOLDER") && c.Folder != "INBOX" {
 		f.warn("MAILBOX_FOLDER", "is ignored for POP3, which has only the inbox")

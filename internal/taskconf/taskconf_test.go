@@ -39,10 +39,12 @@ TOKEN_STORE = /var/lib/mailtokens/tokens.db
 		t.Fatalf("warnings: %v", warnings)
 	}
 	want := Evmail{
-		Store:    Store{Path: "/var/lib/mailtokens/tokens.db", KeyFile: "data/tokens.key"},
-		Protocol: POP3, Server: Server{Host: "outlook.office365.com", Port: 995, Security: SSL},
-		Login:  Login{User: "shared@contoso.com", AuthType: OAuth2, TokenName: "Support mailbox"},
-		Folder: "INBOX", PollInterval: 2 * time.Minute, AfterDelivery: AfterDelete,
+		Worker: Worker{
+			Store:  Store{Path: "/var/lib/mailtokens/tokens.db", KeyFile: "data/tokens.key"},
+			Server: Server{Host: "outlook.office365.com", Port: 995, Security: SSL},
+			Login:  Login{User: "shared@contoso.com", AuthType: OAuth2, TokenName: "Support mailbox"},
+		},
+		Protocol: POP3, Folder: "INBOX", PollInterval: 2 * time.Minute, AfterDelivery: AfterDelete,
 		DeliverTo: Delivery{Command: []string{"/usr/bin/importer", "--queue", "support desk", "a b"}},
 	}
 	if c.Store != want.Store || c.Protocol != want.Protocol || c.Server != want.Server || c.Login.User != want.User ||

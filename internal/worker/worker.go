@@ -1,66 +1,27 @@
-// Package worker holds what evmail and batchmail share: the command line
-// (-conf, -once, signals, exit codes), start-up checks of the task file and
-// its token, the login settings for mailconn, backoff, and one clear log
-// line per problem.
+// Package worker holds what evmail and batchmail share: start-up checks of
+// the task file and its token, the login settings for mailconn, backoff,
+// and one clear log line per problem.
 package worker
 
 import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
 )
-
-// Exit codes.
-const (
-	ExitOK    = 0
-	ExitFail  = 1 // -once with failures, or a start-up problem
-	ExitUsage = 2
-)
-
-// Flags are the command line every worker takes.
-type Flags struct {
-	Conf string // -conf
-	Once bool   // -once: one pass, then exit
-}
-
-// ParseFlags reads -conf and -once; defaultConf is the program's file in
-// conf/.
-func ParseFlags(program, defaultConf string, args []string, stderr io.Writer) (Flags, error) {
-	var f Flags
-	fs := flag.NewFlagSet(program, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.Conf, "conf", defaultConf, "the task's properties file")
-	fs.BoolVar(&f.Once, "once", false, "do one pass, then exit (0 if all went well, 1 if not)")
-	if err := fs.Parse(args); err != nil {
-		return f, err
-	}
-	if fs.NArg() > 0 {
-		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return f, nil
-}
-
-// SignalContext ends on SIGINT or SIGTERM: the worker finishes or abandons
-// the message in hand cleanly and exits.
-func SignalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
 
 // Task is a worker's start-up result: the logger, the store and the token
 // source (nil for PASSWORD logins), and the login for mailconn.
@@ -80,14 +41,24 @@ func (t *Task) Close() {
 	}
 }
 
+// Config is what a worker's task needs to start.
+type Config struct {
+	Program  string           // "evmail", for messages
+	Actor    tokenstore.Actor // who uses the token, for its record
+	TaskPath string           // the task file
+	Protocol mailconn.Protocol
+	Task     taskconf.Worker
+	Stderr   io.Writer // where the log goes
+}
+
 // Setup checks what can be checked before connecting: the token exists
 // (an unknown name stops the worker, listing the names that exist), and is
 // authorized (if not, the worker keeps running and says what the admin must
 // do). It records that this task file uses the token.
-func Setup(ctx context.Context, actor tokenstore.Actor, taskPath string, proto mailconn.Protocol,
-	st taskconf.Store, lg taskconf.Log, srv taskconf.Server, login taskconf.Login, tokenKey string, stderr io.Writer) (*Task, error) {
-	t := &Task{Log: logging.New(lg, stderr).With("task", filepath.Base(taskPath))}
-	t.Server = mailconn.Server{Protocol: proto, Host: srv.Host, Port: srv.Port, Security: mailconn.Security(srv.Security)}
+func Setup(ctx context.Context, c Config) (*Task, error) {
+	srv, login := c.Task.Server, c.Task.Login
+	t := &Task{Log: logging.New(c.Task.Log, c.Stderr).With("task", filepath.Base(c.TaskPath))}
+	t.Server = mailconn.Server{Protocol: c.Protocol, Host: srv.Host, Port: srv.Port, Security: mailconn.Security(srv.Security)}
 	if srv.CAFile != "" {
 		pem, err := os.ReadFile(srv.CAFile)
 		if err != nil {
@@ -102,7 +73,7 @@ func Setup(ctx context.Context, actor tokenstore.Actor, taskPath string, proto m
 	if login.AuthType != taskconf.OAuth2 {
 		return t, nil
 	}
-	store, err := tokenstore.Open(ctx, tokenstore.Options{Path: st.Path, KeyFile: st.KeyFile})
+	store, err := tokenstore.Open(ctx, tokenstore.Options{Path: c.Task.Store.Path, KeyFile: c.Task.Store.KeyFile})
 	if err != nil {
 		return nil, err
 	}
@@ -112,16 +83,16 @@ func Setup(ctx context.Context, actor tokenstore.Actor, taskPath string, proto m
 		store.Close()
 		var nf *tokenstore.NotFoundError
 		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("%s = %s: %w", tokenKey, login.TokenName, err)
+			return nil, fmt.Errorf("%s = %s: %w", c.Task.TokenKey, login.TokenName, err)
 		}
 		return nil, err
 	}
 	t.TokenName = tok.Name
-	abs, _ := filepath.Abs(taskPath)
-	if err := store.RecordTask(ctx, tok.Name, actor, abs); err != nil {
+	abs, _ := filepath.Abs(c.TaskPath)
+	if err := store.RecordTask(ctx, tok.Name, c.Actor, abs); err != nil {
 		t.Log.Warn("could not record the task's use of the token", "err", err)
 	}
-	t.Auth.Tokens = store.Source(tok.Name, actor)
+	t.Auth.Tokens = store.Source(tok.Name, c.Actor)
 	t.Log.Info("using token", "token", tok.Name, "type", tok.Type, "user", login.User)
 	if tok.Status != tokenstore.StatusValid && tok.Status != tokenstore.StatusRefreshFailing {
 		t.Log.Error("the token cannot be used yet; the worker keeps trying",
@@ -224,16 +195,15 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // StartupError prints a start-up failure the way operators need it: the
-// task file and every problem.
-func StartupError(stderr io.Writer, program, conf string, err error) int {
+// task file and every problem. It returns [cmdline.ErrFailed].
+func StartupError(env *cmdline.Env, err error) error {
 	var ps taskconf.Problems
 	if errors.As(err, &ps) {
-		fmt.Fprintf(stderr, "%s: %s has %d problem(s); nothing was done:\n", program, conf, len(ps))
+		fmt.Fprintf(env.Stderr, "%s: %s has %d problem(s); nothing was done:\n", env.Title(), env.Conf, len(ps))
 		for _, p := range ps {
-			fmt.Fprintf(stderr, "  %s\n", p)
+			fmt.Fprintf(env.Stderr, "  %s\n", p)
 		}
-		return ExitFail
+		return cmdline.ErrFailed
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", program, err)
-	return ExitFail
+	return err
 }

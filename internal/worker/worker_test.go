@@ -2,14 +2,17 @@ package worker
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
 )
@@ -72,29 +75,21 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-func TestParseFlags(t *testing.T) {
-	var stderr bytes.Buffer
-	f, err := ParseFlags("evmail", "conf/evmail.properties", []string{"-once"}, &stderr)
-	if err != nil || !f.Once || f.Conf != "conf/evmail.properties" {
-		t.Fatalf("%+v %v", f, err)
-	}
-	if _, err := ParseFlags("evmail", "x", []string{"stray"}, &stderr); err == nil {
-		t.Fatal("a stray argument was accepted")
-	}
-}
-
 func TestStartupErrorListsEveryProblem(t *testing.T) {
-	var out bytes.Buffer
+	fail := func(err error) (int, string) {
+		var out bytes.Buffer
+		p := &cmdline.Program{Name: "evmail", Conf: "t.properties", Commands: []cmdline.Command{
+			{Run: func(env *cmdline.Env, _ []string) error { return StartupError(env, err) }}}}
+		code := p.Run(context.Background(), nil, strings.NewReader(""), io.Discard, &out)
+		return code, out.String()
+	}
 	ps := taskconf.Problems{{File: "t.properties", Line: 3, Key: "A", Message: "bad"}, {File: "t.properties", Key: "B", Message: "missing"}}
-	if code := StartupError(&out, "evmail", "t.properties", ps); code != ExitFail {
-		t.Fatalf("exit %d", code)
+	code, out := fail(ps)
+	if code != cmdline.ExitFail || !strings.Contains(out, "evmail: t.properties has 2 problem(s); nothing was done") ||
+		!strings.Contains(out, "t.properties:3: A: bad") {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	if !strings.Contains(out.String(), "2 problem(s); nothing was done") || !strings.Contains(out.String(), "t.properties:3: A: bad") {
-		t.Fatalf("%s", out.String())
-	}
-	out.Reset()
-	StartupError(&out, "evmail", "t.properties", errors.New("store locked"))
-	if out.String() != "evmail: store locked\n" {
-		t.Fatalf("%q", out.String())
+	if code, out := fail(errors.New("store locked")); code != cmdline.ExitFail || out != "evmail: store locked\n" {
+		t.Fatalf("exit %d: %q", code, out)
 	}
 }

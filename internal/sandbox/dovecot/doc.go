@@ -2,7 +2,7 @@
 // checks XOAUTH2 and OAUTHBEARER tokens with an RFC 7662 introspection
 // endpoint, usually the sandbox identity provider's, and a private Postfix
 // smtp-sink that submission relays to. Tests use it to try the workers
-// against a real server; `evadmin demo --dovecot` uses it instead of the
+// against a real server; `make demo DEMO_FLAGS=--dovecot` uses it instead of the
 // sandbox's own mail servers.
 //
 // Each instance runs `dovecot -F -c <conf>` as its own process with its own

@@ -9,7 +9,7 @@ import (
 
 // World is a ready-made population for the sandbox: a Microsoft tenant
 // (Contoso) with a confidential app, a user, a shared mailbox and a second
-// user; a Google app with a user. Tests and `evadmin demo` use it so that
+// user; a Google app with a user. Tests and `make demo` use it so that
 // they all speak of the same names.
 type World struct {
 	TenantID, TenantDomain       string

@@ -1,6 +1,6 @@
 // Package imapd is the sandbox's IMAP server: it stands in for Exchange
 // Online (outlook.office365.com:993) and Gmail (imap.gmail.com:993) in tests
-// and in `evadmin demo`. It accepts the bearer tokens the sandbox identity
+// and in `make demo`. It accepts the bearer tokens the sandbox identity
 // provider issues, over XOAUTH2 and (Gmail only) OAUTHBEARER, and passwords
 // over LOGIN and AUTHENTICATE PLAIN; mailauth.Directory decides every login,
 // this package only speaks the protocol.

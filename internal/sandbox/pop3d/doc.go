@@ -1,5 +1,5 @@
 // Package pop3d is a POP3 server on loopback that stands in for Exchange
-// Online's and Gmail's POP3 in tests and in `evadmin demo`.
+// Online's and Gmail's POP3 in tests and in `make demo`.
 //
 // It keeps mailboxes in memory and follows RFC 1939 where clients depend on
 // it: the AUTHORIZATION and TRANSACTION states, one session per maildrop at

@@ -1,6 +1,6 @@
 // Package smtpd is the sandbox's SMTP submission server: it stands in for
 // Exchange Online (smtp.office365.com:587) and Gmail (smtp.gmail.com:587 and
-// :465) in tests and in `evadmin demo`. It accepts the bearer tokens the
+// :465) in tests and in `make demo`. It accepts the bearer tokens the
 // sandbox identity provider issues, over XOAUTH2 and (Gmail only)
 // OAUTHBEARER, and passwords over AUTH LOGIN (and PLAIN at Gmail);
 // mailauth.Directory decides every login, this package only speaks the

@@ -1,4 +1,4 @@
-package cli
+package demo
 
 import (
 	"bufio"
@@ -14,7 +14,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"mailtokens/internal/demo"
 	"mailtokens/internal/testenv/browser"
 )
 
@@ -29,7 +28,7 @@ func TestDemoInBrowser(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(runCtx, []string{"demo", "--dir", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), outW, io.Discard)
+		done <- Program.Run(runCtx, []string{"--dir", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), outW, io.Discard)
 		outW.Close()
 	}()
 	t.Cleanup(func() {
@@ -71,12 +70,12 @@ func TestDemoInBrowser(t *testing.T) {
 	do("log in with the printed password",
 		chromedp.Navigate(url+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=name]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), demo.AdminName),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), AdminName),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.tokens`)))
 	browser.Screenshot(t, ctx, "demo-01-before")
-	row := fmt.Sprintf(`//tr[.//a[@class="name" and text()=%q]]`, demo.MicrosoftToken)
+	row := fmt.Sprintf(`//tr[.//a[@class="name" and text()=%q]]`, MicrosoftToken)
 	if got := browser.Text(t, ctx, "table.tokens"); !strings.Contains(got, "not yet authorized") {
 		t.Fatalf("before sign-in: %q", got)
 	}

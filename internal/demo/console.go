@@ -1,4 +1,4 @@
-package cli
+package demo
 
 import (
 	"bytes"
@@ -11,27 +11,41 @@ import (
 	"strings"
 	"sync"
 
-	"mailtokens/internal/demo"
+	"mailtokens/internal/cli"
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/mailin"
 	"mailtokens/internal/mailout"
 )
 
-// runDemo runs the whole loop on this machine: the sandbox stands in for
+// Program is the demo's command line, what `make demo` runs: the whole
+// loop on this machine. It is its own program so that evadmin, evmail and
+// batchmail never contain the sandbox.
+var Program = &cmdline.Program{
+	Name:  "evdemo",
+	Title: "the whole mailtokens loop on this machine, with a sandbox standing in for Microsoft and Google",
+	Commands: []cmdline.Command{{
+		Args:    "[--dir DIR] [--listen ADDR] [--dovecot]",
+		Summary: "run the sandbox, evadmin, evmail and batchmail until Ctrl-C (--dovecot: a private Dovecot as the mail server)",
+		Run:     run,
+	}},
+}
+
+// run runs the whole loop on this machine: the sandbox stands in for
 // Microsoft and Google, evadmin serves, evmail and batchmail run; Ctrl-C
 // stops everything. With --dovecot the workers talk to a private Dovecot
 // instead of the sandbox's mail servers.
-func runDemo(env *Env, args []string) error {
+func run(env *cmdline.Env, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	dir := fs.String("dir", "demo-data", "where the demo keeps its store, task files, inbox and outbox (wiped at each start)")
 	listen := fs.String("listen", "127.0.0.1:8080", "where evadmin listens (another free port if busy)")
 	useDovecot := fs.Bool("dovecot", false, "use a private Dovecot (dovecot-imapd, dovecot-pop3d, dovecot-submissiond; as root) instead of the sandbox mail servers")
-	if _, err := flags(fs, args, 0); err != nil {
+	if _, err := env.Parse(fs, args, 0); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(env.Ctx)
 	defer cancel()
 	quiet := slog.New(slog.DiscardHandler)
-	w, err := demo.Setup(demo.Options{Dir: *dir, Listen: *listen, Logger: quiet, Dovecot: *useDovecot})
+	w, err := Setup(Options{Dir: *dir, Listen: *listen, Logger: quiet, Dovecot: *useDovecot})
 	if err != nil {
 		return fmt.Errorf("set up the demo: %w", err)
 	}
@@ -39,20 +53,21 @@ func runDemo(env *Env, args []string) error {
 	var wg sync.WaitGroup
 	ready := make(chan string, 1)
 	errc := make(chan error, 3)
-	adminEnv := &Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: prefixed(env.Stderr, "evadmin   "), ConfPath: w.EvadminConf}
-	wg.Go(func() { errc <- Serve(adminEnv, func(addr string) { ready <- addr }) })
+	adminEnv := &cli.Env{Env: &cmdline.Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard,
+		Stderr: prefixed(env.Stderr, "evadmin   "), Conf: w.EvadminConf}}
+	wg.Go(func() { errc <- cli.Serve(adminEnv, func(addr string) { ready <- addr }) })
 	select {
 	case <-ready:
 	case err := <-errc:
 		return errors.Join(err, stopServers(w))
 	}
 	wg.Go(func() {
-		if code := mailin.Main(ctx, []string{"-conf", w.EvmailConf}, prefixed(env.Stderr, "evmail    ")); code != 0 {
+		if code := mailin.Program.Run(ctx, []string{"-conf", w.EvmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "evmail    ")); code != 0 {
 			errc <- fmt.Errorf("evmail exited with %d", code)
 		}
 	})
 	wg.Go(func() {
-		if code := mailout.Main(ctx, []string{"-conf", w.BatchmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "batchmail ")); code != 0 {
+		if code := mailout.Program.Run(ctx, []string{"-conf", w.BatchmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "batchmail ")); code != 0 {
 			errc <- fmt.Errorf("batchmail exited with %d", code)
 		}
 	})
@@ -91,9 +106,9 @@ The command line works on the same store:
 
 Ctrl-C stops everything.
 
-`, *dir, servers, w.URL, demo.AdminName, w.AdminPassword, demo.MicrosoftToken, w.Sandbox.MSUser, w.Sandbox.Password,
+`, *dir, servers, w.URL, AdminName, w.AdminPassword, MicrosoftToken, w.Sandbox.MSUser, w.Sandbox.Password,
 		w.WaitingInMailbox, w.Inbox, w.WaitingInOutbox, w.Outbox,
-		demo.GoogleToken, w.Sandbox.GoogleUser, w.IMAPAddr, caNote, w.IDP.URL(), w.EvadminConf)
+		GoogleToken, w.Sandbox.GoogleUser, w.IMAPAddr, caNote, w.IDP.URL(), w.EvadminConf)
 
 	var first error
 	select {
@@ -109,7 +124,7 @@ Ctrl-C stops everything.
 
 // stopServers stops the demo's servers (Dovecot too), once their clients
 // have stopped.
-func stopServers(w *demo.World) error {
+func stopServers(w *World) error {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("stop the demo's servers: %w", err)
 	}

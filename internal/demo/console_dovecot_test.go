@@ -1,4 +1,4 @@
-package cli
+package demo
 
 import (
 	"bufio"
@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"mailtokens/internal/demo"
+	"mailtokens/internal/cli"
 	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/syncbuf"
+	"mailtokens/internal/testenv"
 )
 
 // TestDemoDovecot is `make demo DEMO_FLAGS=--dovecot` without a browser:
@@ -34,7 +35,7 @@ func TestDemoDovecot(t *testing.T) {
 	var logs syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(runCtx, []string{"demo", "--dovecot", "--dir", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), outW, &logs)
+		done <- Program.Run(runCtx, []string{"--dovecot", "--dir", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), outW, &logs)
 		outW.Close()
 	}()
 	exited := false
@@ -89,8 +90,8 @@ func TestDemoDovecot(t *testing.T) {
 	// Get the token as an admin at a terminal would while the demo runs:
 	// evadmin serve holds LISTEN, so the command takes the address the
 	// browser ends on, pasted.
-	stdin, out, loginDone := (&world{t: t, conf: filepath.Join(dir, "evadmin.properties")}).interactive("token", "login", demo.MicrosoftToken)
-	signIn := waitLine(t, out, regexp.MustCompile(`^\s+(http\S+)$`))[1]
+	stdin, out, loginDone := testenv.Console(t, cli.Run, "-conf", filepath.Join(dir, "evadmin.properties"), "token", "login", MicrosoftToken)
+	signIn := testenv.WaitLine(t, out, regexp.MustCompile(`^\s+(http\S+)$`))[1]
 	// SignIn only plays the user at the page the address names, which the
 	// demo's own provider serves; an unstarted Server lends the helper.
 	back, err := idp.New(idp.Options{}).SignIn(context.Background(), signIn, user, password)
@@ -98,7 +99,7 @@ func TestDemoDovecot(t *testing.T) {
 		t.Fatal(err)
 	}
 	io.WriteString(stdin, back.String()+"\n")
-	waitLine(t, out, regexp.MustCompile(`^token .* authorized`))
+	testenv.WaitLine(t, out, regexp.MustCompile(`^token .* authorized`))
 	if code := <-loginDone; code != 0 {
 		t.Fatalf("token login exited %d", code)
 	}

@@ -1,0 +1,72 @@
+package mailin
+
+import (
+	"flag"
+
+	"mailtokens/internal/cmdline"
+	"mailtokens/internal/mailconn"
+	"mailtokens/internal/taskconf"
+	"mailtokens/internal/tokenstore"
+	"mailtokens/internal/worker"
+)
+
+// Program is evmail's command line: evmail [-conf FILE] [-once].
+var Program = &cmdline.Program{
+	Name:  "evmail",
+	Title: "receive one mailbox over IMAP or POP3 into a Maildir or a program",
+	Conf:  "conf/evmail.properties",
+	Commands: []cmdline.Command{{
+		Args:    "[-once]",
+		Summary: "receive mail until SIGTERM; -once: one pass, then exit 0 if all went well, 1 if not",
+		Run:     run,
+	}},
+}
+
+func run(env *cmdline.Env, args []string) error {
+	fs := flag.NewFlagSet("evmail", flag.ContinueOnError)
+	once := fs.Bool("once", false, "do one pass, then exit (0 if all went well, 1 if not)")
+	if _, err := env.Parse(fs, args, 0); err != nil {
+		return err
+	}
+	ctx := env.Ctx
+	cfg, warnings, err := taskconf.LoadEvmail(env.Conf)
+	if err != nil {
+		return worker.StartupError(env, err)
+	}
+	proto := mailconn.IMAP
+	if cfg.Protocol == taskconf.POP3 {
+		proto = mailconn.POP3
+	}
+	task, err := worker.Setup(ctx, worker.Config{Program: "evmail", Actor: tokenstore.ActorEvmail, TaskPath: env.Conf,
+		Protocol: proto, Task: cfg.Worker, Stderr: env.Stderr})
+	if err != nil {
+		return worker.StartupError(env, err)
+	}
+	defer task.Close()
+	for _, w := range warnings {
+		task.Log.Warn(w)
+	}
+	// The delivery state lives in the store even for PASSWORD logins.
+	store := task.Store
+	if store == nil {
+		store, err = tokenstore.Open(ctx, tokenstore.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile})
+		if err != nil {
+			return worker.StartupError(env, err)
+		}
+		defer store.Close()
+	}
+	r, err := NewReceiver(cfg, task, store)
+	if err != nil {
+		return worker.StartupError(env, err)
+	}
+	task.Log.Info("evmail started", "protocol", cfg.Protocol, "server", task.Server.Addr(), "mailbox", cfg.User,
+		"folder", cfg.Folder, "deliver_to", cfg.DeliverTo.String(), "after_delivery", cfg.AfterDelivery, "once", *once)
+	if *once {
+		if err := r.Once(ctx); err != nil {
+			task.Report("evmail -once failed", err, 0)
+			return cmdline.ErrFailed
+		}
+		return nil
+	}
+	return r.Run(ctx)
+}
