@@ -18,16 +18,25 @@ test:
 	$(GO) vet ./...
 	$(GO) test $(RACE) -count=1 $(TESTFLAGS) ./...
 
+# The programs a site installs never contain the sandbox or test helpers;
+# go.mod says exactly what the code imports.
+PRODUCTION := ./cmd/evadmin ./cmd/evmail ./cmd/batchmail
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod or go.sum is not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
+	@bad=$$($(GO) list -deps $(PRODUCTION) | grep -E '/internal/sandbox|/internal/testenv|^testing$$'); \
+	  if [ -n "$$bad" ]; then echo "evadmin, evmail or batchmail links test code:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 # The whole loop on this machine: sandbox provider and mail servers,
-# evadmin, evmail and batchmail. Data in demo-data/ (wiped at each start).
+# evadmin, evmail and batchmail, all in the demo's own program (evdemo), so
+# that the programs a site installs never contain the sandbox. Data in
+# demo-data/ (wiped at each start).
 DEMO_FLAGS ?=
 demo: build
-	$(BIN)/evadmin demo $(DEMO_FLAGS)
+	$(BIN)/evdemo $(DEMO_FLAGS)
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
