@@ -58,23 +58,3 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *tokens
 	}
 	s.render(w, r, status, "form", sess, title, p)
 }
-
-// tokenNew shows an empty form (GET /tokens/new).
-func (s *Server) tokenNew(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	typ := r.URL.Query().Get("type")
-	if _, err := provider.ParseType(typ); err != nil {
-		typ = string(provider.Microsoft)
-	}
-	s.renderForm(w, r, sess, http.StatusOK, formPage{Form: form.Token{Type: typ}, Action: "/tokens"})
-}
-
-// tokenEdit shows the form filled with a token's settings, its secret left
-// out (GET /tokens/{id}/edit).
-func (s *Server) tokenEdit(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
-	s.renderForm(w, r, sess, http.StatusOK, formPage{Form: form.FromToken(t), Editing: true,
-		HasSecret: t.HasClientSecret, Action: tokenURL(t) + "/edit"})
-}
