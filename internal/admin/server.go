@@ -149,7 +149,7 @@ func (s *Server) buildRoutes() http.Handler {
 	private("POST /tokens/{id}/test", s.testRun)
 	private("POST /tokens/{id}/default", s.tokenDefault)
 	private("POST /tokens/{id}/revoke", s.tokenRevoke)
-	private("GET /tokens/{id}/delete", s.deleteConfirm)
+	private("GET /tokens/{id}/delete", s.tokenDeleteConfirm)
 	private("POST /tokens/{id}/delete", s.tokenDelete)
 
 	mux.HandleFunc("/", s.notFound)
