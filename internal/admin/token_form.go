@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 
 	"mailtokens/internal/admin/form"
@@ -57,4 +58,17 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *tokens
 		title = "Edit " + p.Form.Name
 	}
 	s.render(w, r, status, "form", sess, title, p)
+}
+
+// storeErrors turns the store's refusals into field errors, or nil for
+// other failures.
+func storeErrors(err error) fielderr.List {
+	var l fielderr.List
+	switch {
+	case errors.As(err, &l):
+		return l
+	case errors.Is(err, tokenstore.ErrDuplicateName):
+		return fielderr.List{{Field: form.LabelName, Message: "a token with this name exists already: choose another name"}}
+	}
+	return nil
 }
