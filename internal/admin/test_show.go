@@ -19,11 +19,7 @@ type testPage struct {
 }
 
 // testShow shows the Test form (GET /tokens/{id}/test).
-func (s *Server) testShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
+func (s *Server) testShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
 	if s.cfg.Tester == nil {
 		s.notFound(w, r)
 		return

@@ -8,11 +8,7 @@ import (
 
 // tokenDelete deletes the token (POST /tokens/{id}/delete). Its event log
 // stays.
-func (s *Server) tokenDelete(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
+func (s *Server) tokenDelete(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
 	if err := s.store.Delete(r.Context(), t.Name, actor(sess)); err != nil {
 		s.flashBad(sess, "Deleting "+t.Name+" failed.", err.Error())
 		seeOther(w, r, tokenURL(t))

@@ -13,11 +13,7 @@ type deletePage struct {
 
 // tokenDeleteConfirm asks before deleting, naming the task files that use
 // the token (GET /tokens/{id}/delete).
-func (s *Server) tokenDeleteConfirm(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
+func (s *Server) tokenDeleteConfirm(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
 	tasks, err := s.store.Tasks(r.Context(), t.Name)
 	if err != nil {
 		s.log.Error("read tasks", "token", t.Name, "err", err)
