@@ -2,7 +2,9 @@
 // Email Services": server-rendered pages for adding tokens, getting them
 // from the provider (browser redirect, device code, paste, app-only),
 // watching their health, testing them against a mail server, and revoking
-// or deleting them. One handler per file, named after the page and action.
+// or deleting them. One handler per file, named after the page and action
+// (noun_verb, a flow's handlers under one prefix); what several handlers
+// share has a file of its own, such as withToken in lookup.go.
 package admin
 
 import (
