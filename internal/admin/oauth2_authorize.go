@@ -9,11 +9,7 @@ import (
 // oauth2Authorize starts Get Email Token (POST /tokens/{id}/authorize): a
 // random single-use state bound to this session, a PKCE verifier kept
 // here, and a redirect to the provider's sign-in page.
-func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
+func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
 	cfg := t.ProviderConfig(s.redirect)
 	req, err := cfg.StartAuth()
 	if err != nil {

@@ -59,24 +59,3 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.saveGrant(w, r, sess, t, tokenstore.GrantAuthorizationCode, tok, "/")
 }
-
-// saveGrant stores a new authorization and reports it; it ends every way
-// of getting a token (redirect, device, paste, app-only).
-func (s *Server) saveGrant(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token,
-	grant tokenstore.Grant, tok *provider.Token, back string) {
-	saved, err := s.store.SaveGrant(r.Context(), t.Name, grant, tok, actor(sess))
-	if err != nil {
-		s.log.Error("save token", "token", t.Name, "err", err)
-		s.flashBad(sess, "The token from the provider could not be saved.", err.Error())
-		seeOther(w, r, tokenURL(t))
-		return
-	}
-	s.log.Info("token authorized", "token", saved.Name, "grant", grant, "admin", sess.Admin.Name)
-	msg := "Token " + saved.Name + " is valid until " + saved.Expiry.Local().Format("2006-01-02 15:04") + "."
-	if !saved.HasRefreshToken && grant != tokenstore.GrantClientCredentials {
-		s.flashWarn(sess, msg, "The provider sent no refresh token, so the token cannot be renewed by itself and must be authorized again when it expires.")
-	} else {
-		s.flashOK(sess, msg)
-	}
-	seeOther(w, r, back)
-}

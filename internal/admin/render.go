@@ -19,9 +19,6 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed static
-var staticFS embed.FS
-
 // pages holds one template set per page, each with the shared layout.
 type pages struct {
 	sets map[string]*template.Template
@@ -128,16 +125,6 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 		sess = nil
 	}
 	s.render(w, r, status, "error", sess, http.StatusText(status), msg)
-}
-
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.renderError(w, r, http.StatusNotFound, "There is no page at this address.")
-}
-
-// static serves the embedded CSS and JavaScript.
-func (s *Server) static(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	http.FileServerFS(staticFS).ServeHTTP(w, r)
 }
 
 // originOf is the scheme://host of a URL, for CSP form-action.

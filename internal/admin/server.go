@@ -2,7 +2,9 @@
 // Email Services": server-rendered pages for adding tokens, getting them
 // from the provider (browser redirect, device code, paste, app-only),
 // watching their health, testing them against a mail server, and revoking
-// or deleting them. One handler per file, named after the page and action.
+// or deleting them. One handler per file, named after the page and action
+// (noun_verb, a flow's handlers under one prefix); what several handlers
+// share has a file of its own, such as withToken in lookup.go.
 package admin
 
 import (
@@ -135,22 +137,22 @@ func (s *Server) buildRoutes() http.Handler {
 	private("GET /{$}", s.tokenList)
 	private("GET /tokens/new", s.tokenNew)
 	private("POST /tokens", s.tokenCreate)
-	private("GET /tokens/{id}", s.tokenShow)
-	private("GET /tokens/{id}/edit", s.tokenEdit)
-	private("POST /tokens/{id}/edit", s.tokenUpdate)
-	private("POST /tokens/{id}/authorize", s.oauth2Authorize)
-	private("POST /tokens/{id}/device", s.deviceStart)
-	private("GET /tokens/{id}/device", s.deviceShow)
-	private("GET /tokens/{id}/paste", s.pasteShow)
-	private("POST /tokens/{id}/paste", s.pasteSave)
-	private("POST /tokens/{id}/apponly", s.appOnlyGet)
-	private("POST /tokens/{id}/refresh", s.tokenRefresh)
-	private("GET /tokens/{id}/test", s.testShow)
-	private("POST /tokens/{id}/test", s.testRun)
-	private("POST /tokens/{id}/default", s.tokenDefault)
-	private("POST /tokens/{id}/revoke", s.tokenRevoke)
-	private("GET /tokens/{id}/delete", s.deleteConfirm)
-	private("POST /tokens/{id}/delete", s.tokenDelete)
+	private("GET /tokens/{id}", s.withToken(s.tokenShow))
+	private("GET /tokens/{id}/edit", s.withToken(s.tokenEdit))
+	private("POST /tokens/{id}/edit", s.withToken(s.tokenUpdate))
+	private("POST /tokens/{id}/authorize", s.withToken(s.oauth2Authorize))
+	private("POST /tokens/{id}/device", s.withToken(s.deviceStart))
+	private("GET /tokens/{id}/device", s.withToken(s.deviceShow))
+	private("GET /tokens/{id}/paste", s.withToken(s.pasteShow))
+	private("POST /tokens/{id}/paste", s.withToken(s.pasteSave))
+	private("POST /tokens/{id}/apponly", s.withToken(s.appOnlyGet))
+	private("POST /tokens/{id}/refresh", s.withToken(s.tokenRefresh))
+	private("GET /tokens/{id}/test", s.withToken(s.testShow))
+	private("POST /tokens/{id}/test", s.withToken(s.testRun))
+	private("POST /tokens/{id}/default", s.withToken(s.tokenDefault))
+	private("POST /tokens/{id}/revoke", s.withToken(s.tokenRevoke))
+	private("GET /tokens/{id}/delete", s.withToken(s.tokenDeleteConfirm))
+	private("POST /tokens/{id}/delete", s.withToken(s.tokenDelete))
 
 	mux.HandleFunc("/", s.notFound)
 	var h http.Handler = mux

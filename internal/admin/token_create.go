@@ -1,11 +1,9 @@
 package admin
 
 import (
-	"errors"
 	"net/http"
 
 	"mailtokens/internal/admin/form"
-	"mailtokens/internal/fielderr"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -31,19 +29,3 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request, sess *token
 	}
 	s.renderForm(w, r, sess, http.StatusBadRequest, formPage{Form: f, Errors: errs, Action: "/tokens"})
 }
-
-// storeErrors turns the store's refusals into field errors, or nil for
-// other failures.
-func storeErrors(err error) fielderr.List {
-	var l fielderr.List
-	switch {
-	case errors.As(err, &l):
-		return l
-	case errors.Is(err, tokenstore.ErrDuplicateName):
-		return fielderr.List{{Field: form.LabelName, Message: "a token with this name exists already: choose another name"}}
-	}
-	return nil
-}
-
-// actor is how the event log names the logged-in admin.
-func actor(sess *tokenstore.Session) tokenstore.Actor { return tokenstore.AdminUser(sess.Admin.Name) }

@@ -8,11 +8,7 @@ import (
 
 // tokenDefault makes the token the default, used by task files that name
 // no token (POST /tokens/{id}/default).
-func (s *Server) tokenDefault(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
+func (s *Server) tokenDefault(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
 	if err := s.store.SetDefault(r.Context(), t.Name, actor(sess)); err != nil {
 		s.flashBad(sess, "Could not make "+t.Name+" the default.", err.Error())
 	} else {

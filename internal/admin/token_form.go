@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 
 	"mailtokens/internal/admin/form"
@@ -59,22 +60,15 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *tokens
 	s.render(w, r, status, "form", sess, title, p)
 }
 
-// tokenNew shows an empty form (GET /tokens/new).
-func (s *Server) tokenNew(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	typ := r.URL.Query().Get("type")
-	if _, err := provider.ParseType(typ); err != nil {
-		typ = string(provider.Microsoft)
+// storeErrors turns the store's refusals into field errors, or nil for
+// other failures.
+func storeErrors(err error) fielderr.List {
+	var l fielderr.List
+	switch {
+	case errors.As(err, &l):
+		return l
+	case errors.Is(err, tokenstore.ErrDuplicateName):
+		return fielderr.List{{Field: form.LabelName, Message: "a token with this name exists already: choose another name"}}
 	}
-	s.renderForm(w, r, sess, http.StatusOK, formPage{Form: form.Token{Type: typ}, Action: "/tokens"})
-}
-
-// tokenEdit shows the form filled with a token's settings, its secret left
-// out (GET /tokens/{id}/edit).
-func (s *Server) tokenEdit(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
-	s.renderForm(w, r, sess, http.StatusOK, formPage{Form: form.FromToken(t), Editing: true,
-		HasSecret: t.HasClientSecret, Action: tokenURL(t) + "/edit"})
+	return nil
 }

@@ -3,28 +3,8 @@ package admin
 import (
 	"net/http"
 
-	"mailtokens/internal/health"
 	"mailtokens/internal/tokenstore"
 )
-
-// tokenRow is one token as the list and the detail page show it.
-type tokenRow struct {
-	*tokenstore.Token
-	Health     health.Report
-	TypeLabel  string
-	URL        string
-	AuthOrigin string
-}
-
-func (s *Server) row(t *tokenstore.Token) tokenRow {
-	return tokenRow{
-		Token:      t,
-		Health:     health.Of(t, s.now()),
-		TypeLabel:  t.Type.Label(),
-		URL:        tokenURL(t),
-		AuthOrigin: originOf(t.ProviderConfig("").Endpoints().Auth),
-	}
-}
 
 type listPage struct {
 	Tokens []tokenRow

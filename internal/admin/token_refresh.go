@@ -9,11 +9,7 @@ import (
 
 // tokenRefresh refreshes the access token now (POST /tokens/{id}/refresh),
 // through the same coordinated path the workers use.
-func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
+func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
 	a, err := s.store.Source(t.Name, actor(sess)).Refresh(r.Context())
 	if err != nil {
 		s.flashBad(sess, "Refreshing "+t.Name+" failed.", provider.Explain(err))

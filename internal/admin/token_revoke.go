@@ -9,11 +9,7 @@ import (
 
 // tokenRevoke revokes the token at the provider where it can (Google) and
 // forgets it here (POST /tokens/{id}/revoke).
-func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
+func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
 	advice, err := s.store.Revoke(r.Context(), t.Name, actor(sess))
 	if err != nil {
 		s.flashBad(sess, "Revoking "+t.Name+" failed; nothing was changed.", provider.Explain(err))

@@ -9,11 +9,7 @@ import (
 
 // tokenUpdate saves an edited token (POST /tokens/{id}/edit). An empty
 // secret field keeps the stored secret.
-func (s *Server) tokenUpdate(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
+func (s *Server) tokenUpdate(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
 	f := form.ReadToken(r.PostForm)
 	set, errs := f.Settings(!t.HasClientSecret && t.Type != "generic")
 	if len(errs) == 0 {

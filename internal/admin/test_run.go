@@ -6,38 +6,13 @@ import (
 	"time"
 
 	"mailtokens/internal/admin/form"
-	"mailtokens/internal/fielderr"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/tokenstore"
 )
 
-type testPage struct {
-	Token  tokenRow
-	Form   form.ConnTest
-	Errors fielderr.List
-	Result *mailconn.TestResult
-}
-
-// testShow shows the Test form (GET /tokens/{id}/test).
-func (s *Server) testShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
-	if s.cfg.Tester == nil {
-		s.notFound(w, r)
-		return
-	}
-	s.render(w, r, http.StatusOK, "test", sess, "Test "+t.Name, testPage{Token: s.row(t), Form: form.DefaultConnTest(string(t.Type), t.Email)})
-}
-
 // testRun logs in to the given server with the token and shows the
 // server's answer (POST /tokens/{id}/test).
-func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
-	t := s.tokenFor(w, r)
-	if t == nil {
-		return
-	}
+func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
 	if s.cfg.Tester == nil {
 		s.notFound(w, r)
 		return

@@ -1,0 +1,18 @@
+package admin
+
+import (
+	"net/http"
+
+	"mailtokens/internal/admin/form"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/tokenstore"
+)
+
+// tokenNew shows an empty form (GET /tokens/new).
+func (s *Server) tokenNew(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	typ := r.URL.Query().Get("type")
+	if _, err := provider.ParseType(typ); err != nil {
+		typ = string(provider.Microsoft)
+	}
+	s.renderForm(w, r, sess, http.StatusOK, formPage{Form: form.Token{Type: typ}, Action: "/tokens"})
+}
