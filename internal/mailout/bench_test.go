@@ -16,7 +16,7 @@ import (
 )
 
 // The workload of the throughput benchmarks: 2,000 messages of about
-// 20 KB, as the issue asks.
+// 20 KB.
 const (
 	benchMessages = 2000
 	benchSize     = 20 << 10

@@ -266,8 +266,8 @@ func gmailIMAP(t *testing.T, mech string, wantIR []byte, extraChallenge bool) (a
 	return ln.Addr().String(), answers
 }
 
-// The trap in PROVIDERS.md: go-imap/v2's Authenticate must return after a
-// failure challenge, with the server's reply and the challenge's details.
+// The go-imap/v2 trap in docs/providers.md: Authenticate must return after
+// a failure challenge, with the server's reply and the challenge's details.
 func TestIMAPClientFailureChallenge(t *testing.T) {
 	for _, m := range mechanisms {
 		t.Run(m.name, func(t *testing.T) {

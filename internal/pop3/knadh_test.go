@@ -11,8 +11,8 @@ import (
 	"mailtokens/internal/sandbox/pop3d"
 )
 
-// TestWhyNotKnadhGoPOP3 is why this package exists. The design card names
-// github.com/knadh/go-pop3, and v1.0.0 (the only version the module proxy
+// TestWhyNotKnadhGoPOP3 is why this package exists. The obvious choice was
+// github.com/knadh/go-pop3, but v1.0.0 (the only version the module proxy
 // serves) corrupts this message in two ways, against the same server that
 // our client reads it from byte for byte:
 //

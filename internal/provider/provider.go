@@ -145,7 +145,8 @@ func (c Config) Endpoints() Endpoints {
 
 // oauth2Config is the x/oauth2 view of the config, with the client secret in
 // the form body: x/oauth2's auto-detection tries Basic first and, on any
-// error, retries in the body, hiding the first error (PROVIDERS.md).
+// error, retries in the body, hiding the first error (docs/providers.md,
+// "Client authentication").
 func (c Config) oauth2Config(scopes []string) *oauth2.Config {
 	e := c.Endpoints()
 	return &oauth2.Config{

@@ -12,7 +12,10 @@ import (
 	"mailtokens/internal/secret"
 )
 
-// Status is where a token is in its lifecycle (DESIGN.md, "Token lifecycle").
+// Status is where a token is in its lifecycle: new, then valid (refreshed
+// in place while the refresh token works), refresh_failing while the
+// provider has temporary trouble, needs_authorization when a person must
+// act, valid again after Get Email Token; revoked after Revoke.
 type Status string
 
 // The lifecycle states. Stored as text; never renamed.

@@ -280,8 +280,9 @@ func TestConformance_MSErrorBody(t *testing.T) {
 	}
 }
 
-// TestConformance_MSErrorCodes reaches every AADSTS code PROVIDERS.md lists,
-// each through the situation that causes it on the real service.
+// TestConformance_MSErrorCodes reaches every AADSTS code in the table of
+// docs/providers.md, each through the situation that causes it on the real
+// service.
 func TestConformance_MSErrorCodes(t *testing.T) {
 	type env struct {
 		s     *Server

@@ -3,7 +3,8 @@
 // and the demo point mail-token code at it instead of the real services.
 //
 // It is only useful if it behaves like the real services, so every rule here
-// follows the project's PROVIDERS.md and what the providers are seen to do:
+// follows what the providers are seen to do (docs/providers.md lists each
+// behaviour with the conformance test that pins it):
 // Microsoft's AADSTS error bodies, refresh-token rotation and inactivity
 // expiry, Google's "refresh token only on first consent", its non-rotating
 // refresh tokens and the 7-day limit of apps in "Testing". Where the sandbox

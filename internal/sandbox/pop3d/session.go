@@ -23,8 +23,8 @@ const (
 )
 
 // maxLine bounds a client line. RFC 2449 allows 255 octets for commands,
-// but an AUTH line or response carrying a JWT runs to a few kilobytes (the
-// go-smtp trap in PROVIDERS.md), so this is generous.
+// but an AUTH line or response carrying a JWT runs to a few kilobytes (see
+// go-smtp's MaxLineLength in docs/providers.md), so this is generous.
 const maxLine = 64 << 10
 
 // handshakeTimeout bounds a TLS handshake, so that a client that connects
