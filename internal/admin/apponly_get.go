@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
@@ -10,7 +11,7 @@ import (
 // appOnlyGet gets an app-only token with the client credentials (POST
 // /tokens/{id}/apponly): no user signs in; Exchange Online must grant the
 // app's service principal access to the mailbox.
-func (s *Server) appOnlyGet(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) appOnlyGet(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	cfg := t.ProviderConfig("")
 	cfg.HTTPClient = s.cfg.HTTPClient
 	tok, err := cfg.AppOnly(r.Context())

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -21,7 +22,7 @@ func (p devicePage) RefreshSeconds() int { return p.Refresh }
 
 // deviceShow shows the code to enter at the provider and waits (GET
 // /tokens/{id}/device).
-func (s *Server) deviceShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) deviceShow(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	f := s.devices.get(t.ID)
 	if f == nil {
 		seeOther(w, r, tokenURL(t))

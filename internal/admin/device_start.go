@@ -3,13 +3,14 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
 
 // deviceStart begins a device-code sign-in (POST /tokens/{id}/device), for
 // installations whose evadmin the provider cannot redirect back to.
-func (s *Server) deviceStart(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) deviceStart(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	if f := s.devices.get(t.ID); f != nil {
 		if state, _ := f.status(); state == "pending" && s.now().Before(f.Expiry) {
 			seeOther(w, r, tokenURL(t)+"/device")

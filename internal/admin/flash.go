@@ -3,7 +3,7 @@ package admin
 import (
 	"sync"
 
-	"mailtokens/internal/tokenstore"
+	"mailtokens/internal/admin/accounts"
 )
 
 // flash is a message shown once on the next page, after a redirect.
@@ -22,7 +22,7 @@ type flashes struct {
 
 func newFlashes() *flashes { return &flashes{m: map[string][]flash{}} }
 
-func (f *flashes) add(sess *tokenstore.Session, level, text, detail string) {
+func (f *flashes) add(sess *accounts.Session, level, text, detail string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	const keep = 5
@@ -33,7 +33,7 @@ func (f *flashes) add(sess *tokenstore.Session, level, text, detail string) {
 	f.m[sess.CSRF] = list
 }
 
-func (f *flashes) take(sess *tokenstore.Session) []flash {
+func (f *flashes) take(sess *accounts.Session) []flash {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := f.m[sess.CSRF]
@@ -41,10 +41,10 @@ func (f *flashes) take(sess *tokenstore.Session) []flash {
 	return out
 }
 
-func (s *Server) flashOK(sess *tokenstore.Session, text string) { s.flashes.add(sess, "ok", text, "") }
-func (s *Server) flashBad(sess *tokenstore.Session, text, detail string) {
+func (s *Server) flashOK(sess *accounts.Session, text string) { s.flashes.add(sess, "ok", text, "") }
+func (s *Server) flashBad(sess *accounts.Session, text, detail string) {
 	s.flashes.add(sess, "bad", text, detail)
 }
-func (s *Server) flashWarn(sess *tokenstore.Session, text, detail string) {
+func (s *Server) flashWarn(sess *accounts.Session, text, detail string) {
 	s.flashes.add(sess, "warn", text, detail)
 }

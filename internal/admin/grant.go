@@ -3,13 +3,14 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
 
 // saveGrant stores a new authorization and reports it; it ends every way
 // of getting a token (redirect, device, paste, app-only).
-func (s *Server) saveGrant(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token,
+func (s *Server) saveGrant(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token,
 	grant tokenstore.Grant, tok *provider.Token, back string) {
 	saved, err := s.store.SaveGrant(r.Context(), t.Name, grant, tok, actor(sess))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/syncbuf"
@@ -74,13 +75,13 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	t.Cleanup(h.srv.Close)
 	handler = h.srv.Handler()
-	if _, err := st.SetAdminPassword(context.Background(), adminName, adminPassword); err != nil {
+	if _, err := accounts.New(st.DB(), nil).SetAdminPassword(context.Background(), adminName, adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-func init() { tokenstore.SetBcryptCostForTests(bcrypt.MinCost) }
+func init() { accounts.SetBcryptCostForTests(bcrypt.MinCost) }
 
 // browser is one admin's browser: a cookie jar, no automatic redirects (the
 // tests look at each one).
@@ -246,7 +247,7 @@ func text(body string) string {
 // situations (a fresh install) the UI cannot reach.
 func (h *harness) storeExec(t *testing.T, query string) {
 	t.Helper()
-	if err := tokenstore.ExecForTests(h.store, query); err != nil {
+	if _, err := h.store.DB().Exec(query); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"math"
 	"net/http"
 
-	"mailtokens/internal/tokenstore"
+	"mailtokens/internal/admin/accounts"
 )
 
 // loginCheck checks a login (POST /login). There is no session yet, so no
@@ -26,8 +26,8 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusTooManyRequests, "login", nil, "Log in", page)
 		return
 	}
-	admin, err := s.store.CheckAdminLogin(r.Context(), name, password)
-	if errors.Is(err, tokenstore.ErrBadLogin) {
+	admin, err := s.accounts.CheckAdminLogin(r.Context(), name, password)
+	if errors.Is(err, accounts.ErrBadLogin) {
 		s.limiter.fail(ip, name, now)
 		s.log.Warn("login failed", "admin", name, "ip", ip)
 		page.Error = "Wrong name or password."
@@ -40,7 +40,7 @@ func (s *Server) loginCheck(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.limiter.succeed(ip, name)
-	cookie, _, err := s.store.NewSession(r.Context(), admin)
+	cookie, _, err := s.accounts.NewSession(r.Context(), admin)
 	if err != nil {
 		s.log.Error("start session", "err", err)
 		s.renderError(w, r, http.StatusInternalServerError, "The session could not be started. See the server log.")

@@ -15,6 +15,6 @@ func (s *Server) loginShow(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, r, safeNext(r.URL.Query().Get("next")))
 		return
 	}
-	n, _ := s.store.AdminCount(r.Context())
+	n, _ := s.accounts.AdminCount(r.Context())
 	s.render(w, r, http.StatusOK, "login", nil, "Log in", loginPage{Next: safeNext(r.URL.Query().Get("next")), NoAdmin: n == 0})
 }

@@ -3,13 +3,13 @@ package admin
 import (
 	"net/http"
 
-	"mailtokens/internal/tokenstore"
+	"mailtokens/internal/admin/accounts"
 )
 
 // logout ends the session (POST /logout).
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *accounts.Session) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		if err := s.store.EndSession(r.Context(), c.Value); err != nil {
+		if err := s.accounts.EndSession(r.Context(), c.Value); err != nil {
 			s.log.Error("end session", "err", err)
 		}
 	}

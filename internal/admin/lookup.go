@@ -5,18 +5,19 @@ import (
 	"net/http"
 	"strconv"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/tokenstore"
 )
 
 // tokenHandlerFunc is a handler of a /tokens/{id}… route: it runs with the
 // session and the token the path names.
-type tokenHandlerFunc func(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token)
+type tokenHandlerFunc func(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token)
 
 // withToken loads the token named by the {id} path value and runs h with
 // it. When there is no such token (404) or the store fails (500), it
 // answers the request itself and h does not run.
 func (s *Server) withToken(h tokenHandlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+	return func(w http.ResponseWriter, r *http.Request, sess *accounts.Session) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil || id <= 0 {
 			s.notFound(w, r)

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"mailtokens/internal/tokenstore"
+	"mailtokens/internal/admin/accounts"
 )
 
 const sessionCookie = "evadmin_session"
@@ -53,7 +53,7 @@ func (s *Server) requireSession(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.session(r)
 		if err != nil {
-			if !errors.Is(err, tokenstore.ErrNoSession) {
+			if !errors.Is(err, accounts.ErrNoSession) {
 				s.log.Error("read session", "err", err)
 				s.renderError(w, r, http.StatusInternalServerError, "The token store could not be read. See the server log.")
 				return
@@ -79,13 +79,13 @@ func (s *Server) requireSession(h handlerFunc) http.Handler {
 	})
 }
 
-// session returns the request's session, or tokenstore.ErrNoSession.
-func (s *Server) session(r *http.Request) (*tokenstore.Session, error) {
+// session returns the request's session, or accounts.ErrNoSession.
+func (s *Server) session(r *http.Request) (*accounts.Session, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return nil, tokenstore.ErrNoSession
+		return nil, accounts.ErrNoSession
 	}
-	return s.store.Session(r.Context(), c.Value)
+	return s.accounts.Session(r.Context(), c.Value)
 }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, value string) {
@@ -94,7 +94,7 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, value string) {
 		// Lax, not Strict: the provider's redirect back to /oauth2/callback
 		// is a cross-site navigation that must carry the session.
 		SameSite: http.SameSiteLaxMode,
-		MaxAge:   int(tokenstore.SessionMax.Seconds()),
+		MaxAge:   int(accounts.SessionMax.Seconds()),
 	})
 }
 

@@ -3,13 +3,14 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/tokenstore"
 )
 
 // oauth2Authorize starts Get Email Token (POST /tokens/{id}/authorize): a
 // random single-use state bound to this session, a PKCE verifier kept
 // here, and a redirect to the provider's sign-in page.
-func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	cfg := t.ProviderConfig(s.redirect)
 	req, err := cfg.StartAuth()
 	if err != nil {

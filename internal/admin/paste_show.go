@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/fielderr"
 	"mailtokens/internal/tokenstore"
@@ -18,6 +19,6 @@ type pastePage struct {
 // pasteShow shows the form for tokens obtained elsewhere (GET
 // /tokens/{id}/paste) — the manual route for providers without a sign-in
 // flow this utility can drive.
-func (s *Server) pasteShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) pasteShow(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	s.render(w, r, http.StatusOK, "paste", sess, "Paste tokens for "+t.Name, pastePage{Token: s.row(t)})
 }

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/health"
-	"mailtokens/internal/tokenstore"
 )
 
 //go:embed templates/*.html
@@ -93,7 +93,7 @@ type view struct {
 
 // render writes a page. formTargets are origins the page's forms may be
 // redirected to (the providers behind Get Email Token buttons).
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, sess *tokenstore.Session, title string, page any, formTargets ...string) {
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, sess *accounts.Session, title string, page any, formTargets ...string) {
 	set, ok := s.pages.sets[name]
 	if !ok {
 		panic("admin: no page " + name)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -43,6 +44,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	store    *tokenstore.Store
+	accounts *accounts.Accounts
 	log      *slog.Logger
 	now      func() time.Time
 	pages    *pages
@@ -81,6 +83,7 @@ func New(cfg Config, store *tokenstore.Store) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		store:    store,
+		accounts: accounts.New(store.DB(), cfg.Now),
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		pages:    p,
@@ -108,7 +111,7 @@ func (s *Server) RedirectURI() string { return s.redirect }
 func (s *Server) Close() { s.cancel() }
 
 // handlerFunc is a handler that runs with a session.
-type handlerFunc func(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session)
+type handlerFunc func(w http.ResponseWriter, r *http.Request, sess *accounts.Session)
 
 func (s *Server) buildRoutes() http.Handler {
 	mux := http.NewServeMux()

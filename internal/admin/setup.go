@@ -12,6 +12,6 @@ func (s *Server) setupAllowed(r *http.Request, token string) bool {
 	if s.cfg.SetupToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.SetupToken)) != 1 {
 		return false
 	}
-	n, err := s.store.AdminCount(r.Context())
+	n, err := s.accounts.AdminCount(r.Context())
 	return err == nil && n == 0
 }

@@ -20,17 +20,17 @@ func (s *Server) setupCreate(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "setup", nil, "Create the first admin", page)
 		return
 	}
-	if _, err := s.store.SetAdminPassword(r.Context(), name, pw); err != nil {
+	if _, err := s.accounts.SetAdminPassword(r.Context(), name, pw); err != nil {
 		page.Error = err.Error()
 		s.render(w, r, http.StatusBadRequest, "setup", nil, "Create the first admin", page)
 		return
 	}
-	admin, err := s.store.CheckAdminLogin(r.Context(), name, pw)
+	admin, err := s.accounts.CheckAdminLogin(r.Context(), name, pw)
 	if err != nil {
 		s.renderError(w, r, http.StatusInternalServerError, "The admin was created but could not log in: "+err.Error())
 		return
 	}
-	cookie, sess, err := s.store.NewSession(r.Context(), admin)
+	cookie, sess, err := s.accounts.NewSession(r.Context(), admin)
 	if err != nil {
 		s.renderError(w, r, http.StatusInternalServerError, "The admin was created; log in to continue.")
 		return

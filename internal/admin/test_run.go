@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/tokenstore"
@@ -12,7 +13,7 @@ import (
 
 // testRun logs in to the given server with the token and shows the
 // server's answer (POST /tokens/{id}/test).
-func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	if s.cfg.Tester == nil {
 		s.notFound(w, r)
 		return

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/fielderr"
 	"mailtokens/internal/mailconn"
@@ -19,7 +20,7 @@ type testPage struct {
 }
 
 // testShow shows the Test form (GET /tokens/{id}/test).
-func (s *Server) testShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) testShow(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	if s.cfg.Tester == nil {
 		s.notFound(w, r)
 		return

@@ -3,13 +3,13 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
-	"mailtokens/internal/tokenstore"
 )
 
 // tokenCreate adds a token (POST /tokens). Nothing is saved when any field
 // is wrong; the form comes back with each error beside its field.
-func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request, sess *accounts.Session) {
 	f := form.ReadToken(r.PostForm)
 	set, errs := f.Settings(true)
 	if len(errs) == 0 {

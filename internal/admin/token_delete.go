@@ -3,12 +3,13 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/tokenstore"
 )
 
 // tokenDelete deletes the token (POST /tokens/{id}/delete). Its event log
 // stays.
-func (s *Server) tokenDelete(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) tokenDelete(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	if err := s.store.Delete(r.Context(), t.Name, actor(sess)); err != nil {
 		s.flashBad(sess, "Deleting "+t.Name+" failed.", err.Error())
 		seeOther(w, r, tokenURL(t))

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -13,7 +14,7 @@ type deletePage struct {
 
 // tokenDeleteConfirm asks before deleting, naming the task files that use
 // the token (GET /tokens/{id}/delete).
-func (s *Server) tokenDeleteConfirm(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) tokenDeleteConfirm(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	tasks, err := s.store.Tasks(r.Context(), t.Name)
 	if err != nil {
 		s.log.Error("read tasks", "token", t.Name, "err", err)

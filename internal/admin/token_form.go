@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/fielderr"
 	"mailtokens/internal/provider"
@@ -48,7 +49,7 @@ var scopeGuide = []scopeOption{
 	{"google", "IMAP, POP3 and SMTP", provider.GoogleMailScope},
 }
 
-func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, status int, p formPage) {
+func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *accounts.Session, status int, p formPage) {
 	p.Labels, p.Scopes = fieldLabels, scopeGuide
 	for _, t := range provider.Types {
 		p.Types = append(p.Types, typeOption{string(t), t.Label(), p.Form.Type == string(t)})

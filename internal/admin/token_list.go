@@ -3,7 +3,7 @@ package admin
 import (
 	"net/http"
 
-	"mailtokens/internal/tokenstore"
+	"mailtokens/internal/admin/accounts"
 )
 
 type listPage struct {
@@ -11,7 +11,7 @@ type listPage struct {
 }
 
 // tokenList is the home page: every token and its health (GET /).
-func (s *Server) tokenList(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+func (s *Server) tokenList(w http.ResponseWriter, r *http.Request, sess *accounts.Session) {
 	tokens, err := s.store.List(r.Context())
 	if err != nil {
 		s.log.Error("list tokens", "err", err)

@@ -3,13 +3,13 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/provider"
-	"mailtokens/internal/tokenstore"
 )
 
 // tokenNew shows an empty form (GET /tokens/new).
-func (s *Server) tokenNew(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session) {
+func (s *Server) tokenNew(w http.ResponseWriter, r *http.Request, sess *accounts.Session) {
 	typ := r.URL.Query().Get("type")
 	if _, err := provider.ParseType(typ); err != nil {
 		typ = string(provider.Microsoft)

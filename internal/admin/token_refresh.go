@@ -3,13 +3,14 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
 
 // tokenRefresh refreshes the access token now (POST /tokens/{id}/refresh),
 // through the same coordinated path the workers use.
-func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	a, err := s.store.Source(t.Name, actor(sess)).Refresh(r.Context())
 	if err != nil {
 		s.flashBad(sess, "Refreshing "+t.Name+" failed.", provider.Explain(err))

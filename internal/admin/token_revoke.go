@@ -3,13 +3,14 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
 
 // tokenRevoke revokes the token at the provider where it can (Google) and
 // forgets it here (POST /tokens/{id}/revoke).
-func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	advice, err := s.store.Revoke(r.Context(), t.Name, actor(sess))
 	if err != nil {
 		s.flashBad(sess, "Revoking "+t.Name+" failed; nothing was changed.", provider.Explain(err))

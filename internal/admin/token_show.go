@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
@@ -23,7 +24,7 @@ type endpointsView struct{ Auth, Token, Device, Revoke string }
 
 // tokenShow shows one token: settings (the secret masked), status and why,
 // actions, the event log and the task files using it (GET /tokens/{id}).
-func (s *Server) tokenShow(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) tokenShow(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	events, err := s.store.Events(r.Context(), t.Name, 50)
 	if err != nil {
 		s.log.Error("read events", "token", t.Name, "err", err)

@@ -3,13 +3,14 @@ package admin
 import (
 	"net/http"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/tokenstore"
 )
 
 // tokenUpdate saves an edited token (POST /tokens/{id}/edit). An empty
 // secret field keeps the stored secret.
-func (s *Server) tokenUpdate(w http.ResponseWriter, r *http.Request, sess *tokenstore.Session, t *tokenstore.Token) {
+func (s *Server) tokenUpdate(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	f := form.ReadToken(r.PostForm)
 	set, errs := f.Settings(!t.HasClientSecret && t.Type != "generic")
 	if len(errs) == 0 {

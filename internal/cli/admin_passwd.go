@@ -3,6 +3,8 @@ package cli
 import (
 	"flag"
 	"fmt"
+
+	"mailtokens/internal/admin/accounts"
 )
 
 // runAdminPasswd creates an admin or changes its password. The password is
@@ -22,7 +24,7 @@ func runAdminPasswd(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	created, err := store.SetAdminPassword(env.Ctx, name, pw)
+	created, err := accounts.New(store.DB(), nil).SetAdminPassword(env.Ctx, name, pw)
 	if err != nil {
 		return err
 	}

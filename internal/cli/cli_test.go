@@ -17,15 +17,15 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/testenv"
-	"mailtokens/internal/tokenstore"
 )
 
-func init() { tokenstore.SetBcryptCostForTests(bcrypt.MinCost) }
+func init() { accounts.SetBcryptCostForTests(bcrypt.MinCost) }
 
 // world is a configuration file, a store and the sandbox provider.
 type world struct {

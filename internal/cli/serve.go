@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mailtokens/internal/admin"
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/mailconn"
 )
 
@@ -40,7 +41,7 @@ func Serve(env *Env, ready func(addr string)) error {
 
 	acfg := admin.Config{PublicURL: cfg.PublicURL, Secure: cfg.TLS() || strings.HasPrefix(cfg.PublicURL, "https:"),
 		Logger: log, Tester: mailconn.Tester{}}
-	if n, err := store.AdminCount(env.Ctx); err != nil {
+	if n, err := accounts.New(store.DB(), nil).AdminCount(env.Ctx); err != nil {
 		return err
 	} else if n == 0 {
 		acfg.SetupToken = randomToken()

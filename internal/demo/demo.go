@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
@@ -309,7 +310,7 @@ func (w *World) store() error {
 	b := make([]byte, 12)
 	rand.Read(b)
 	w.AdminPassword = base64.RawURLEncoding.EncodeToString(b)
-	if _, err := st.SetAdminPassword(ctx, AdminName, w.AdminPassword); err != nil {
+	if _, err := accounts.New(st.DB(), nil).SetAdminPassword(ctx, AdminName, w.AdminPassword); err != nil {
 		return err
 	}
 	ms := tokens.Settings(w.IDP, w.Sandbox, MicrosoftToken, idp.Microsoft)

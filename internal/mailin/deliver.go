@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"mailtokens/internal/tokenstore"
 )
 
 // destination is where messages go: a Maildir or a program.
@@ -15,10 +13,10 @@ type destination struct {
 	command *Command
 }
 
-// commandLocation marks a delivery to a program in the store.
+// commandLocation marks a delivery to a program in the ledger.
 const commandLocation = "command"
 
-// deliverer runs the delivery steps against the store for one mailbox.
+// deliverer runs the delivery steps against the ledger for one mailbox.
 //
 // Messages go in batches, so that the durable steps are shared: the
 // pending records of a batch are committed in one transaction before any
@@ -27,7 +25,7 @@ const commandLocation = "command"
 // the end leaves pending records whose files are found (delivered) or not
 // (fetched again).
 type deliverer struct {
-	store   *tokenstore.Store
+	ledger  *Ledger
 	mailbox string // the state key
 	dest    destination
 	now     func() time.Time
@@ -35,7 +33,7 @@ type deliverer struct {
 
 // item is one message of a batch.
 type item struct {
-	rec        tokenstore.Delivery
+	rec        Delivery
 	done       bool // delivered before, or just now
 	wrote      bool // written in this batch
 	recovered  bool // pending from a crash, found at its destination
@@ -44,29 +42,29 @@ type item struct {
 
 // begin looks uids up and records the ones to write as pending.
 func (d *deliverer) begin(ctx context.Context, uids []string) ([]*item, error) {
-	recs, err := d.store.DeliveriesOf(ctx, d.mailbox, uids)
+	recs, err := d.ledger.DeliveriesOf(ctx, d.mailbox, uids)
 	if err != nil {
 		return nil, err
 	}
 	items := make([]*item, len(recs))
-	var pending []tokenstore.Delivery
+	var pending []Delivery
 	for i, rec := range recs {
 		it := &item{rec: rec}
 		items[i] = it
 		switch {
-		case rec.State == tokenstore.DeliveryDelivered:
+		case rec.State == DeliveryDelivered:
 			it.done = true
 			continue
-		case rec.State == tokenstore.DeliveryPending && rec.Location != commandLocation && d.dest.maildir != nil && d.dest.maildir.Has(rec.Location):
+		case rec.State == DeliveryPending && rec.Location != commandLocation && d.dest.maildir != nil && d.dest.maildir.Has(rec.Location):
 			it.done, it.recovered = true, true
 			continue
-		case rec.State == tokenstore.DeliveryPending:
+		case rec.State == DeliveryPending:
 			it.redelivery = true
 			if d.dest.maildir != nil {
 				d.dest.maildir.Discard(rec.Location)
 			}
 		}
-		it.rec.State = tokenstore.DeliveryPending
+		it.rec.State = DeliveryPending
 		if d.dest.maildir != nil {
 			it.rec.Location = d.dest.maildir.Name(d.now())
 		} else {
@@ -74,7 +72,7 @@ func (d *deliverer) begin(ctx context.Context, uids []string) ([]*item, error) {
 		}
 		pending = append(pending, it.rec)
 	}
-	if err := d.store.SetDeliveries(ctx, d.mailbox, pending); err != nil {
+	if err := d.ledger.SetDeliveries(ctx, d.mailbox, pending); err != nil {
 		return nil, err
 	}
 	return items, nil
@@ -103,10 +101,10 @@ func (d *deliverer) write(ctx context.Context, it *item, open func() (io.ReadClo
 // end makes the batch's writes durable and records them delivered. It
 // runs even when ctx ended: what is at its destination must be recorded.
 func (d *deliverer) end(ctx context.Context, items []*item) error {
-	var ds []tokenstore.Delivery
+	var ds []Delivery
 	for _, it := range items {
 		if it.wrote || it.recovered {
-			it.rec.State = tokenstore.DeliveryDelivered
+			it.rec.State = DeliveryDelivered
 			ds = append(ds, it.rec)
 		}
 	}
@@ -118,7 +116,7 @@ func (d *deliverer) end(ctx context.Context, items []*item) error {
 			return err
 		}
 	}
-	return d.store.SetDeliveries(context.WithoutCancel(ctx), d.mailbox, ds)
+	return d.ledger.SetDeliveries(context.WithoutCancel(ctx), d.mailbox, ds)
 }
 
 // count adds the batch's outcome to st.

@@ -14,7 +14,6 @@ import (
 
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/taskconf"
-	"mailtokens/internal/tokenstore"
 )
 
 // batchSize is how many messages are fetched before they are dealt with on
@@ -27,7 +26,7 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 	if err != nil {
 		return fmt.Errorf("select %s: %w", r.cfg.Folder, err)
 	}
-	state, err := r.store.MailboxState(ctx, r.key)
+	state, err := r.ledger.MailboxState(ctx, r.key)
 	if err != nil {
 		return err
 	}
@@ -44,8 +43,8 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 				criteria.NotFlag = []imap.Flag{imap.FlagSeen}
 			}
 		}
-		state = tokenstore.MailboxState{UIDValidity: sel.UIDValidity}
-		if err := r.store.SetMailboxState(ctx, r.key, state); err != nil {
+		state = MailboxState{UIDValidity: sel.UIDValidity}
+		if err := r.ledger.SetMailboxState(ctx, r.key, state); err != nil {
 			return err
 		}
 	}
@@ -78,7 +77,7 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 
 // imapBatch delivers a batch, deals with the delivered messages on the
 // server, and advances the state over the leading run of finished UIDs.
-func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validity uint32, state *tokenstore.MailboxState, batch []imap.UID, st *passStats) error {
+func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validity uint32, state *MailboxState, batch []imap.UID, st *passStats) error {
 	keys := make([]string, len(batch))
 	for i, uid := range batch {
 		keys[i] = strconv.FormatUint(uint64(validity), 10) + "/" + strconv.FormatUint(uint64(uid), 10)
@@ -138,7 +137,7 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 	}
 	if next != state.LastUID {
 		state.LastUID = next
-		if err := r.store.SetMailboxState(context.WithoutCancel(ctx), r.key, *state); err != nil {
+		if err := r.ledger.SetMailboxState(context.WithoutCancel(ctx), r.key, *state); err != nil {
 			return err
 		}
 	}

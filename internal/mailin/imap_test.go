@@ -147,7 +147,7 @@ func TestCrashAfterWriteBeforeRecordIsRecognised(t *testing.T) {
 	st := r.openStore()
 	key := "imap|" + strings.ToLower(strings.Join([]string{hostOf(r.imapS), portOf(r.imapS), r.w.MSUser, "INBOX"}, "|"))
 	name := md.Name(time.Now())
-	st.SetDelivery(context.Background(), key, tokenstore.Delivery{UID: fmtUID(validity, uid), State: tokenstore.DeliveryPending, Location: name})
+	NewLedger(st.DB()).SetDelivery(context.Background(), key, Delivery{UID: fmtUID(validity, uid), State: DeliveryPending, Location: name})
 	st.Close()
 	os.WriteFile(filepath.Join(inbox, "new", name), []byte(lf(m)), 0o600)
 

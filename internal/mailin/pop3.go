@@ -79,7 +79,7 @@ func (r *Receiver) pop3Pass(ctx context.Context, c *pop3.Client, st *passStats) 
 	// removed by someone else.
 	gone := deleted
 	if r.cfg.AfterDelivery == taskconf.AfterKeep {
-		recs, err := r.store.Deliveries(context.WithoutCancel(ctx), r.key)
+		recs, err := r.ledger.Deliveries(context.WithoutCancel(ctx), r.key)
 		if err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (r *Receiver) pop3Pass(ctx context.Context, c *pop3.Client, st *passStats) 
 			}
 		}
 	}
-	if err := r.store.ForgetDeliveries(context.WithoutCancel(ctx), r.key, gone); err != nil {
+	if err := r.ledger.ForgetDeliveries(context.WithoutCancel(ctx), r.key, gone); err != nil {
 		return err
 	}
 	if firstErr == nil {

@@ -4,6 +4,7 @@ import (
 	"flag"
 
 	"mailtokens/internal/cmdline"
+	"mailtokens/internal/database"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
@@ -46,16 +47,18 @@ func run(env *cmdline.Env, args []string) error {
 	for _, w := range warnings {
 		task.Log.Warn(w)
 	}
-	// The delivery state lives in the store even for PASSWORD logins.
-	store := task.Store
-	if store == nil {
-		store, err = tokenstore.Open(ctx, tokenstore.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile})
+	// The ledger lives in the shared database even for PASSWORD logins.
+	var db *database.DB
+	if task.Store != nil {
+		db = task.Store.DB()
+	} else {
+		db, err = database.Open(ctx, database.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile})
 		if err != nil {
 			return worker.StartupError(env, err)
 		}
-		defer store.Close()
+		defer db.Close()
 	}
-	r, err := NewReceiver(cfg, task, store)
+	r, err := NewReceiver(cfg, task, NewLedger(db))
 	if err != nil {
 		return worker.StartupError(env, err)
 	}

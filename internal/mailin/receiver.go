@@ -16,7 +16,6 @@ import (
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/pop3"
 	"mailtokens/internal/taskconf"
-	"mailtokens/internal/tokenstore"
 	"mailtokens/internal/worker"
 )
 
@@ -24,7 +23,7 @@ import (
 type Receiver struct {
 	cfg       *taskconf.Evmail
 	task      *worker.Task
-	store     *tokenstore.Store
+	ledger    *Ledger
 	deliverer *deliverer
 	key       string // the mailbox's state key
 	log       *slog.Logger
@@ -39,10 +38,10 @@ type Receiver struct {
 	folderReady *mailconn.IMAPClient
 }
 
-// NewReceiver prepares the mailbox's state and its destination. store
-// holds the state (and the token, for OAUTH2).
-func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, store *tokenstore.Store) (*Receiver, error) {
-	r := &Receiver{cfg: cfg, task: task, store: store, log: task.Log, opTimeout: 2 * time.Minute, maxSession: 45 * time.Minute}
+// NewReceiver prepares the mailbox's state and its destination; ledger
+// records what has been delivered.
+func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Receiver, error) {
+	r := &Receiver{cfg: cfg, task: task, ledger: ledger, log: task.Log, opTimeout: 2 * time.Minute, maxSession: 45 * time.Minute}
 	r.key = strings.ToLower(fmt.Sprintf("%s|%s|%d|%s|%s", cfg.Protocol, cfg.Host, cfg.Port, cfg.User, cfg.Folder))
 	var dest destination
 	if cfg.DeliverTo.Maildir != "" {
@@ -55,7 +54,7 @@ func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, store *tokenstore.Stor
 	} else {
 		dest.command = &Command{Argv: cfg.DeliverTo.Command}
 	}
-	r.deliverer = &deliverer{store: store, mailbox: r.key, dest: dest, now: time.Now}
+	r.deliverer = &deliverer{ledger: ledger, mailbox: r.key, dest: dest, now: time.Now}
 	return r, nil
 }
 

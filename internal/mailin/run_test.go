@@ -118,7 +118,7 @@ func TestSIGTERMDuringASilentRETR(t *testing.T) {
 	key := "pop3|" + strings.ToLower(strings.Join([]string{hostOf(r.pop3S), portOf(r.pop3S), r.w.MSUser, "INBOX"}, "|"))
 	// The message is recorded pending just before its RETR goes out.
 	waitFor(t, "the message to be on its way", func() bool {
-		d, _ := st.Deliveries(context.Background(), key)
+		d, _ := NewLedger(st.DB()).Deliveries(context.Background(), key)
 		return len(d) == 1
 	})
 	cancel()

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"mailtokens/internal/database"
 )
 
 // EventKind is what happened to a token.
@@ -84,7 +86,7 @@ func (s *Store) Events(ctx context.Context, name string, limit int) ([]Event, er
 		if err := rows.Scan(&e.ID, &e.TokenID, &e.TokenName, &at, &actor, &kind, &e.Code, &e.Text); err != nil {
 			return nil, err
 		}
-		e.At, e.Actor, e.Kind = fromMillis(at), Actor(actor), EventKind(kind)
+		e.At, e.Actor, e.Kind = database.FromMillis(at), Actor(actor), EventKind(kind)
 		out = append(out, e)
 	}
 	return out, rows.Err()

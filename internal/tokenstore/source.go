@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"mailtokens/internal/database"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 )
@@ -143,7 +144,7 @@ var errChanged = errors.New("token changed during refresh")
 // releaseLease gives up the refresh right without recording anything.
 func (s *Store) releaseLease(ctx context.Context, t *Token) {
 	s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE tokens SET lease_owner = '', lease_until = 0
-		WHERE id = ? AND lease_owner = ?`, t.ID, s.owner)
+		WHERE id = ? AND lease_owner = ?`, t.ID, s.db.Owner())
 }
 
 func accessOf(t *Token) Access {
@@ -221,7 +222,7 @@ func (s *Store) lockName(ctx context.Context, name string) (unlock func(), err e
 func (s *Store) takeLease(ctx context.Context, t *Token, now time.Time) (bool, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET lease_owner = ?, lease_until = ?
 		WHERE id = ? AND generation = ? AND lease_until < ?`,
-		s.owner, toMillis(now.Add(leaseFor)), t.ID, t.Generation, toMillis(now))
+		s.db.Owner(), database.Millis(now.Add(leaseFor)), t.ID, t.Generation, database.Millis(now))
 	if err != nil {
 		return false, fmt.Errorf("token %q: claim refresh: %w", t.Name, err)
 	}
@@ -251,7 +252,7 @@ func (s *Store) waitForLease(ctx context.Context, t *Token) error {
 		if err != nil {
 			return fmt.Errorf("token %q: wait for refresh: %w", t.Name, err)
 		}
-		if gen != t.Generation || until < toMillis(s.now()) {
+		if gen != t.Generation || until < database.Millis(s.now()) {
 			return nil
 		}
 		delay = min(delay*2, 200*time.Millisecond)
@@ -299,15 +300,15 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, err
 		if tok.Scope != "" {
 			scope = tok.Scope
 		}
-		nowMs := toMillis(now)
+		nowMs := database.Millis(now)
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET access_token = ?, refresh_token = ?, access_expires_at = ?,
 			access_issued_at = ?, granted_scope = ?, refresh_issued_at = ?, refresh_used_at = ?, status = 'valid',
 			last_error_code = '', last_error_text = '', last_error_at = 0, refresh_failures = 0, next_refresh_at = 0,
 			refresh_expires_at = ?, generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
 			WHERE id = ? AND generation = ?`,
-			s.key.seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
-			s.key.seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
-			toMillis(expiryOf(now, tok)), nowMs, scope, toMillis(rtIssued), nowMs, toMillis(rtExpires), nowMs, t.ID, t.Generation)
+			s.db.Seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
+			s.db.Seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
+			database.Millis(expiryOf(now, tok)), nowMs, scope, database.Millis(rtIssued), nowMs, database.Millis(rtExpires), nowMs, t.ID, t.Generation)
 		// When the token was re-authorized, edited or deleted meanwhile,
 		// that newer state wins over what we got.
 		if err := changed(res, err); err != nil {
@@ -341,7 +342,7 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 	if code == "" {
 		code, text = codeNetwork, pe.Error()
 	}
-	nowMs := toMillis(now)
+	nowMs := database.Millis(now)
 	var result error
 	var access Access
 	// Record even when the caller's context ended: the outcome is real
@@ -355,7 +356,7 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 				last_error_text = ?, last_error_at = ?, refresh_failures = ?, next_refresh_at = ?,
 				generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
 				WHERE id = ? AND generation = ?`,
-				code, text, nowMs, failures, toMillis(retry), nowMs, t.ID, t.Generation)
+				code, text, nowMs, failures, database.Millis(retry), nowMs, t.ID, t.Generation)
 			if err := changed(res, err); err != nil {
 				return err
 			}
@@ -441,7 +442,7 @@ func (s *Store) markUsed(ctx context.Context, name string, actor Actor, detail s
 	if !writeRow && !writeEvent {
 		return nil
 	}
-	nowMs := toMillis(now)
+	nowMs := database.Millis(now)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		t, err := s.ref(ctx, tx, name)
 		if err != nil {
@@ -460,7 +461,7 @@ func (s *Store) markUsed(ctx context.Context, name string, actor Actor, detail s
 			WHERE token_id = ? AND actor = ? AND kind = 'used'`, t.ID, string(actor)).Scan(&last); err != nil {
 			return err
 		}
-		if last != 0 && now.Sub(fromMillis(last)) < useEventEvery {
+		if last != 0 && now.Sub(database.FromMillis(last)) < useEventEvery {
 			return nil
 		}
 		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventUsed, "", detail)

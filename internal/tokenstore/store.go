@@ -7,20 +7,12 @@ package tokenstore
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/mattn/go-sqlite3" // the SQLite driver
-
+	"mailtokens/internal/database"
 	"mailtokens/internal/provider"
 )
 
@@ -46,194 +38,58 @@ type Options struct {
 // Store is an open token store. It is safe for concurrent use, and several
 // processes may open the same file.
 type Store struct {
-	db     *sql.DB
-	key    *key
-	path   string
+	db     *database.DB
+	closes bool // Close closes db: Open opened it
 	now    func() time.Time
 	client *http.Client
-	owner  string // identifies this process in refresh leases
 
 	nameLocks sync.Map // lower-case name -> chan struct{}: one refresh per name per process
 	useMu     sync.Mutex
 	useSeen   map[string]useMark // throttles "used" writes
 }
 
-// Open opens (creating and migrating if needed) the store at opt.Path.
+// Open opens (creating and migrating if needed) the database at opt.Path
+// and the token store in it.
 func Open(ctx context.Context, opt Options) (*Store, error) {
-	if opt.Path == "" {
-		return nil, errors.New("open token store: no path (TOKEN_STORE) given")
-	}
-	if strings.ContainsAny(opt.Path, "?#") {
-		return nil, fmt.Errorf("open token store: path %q must not contain ? or #", opt.Path)
-	}
-	if err := createPrivate(opt.Path); err != nil {
-		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
-	}
-	// WAL lets workers read while another process writes; FULL sync makes a
-	// committed (rotated) refresh token survive a power cut; immediate
-	// transactions take the write lock up front, so two writers wait on the
-	// busy timeout instead of failing with "database is locked".
-	dsn := fmt.Sprintf("%s?_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=FULL&_txlock=immediate",
-		opt.Path, busyTimeout.Milliseconds())
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := database.Open(ctx, database.Options{Path: opt.Path, KeyFile: opt.KeyFile, Key: opt.Key})
 	if err != nil {
-		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(8)
-	if err := connect(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
-	}
-	s := &Store{
-		db:      db,
-		path:    opt.Path,
-		now:     opt.Now,
-		client:  opt.HTTPClient,
-		useSeen: make(map[string]useMark),
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	s.owner = newOwner()
-	if err := migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
-	}
-	if err := s.loadKey(ctx, opt); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
-	}
+	s := New(db, opt)
+	s.closes = true
 	return s, nil
 }
 
-// busyTimeout is how long a statement waits for another process's lock.
-const busyTimeout = 15 * time.Second
-
-// connect makes the first connection. Connecting switches a new store to
-// WAL, which needs the file to itself; when several processes start at once
-// on a fresh store, SQLite refuses the switch to all but one at once
-// (SQLITE_BUSY without waiting: they would deadlock), so it is tried again
-// until the busy timeout has passed.
-func connect(ctx context.Context, db *sql.DB) error {
-	deadline := time.Now().Add(busyTimeout)
-	for {
-		err := db.PingContext(ctx)
-		var se sqlite3.Error
-		if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
-			return err
-		}
-		t := time.NewTimer(10 * time.Millisecond)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
+// New is the token store in an open database; opt's Path and keys are not
+// used. Closing the store leaves db open.
+func New(db *database.DB, opt Options) *Store {
+	s := &Store{db: db, now: opt.Now, client: opt.HTTPClient, useSeen: make(map[string]useMark)}
+	if s.now == nil {
+		s.now = time.Now
 	}
+	return s
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-// Path is the store's file.
-func (s *Store) Path() string { return s.path }
-
-// KeyID is a short fingerprint of the key in use; it reveals nothing about
-// the key and tells keys apart in support conversations.
-func (s *Store) KeyID() string { return s.key.id }
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	return s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
-}
-
-// createPrivate creates the database file (and its directory) readable by
-// its owner only, before SQLite creates it with the umask's mode. SQLite
-// gives the -wal and -shm files the database file's mode.
-func createPrivate(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-const keyCheckPlain = "mailtokens key check"
-
-// loadKey finds the key (option, environment, file) and proves it is the
-// one the store was created with. A new store gets a new key file.
-func (s *Store) loadKey(ctx context.Context, opt Options) error {
-	var check []byte
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&check)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	storeHasKey := err == nil
-
-	var raw []byte
-	source := ""
-	switch {
-	case opt.Key != "":
-		source = "the configured key"
-		raw, err = decodeKey(opt.Key)
-	case os.Getenv(KeyEnv) != "":
-		source = "$" + KeyEnv
-		raw, err = decodeKey(os.Getenv(KeyEnv))
-	case opt.KeyFile == "":
-		return errors.New("no encryption key: set TOKEN_STORE_KEY_FILE or " + KeyEnv)
-	default:
-		source = "key file " + opt.KeyFile
-		raw, err = readKeyFile(opt.KeyFile)
-		if errors.Is(err, os.ErrNotExist) {
-			if storeHasKey {
-				return fmt.Errorf("key file %s is missing, but the store was encrypted with a key: restore the key file from your backup (without it the stored secrets cannot be read)", opt.KeyFile)
-			}
-			raw, err = createKeyFile(opt.KeyFile)
-		}
-	}
-	if err != nil {
-		if strings.HasPrefix(source, "key file") {
-			return err
-		}
-		return fmt.Errorf("%s is not a mailtokens key (%v): it must hold 32 random bytes in base64", source, err)
-	}
-	k, err := newKey(raw)
-	if err != nil {
-		return err
-	}
-	s.key = k
-
-	if storeHasKey {
-		if plain, err := k.open(check, "meta/key_check"); err != nil || plain != keyCheckPlain {
-			return fmt.Errorf("%s (id %s) is not the key this store was encrypted with: use the original key file", source, k.id)
-		}
-		return nil
-	}
-	// A new store: record the check. When another process did so first,
-	// verify against its check instead.
-	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)`,
-		k.seal(keyCheckPlain, "meta/key_check")); err != nil {
-		return err
-	}
-	if err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&check); err != nil {
-		return err
-	}
-	if plain, err := k.open(check, "meta/key_check"); err != nil || plain != keyCheckPlain {
-		return fmt.Errorf("%s (id %s) is not the key this store was encrypted with", source, k.id)
+// Close closes the database if Open opened it.
+func (s *Store) Close() error {
+	if s.closes {
+		return s.db.Close()
 	}
 	return nil
 }
 
-func newOwner() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 6)
-	rand.Read(b)
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
-}
+// DB is the database the store lives in, which other stores share.
+func (s *Store) DB() *database.DB { return s.db }
+
+// Path is the store's file.
+func (s *Store) Path() string { return s.db.Path() }
+
+// KeyID is a short fingerprint of the key in use; it reveals nothing about
+// the key and tells keys apart in support conversations.
+func (s *Store) KeyID() string { return s.db.KeyID() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
 
 // providerConfig is the token's provider config with the store's client.
 func (s *Store) providerConfig(t *Token) provider.Config {
@@ -242,17 +98,7 @@ func (s *Store) providerConfig(t *Token) provider.Config {
 	return c
 }
 
-// Times are stored as Unix milliseconds; 0 is "never".
-func toMillis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMillis(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
+// columnAD is the associated data for a secret column of a token row.
+func columnAD(id int64, column string) string {
+	return fmt.Sprintf("mailtokens/v1/tokens/%d/%s", id, column)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/database"
 	"mailtokens/internal/fielderr"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
@@ -342,13 +343,13 @@ func TestKeyHandling(t *testing.T) {
 	s.Close()
 
 	// The key from the environment works the same.
-	t.Setenv(KeyEnv, string(keyText))
+	t.Setenv(database.KeyEnv, string(keyText))
 	s, err = Open(ctx, Options{Path: path, KeyFile: filepath.Join(dir, "absent.key")})
 	if err != nil {
 		t.Fatalf("key from environment: %v", err)
 	}
 	s.Close()
-	t.Setenv(KeyEnv, "")
+	t.Setenv(database.KeyEnv, "")
 
 	cases := []struct {
 		name string
@@ -356,9 +357,9 @@ func TestKeyHandling(t *testing.T) {
 		prep func()
 		want string
 	}{
-		{"wrong key", Options{Path: path, Key: GenerateKey()}, nil, "is not the key this store was encrypted with"},
-		{"wrong key in env", Options{Path: path, KeyFile: keyFile}, func() { t.Setenv(KeyEnv, GenerateKey()) }, KeyEnv},
-		{"garbage in env", Options{Path: path, KeyFile: keyFile}, func() { t.Setenv(KeyEnv, "not base64!") }, "32 random bytes"},
+		{"wrong key", Options{Path: path, Key: database.GenerateKey()}, nil, "is not the key this store was encrypted with"},
+		{"wrong key in env", Options{Path: path, KeyFile: keyFile}, func() { t.Setenv(database.KeyEnv, database.GenerateKey()) }, database.KeyEnv},
+		{"garbage in env", Options{Path: path, KeyFile: keyFile}, func() { t.Setenv(database.KeyEnv, "not base64!") }, "32 random bytes"},
 		{"missing key file", Options{Path: path, KeyFile: filepath.Join(dir, "gone.key")}, nil, "restore the key file"},
 		{"no key configured", Options{Path: path}, nil, "TOKEN_STORE_KEY_FILE"},
 		{"world-readable key file", Options{Path: path, KeyFile: keyFile}, func() { os.Chmod(keyFile, 0o644) }, "chmod 600"},
@@ -369,7 +370,7 @@ func TestKeyHandling(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv(KeyEnv, "")
+			t.Setenv(database.KeyEnv, "")
 			if c.prep != nil {
 				c.prep()
 			}

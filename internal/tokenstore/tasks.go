@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"mailtokens/internal/database"
 )
 
 // TaskUse is a worker task file that uses a token.
@@ -26,7 +28,7 @@ func (s *Store) RecordTask(ctx context.Context, name string, actor Actor, task s
 	host, _ := os.Hostname()
 	_, err = s.db.ExecContext(ctx, `INSERT INTO token_tasks (token_id, actor, task, host, last_seen_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (token_id, actor, task, host) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
-		t.ID, string(actor), task, host, toMillis(s.now()))
+		t.ID, string(actor), task, host, database.Millis(s.now()))
 	if err != nil {
 		return fmt.Errorf("record task %s for token %q: %w", task, t.Name, err)
 	}
@@ -53,7 +55,7 @@ func (s *Store) Tasks(ctx context.Context, name string) ([]TaskUse, error) {
 		if err := rows.Scan(&actor, &u.Task, &u.Host, &seen); err != nil {
 			return nil, err
 		}
-		u.Actor, u.LastSeen = Actor(actor), fromMillis(seen)
+		u.Actor, u.LastSeen = Actor(actor), database.FromMillis(seen)
 		out = append(out, u)
 	}
 	return out, rows.Err()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
+	"mailtokens/internal/database"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 )
@@ -37,10 +38,10 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 		return nil, err
 	}
 	t.Type, t.Grant, t.Status, t.LastUsedBy = provider.Type(typ), Grant(grant), Status(status), Actor(lastUsedBy)
-	t.SecretExpiresOn, t.Expiry, t.AccessIssuedAt = fromMillis(secretExp), fromMillis(accessExp), fromMillis(accessIssued)
-	t.AuthorizedAt, t.RefreshIssuedAt, t.RefreshUsedAt = fromMillis(authorized), fromMillis(rtIssued), fromMillis(rtUsed)
-	t.LastError.At, t.NextRefreshAt, t.LastUsedAt = fromMillis(errAt), fromMillis(nextRefresh), fromMillis(lastUsed)
-	t.CreatedAt, t.UpdatedAt, t.RefreshExpiresAt = fromMillis(created), fromMillis(updated), fromMillis(rtExp)
+	t.SecretExpiresOn, t.Expiry, t.AccessIssuedAt = database.FromMillis(secretExp), database.FromMillis(accessExp), database.FromMillis(accessIssued)
+	t.AuthorizedAt, t.RefreshIssuedAt, t.RefreshUsedAt = database.FromMillis(authorized), database.FromMillis(rtIssued), database.FromMillis(rtUsed)
+	t.LastError.At, t.NextRefreshAt, t.LastUsedAt = database.FromMillis(errAt), database.FromMillis(nextRefresh), database.FromMillis(lastUsed)
+	t.CreatedAt, t.UpdatedAt, t.RefreshExpiresAt = database.FromMillis(created), database.FromMillis(updated), database.FromMillis(rtExp)
 	t.HasClientSecret, t.HasAccessToken, t.HasRefreshToken = len(clientSecret) > 0, len(accessToken) > 0, len(refreshToken) > 0
 	if reveal {
 		for _, c := range []struct {
@@ -52,7 +53,7 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 			{"access_token", accessToken, &t.AccessToken},
 			{"refresh_token", refreshToken, &t.RefreshToken},
 		} {
-			plain, err := s.key.open(c.sealed, columnAD(t.ID, c.column))
+			plain, err := s.db.Unseal(c.sealed, columnAD(t.ID, c.column))
 			if err != nil {
 				return nil, fmt.Errorf("token %q, %s: %w", t.Name, strings.ReplaceAll(c.column, "_", " "), err)
 			}
@@ -158,13 +159,13 @@ func (s *Store) Create(ctx context.Context, set Settings, actor Actor) (*Token, 
 	if err := set.Validate(); err != nil {
 		return nil, err
 	}
-	now := toMillis(s.now())
+	now := database.Millis(s.now())
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO tokens (name, type, email, tenant, client_id, scope, auth_url, token_url,
 			secret_expires_on, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			set.Name, string(set.Type), set.Email, set.Tenant, set.ClientID, set.Scope, set.AuthURL, set.TokenURL,
-			toMillis(set.SecretExpiresOn), now, now)
+			database.Millis(set.SecretExpiresOn), now, now)
 		if err != nil {
 			return uniqueErr(err)
 		}
@@ -172,7 +173,7 @@ func (s *Store) Create(ctx context.Context, set Settings, actor Actor) (*Token, 
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET client_secret = ? WHERE id = ?`,
-			s.key.seal(set.ClientSecret.Reveal(), columnAD(id, "client_secret")), id); err != nil {
+			s.db.Seal(set.ClientSecret.Reveal(), columnAD(id, "client_secret")), id); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, id, set.Name, now, actor, EventCreated, "", describeSettings(&set))
@@ -212,13 +213,13 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 			e != nil && e.Kind == provider.Misconfigured {
 			status = StatusValid
 		}
-		now := toMillis(s.now())
+		now := database.Millis(s.now())
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET name = ?, type = ?, email = ?, tenant = ?, client_id = ?, client_secret = ?,
 			scope = ?, auth_url = ?, token_url = ?, secret_expires_on = ?, status = ?, next_refresh_at = 0,
 			generation = generation + 1, updated_at = ? WHERE id = ?`,
 			set.Name, string(set.Type), set.Email, set.Tenant, set.ClientID,
-			s.key.seal(set.ClientSecret.Reveal(), columnAD(old.ID, "client_secret")),
-			set.Scope, set.AuthURL, set.TokenURL, toMillis(set.SecretExpiresOn), string(status), now, old.ID)
+			s.db.Seal(set.ClientSecret.Reveal(), columnAD(old.ID, "client_secret")),
+			set.Scope, set.AuthURL, set.TokenURL, database.Millis(set.SecretExpiresOn), string(status), now, old.ID)
 		if err != nil {
 			return uniqueErr(err)
 		}
@@ -240,7 +241,7 @@ func (s *Store) Delete(ctx context.Context, name string, actor Actor) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, t.ID); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, t.ID, t.Name, toMillis(s.now()), actor, EventDeleted, "", "")
+		return addEvent(ctx, tx, t.ID, t.Name, database.Millis(s.now()), actor, EventDeleted, "", "")
 	})
 	if err != nil {
 		return fmt.Errorf("delete token %q: %w", name, err)
@@ -262,7 +263,7 @@ func (s *Store) SetDefault(ctx context.Context, name string, actor Actor) error 
 		if err != nil {
 			return err
 		}
-		now := toMillis(s.now())
+		now := database.Millis(s.now())
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET is_default = 1, updated_at = ? WHERE id = ?`, now, t.ID); err != nil {
 			return err
 		}
@@ -296,15 +297,15 @@ func (s *Store) SaveGrant(ctx context.Context, name string, grant Grant, tok *pr
 		if rt.IsZero() {
 			rtIssued, rtExpires = time.Time{}, time.Time{}
 		}
-		nowMs := toMillis(now)
+		nowMs := database.Millis(now)
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET grant_kind = ?, access_token = ?, refresh_token = ?,
 			access_expires_at = ?, access_issued_at = ?, granted_scope = ?, authorized_at = ?, refresh_issued_at = ?,
 			refresh_used_at = 0, status = 'valid', last_error_code = '', last_error_text = '', last_error_at = 0,
 			refresh_failures = 0, next_refresh_at = 0, refresh_expires_at = ?, generation = generation + 1, updated_at = ?
 			WHERE id = ?`,
-			string(grant), s.key.seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
-			s.key.seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
-			toMillis(expiryOf(now, tok)), nowMs, tok.Scope, nowMs, toMillis(rtIssued), toMillis(rtExpires), nowMs, t.ID)
+			string(grant), s.db.Seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
+			s.db.Seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
+			database.Millis(expiryOf(now, tok)), nowMs, tok.Scope, nowMs, database.Millis(rtIssued), database.Millis(rtExpires), nowMs, t.ID)
 		if err != nil {
 			return err
 		}
@@ -332,7 +333,7 @@ func (s *Store) MarkRevoked(ctx context.Context, name string, actor Actor, note 
 		if err != nil {
 			return err
 		}
-		now := toMillis(s.now())
+		now := database.Millis(s.now())
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET access_token = NULL, refresh_token = NULL, access_expires_at = 0,
 			access_issued_at = 0, refresh_issued_at = 0, refresh_used_at = 0, refresh_expires_at = 0, status = 'revoked', refresh_failures = 0,
 			next_refresh_at = 0, generation = generation + 1, updated_at = ? WHERE id = ?`, now, t.ID); err != nil {
@@ -371,17 +372,7 @@ func (s *Store) Revoke(ctx context.Context, name string, actor Actor) (advice st
 	return cfg.RevokeAdvice(), nil
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error { return s.db.InTx(ctx, fn) }
 
 func uniqueErr(err error) error {
 	var se sqlite3.Error

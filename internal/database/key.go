@@ -1,4 +1,4 @@
-package tokenstore
+package database
 
 import (
 	"crypto/aes"
@@ -10,10 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"mailtokens/internal/durable"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mailtokens/internal/durable"
 )
 
 // KeyEnv names the environment variable that may hold the store key (32
@@ -157,7 +158,11 @@ func (k *key) open(sealed []byte, ad string) (string, error) {
 	return string(plain), nil
 }
 
-// columnAD is the associated data for a secret column of a token row.
-func columnAD(id int64, column string) string {
-	return fmt.Sprintf("mailtokens/v1/tokens/%d/%s", id, column)
-}
+// Seal encrypts plain with the store's key, bound to ad (say, the row and
+// column it is stored in), so that a ciphertext copied into another row or
+// column fails to open. Empty stays empty (NULL).
+func (d *DB) Seal(plain, ad string) []byte { return d.key.seal(plain, ad) }
+
+// Unseal decrypts what Seal sealed with the same ad. Its error never says
+// more than that the value did not open: the caller adds what it was.
+func (d *DB) Unseal(sealed []byte, ad string) (string, error) { return d.key.open(sealed, ad) }

@@ -1,4 +1,6 @@
-package tokenstore
+// Package accounts keeps evadmin's admin accounts (bcrypt password hashes)
+// and their sessions in the shared database, in tables of their own.
+package accounts
 
 import (
 	"context"
@@ -16,7 +18,23 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"mailtokens/internal/database"
 )
+
+// Accounts are the admin accounts and sessions in a database.
+type Accounts struct {
+	db  *database.DB
+	now func() time.Time
+}
+
+// New is the accounts in db; now is the clock (nil: time.Now).
+func New(db *database.DB, now func() time.Time) *Accounts {
+	if now == nil {
+		now = time.Now
+	}
+	return &Accounts{db: db, now: now}
+}
 
 // Admin is an account of the admin utility.
 type Admin struct {
@@ -59,7 +77,7 @@ func CheckAdminPassword(name, password string) error {
 
 // SetAdminPassword creates the admin, or changes its password. Changing a
 // password ends the admin's sessions.
-func (s *Store) SetAdminPassword(ctx context.Context, name, password string) (created bool, err error) {
+func (s *Accounts) SetAdminPassword(ctx context.Context, name, password string) (created bool, err error) {
 	if !adminNameRE.MatchString(name) {
 		return false, fmt.Errorf("admin name %q: use letters, digits and . _ @ - (at most 64), starting with a letter or digit", name)
 	}
@@ -70,8 +88,8 @@ func (s *Store) SetAdminPassword(ctx context.Context, name, password string) (cr
 	if err != nil {
 		return false, fmt.Errorf("hash password: %w", err)
 	}
-	now := toMillis(s.now())
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	now := database.Millis(s.now())
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM admins WHERE name = ?`, name).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -104,7 +122,7 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 // CheckAdminLogin verifies a name and password; ErrBadLogin when wrong.
-func (s *Store) CheckAdminLogin(ctx context.Context, name, password string) (*Admin, error) {
+func (s *Accounts) CheckAdminLogin(ctx context.Context, name, password string) (*Admin, error) {
 	var a Admin
 	var hash string
 	var created, last int64
@@ -120,8 +138,8 @@ func (s *Store) CheckAdminLogin(ctx context.Context, name, password string) (*Ad
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return nil, ErrBadLogin
 	}
-	a.CreatedAt, a.LastLoginAt = fromMillis(created), fromMillis(last)
-	if _, err := s.db.ExecContext(ctx, `UPDATE admins SET last_login_at = ? WHERE id = ?`, toMillis(s.now()), a.ID); err != nil {
+	a.CreatedAt, a.LastLoginAt = database.FromMillis(created), database.FromMillis(last)
+	if _, err := s.db.ExecContext(ctx, `UPDATE admins SET last_login_at = ? WHERE id = ?`, database.Millis(s.now()), a.ID); err != nil {
 		return nil, fmt.Errorf("check login: %w", err)
 	}
 	return &a, nil
@@ -129,7 +147,7 @@ func (s *Store) CheckAdminLogin(ctx context.Context, name, password string) (*Ad
 
 // AdminCount is how many admin accounts exist; 0 means evadmin offers the
 // one-time setup link.
-func (s *Store) AdminCount(ctx context.Context) (int, error) {
+func (s *Accounts) AdminCount(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n)
 	return n, err
@@ -167,24 +185,24 @@ func hashID(id string) []byte {
 
 // NewSession starts a session for a logged-in admin and returns the value
 // for the cookie.
-func (s *Store) NewSession(ctx context.Context, admin *Admin) (cookie string, sess *Session, err error) {
+func (s *Accounts) NewSession(ctx context.Context, admin *Admin) (cookie string, sess *Session, err error) {
 	cookie = randomToken()
 	now := s.now()
 	sess = &Session{Admin: *admin, CSRF: randomToken(), CreatedAt: now, LastSeen: now}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO sessions (id_hash, admin_id, csrf, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
-		hashID(cookie), admin.ID, sess.CSRF, toMillis(now), toMillis(now))
+		hashID(cookie), admin.ID, sess.CSRF, database.Millis(now), database.Millis(now))
 	if err != nil {
 		return "", nil, fmt.Errorf("start session: %w", err)
 	}
 	// Old sessions of anyone are swept now and then; logins are rare enough.
 	s.db.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?`,
-		toMillis(now.Add(-SessionIdle)), toMillis(now.Add(-SessionMax)))
+		database.Millis(now.Add(-SessionIdle)), database.Millis(now.Add(-SessionMax)))
 	return cookie, sess, nil
 }
 
 // Session returns the live session for a cookie value and notes the
 // activity; ErrNoSession when it is unknown or expired.
-func (s *Store) Session(ctx context.Context, cookie string) (*Session, error) {
+func (s *Accounts) Session(ctx context.Context, cookie string) (*Session, error) {
 	if cookie == "" {
 		return nil, ErrNoSession
 	}
@@ -199,15 +217,15 @@ func (s *Store) Session(ctx context.Context, cookie string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read session: %w", err)
 	}
-	sess.Admin.CreatedAt, sess.Admin.LastLoginAt = fromMillis(adminCreated), fromMillis(lastLogin)
-	sess.CreatedAt, sess.LastSeen = fromMillis(created), fromMillis(seen)
+	sess.Admin.CreatedAt, sess.Admin.LastLoginAt = database.FromMillis(adminCreated), database.FromMillis(lastLogin)
+	sess.CreatedAt, sess.LastSeen = database.FromMillis(created), database.FromMillis(seen)
 	now := s.now()
 	if now.Sub(sess.LastSeen) > SessionIdle || now.Sub(sess.CreatedAt) > SessionMax {
 		s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashID(cookie))
 		return nil, ErrNoSession
 	}
 	if now.Sub(sess.LastSeen) >= touchEvery {
-		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, toMillis(now), hashID(cookie)); err != nil {
+		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, database.Millis(now), hashID(cookie)); err != nil {
 			return nil, fmt.Errorf("touch session: %w", err)
 		}
 		sess.LastSeen = now
@@ -216,7 +234,7 @@ func (s *Store) Session(ctx context.Context, cookie string) (*Session, error) {
 }
 
 // EndSession logs a session out.
-func (s *Store) EndSession(ctx context.Context, cookie string) error {
+func (s *Accounts) EndSession(ctx context.Context, cookie string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashID(cookie))
 	return err
 }

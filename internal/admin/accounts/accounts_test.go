@@ -1,4 +1,4 @@
-package tokenstore
+package accounts
 
 import (
 	"context"
@@ -9,8 +9,20 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mailtokens/internal/database"
 	"mailtokens/internal/sandbox/idp"
 )
+
+// openTest is accounts in a new database of their own.
+func openTest(t *testing.T, now func() time.Time) *Accounts {
+	t.Helper()
+	db, err := database.Open(context.Background(), database.Options{Path: t.TempDir() + "/tokens.db", Key: database.GenerateKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return New(db, now)
+}
 
 func init() {
 	// Tests log in often; the production cost buys nothing here.
@@ -19,7 +31,7 @@ func init() {
 
 func TestAdminAccounts(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
+	s := openTest(t, nil)
 	if n, _ := s.AdminCount(ctx); n != 0 {
 		t.Fatalf("fresh store has %d admins", n)
 	}
@@ -64,7 +76,7 @@ func TestAdminAccounts(t *testing.T) {
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
 	clock := idp.NewFakeClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
-	s := openTest(t, Options{Now: clock.Now})
+	s := openTest(t, clock.Now)
 	s.SetAdminPassword(ctx, "bob", "correct horse battery")
 	a, _ := s.CheckAdminLogin(ctx, "bob", "correct horse battery")
 	cookie, sess, err := s.NewSession(ctx, a)
@@ -115,32 +127,5 @@ func TestSessions(t *testing.T) {
 	}
 	if _, err := s.Session(ctx, "forged"); !errors.Is(err, ErrNoSession) {
 		t.Fatal("forged cookie accepted")
-	}
-}
-
-func TestTasks(t *testing.T) {
-	ctx := context.Background()
-	s := openTest(t, Options{})
-	if _, err := s.Create(ctx, msSettings("support"), ActorCLI); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordTask(ctx, "support", ActorEvmail, "/etc/mailtokens/support.properties"); err != nil {
-		t.Fatal(err)
-	}
-	s.RecordTask(ctx, "support", ActorEvmail, "/etc/mailtokens/support.properties")
-	s.RecordTask(ctx, "support", ActorBatchmail, "/etc/mailtokens/notify.properties")
-	tasks, err := s.Tasks(ctx, "support")
-	if err != nil || len(tasks) != 2 {
-		t.Fatalf("tasks: %+v %v", tasks, err)
-	}
-	if err := s.RecordTask(ctx, "nope", ActorEvmail, "x"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown token: %v", err)
-	}
-	// Deleting the token forgets its tasks.
-	s.Delete(ctx, "support", ActorCLI)
-	var n int
-	s.db.QueryRow(`SELECT COUNT(*) FROM token_tasks`).Scan(&n)
-	if n != 0 {
-		t.Fatalf("%d task rows left after delete", n)
 	}
 }

@@ -1,4 +1,4 @@
-package tokenstore
+package mailin
 
 import (
 	"context"
@@ -7,7 +7,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"mailtokens/internal/database"
 )
+
+// Ledger is evmail's record, in the shared database, of what it has
+// delivered from each mailbox: the durable half of "nothing lost, nothing
+// doubled" (see doc.go). It has tables of its own (mailboxes, deliveries).
+type Ledger struct {
+	db  *database.DB
+	now func() time.Time
+}
+
+// NewLedger is the ledger in db.
+func NewLedger(db *database.DB) *Ledger { return &Ledger{db: db, now: time.Now} }
 
 // MailboxState is what evmail remembers of an IMAP folder: its UIDVALIDITY
 // and the highest UID up to which every message is delivered and dealt
@@ -18,7 +32,7 @@ type MailboxState struct {
 }
 
 // MailboxState returns the state for key (zero when unknown).
-func (s *Store) MailboxState(ctx context.Context, key string) (MailboxState, error) {
+func (s *Ledger) MailboxState(ctx context.Context, key string) (MailboxState, error) {
 	var st MailboxState
 	err := s.db.QueryRowContext(ctx, `SELECT uidvalidity, last_uid FROM mailboxes WHERE key = ?`, key).Scan(&st.UIDValidity, &st.LastUID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -33,11 +47,11 @@ func (s *Store) MailboxState(ctx context.Context, key string) (MailboxState, err
 // SetMailboxState saves the state, and forgets the deliveries it makes
 // unnecessary: those of other UIDVALIDITY values, and UIDs up to LastUID
 // (IMAP delivery keys are "<uidvalidity>/<uid>").
-func (s *Store) SetMailboxState(ctx context.Context, key string, st MailboxState) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+func (s *Ledger) SetMailboxState(ctx context.Context, key string, st MailboxState) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (key, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
-			key, st.UIDValidity, st.LastUID, toMillis(s.now())); err != nil {
+			key, st.UIDValidity, st.LastUID, database.Millis(s.now())); err != nil {
 			return err
 		}
 		prefix := fmt.Sprintf("%d/", st.UIDValidity)
@@ -69,7 +83,7 @@ type Delivery struct {
 }
 
 // Delivery returns what is known of uid in mailbox.
-func (s *Store) Delivery(ctx context.Context, mailbox, uid string) (Delivery, error) {
+func (s *Ledger) Delivery(ctx context.Context, mailbox, uid string) (Delivery, error) {
 	d := Delivery{UID: uid}
 	var state string
 	err := s.db.QueryRowContext(ctx, `SELECT state, location FROM deliveries WHERE mailbox = ? AND uid = ?`, mailbox, uid).Scan(&state, &d.Location)
@@ -84,7 +98,7 @@ func (s *Store) Delivery(ctx context.Context, mailbox, uid string) (Delivery, er
 }
 
 // Deliveries returns every record of mailbox.
-func (s *Store) Deliveries(ctx context.Context, mailbox string) ([]Delivery, error) {
+func (s *Ledger) Deliveries(ctx context.Context, mailbox string) ([]Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT uid, state, location FROM deliveries WHERE mailbox = ? ORDER BY uid`, mailbox)
 	if err != nil {
 		return nil, fmt.Errorf("read deliveries of %s: %w", mailbox, err)
@@ -105,7 +119,7 @@ func (s *Store) Deliveries(ctx context.Context, mailbox string) ([]Delivery, err
 
 // DeliveriesOf returns the records of uids in mailbox (absent ones have
 // state DeliveryNone), in the order of uids.
-func (s *Store) DeliveriesOf(ctx context.Context, mailbox string, uids []string) ([]Delivery, error) {
+func (s *Ledger) DeliveriesOf(ctx context.Context, mailbox string, uids []string) ([]Delivery, error) {
 	known := map[string]Delivery{}
 	for chunk := range slices.Chunk(uids, 500) {
 		args := []any{mailbox}
@@ -144,12 +158,12 @@ func (s *Store) DeliveriesOf(ctx context.Context, mailbox string, uids []string)
 }
 
 // SetDeliveries records several delivery states in one transaction.
-func (s *Store) SetDeliveries(ctx context.Context, mailbox string, ds []Delivery) error {
+func (s *Ledger) SetDeliveries(ctx context.Context, mailbox string, ds []Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	now := toMillis(s.now())
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	now := database.Millis(s.now())
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (mailbox, uid, state, location, at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (mailbox, uid) DO UPDATE SET state = excluded.state, location = excluded.location, at = excluded.at`)
 		if err != nil {
@@ -172,10 +186,10 @@ func (s *Store) SetDeliveries(ctx context.Context, mailbox string, ds []Delivery
 // SetDelivery records uid's delivery state (pending before writing,
 // delivered after the write is synced). Each call is its own transaction,
 // committed before the caller goes on.
-func (s *Store) SetDelivery(ctx context.Context, mailbox string, d Delivery) error {
+func (s *Ledger) SetDelivery(ctx context.Context, mailbox string, d Delivery) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (mailbox, uid, state, location, at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (mailbox, uid) DO UPDATE SET state = excluded.state, location = excluded.location, at = excluded.at`,
-		mailbox, d.UID, string(d.State), d.Location, toMillis(s.now()))
+		mailbox, d.UID, string(d.State), d.Location, database.Millis(s.now()))
 	if err != nil {
 		return fmt.Errorf("record delivery %s %s: %w", mailbox, d.UID, err)
 	}
@@ -184,11 +198,11 @@ func (s *Store) SetDelivery(ctx context.Context, mailbox string, d Delivery) err
 
 // ForgetDeliveries drops the records of uids (messages gone from the
 // server, or a pending write that never landed).
-func (s *Store) ForgetDeliveries(ctx context.Context, mailbox string, uids []string) error {
+func (s *Ledger) ForgetDeliveries(ctx context.Context, mailbox string, uids []string) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		for chunk := range slices.Chunk(uids, 500) {
 			args := []any{mailbox}
 			for _, u := range chunk {

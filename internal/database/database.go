@@ -1,0 +1,260 @@
+// Package database owns the one SQLite database that evadmin, evmail and
+// batchmail share: opening it (several processes at once), its schema and
+// migrations, the encryption key and sealing of secret columns, and the
+// identity a process uses in leases. The stores built on it — tokens
+// (internal/tokenstore), admin accounts and sessions (internal/admin),
+// evmail's delivery ledger (internal/mailin) — each keep to their own
+// tables. It is the one place a second SQL engine will plug in.
+package database
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3" // the SQLite driver
+)
+
+// Options configure Open.
+type Options struct {
+	// Path is the SQLite file (TOKEN_STORE). Its directory is created if
+	// missing.
+	Path string
+	// KeyFile holds the encryption key (TOKEN_STORE_KEY_FILE). It is
+	// created with mode 0600 when the store is new. The environment variable
+	// MAILTOKENS_STORE_KEY, when set, is used instead.
+	KeyFile string
+	// Key, when set, is the key in text form and wins over both; for tests
+	// and embedding.
+	Key string
+}
+
+// DB is the open database: a *sql.DB with the store's key. It is safe for
+// concurrent use, and several processes may open the same file.
+type DB struct {
+	*sql.DB
+	key   *key
+	path  string
+	owner string
+}
+
+// Open opens (creating and migrating if needed) the database at opt.Path.
+func Open(ctx context.Context, opt Options) (*DB, error) {
+	if opt.Path == "" {
+		return nil, errors.New("open token store: no path (TOKEN_STORE) given")
+	}
+	if strings.ContainsAny(opt.Path, "?#") {
+		return nil, fmt.Errorf("open token store: path %q must not contain ? or #", opt.Path)
+	}
+	if err := createPrivate(opt.Path); err != nil {
+		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
+	}
+	// WAL lets workers read while another process writes; FULL sync makes a
+	// committed (rotated) refresh token survive a power cut; immediate
+	// transactions take the write lock up front, so two writers wait on the
+	// busy timeout instead of failing with "database is locked".
+	dsn := fmt.Sprintf("%s?_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=FULL&_txlock=immediate",
+		opt.Path, busyTimeout.Milliseconds())
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
+	}
+	db.SetMaxOpenConns(8)
+	if err := connect(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
+	}
+	d := &DB{DB: db, path: opt.Path, owner: newOwner()}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
+	}
+	if err := d.loadKey(ctx, opt); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
+	}
+	return d, nil
+}
+
+// busyTimeout is how long a statement waits for another process's lock.
+const busyTimeout = 15 * time.Second
+
+// connect makes the first connection. Connecting switches a new store to
+// WAL, which needs the file to itself; when several processes start at once
+// on a fresh store, SQLite refuses the switch to all but one at once
+// (SQLITE_BUSY without waiting: they would deadlock), so it is tried again
+// until the busy timeout has passed.
+func connect(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := db.PingContext(ctx)
+		var se sqlite3.Error
+		if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// Path is the database file.
+func (d *DB) Path() string { return d.path }
+
+// KeyID is a short fingerprint of the key in use; it reveals nothing about
+// the key and tells keys apart in support conversations.
+func (d *DB) KeyID() string { return d.key.id }
+
+// Owner identifies this process (host, pid and a random part) in leases.
+func (d *DB) Owner() string { return d.owner }
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// createMu keeps a store being opened in this process from seeing the file
+// between createPrivate's create and close.
+var createMu sync.Mutex
+
+// createPrivate creates the database file (and its directory) readable by
+// its owner only, before SQLite creates it with the umask's mode; SQLite
+// gives the -wal and -shm files the database file's mode.
+//
+// An existing file is never opened here: SQLite's POSIX locks belong to the
+// process, and closing any descriptor of the file would drop every lock this
+// process holds on it through SQLite (another store open on the same file),
+// after which an outside sqlite3 could delete the WAL under it. O_EXCL fails
+// without a descriptor when the file exists.
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	createMu.Lock()
+	defer createMu.Unlock()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+const keyCheckPlain = "mailtokens key check"
+
+// loadKey finds the key (option, environment, file) and proves it is the
+// one the store was created with. A new store gets a new key file.
+func (d *DB) loadKey(ctx context.Context, opt Options) error {
+	var check []byte
+	err := d.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&check)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	storeHasKey := err == nil
+
+	var raw []byte
+	source := ""
+	switch {
+	case opt.Key != "":
+		source = "the configured key"
+		raw, err = decodeKey(opt.Key)
+	case os.Getenv(KeyEnv) != "":
+		source = "$" + KeyEnv
+		raw, err = decodeKey(os.Getenv(KeyEnv))
+	case opt.KeyFile == "":
+		return errors.New("no encryption key: set TOKEN_STORE_KEY_FILE or " + KeyEnv)
+	default:
+		source = "key file " + opt.KeyFile
+		raw, err = readKeyFile(opt.KeyFile)
+		if errors.Is(err, os.ErrNotExist) {
+			if storeHasKey {
+				return fmt.Errorf("key file %s is missing, but the store was encrypted with a key: restore the key file from your backup (without it the stored secrets cannot be read)", opt.KeyFile)
+			}
+			raw, err = createKeyFile(opt.KeyFile)
+		}
+	}
+	if err != nil {
+		if strings.HasPrefix(source, "key file") {
+			return err
+		}
+		return fmt.Errorf("%s is not a mailtokens key (%v): it must hold 32 random bytes in base64", source, err)
+	}
+	k, err := newKey(raw)
+	if err != nil {
+		return err
+	}
+	d.key = k
+
+	if storeHasKey {
+		if plain, err := k.open(check, "meta/key_check"); err != nil || plain != keyCheckPlain {
+			return fmt.Errorf("%s (id %s) is not the key this store was encrypted with: use the original key file", source, k.id)
+		}
+		return nil
+	}
+	// A new store: record the check. When another process did so first,
+	// verify against its check instead.
+	if _, err := d.ExecContext(ctx, `INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)`,
+		k.seal(keyCheckPlain, "meta/key_check")); err != nil {
+		return err
+	}
+	if err := d.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&check); err != nil {
+		return err
+	}
+	if plain, err := k.open(check, "meta/key_check"); err != nil || plain != keyCheckPlain {
+		return fmt.Errorf("%s (id %s) is not the key this store was encrypted with", source, k.id)
+	}
+	return nil
+}
+
+func newOwner() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 6)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Millis is how times are stored: Unix milliseconds; 0 is "never".
+func Millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// FromMillis reads a time Millis stored.
+func FromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// InTx runs fn in one transaction, committed when fn returns nil. The
+// write lock is taken at the start (immediate transactions), so two
+// writers wait for each other instead of failing.
+func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
