@@ -3,7 +3,7 @@ package admin
 import (
 	"net/http"
 
-	"mailtokens/internal/provider"
+	"mailtokens/internal/advice"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -19,7 +19,7 @@ func (s *Server) appOnlyGet(w http.ResponseWriter, r *http.Request, sess *tokens
 	cfg.HTTPClient = s.cfg.HTTPClient
 	tok, err := cfg.AppOnly(r.Context())
 	if err != nil {
-		s.flashBad(sess, "The app-only token for "+t.Name+" could not be had.", provider.Explain(err))
+		s.flashBad(sess, "The app-only token for "+t.Name+" could not be had.", advice.Explain(err))
 		seeOther(w, r, tokenURL(t))
 		return
 	}

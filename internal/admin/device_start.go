@@ -3,7 +3,7 @@ package admin
 import (
 	"net/http"
 
-	"mailtokens/internal/provider"
+	"mailtokens/internal/advice"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -24,7 +24,7 @@ func (s *Server) deviceStart(w http.ResponseWriter, r *http.Request, sess *token
 	cfg.HTTPClient = s.cfg.HTTPClient
 	da, err := cfg.StartDevice(r.Context())
 	if err != nil {
-		s.flashBad(sess, "The device sign-in for "+t.Name+" could not start.", provider.Explain(err))
+		s.flashBad(sess, "The device sign-in for "+t.Name+" could not start.", advice.Explain(err))
 		seeOther(w, r, tokenURL(t))
 		return
 	}

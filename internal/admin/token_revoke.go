@@ -3,7 +3,7 @@ package admin
 import (
 	"net/http"
 
-	"mailtokens/internal/provider"
+	"mailtokens/internal/advice"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -14,12 +14,12 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request, sess *token
 	if t == nil {
 		return
 	}
-	advice, err := s.store.Revoke(r.Context(), t.Name, actor(sess))
+	hint, err := s.store.Revoke(r.Context(), t.Name, actor(sess))
 	if err != nil {
-		s.flashBad(sess, "Revoking "+t.Name+" failed; nothing was changed.", provider.Explain(err))
+		s.flashBad(sess, "Revoking "+t.Name+" failed; nothing was changed.", advice.Explain(err))
 	} else {
 		s.log.Info("token revoked", "token", t.Name, "admin", sess.Admin.Name)
-		s.flashWarn(sess, "Token "+t.Name+" revoked.", advice)
+		s.flashWarn(sess, "Token "+t.Name+" revoked.", hint)
 	}
 	seeOther(w, r, tokenURL(t))
 }

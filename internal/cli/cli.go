@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/term"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
@@ -112,6 +113,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return ExitUsage
 	default:
 		fmt.Fprintf(stderr, "evadmin %s: %v\n", cmd.name, err)
+		if text, _ := advice.Of(err); text != "" {
+			fmt.Fprintln(stderr, text)
+		}
 		return ExitFail
 	}
 }

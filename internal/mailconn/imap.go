@@ -62,7 +62,7 @@ func imapLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt O
 	if s.Security == STARTTLS {
 		c, err = imapclient.NewStartTLS(conn, &o)
 		if err != nil {
-			return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageTLS, Err: err, Reply: "STARTTLS: " + err.Error(), Temporary: isNetErr(err)}
+			return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageTLS, Err: err, Reply: "STARTTLS: " + err.Error(), Temporary: temporary(err)}
 		}
 	} else {
 		c = imapclient.New(conn, &o)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 )
@@ -272,7 +273,7 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, err
 		tok, err = cfg.AppOnly(ctx)
 	default:
 		if t.RefreshToken.IsZero() {
-			err = &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.Reauthorize, Code: "no_refresh_token",
+			err = &provider.Error{Op: "refresh", Provider: t.Type, Kind: advice.Reauthorize, Code: "no_refresh_token",
 				Description: "the access token expired and no refresh token is stored"}
 			break
 		}
@@ -335,7 +336,11 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, err
 func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now time.Time, cause error) (Access, error) {
 	var pe *provider.Error
 	if !errors.As(cause, &pe) {
-		pe = &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.KindOf(cause), Err: cause}
+		_, kind := advice.Of(cause)
+		if kind == advice.Unknown {
+			kind = advice.Misconfigured
+		}
+		pe = &provider.Error{Op: "refresh", Provider: t.Type, Kind: kind, Err: cause}
 	}
 	code, text := pe.Code, pe.Description
 	if code == "" {
@@ -348,7 +353,7 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 	// and the lease must be released.
 	ctx = context.WithoutCancel(ctx)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if pe.Kind == provider.Temporary {
+		if pe.Kind == advice.Temporary {
 			failures := t.RefreshFailures + 1
 			retry := now.Add(backoff(failures))
 			res, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'refresh_failing', last_error_code = ?,
@@ -379,7 +384,7 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 		if err := addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventRefreshFailed, pe.ShortCode(), text); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventNeedsAuthorization, pe.ShortCode(), pe.Explain())
+		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventNeedsAuthorization, pe.ShortCode(), advice.Explain(pe))
 	})
 	if errors.Is(err, errChanged) {
 		s.releaseLease(ctx, t)

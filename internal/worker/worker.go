@@ -15,13 +15,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/mailconn"
-	"mailtokens/internal/provider"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
 )
@@ -130,27 +129,23 @@ func Setup(ctx context.Context, actor tokenstore.Actor, taskPath string, proto m
 	return t, nil
 }
 
-// Report logs err as one clear line, at a level that says who must act.
+// Report logs err as one clear line, with what to do when err's types
+// say, at a level that says who must act: a warning for what passes by
+// itself, an error when a person must act.
 func (t *Task) Report(what string, err error, retryIn time.Duration) {
 	args := []any{"err", err.Error()}
-	advice := provider.Explain(err)
-	var ce *mailconn.Error
-	if errors.As(err, &ce) {
-		advice = ce.Advice()
-	}
-	// Store errors already say what to do; do not say it twice.
-	if advice != "" && !strings.Contains(err.Error(), advice) {
-		args = append(args, "what_to_do", advice)
+	text, kind := advice.Of(err)
+	if text != "" {
+		args = append(args, "what_to_do", text)
 	}
 	if retryIn > 0 {
 		args = append(args, "retry_in", retryIn.Round(time.Second).String())
 	}
-	var na *tokenstore.NeedsAuthorizationError
-	if errors.As(err, &na) || !mailconn.IsTemporary(err) {
-		t.Log.Error(what, args...)
+	if kind == advice.Temporary {
+		t.Log.Warn(what, args...)
 		return
 	}
-	t.Log.Warn(what, args...)
+	t.Log.Error(what, args...)
 }
 
 // Retries logs the failures a worker retries: the first in full through

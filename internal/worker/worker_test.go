@@ -72,6 +72,40 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// TestReport: one line per failure, with what to do once (the advice is
+// not in the error's text), at the level that says who must act.
+func TestReport(t *testing.T) {
+	var out bytes.Buffer
+	task := &Task{Log: slog.New(slog.NewTextHandler(&out, nil))}
+	cases := []struct {
+		name  string
+		err   error
+		level string
+		words string
+	}{
+		{"waits for an admin", fmt.Errorf("IMAP: token: %w", &tokenstore.NeedsAuthorizationError{Name: "t", Status: tokenstore.StatusRevoked}),
+			"level=ERROR", "authorize it again"},
+		{"refresh retried", fmt.Errorf("SMTP: token: %w", &tokenstore.RefreshFailingError{Name: "t", Cause: errors.New("HTTP 503")}),
+			"level=WARN", ""},
+		{"unknown", errors.New("disk full"), "level=ERROR", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out.Reset()
+			task.Report("cannot receive", c.err, time.Minute)
+			line := out.String()
+			if !strings.Contains(line, c.level) || !strings.Contains(line, "retry_in=1m0s") {
+				t.Fatalf("line %q, want %s", line, c.level)
+			}
+			if n := strings.Count(line, "what_to_do="); c.words != "" && (n != 1 || strings.Count(line, c.words) != 1) {
+				t.Fatalf("the advice should appear once: %q", line)
+			} else if c.words == "" && n != 0 {
+				t.Fatalf("no advice expected: %q", line)
+			}
+		})
+	}
+}
+
 func TestParseFlags(t *testing.T) {
 	var stderr bytes.Buffer
 	f, err := ParseFlags("evmail", "conf/evmail.properties", []string{"-once"}, &stderr)
