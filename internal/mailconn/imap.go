@@ -18,6 +18,13 @@ type IMAPClient struct {
 	conn *watchdogConn
 }
 
+// Broken reports whether the connection can carry no more commands: it
+// was closed, the server ended it, a read or write failed (the watchdog's
+// included), or go-imap gave it up.
+func (c *IMAPClient) Broken() bool {
+	return c.conn.broken.Load() || c.State() == imap.ConnStateLogout
+}
+
 // Watchdog makes every later exchange fail if the server sends or takes
 // nothing for d (go-imap has no timeouts of its own). Keep it armed for
 // the whole life of the connection — longer than the IDLE wait while

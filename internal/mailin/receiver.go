@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -238,9 +238,12 @@ func (r *Receiver) summary(st passStats, d time.Duration, err error) {
 	r.log.Info("pass finished", args...)
 }
 
-// isConnErr reports whether err means the connection cannot go on.
-func isConnErr(err error) bool {
+// lost reports whether the exchange over c that failed with err left the
+// connection unable to go on. The connection knows (closed, ended by the
+// server, out of step); a network error (net.ErrClosed and timeouts
+// included) or a cut-off reply from reading a message body, which the
+// caller's goroutine sees before the protocol library does, says so too.
+func lost(c interface{ Broken() bool }, err error) bool {
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "EOF")
+	return c.Broken() || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
 }
