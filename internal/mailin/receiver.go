@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailtokens/internal/backoff"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/pop3"
 	"mailtokens/internal/taskconf"
@@ -163,7 +164,7 @@ func (r *Receiver) Once(ctx context.Context) error {
 // line (in full the first time, briefly while it repeats) and retried after
 // a capped, growing pause.
 func (r *Receiver) Run(ctx context.Context) error {
-	b := worker.Backoff{Min: 2 * time.Second, Max: min(5*time.Minute, max(r.cfg.PollInterval, 10*time.Second))}
+	b := backoff.Backoff{Min: 2 * time.Second, Max: min(5*time.Minute, max(r.cfg.PollInterval, 10*time.Second))}
 	// A failure is logged in full once, then briefly while it repeats.
 	retries := worker.Retries{Report: r.task.Report, Log: r.log}
 	for ctx.Err() == nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mailtokens/internal/advice"
+	"mailtokens/internal/backoff"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 )
@@ -30,6 +31,8 @@ const (
 	backoffMin = 10 * time.Second
 	backoffMax = 5 * time.Minute
 )
+
+var refreshBackoff = backoff.Backoff{Min: backoffMin, Max: backoffMax}
 
 // Access is an access token ready to present to a mail server.
 type Access struct {
@@ -355,7 +358,7 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if pe.Kind == advice.Temporary {
 			failures := t.RefreshFailures + 1
-			retry := now.Add(backoff(failures))
+			retry := now.Add(refreshBackoff.Delay(failures))
 			res, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'refresh_failing', last_error_code = ?,
 				last_error_text = ?, last_error_at = ?, refresh_failures = ?, next_refresh_at = ?,
 				generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
@@ -407,14 +410,6 @@ func changed(res sql.Result, err error) error {
 		return errChanged
 	}
 	return nil
-}
-
-func backoff(failures int) time.Duration {
-	d := backoffMin
-	for i := 1; i < failures && d < backoffMax; i++ {
-		d *= 2
-	}
-	return min(d, backoffMax)
 }
 
 // useMark remembers this process's last "used" writes for a token.

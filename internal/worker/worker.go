@@ -1,6 +1,6 @@
 // Package worker holds what evmail and batchmail share: the command line
 // (-conf, -once, signals, exit codes), start-up checks of the task file and
-// its token, the login settings for mailconn, backoff, and one clear log
+// its token, the login settings for mailconn, and one clear log
 // line per problem.
 package worker
 
@@ -171,37 +171,6 @@ func (r *Retries) Failed(what, again string, err error, retryIn time.Duration) {
 
 // Reset forgets the last failure after a success.
 func (r *Retries) Reset() { r.last = "" }
-
-// Backoff is a capped exponential delay: Min, 2·Min, 4·Min … Max.
-type Backoff struct {
-	Min, Max time.Duration
-	n        int
-}
-
-// Next returns the next delay.
-func (b *Backoff) Next() time.Duration {
-	d := b.Min
-	for i := 0; i < b.n && d < b.Max; i++ {
-		d *= 2
-	}
-	b.n++
-	return min(d, b.Max)
-}
-
-// After is the pause before trying again after err: the next delay, but at
-// most poll while the token waits for an admin. Looking at the store again
-// costs no provider request, so mail moves soon after Get Email Token.
-func (b *Backoff) After(err error, poll time.Duration) time.Duration {
-	d := b.Next()
-	var na *tokenstore.NeedsAuthorizationError
-	if errors.As(err, &na) {
-		d = min(d, poll)
-	}
-	return d
-}
-
-// Reset starts over after a success.
-func (b *Backoff) Reset() { b.n = 0 }
 
 // Sleep waits d or until ctx ends; it reports whether the whole d passed.
 func Sleep(ctx context.Context, d time.Duration) bool {
