@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"mailtokens/internal/admin/accounts"
-	"mailtokens/internal/provider"
+	"mailtokens/internal/advice"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -16,7 +16,7 @@ func (s *Server) appOnlyGet(w http.ResponseWriter, r *http.Request, sess *accoun
 	cfg.HTTPClient = s.cfg.HTTPClient
 	tok, err := cfg.AppOnly(r.Context())
 	if err != nil {
-		s.flashBad(sess, "The app-only token for "+t.Name+" could not be had.", provider.Explain(err))
+		s.flashBad(sess, "The app-only token for "+t.Name+" could not be had.", advice.Explain(err))
 		seeOther(w, r, tokenURL(t))
 		return
 	}

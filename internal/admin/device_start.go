@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"mailtokens/internal/admin/accounts"
-	"mailtokens/internal/provider"
+	"mailtokens/internal/advice"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -21,7 +21,7 @@ func (s *Server) deviceStart(w http.ResponseWriter, r *http.Request, sess *accou
 	cfg.HTTPClient = s.cfg.HTTPClient
 	da, err := cfg.StartDevice(r.Context())
 	if err != nil {
-		s.flashBad(sess, "The device sign-in for "+t.Name+" could not start.", provider.Explain(err))
+		s.flashBad(sess, "The device sign-in for "+t.Name+" could not start.", advice.Explain(err))
 		seeOther(w, r, tokenURL(t))
 		return
 	}

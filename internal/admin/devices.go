@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
@@ -60,7 +61,7 @@ func (s *Server) poll(f *deviceFlow, cfg provider.Config, da *provider.DeviceAut
 	defer cancel()
 	tok, err := cfg.PollDevice(ctx, da)
 	if err != nil {
-		msg := provider.Explain(err)
+		msg := advice.Explain(err)
 		if ctx.Err() != nil {
 			msg = "The code expired before the sign-in was finished. Start the device sign-in again."
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
@@ -35,9 +36,9 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if code := q.Get("error"); code != "" {
-		advice := t.ProviderConfig(s.redirect).Refused(code, q.Get("error_description")).Explain()
+		why := advice.Explain(t.ProviderConfig(s.redirect).Refused(code, q.Get("error_description")))
 		s.log.Warn("sign-in refused by the provider", "token", t.Name, "error", code, "description", q.Get("error_description"))
-		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", advice)
+		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", why)
 		seeOther(w, r, tokenURL(t))
 		return
 	}
@@ -53,7 +54,7 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 	tok, err := cfg.Exchange(ctx, q.Get("code"), pa.verifier)
 	if err != nil {
 		s.log.Warn("code exchange failed", "token", t.Name, "err", err)
-		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", provider.Explain(err))
+		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", advice.Explain(err))
 		seeOther(w, r, tokenURL(t))
 		return
 	}

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"mailtokens/internal/admin/accounts"
-	"mailtokens/internal/provider"
+	"mailtokens/internal/advice"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -13,7 +13,7 @@ import (
 func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	a, err := s.store.Source(t.Name, actor(sess)).Refresh(r.Context())
 	if err != nil {
-		s.flashBad(sess, "Refreshing "+t.Name+" failed.", provider.Explain(err))
+		s.flashBad(sess, "Refreshing "+t.Name+" failed.", advice.Explain(err))
 	} else {
 		s.flashOK(sess, "Token "+t.Name+" refreshed: valid until "+a.Expiry.Local().Format("2006-01-02 15:04")+".")
 	}

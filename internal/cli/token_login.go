@@ -53,7 +53,7 @@ func login(env *Env, store *tokenstore.Store, name string, device bool) error {
 		tok, err = browserLogin(ctx, env, t, cfg.Listen, cfg.RedirectURL())
 	}
 	if err != nil {
-		return errors.New(provider.Explain(err))
+		return err
 	}
 	saved, err := store.SaveGrant(env.Ctx, t.Name, grant, tok, tokenstore.ActorCLI)
 	if err != nil {

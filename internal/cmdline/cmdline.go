@@ -18,6 +18,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"mailtokens/internal/advice"
 )
 
 // Exit codes.
@@ -46,7 +48,8 @@ type Command struct {
 	// Run runs the command with the arguments after its name. It parses
 	// them with [Env.Parse]. A *[UsageError] exits 2 with the command's
 	// usage; [ErrFailed] exits 1 and prints nothing more (the command has
-	// said why); any other error is printed and exits 1.
+	// said why); any other error is printed, with what to do about it
+	// ([advice.Of]) on the next line, and exits 1.
 	Run func(env *Env, args []string) error
 }
 
@@ -168,6 +171,9 @@ func (env *Env) run(c *Command, args []string) int {
 		return ExitFail
 	default:
 		fmt.Fprintf(env.Stderr, "%s: %v\n", env.Title(), err)
+		if text, _ := advice.Of(err); text != "" {
+			fmt.Fprintln(env.Stderr, text)
+		}
 		return ExitFail
 	}
 }

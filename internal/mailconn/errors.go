@@ -1,19 +1,16 @@
 package mailconn
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/textproto"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/pop3"
-	"mailtokens/internal/provider"
-	"mailtokens/internal/tokenstore"
 )
 
 // Stage is how far a connection got.
@@ -77,12 +74,25 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Advice says in plain words what to do about e.
-func (e *Error) Advice() string {
+// Advice says in plain words what to do about e, and who must act. For a
+// failure to get the token it leaves both to the store's error.
+func (e *Error) Advice() (string, advice.Kind) {
+	if e.Stage == StageToken {
+		return "", advice.Unknown
+	}
+	text := e.explain()
+	switch {
+	case e.Temporary:
+		return text, advice.Temporary
+	case text == "":
+		return "", advice.Unknown
+	}
+	return text, advice.Misconfigured
+}
+
+func (e *Error) explain() string {
 	reply := strings.ToLower(e.Reply)
 	switch {
-	case e.Stage == StageToken:
-		return provider.Explain(e.Err)
 	case e.Stage == StageConnect:
 		return fmt.Sprintf("Could not reach %s: check the host name and port, and that a firewall lets this machine connect.", e.Server)
 	case e.Stage == StageTLS && strings.Contains(reply, "starttls"):
@@ -103,24 +113,18 @@ func (e *Error) Advice() string {
 	return ""
 }
 
-// IsTemporary reports whether err may go away by itself.
-func IsTemporary(err error) bool {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Temporary
-	}
-	return tokenstore.IsTemporary(err) || isNetErr(err)
-}
-
-func isNetErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
+// temporary reports whether err, not yet one of ours, may go away by
+// itself (network trouble, a busy server, a token refresh that will be
+// retried).
+func temporary(err error) bool {
+	_, kind := advice.Of(err)
+	return kind == advice.Temporary
 }
 
 // tokenError wraps a failure to get a token from the store.
 func tokenError(s Server, a Auth, err error) error {
 	return &Error{Protocol: s.Protocol, Server: s.Addr(), User: a.User, Stage: StageToken,
-		Temporary: tokenstore.IsTemporary(err), Err: err}
+		Temporary: temporary(err), Err: err}
 }
 
 // isRejection reports whether err is the server refusing the credentials
@@ -164,7 +168,7 @@ func loginError(s Server, user string, err error, failure *oauthsasl.Failure) *E
 		e.Temporary = pe.Temporary()
 		e.Rejected = !e.Temporary
 	default:
-		e.Temporary = isNetErr(err)
+		e.Temporary = temporary(err)
 	}
 	return e
 }

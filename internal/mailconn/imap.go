@@ -18,6 +18,13 @@ type IMAPClient struct {
 	conn *watchdogConn
 }
 
+// Broken reports whether the connection can carry no more commands: it
+// was closed, the server ended it, a read or write failed (the watchdog's
+// included), or go-imap gave it up.
+func (c *IMAPClient) Broken() bool {
+	return c.conn.broken.Load() || c.State() == imap.ConnStateLogout
+}
+
 // Watchdog makes every later exchange fail if the server sends or takes
 // nothing for d (go-imap has no timeouts of its own). Keep it armed for
 // the whole life of the connection — longer than the IDLE wait while
@@ -62,7 +69,7 @@ func imapLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt O
 	if s.Security == STARTTLS {
 		c, err = imapclient.NewStartTLS(conn, &o)
 		if err != nil {
-			return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageTLS, Err: err, Reply: "STARTTLS: " + err.Error(), Temporary: isNetErr(err)}
+			return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageTLS, Err: err, Reply: "STARTTLS: " + err.Error(), Temporary: temporary(err)}
 		}
 	} else {
 		c = imapclient.New(conn, &o)

@@ -115,7 +115,7 @@ func dial(ctx context.Context, s Server) (net.Conn, func(), error) {
 		tc := tls.Client(conn, s.tlsConfig())
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return nil, nil, &Error{Protocol: s.Protocol, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: isNetErr(err)}
+			return nil, nil, &Error{Protocol: s.Protocol, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: temporary(err)}
 		}
 		conn = tc
 	}

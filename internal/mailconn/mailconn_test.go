@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
@@ -251,8 +252,8 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 			if e.Stage != c.stage || !strings.Contains(e.Reply, c.reply) || e.Temporary != c.temp {
 				t.Fatalf("stage %s reply %q temporary %v; want %s %q %v (%v)", e.Stage, e.Reply, e.Temporary, c.stage, c.reply, c.temp, err)
 			}
-			if !strings.Contains(e.Advice(), c.advice) {
-				t.Fatalf("advice %q lacks %q", e.Advice(), c.advice)
+			if text, _ := advice.Of(err); !strings.Contains(text, c.advice) {
+				t.Fatalf("advice %q lacks %q", text, c.advice)
 			}
 			if got := len(r.idp.Refreshes()) - before; got != c.refresh {
 				t.Fatalf("%d forced refreshes, want %d", got, c.refresh)
@@ -267,7 +268,7 @@ func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 	r.store.Create(ctx, tokenstore.Settings{Name: "fresh", Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}, tokenstore.ActorCLI)
 	_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
 	var e *Error
-	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(e.Advice(), "Get Email Token") {
+	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(advice.Explain(err), "Get Email Token") {
 		t.Fatalf("got %v", err)
 	}
 	var na *tokenstore.NeedsAuthorizationError

@@ -47,7 +47,7 @@ func pop3Login(ctx context.Context, s Server, a Auth, token secret.Secret, opt O
 		}
 		if err := c.StartTLS(s.tlsConfig()); err != nil {
 			c.Close()
-			e := &Error{Protocol: POP3, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: isNetErr(err)}
+			e := &Error{Protocol: POP3, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: temporary(err)}
 			if errors.Is(err, pop3.ErrSTLSNotOffered) {
 				e.Reply = "STARTTLS (STLS) not offered"
 			}

@@ -56,7 +56,7 @@ func smtpLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt O
 		}
 		if err := c.StartTLS(s.tlsConfig()); err != nil {
 			c.Close()
-			return nil, &Error{Protocol: SMTP, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: isNetErr(err)}
+			return nil, &Error{Protocol: SMTP, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: temporary(err)}
 		}
 	}
 	var auth smtp.Auth

@@ -3,11 +3,11 @@ package mailconn
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 
 	"github.com/emersion/go-imap/v2"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -81,12 +81,7 @@ func Test(ctx context.Context, tokens Tokens, req TestRequest, roots *x509.CertP
 		res.Summary = fmt.Sprintf("Logged in to %s as %s with XOAUTH2%s.", s.Addr(), req.User, what)
 		return res
 	}
-	var e *Error
-	if errors.As(err, &e) {
-		res.Summary = e.Error()
-		res.Advice = e.Advice()
-	} else {
-		res.Summary = err.Error()
-	}
+	res.Summary = err.Error()
+	res.Advice, _ = advice.Of(err)
 	return res
 }

@@ -11,23 +11,41 @@ import (
 // a server that vanishes without closing the connection fails the command
 // instead of hanging the worker, while a 100 MB message that keeps flowing
 // is never cut off.
+//
+// It also remembers whether the connection has ended (closed, ended by the
+// server, or a read or write failed), which go-imap's errors do not say in
+// their types.
 type watchdogConn struct {
 	net.Conn
-	limit atomic.Int64 // nanoseconds; 0 = unarmed
+	limit  atomic.Int64 // nanoseconds; 0 = unarmed
+	broken atomic.Bool
 }
 
 func (c *watchdogConn) Read(p []byte) (int, error) {
 	if d := c.limit.Load(); d > 0 {
 		c.Conn.SetReadDeadline(time.Now().Add(time.Duration(d)))
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.broken.Store(true)
+	}
+	return n, err
 }
 
 func (c *watchdogConn) Write(p []byte) (int, error) {
 	if d := c.limit.Load(); d > 0 {
 		c.Conn.SetWriteDeadline(time.Now().Add(time.Duration(d)))
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.broken.Store(true)
+	}
+	return n, err
+}
+
+func (c *watchdogConn) Close() error {
+	c.broken.Store(true)
+	return c.Conn.Close()
 }
 
 // arm sets the limit, and applies it at once to the read already waiting.

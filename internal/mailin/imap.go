@@ -100,7 +100,7 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 			if firstErr == nil {
 				firstErr = err
 			}
-			if isConnErr(err) {
+			if lost(c, err) {
 				break // the connection is gone; what was written is recorded below
 			}
 		}
@@ -109,7 +109,7 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 		return err
 	}
 	st.add(items)
-	if firstErr != nil && isConnErr(firstErr) {
+	if firstErr != nil && lost(c, firstErr) {
 		// No server actions, no state: the delivered messages are
 		// recognised on the next connection.
 		return firstErr

@@ -43,7 +43,7 @@ func (r *Receiver) pop3Pass(ctx context.Context, c *pop3.Client, st *passStats) 
 					if firstErr == nil {
 						firstErr = err
 					}
-					if stop = isConnErr(err); stop {
+					if stop = lost(c, err); stop {
 						break
 					}
 				}

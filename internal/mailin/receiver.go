@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailtokens/internal/backoff"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/pop3"
 	"mailtokens/internal/taskconf"
@@ -162,7 +163,7 @@ func (r *Receiver) Once(ctx context.Context) error {
 // line (in full the first time, briefly while it repeats) and retried after
 // a capped, growing pause.
 func (r *Receiver) Run(ctx context.Context) error {
-	b := worker.Backoff{Min: 2 * time.Second, Max: min(5*time.Minute, max(r.cfg.PollInterval, 10*time.Second))}
+	b := backoff.Backoff{Min: 2 * time.Second, Max: min(5*time.Minute, max(r.cfg.PollInterval, 10*time.Second))}
 	// A failure is logged in full once, then briefly while it repeats.
 	retries := worker.Retries{Report: r.task.Report, Log: r.log}
 	for ctx.Err() == nil {
@@ -237,9 +238,12 @@ func (r *Receiver) summary(st passStats, d time.Duration, err error) {
 	r.log.Info("pass finished", args...)
 }
 
-// isConnErr reports whether err means the connection cannot go on.
-func isConnErr(err error) bool {
+// lost reports whether the exchange over c that failed with err left the
+// connection unable to go on. The connection knows (closed, ended by the
+// server, out of step); a network error (net.ErrClosed and timeouts
+// included) or a cut-off reply from reading a message body, which the
+// caller's goroutine sees before the protocol library does, says so too.
+func lost(c interface{ Broken() bool }, err error) bool {
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "EOF")
+	return c.Broken() || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -211,19 +211,6 @@ func TestTemporaryFailureBacksOff(t *testing.T) {
 	}
 }
 
-func TestRetryDelayIsCapped(t *testing.T) {
-	var got []time.Duration
-	for n := 1; n <= 9; n++ {
-		got = append(got, retryDelay(n, time.Minute, time.Hour))
-	}
-	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60}
-	for i := range want {
-		if got[i] != want[i]*time.Minute {
-			t.Fatalf("delays %v", got)
-		}
-	}
-}
-
 // A recipient refused for now is tried again alone: the others, who have
 // the message, do not get it twice.
 func TestTemporarilyRefusedRecipientRetriedAlone(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wneessen/go-mail/smtp"
 
+	"mailtokens/internal/backoff"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/worker"
 )
@@ -163,7 +164,7 @@ func (s *Summary) due(t time.Time) {
 // is first. A pass that cannot connect is reported and retried with a
 // capped exponential backoff; nothing stops Run but ctx.
 func (s *Sender) Run(ctx context.Context) {
-	bo := worker.Backoff{Min: 10 * time.Second, Max: 5 * time.Minute}
+	bo := backoff.Backoff{Min: 10 * time.Second, Max: 5 * time.Minute}
 	for {
 		sum := s.Pass(ctx)
 		if ctx.Err() != nil {
@@ -392,7 +393,7 @@ func (s *Sender) deferMessage(log *slog.Logger, name string, st *retryState, sum
 		st.FirstAttempt = now
 	}
 	st.LastAttempt = now
-	st.NextAttempt = now.Add(retryDelay(st.Attempts, s.cfg.RetryMin, s.cfg.RetryMax))
+	st.NextAttempt = now.Add(backoff.Backoff{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax}.Delay(st.Attempts))
 	st.LastReply = reason
 	sum.Deferred++
 	sum.due(st.NextAttempt)

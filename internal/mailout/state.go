@@ -100,13 +100,3 @@ func (st *retryState) remaining(rcpts []string) []string {
 	}
 	return out
 }
-
-// retryDelay is the capped exponential backoff after the n-th failed
-// attempt (n ≥ 1): min, 2·min, 4·min … max.
-func retryDelay(n int, minDelay, maxDelay time.Duration) time.Duration {
-	d := minDelay
-	for i := 1; i < n && d < maxDelay; i++ {
-		d *= 2
-	}
-	return min(d, maxDelay)
-}

@@ -172,6 +172,11 @@ func (c *Client) fail(command string, err error) error {
 	return err
 }
 
+// Broken reports whether the connection can carry no more commands: it was
+// closed, or an error left it out of step with the server. A -ERR reply
+// does not break it.
+func (c *Client) Broken() bool { return c.closed.Load() || c.err != nil }
+
 // ready says whether a command may be sent now.
 func (c *Client) ready() error {
 	if c.closed.Load() {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"unicode"
+
+	"mailtokens/internal/advice"
 )
 
 // Response codes (RFC 2449 section 8, RFC 3206) a server may put in
@@ -60,6 +62,15 @@ func (e *Error) Temporary() bool {
 		return true
 	}
 	return strings.HasPrefix(e.Code, CodeSysTemp+"/")
+}
+
+// Advice: a reply that says to try later is Temporary; otherwise the
+// command's context (a login, a retrieval) decides.
+func (e *Error) Advice() (string, advice.Kind) {
+	if e.Temporary() {
+		return "", advice.Temporary
+	}
+	return "", advice.Unknown
 }
 
 // ErrMalformed is wrapped by errors about server replies that do not follow

@@ -5,6 +5,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"mailtokens/internal/advice"
 )
 
 // AppOnly gets an access token for the app itself (client credentials, no
@@ -13,7 +15,7 @@ import (
 // principal registered in Exchange Online.
 func (c Config) AppOnly(ctx context.Context) (*Token, error) {
 	if c.ClientSecret.IsZero() {
-		return nil, &Error{Op: "client credentials", Provider: c.Type, Kind: Misconfigured,
+		return nil, &Error{Op: "client credentials", Provider: c.Type, Kind: advice.Misconfigured,
 			Code: "invalid_client", Description: "app-only access needs the client secret"}
 	}
 	cc := clientcredentials.Config{

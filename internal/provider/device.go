@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"mailtokens/internal/advice"
 )
 
 // DeviceAuth is a started device-code sign-in: show UserCode and
@@ -35,13 +37,13 @@ func (c Config) StartDevice(ctx context.Context) (*DeviceAuth, error) {
 	if c.Type == Google {
 		for _, s := range scopes {
 			if s == GoogleMailScope {
-				return nil, &Error{Op: "device code", Provider: c.Type, Kind: Misconfigured,
+				return nil, &Error{Op: "device code", Provider: c.Type, Kind: advice.Misconfigured,
 					Code: "invalid_scope", Description: DeviceFlowRefused}
 			}
 		}
 	}
 	if c.Endpoints().Device == "" {
-		return nil, &Error{Op: "device code", Provider: c.Type, Kind: Misconfigured, Err: errNoEndpoint,
+		return nil, &Error{Op: "device code", Provider: c.Type, Kind: advice.Misconfigured, Err: errNoEndpoint,
 			Description: "this provider has no device authorization URL"}
 	}
 	da, err := c.oauth2Config(scopes).DeviceAuth(c.ctx(ctx))

@@ -1,56 +1,27 @@
 package provider
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"mailtokens/internal/advice"
 )
-
-// Kind says who has to act on a failure.
-type Kind int
-
-const (
-	// Temporary failures (network, timeouts, 5xx, throttling, garbage
-	// answers) go away by themselves: keep the token and retry later.
-	Temporary Kind = iota + 1
-	// Reauthorize failures need a person to sign in again (Get Email Token):
-	// the grant is gone (invalid_grant, revoked consent, MFA or sign-in
-	// frequency policies, expired refresh token).
-	Reauthorize
-	// Misconfigured failures need the app registration or the token's
-	// settings fixed (wrong or expired client secret, wrong tenant, redirect
-	// URI not registered, scope refused).
-	Misconfigured
-)
-
-func (k Kind) String() string {
-	switch k {
-	case Temporary:
-		return "temporary"
-	case Reauthorize:
-		return "needs authorization"
-	case Misconfigured:
-		return "misconfigured"
-	}
-	return "unknown"
-}
 
 // Error is a failed exchange with a provider, with what the provider said.
 type Error struct {
 	Op            string // what was being done: "refresh", "exchange code", "device code", …
 	Provider      Type
-	Kind          Kind
-	HTTPStatus    int    // 0 when no answer came
-	Code          string // OAuth2 "error", e.g. invalid_grant
-	Description   string // "error_description", without Microsoft's trace lines
-	AADSTS        []int  // Microsoft "error_codes"
+	Kind          advice.Kind // who must act
+	HTTPStatus    int         // 0 when no answer came
+	Code          string      // OAuth2 "error", e.g. invalid_grant
+	Description   string      // "error_description", without Microsoft's trace lines
+	AADSTS        []int       // Microsoft "error_codes"
 	TraceID       string
 	CorrelationID string
 	Timestamp     string
@@ -86,9 +57,6 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Temporary reports whether retrying later may succeed without anyone acting.
-func (e *Error) Temporary() bool { return e.Kind == Temporary }
-
 // HasCode reports whether Microsoft listed code among its AADSTS error codes.
 func (e *Error) HasCode(code int) bool {
 	for _, c := range e.AADSTS {
@@ -110,24 +78,10 @@ func (e *Error) ShortCode() string {
 		return e.Code
 	case e.HTTPStatus != 0:
 		return "HTTP " + strconv.Itoa(e.HTTPStatus)
-	case e.Kind == Temporary:
+	case e.Kind == advice.Temporary:
 		return "network"
 	}
 	return "error"
-}
-
-// KindOf returns the kind of err: Temporary for errors that are not provider
-// errors but look like network trouble, Misconfigured for anything else
-// unknown.
-func KindOf(err error) Kind {
-	var pe *Error
-	if errors.As(err, &pe) {
-		return pe.Kind
-	}
-	if isNetwork(err) {
-		return Temporary
-	}
-	return Misconfigured
 }
 
 // errorBody is what Microsoft and Google put in a failed token response.
@@ -171,22 +125,22 @@ func (c Config) wrap(op string, err error) error {
 	// decode (malformed JSON, missing access_token): the provider or the
 	// path to it misbehaved, not our setup, so a retry may work.
 	e.Err = err
-	e.Kind = Temporary
+	e.Kind = advice.Temporary
 	return e
 }
 
 // aadstsKinds sorts the Microsoft codes we know by who must act.
-var aadstsKinds = map[int]Kind{
+var aadstsKinds = map[int]advice.Kind{
 	// The grant is gone: a user signs in again.
-	70000: Reauthorize, 700082: Reauthorize, 70043: Reauthorize, 50076: Reauthorize,
-	50079: Reauthorize, 50078: Reauthorize, 50158: Reauthorize, 50173: Reauthorize,
-	50055: Reauthorize, 50057: Reauthorize, 54005: Reauthorize, 70008: Reauthorize,
-	9002313: Reauthorize, 65004: Reauthorize, 50126: Reauthorize,
+	70000: advice.Reauthorize, 700082: advice.Reauthorize, 70043: advice.Reauthorize, 50076: advice.Reauthorize,
+	50079: advice.Reauthorize, 50078: advice.Reauthorize, 50158: advice.Reauthorize, 50173: advice.Reauthorize,
+	50055: advice.Reauthorize, 50057: advice.Reauthorize, 54005: advice.Reauthorize, 70008: advice.Reauthorize,
+	9002313: advice.Reauthorize, 65004: advice.Reauthorize, 50126: advice.Reauthorize,
 	// The app registration or the token's settings need fixing first.
-	65001: Misconfigured, 500011: Misconfigured, 7000215: Misconfigured, 7000222: Misconfigured,
-	700016: Misconfigured, 50011: Misconfigured, 500113: Misconfigured, 900971: Misconfigured,
-	7000218: Misconfigured, 50194: Misconfigured, 70011: Misconfigured, 28000: Misconfigured,
-	1002012: Misconfigured, 700024: Misconfigured, 50012: Misconfigured,
+	65001: advice.Misconfigured, 500011: advice.Misconfigured, 7000215: advice.Misconfigured, 7000222: advice.Misconfigured,
+	700016: advice.Misconfigured, 50011: advice.Misconfigured, 500113: advice.Misconfigured, 900971: advice.Misconfigured,
+	7000218: advice.Misconfigured, 50194: advice.Misconfigured, 70011: advice.Misconfigured, 28000: advice.Misconfigured,
+	1002012: advice.Misconfigured, 700024: advice.Misconfigured, 50012: advice.Misconfigured,
 }
 
 func (c Config) newError(op string) *Error {
@@ -217,9 +171,9 @@ func (e *Error) fromAnswer(status int, body []byte) {
 }
 
 // classify decides who must act on a provider's error answer.
-func classify(e *Error) Kind {
+func classify(e *Error) advice.Kind {
 	if e.HTTPStatus >= 500 || e.HTTPStatus == 429 || e.HTTPStatus == 408 {
-		return Temporary
+		return advice.Temporary
 	}
 	for _, code := range e.AADSTS {
 		if k, ok := aadstsKinds[code]; ok {
@@ -229,27 +183,15 @@ func classify(e *Error) Kind {
 	switch e.Code {
 	case "invalid_grant", "interaction_required", "login_required", "consent_required", "access_denied",
 		"expired_token", "authorization_declined", "invalid_token", "no_refresh_token":
-		return Reauthorize
+		return advice.Reauthorize
 	case "temporarily_unavailable", "server_error":
-		return Temporary
+		return advice.Temporary
 	case "":
 		if e.HTTPStatus == 0 || e.HTTPStatus >= 500 {
-			return Temporary
+			return advice.Temporary
 		}
 	}
-	return Misconfigured
-}
-
-func isNetwork(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var oe *net.OpError
-	return errors.As(err, &oe)
+	return advice.Misconfigured
 }
 
 func firstLine(s string) string {

@@ -1,25 +1,12 @@
 package provider
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-)
 
-// Explain turns an error from this package into one sentence that tells an
-// admin what happened and what to do. Errors it does not know keep their own
-// text.
-func Explain(err error) string {
-	if err == nil {
-		return ""
-	}
-	var e *Error
-	if !errors.As(err, &e) {
-		return err.Error()
-	}
-	return e.Explain()
-}
+	"mailtokens/internal/advice"
+)
 
 // rebuild recreates an *Error from what a store kept of it (the OAuth2
 // error code and description), so a stored failure can be explained later.
@@ -42,8 +29,13 @@ func (c Config) Refused(code, description string) *Error {
 	return e
 }
 
-// Explain is the one-sentence advice for e.
-func (e *Error) Explain() string {
+// Advice is what to do about e, in one sentence, and who must act; "" for
+// an error nobody recognises (e's own text says all there is).
+func (e *Error) Advice() (string, advice.Kind) {
+	return e.explain(), e.Kind
+}
+
+func (e *Error) explain() string {
 	redirect := e.RedirectURL
 	if redirect == "" {
 		redirect = "the redirect URI shown at the top of the token list"
@@ -145,14 +137,14 @@ func explainGeneric(e *Error, redirect string) string {
 	} else {
 		who = "The " + who + " sign-in service"
 	}
-	if e.Kind == Temporary {
+	if e.Kind == advice.Temporary {
 		cause := "did not answer"
 		switch {
 		case e.HTTPStatus == 429:
 			cause = "is throttling requests (HTTP 429)"
 		case e.HTTPStatus >= 500:
 			cause = fmt.Sprintf("had an internal error (HTTP %d)", e.HTTPStatus)
-		case e.HTTPStatus != 0 || (e.Err != nil && !isNetwork(e.Err)):
+		case e.HTTPStatus != 0 || (e.Err != nil && !network(e.Err)):
 			cause = "sent an answer that could not be read"
 		case e.Err != nil:
 			cause = "could not be reached (" + e.Err.Error() + ")"
@@ -182,5 +174,12 @@ func explainGeneric(e *Error, redirect string) string {
 		}
 		return fmt.Sprintf("%s refused the request (%s%s).", who, e.Code, d)
 	}
-	return e.Error()
+	return ""
+}
+
+// network reports whether err is trouble on the way to the provider (it
+// could not be reached) rather than an answer that could not be read.
+func network(err error) bool {
+	_, kind := advice.Of(err)
+	return kind == advice.Temporary
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/fielderr"
 	"mailtokens/internal/secret"
 )
@@ -234,32 +235,32 @@ func TestExplainNamesTheCodeAndTheAction(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e := &Error{Provider: Microsoft, Code: "invalid_grant", AADSTS: []int{tt.code}, RedirectURL: redirect}
-		got := Explain(e)
+		got := advice.Explain(e)
 		for _, w := range tt.want {
 			if !strings.Contains(got, w) {
-				t.Errorf("Explain(AADSTS%d) = %q, missing %q", tt.code, got, w)
+				t.Errorf("advice.Explain(AADSTS%d) = %q, missing %q", tt.code, got, w)
 			}
 		}
 		if strings.Count(got, ". ") > 1 {
-			t.Errorf("Explain(AADSTS%d) should be one sentence: %q", tt.code, got)
+			t.Errorf("advice.Explain(AADSTS%d) should be one sentence: %q", tt.code, got)
 		}
 	}
 
 	g := rebuild(Google, "invalid_grant", "Token has been expired or revoked.")
-	if got := Explain(g); !strings.Contains(got, "Testing") || !strings.Contains(got, "In production") {
+	if got := advice.Explain(g); !strings.Contains(got, "Testing") || !strings.Contains(got, "In production") {
 		t.Errorf("Google expired/revoked explanation must mention the Testing status: %q", got)
 	}
-	if g.Kind != Reauthorize {
+	if g.Kind != advice.Reauthorize {
 		t.Errorf("Google invalid_grant kind = %v, want needs authorization", g.Kind)
 	}
 	ms := rebuild(Microsoft, "invalid_grant", "AADSTS700082: The refresh token has expired due to inactivity.")
-	if !ms.HasCode(700082) || ms.ShortCode() != "AADSTS700082" || ms.Kind != Reauthorize {
+	if !ms.HasCode(700082) || ms.ShortCode() != "AADSTS700082" || ms.Kind != advice.Reauthorize {
 		t.Errorf("rebuild lost the AADSTS code: %+v", ms)
 	}
-	if got := Explain(errors.New("plain")); got != "plain" {
+	if got := advice.Explain(errors.New("plain")); got != "plain" {
 		t.Errorf("unknown errors keep their text, got %q", got)
 	}
-	if got := Explain(&Error{Provider: Google, Op: "device code", Code: "invalid_scope"}); !strings.Contains(got, "redirect") {
+	if got := advice.Explain(&Error{Provider: Google, Op: "device code", Code: "invalid_scope"}); !strings.Contains(got, "redirect") {
 		t.Errorf("device flow refusal must point to the redirect flow: %q", got)
 	}
 }
@@ -267,18 +268,18 @@ func TestExplainNamesTheCodeAndTheAction(t *testing.T) {
 func TestClassify(t *testing.T) {
 	for _, tt := range []struct {
 		e    Error
-		want Kind
+		want advice.Kind
 	}{
-		{Error{HTTPStatus: 500}, Temporary},
-		{Error{HTTPStatus: 503, Code: "temporarily_unavailable"}, Temporary},
-		{Error{HTTPStatus: 429}, Temporary},
-		{Error{HTTPStatus: 400, Code: "invalid_grant"}, Reauthorize},
-		{Error{HTTPStatus: 400, Code: "invalid_grant", AADSTS: []int{700082}}, Reauthorize},
-		{Error{HTTPStatus: 401, Code: "invalid_client", AADSTS: []int{7000215}}, Misconfigured},
-		{Error{HTTPStatus: 400, Code: "invalid_grant", AADSTS: []int{65001}}, Misconfigured},
-		{Error{HTTPStatus: 400, Code: "interaction_required"}, Reauthorize},
-		{Error{HTTPStatus: 400, Code: "invalid_request"}, Misconfigured},
-		{Error{Code: "no_refresh_token"}, Reauthorize}, // kept in a store and rebuilt
+		{Error{HTTPStatus: 500}, advice.Temporary},
+		{Error{HTTPStatus: 503, Code: "temporarily_unavailable"}, advice.Temporary},
+		{Error{HTTPStatus: 429}, advice.Temporary},
+		{Error{HTTPStatus: 400, Code: "invalid_grant"}, advice.Reauthorize},
+		{Error{HTTPStatus: 400, Code: "invalid_grant", AADSTS: []int{700082}}, advice.Reauthorize},
+		{Error{HTTPStatus: 401, Code: "invalid_client", AADSTS: []int{7000215}}, advice.Misconfigured},
+		{Error{HTTPStatus: 400, Code: "invalid_grant", AADSTS: []int{65001}}, advice.Misconfigured},
+		{Error{HTTPStatus: 400, Code: "interaction_required"}, advice.Reauthorize},
+		{Error{HTTPStatus: 400, Code: "invalid_request"}, advice.Misconfigured},
+		{Error{Code: "no_refresh_token"}, advice.Reauthorize}, // kept in a store and rebuilt
 	} {
 		if got := classify(&tt.e); got != tt.want {
 			t.Errorf("classify(%+v) = %v, want %v", tt.e, got, tt.want)

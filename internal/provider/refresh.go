@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"golang.org/x/oauth2"
+
+	"mailtokens/internal/advice"
 )
 
 // Refresh trades a refresh token for a new access token. The answer's
@@ -12,7 +14,7 @@ import (
 // every refresh); the caller must store it before anything else.
 func (c Config) Refresh(ctx context.Context, refreshToken string) (*Token, error) {
 	if refreshToken == "" {
-		return nil, &Error{Op: "refresh", Provider: c.Type, Kind: Reauthorize,
+		return nil, &Error{Op: "refresh", Provider: c.Type, Kind: advice.Reauthorize,
 			Code: "no_refresh_token", Description: "no refresh token is stored for this token"}
 	}
 	// No scopes: both providers keep the scopes of the original grant.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/secret"
 )
@@ -75,7 +76,7 @@ func TestSandboxAuthCodeAndRefresh(t *testing.T) {
 	// The rotated-away token is spent.
 	_, err = ms.Refresh(ctx, tok.RefreshToken.Reveal())
 	var pe *Error
-	if !errors.As(err, &pe) || pe.Kind != Reauthorize || !pe.HasCode(70000) || pe.TraceID == "" || pe.CorrelationID == "" {
+	if !errors.As(err, &pe) || pe.Kind != advice.Reauthorize || !pe.HasCode(70000) || pe.TraceID == "" || pe.CorrelationID == "" {
 		t.Fatalf("reused refresh token: %#v", err)
 	}
 	if strings.Contains(pe.Description, "Trace ID") {
@@ -106,27 +107,27 @@ func TestSandboxErrorsAreTypedAndExplained(t *testing.T) {
 	wrong.ClientSecret = secret.New("not-the-secret")
 	_, err := wrong.Refresh(ctx, tok.RefreshToken.Reveal())
 	var pe *Error
-	if !errors.As(err, &pe) || pe.Kind != Misconfigured || !pe.HasCode(7000215) || pe.HTTPStatus != 401 {
+	if !errors.As(err, &pe) || pe.Kind != advice.Misconfigured || !pe.HasCode(7000215) || pe.HTTPStatus != 401 {
 		t.Fatalf("wrong secret: %#v", err)
 	}
-	if !strings.Contains(Explain(err), "Secret ID") {
-		t.Errorf("explanation: %s", Explain(err))
+	if !strings.Contains(advice.Explain(err), "Secret ID") {
+		t.Errorf("explanation: %s", advice.Explain(err))
 	}
 
 	wrongTenant := ms
 	wrongTenant.TokenURL = strings.Replace(ms.TokenURL, w.TenantID, "common", 1)
 	_, err = wrongTenant.Refresh(ctx, tok.RefreshToken.Reveal())
-	if !errors.As(err, &pe) || pe.Kind == Temporary {
+	if !errors.As(err, &pe) || pe.Kind == advice.Temporary {
 		t.Fatalf("single-tenant app via common: %#v", err)
 	}
 
 	p.InjectFault(idp.Fault{Kind: idp.FaultStatus500, Times: 1})
 	_, err = ms.Refresh(ctx, "whatever")
-	if !errors.As(err, &pe) || pe.Kind != Temporary || pe.HTTPStatus != 500 {
+	if !errors.As(err, &pe) || pe.Kind != advice.Temporary || pe.HTTPStatus != 500 {
 		t.Fatalf("500: %#v", err)
 	}
-	if !strings.Contains(Explain(err), "retried") {
-		t.Errorf("500 explanation: %s", Explain(err))
+	if !strings.Contains(advice.Explain(err), "retried") {
+		t.Errorf("500 explanation: %s", advice.Explain(err))
 	}
 
 	slow := ms
@@ -134,7 +135,7 @@ func TestSandboxErrorsAreTypedAndExplained(t *testing.T) {
 	p.InjectFault(idp.Fault{Kind: idp.FaultSlow, Delay: 5 * time.Second, Times: 1})
 	start := time.Now()
 	_, err = slow.Refresh(ctx, "whatever")
-	if !errors.As(err, &pe) || pe.Kind != Temporary {
+	if !errors.As(err, &pe) || pe.Kind != advice.Temporary {
 		t.Fatalf("slow provider: %#v", err)
 	}
 	if time.Since(start) > 4*time.Second {
@@ -142,15 +143,15 @@ func TestSandboxErrorsAreTypedAndExplained(t *testing.T) {
 	}
 
 	p.InjectFault(idp.Fault{Kind: idp.FaultMalformedJSON, Times: 1})
-	if _, err = ms.Refresh(ctx, tok.RefreshToken.Reveal()); !errors.As(err, &pe) || pe.Kind != Temporary {
+	if _, err = ms.Refresh(ctx, tok.RefreshToken.Reveal()); !errors.As(err, &pe) || pe.Kind != advice.Temporary {
 		t.Fatalf("malformed JSON: %#v", err)
 	}
 
 	// Nobody listening: a network error, temporary.
 	down := ms
 	down.TokenURL = deadURL(t) + "/token"
-	if _, err = down.Refresh(ctx, "x"); !errors.As(err, &pe) || pe.Kind != Temporary || !strings.Contains(Explain(err), "could not be reached") {
-		t.Fatalf("connection refused: %#v / %s", err, Explain(err))
+	if _, err = down.Refresh(ctx, "x"); !errors.As(err, &pe) || pe.Kind != advice.Temporary || !strings.Contains(advice.Explain(err), "could not be reached") {
+		t.Fatalf("connection refused: %#v / %s", err, advice.Explain(err))
 	}
 }
 
@@ -185,7 +186,7 @@ func TestSandboxDeviceFlow(t *testing.T) {
 	g.TokenURL = deadURL(t) + "/token"
 	_, err = g.StartDevice(ctx)
 	var pe *Error
-	if !errors.As(err, &pe) || pe.Kind != Misconfigured || !strings.Contains(Explain(err), "Get Email Token") {
+	if !errors.As(err, &pe) || pe.Kind != advice.Misconfigured || !strings.Contains(advice.Explain(err), "Get Email Token") {
 		t.Fatalf("Google device flow: %#v", err)
 	}
 }
@@ -213,7 +214,7 @@ func TestSandboxRevoke(t *testing.T) {
 	if p.Introspect(gt.AccessToken.Reveal()).Active {
 		t.Fatal("revoking Google's refresh token must end its access tokens")
 	}
-	if _, err := g.Refresh(ctx, gt.RefreshToken.Reveal()); KindOf(err) != Reauthorize {
+	if _, err := g.Refresh(ctx, gt.RefreshToken.Reveal()); kindOf(err) != advice.Reauthorize {
 		t.Fatalf("refresh after revoke: %v", err)
 	}
 	// Revoking twice is fine.
@@ -251,4 +252,9 @@ func deadURL(t *testing.T) string {
 	u := "http://" + l.Addr().String()
 	l.Close()
 	return u
+}
+
+func kindOf(err error) advice.Kind {
+	_, k := advice.Of(err)
+	return k
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/magiconair/properties"
+
+	"mailtokens/internal/advice"
 )
 
 // Problem is one thing wrong with a file.
@@ -45,6 +47,9 @@ func (ps Problems) Error() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Advice: the file must be fixed; each problem says what would be right.
+func (ps Problems) Advice() (string, advice.Kind) { return "", advice.Misconfigured }
 
 // File is a loaded properties file being read key by key. Readers record
 // problems instead of failing, and Err reports them all, with the keys the

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/provider"
 )
 
@@ -21,13 +22,24 @@ type NotFoundError struct {
 
 func (e *NotFoundError) Error() string {
 	if e.Name == "" {
-		return "no token name given and no default token is set: name one, or mark a token as default in evadmin"
+		return "no token name given and no default token is set"
 	}
 	msg := fmt.Sprintf("no token named %q in the store", e.Name)
 	if len(e.Known) == 0 {
-		return msg + " (the store has no tokens yet: add one in evadmin)"
+		return msg + " (the store has no tokens yet)"
 	}
 	return msg + " (tokens: " + strings.Join(e.Known, ", ") + ")"
+}
+
+// Advice says how to name a token that exists.
+func (e *NotFoundError) Advice() (string, advice.Kind) {
+	switch {
+	case e.Name == "":
+		return "Name a token, or mark one as the default in evadmin.", advice.Misconfigured
+	case len(e.Known) == 0:
+		return "Add the token in evadmin first.", advice.Misconfigured
+	}
+	return "Use one of the names listed, or add the token in evadmin.", advice.Misconfigured
 }
 
 // Is makes errors.Is(err, ErrNotFound) work.
@@ -49,14 +61,28 @@ type NeedsAuthorizationError struct {
 func (e *NeedsAuthorizationError) Error() string {
 	switch e.Status {
 	case StatusNew:
-		return fmt.Sprintf("token %q has not been authorized yet: an admin must click Get Email Token for it in evadmin (or run: evadmin token login %q)", e.Name, e.Name)
+		return fmt.Sprintf("token %q has not been authorized yet: no one has signed in for it with Get Email Token", e.Name)
 	case StatusRevoked:
-		return fmt.Sprintf("token %q was revoked: an admin must click Get Email Token for it in evadmin to authorize it again", e.Name)
+		return fmt.Sprintf("token %q was revoked", e.Name)
 	}
 	if e.Cause != nil {
-		return fmt.Sprintf("token %q needs authorization: %s", e.Name, e.Cause.Explain())
+		return fmt.Sprintf("token %q needs authorization: %v", e.Name, e.Cause)
 	}
-	return fmt.Sprintf("token %q needs authorization: an admin must click Get Email Token for it in evadmin", e.Name)
+	return fmt.Sprintf("token %q needs authorization", e.Name)
+}
+
+// Advice: a person must act before the token gives access tokens again.
+// The provider's refusal, when there was one, says what to do.
+func (e *NeedsAuthorizationError) Advice() (string, advice.Kind) {
+	switch {
+	case e.Status == StatusNew:
+		return fmt.Sprintf("An admin must click Get Email Token for it in evadmin (or run: evadmin token login %q).", e.Name), advice.Reauthorize
+	case e.Status == StatusRevoked:
+		return "An admin must click Get Email Token for it in evadmin to authorize it again.", advice.Reauthorize
+	case e.Cause != nil:
+		return "", advice.Reauthorize
+	}
+	return "An admin must click Get Email Token for it in evadmin.", advice.Reauthorize
 }
 
 func (e *NeedsAuthorizationError) Unwrap() error {
@@ -76,18 +102,11 @@ type RefreshFailingError struct {
 }
 
 func (e *RefreshFailingError) Error() string {
-	return fmt.Sprintf("token %q could not be refreshed (%s); retrying after %s", e.Name,
-		provider.Explain(e.Cause), e.RetryAt.Format(time.TimeOnly))
+	return fmt.Sprintf("token %q could not be refreshed (%v); retrying after %s", e.Name,
+		e.Cause, e.RetryAt.Format(time.TimeOnly))
 }
 
 func (e *RefreshFailingError) Unwrap() error { return e.Cause }
 
-// Temporary reports that waiting may help.
-func (e *RefreshFailingError) Temporary() bool { return true }
-
-// IsTemporary reports whether err is a failure that may pass without
-// anyone acting.
-func IsTemporary(err error) bool {
-	var rf *RefreshFailingError
-	return errors.As(err, &rf)
-}
+// Advice: waiting may help; the provider's error says what to check.
+func (e *RefreshFailingError) Advice() (string, advice.Kind) { return "", advice.Temporary }

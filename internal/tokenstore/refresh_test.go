@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/secret"
@@ -209,8 +210,9 @@ func TestPermanentFailuresNeedAuthorization(t *testing.T) {
 			if !errors.As(err, &na) {
 				t.Fatalf("got %v, want NeedsAuthorizationError", err)
 			}
-			if !strings.Contains(err.Error(), c.words) || !strings.Contains(err.Error(), strings.TrimPrefix(c.code, "invalid_grant")) {
-				t.Fatalf("error %q should explain %q (%s)", err, c.words, c.code)
+			if !strings.Contains(advice.Explain(err), c.words) || !strings.Contains(err.Error(), strings.TrimPrefix(c.code, "invalid_grant")) ||
+				kindOf(err) != advice.Reauthorize {
+				t.Fatalf("error %q (advice %q) should name %s and explain %q", err, advice.Explain(err), c.code, c.words)
 			}
 			got, _ := w.store.Get(ctx, "tok")
 			if got.Status != StatusNeedsAuthorization || got.LastError.IsZero() || !got.RefreshToken.Equal(old.RefreshToken) {
@@ -309,7 +311,7 @@ func TestTemporaryFailuresBackOffAndKeepToken(t *testing.T) {
 			n := w.idp.TokenRequests("refresh_token")
 			_, err = w.store.Source("ms", ActorEvmail).Token(ctx)
 			var rf *RefreshFailingError
-			if !errors.As(err, &rf) || !IsTemporary(err) {
+			if !errors.As(err, &rf) || kindOf(err) != advice.Temporary {
 				t.Fatalf("expired + failing: %v", err)
 			}
 			if rf.RetryAt.IsZero() {
@@ -407,7 +409,7 @@ func TestPastedTokenWithoutRefreshTokenExpires(t *testing.T) {
 	w.age(55 * time.Minute)
 	_, err := w.store.Source("pasted", ActorEvmail).Token(ctx)
 	var na *NeedsAuthorizationError
-	if !errors.As(err, &na) || !strings.Contains(err.Error(), "No refresh token") {
+	if !errors.As(err, &na) || !strings.Contains(advice.Explain(err), "No refresh token") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -420,17 +422,17 @@ func TestNotAuthorizedAndRevoked(t *testing.T) {
 	}
 	_, err := w.store.Source("new", ActorEvmail).Token(ctx)
 	var na *NeedsAuthorizationError
-	if !errors.As(err, &na) || na.Status != StatusNew || !strings.Contains(err.Error(), "Get Email Token") {
+	if !errors.As(err, &na) || na.Status != StatusNew || !strings.Contains(advice.Explain(err), "Get Email Token") {
 		t.Fatalf("new token: %v", err)
 	}
 
 	g := w.authorized(t, "gmail", provider.Google)
-	advice, err := w.store.Revoke(ctx, "gmail", ActorAdmin)
+	hint, err := w.store.Revoke(ctx, "gmail", ActorAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(advice, "Google") {
-		t.Fatalf("advice %q", advice)
+	if !strings.Contains(hint, "Google") {
+		t.Fatalf("advice %q", hint)
 	}
 	if in := w.idp.Introspect(g.AccessToken.Reveal()); in.Active {
 		t.Fatal("revoking at Google must end the access token too")
@@ -444,9 +446,9 @@ func TestNotAuthorizedAndRevoked(t *testing.T) {
 	}
 
 	w.authorized(t, "ms", provider.Microsoft)
-	advice, err = w.store.Revoke(ctx, "ms", ActorAdmin)
-	if err != nil || !strings.Contains(advice, "Entra") {
-		t.Fatalf("Microsoft revoke: %q %v", advice, err)
+	hint, err = w.store.Revoke(ctx, "ms", ActorAdmin)
+	if err != nil || !strings.Contains(hint, "Entra") {
+		t.Fatalf("Microsoft revoke: %q %v", hint, err)
 	}
 }
 
@@ -591,4 +593,9 @@ func TestGoogleTestingAppRefreshExpiryIsKept(t *testing.T) {
 	if !got.RefreshExpiresAt.Equal(tok.RefreshExpiresAt) {
 		t.Fatalf("expiry changed to %v", got.RefreshExpiresAt)
 	}
+}
+
+func kindOf(err error) advice.Kind {
+	_, k := advice.Of(err)
+	return k
 }

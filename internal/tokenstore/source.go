@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"mailtokens/internal/database"
+	"mailtokens/internal/advice"
+	"mailtokens/internal/backoff"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 )
@@ -30,6 +32,8 @@ const (
 	backoffMin = 10 * time.Second
 	backoffMax = 5 * time.Minute
 )
+
+var refreshBackoff = backoff.Backoff{Min: backoffMin, Max: backoffMax}
 
 // Access is an access token ready to present to a mail server.
 type Access struct {
@@ -273,7 +277,7 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, err
 		tok, err = cfg.AppOnly(ctx)
 	default:
 		if t.RefreshToken.IsZero() {
-			err = &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.Reauthorize, Code: "no_refresh_token",
+			err = &provider.Error{Op: "refresh", Provider: t.Type, Kind: advice.Reauthorize, Code: "no_refresh_token",
 				Description: "the access token expired and no refresh token is stored"}
 			break
 		}
@@ -336,7 +340,11 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, err
 func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now time.Time, cause error) (Access, error) {
 	var pe *provider.Error
 	if !errors.As(cause, &pe) {
-		pe = &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.KindOf(cause), Err: cause}
+		_, kind := advice.Of(cause)
+		if kind == advice.Unknown {
+			kind = advice.Misconfigured
+		}
+		pe = &provider.Error{Op: "refresh", Provider: t.Type, Kind: kind, Err: cause}
 	}
 	code, text := pe.Code, pe.Description
 	if code == "" {
@@ -349,9 +357,9 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 	// and the lease must be released.
 	ctx = context.WithoutCancel(ctx)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if pe.Kind == provider.Temporary {
+		if pe.Kind == advice.Temporary {
 			failures := t.RefreshFailures + 1
-			retry := now.Add(backoff(failures))
+			retry := now.Add(refreshBackoff.Delay(failures))
 			res, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'refresh_failing', last_error_code = ?,
 				last_error_text = ?, last_error_at = ?, refresh_failures = ?, next_refresh_at = ?,
 				generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
@@ -380,7 +388,7 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 		if err := addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventRefreshFailed, pe.ShortCode(), text); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventNeedsAuthorization, pe.ShortCode(), pe.Explain())
+		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventNeedsAuthorization, pe.ShortCode(), advice.Explain(pe))
 	})
 	if errors.Is(err, errChanged) {
 		s.releaseLease(ctx, t)
@@ -403,14 +411,6 @@ func changed(res sql.Result, err error) error {
 		return errChanged
 	}
 	return nil
-}
-
-func backoff(failures int) time.Duration {
-	d := backoffMin
-	for i := 1; i < failures && d < backoffMax; i++ {
-		d *= 2
-	}
-	return min(d, backoffMax)
 }
 
 // useMark remembers this process's last "used" writes for a token.

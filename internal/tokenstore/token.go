@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/fielderr"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
@@ -123,7 +124,7 @@ func (e ErrorInfo) IsZero() bool { return e.Code == "" && e.Text == "" }
 // Explain is the plain-words advice for the recorded error.
 func (t *Token) Explain() string {
 	if e := t.lastError(); e != nil {
-		return e.Explain()
+		return advice.Explain(e)
 	}
 	return ""
 }
@@ -134,7 +135,7 @@ func (t *Token) lastError() *provider.Error {
 	case t.LastError.IsZero():
 		return nil
 	case t.LastError.Code == codeNetwork:
-		return &provider.Error{Op: "refresh", Provider: t.Type, Kind: provider.Temporary, Err: errors.New(t.LastError.Text)}
+		return &provider.Error{Op: "refresh", Provider: t.Type, Kind: advice.Temporary, Err: errors.New(t.LastError.Text)}
 	}
 	return t.ProviderConfig("").Refused(t.LastError.Code, t.LastError.Text)
 }

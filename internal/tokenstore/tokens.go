@@ -11,6 +11,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"mailtokens/internal/database"
+	"mailtokens/internal/advice"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 )
@@ -210,7 +211,7 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 		providerFields := secretChanged || old.ClientID != set.ClientID || old.Tenant != set.Tenant ||
 			old.TokenURL != set.TokenURL || old.Type != set.Type
 		if e := old.lastError(); providerFields && old.Status == StatusNeedsAuthorization && old.HasRefreshToken &&
-			e != nil && e.Kind == provider.Misconfigured {
+			e != nil && e.Kind == advice.Misconfigured {
 			status = StatusValid
 		}
 		now := database.Millis(s.now())

@@ -1,6 +1,6 @@
 // Package worker holds what evmail and batchmail share: start-up checks of
-// the task file and its token, the login settings for mailconn, backoff,
-// and one clear log line per problem.
+// the task file and its token, the login settings for mailconn, and one
+// clear log line per problem.
 package worker
 
 import (
@@ -12,13 +12,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/mailconn"
-	"mailtokens/internal/provider"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
 )
@@ -95,33 +94,31 @@ func Setup(ctx context.Context, c Config) (*Task, error) {
 	t.Auth.Tokens = store.Source(tok.Name, c.Actor)
 	t.Log.Info("using token", "token", tok.Name, "type", tok.Type, "user", login.User)
 	if tok.Status != tokenstore.StatusValid && tok.Status != tokenstore.StatusRefreshFailing {
+		na := &tokenstore.NeedsAuthorizationError{Name: tok.Name, Status: tok.Status}
+		text, _ := advice.Of(na)
 		t.Log.Error("the token cannot be used yet; the worker keeps trying",
-			"token", tok.Name, "status", tok.Status, "what_to_do", (&tokenstore.NeedsAuthorizationError{Name: tok.Name, Status: tok.Status}).Error())
+			"token", tok.Name, "status", tok.Status, "err", na.Error(), "what_to_do", text)
 	}
 	return t, nil
 }
 
-// Report logs err as one clear line, at a level that says who must act.
+// Report logs err as one clear line, with what to do when err's types
+// say, at a level that says who must act: a warning for what passes by
+// itself, an error when a person must act.
 func (t *Task) Report(what string, err error, retryIn time.Duration) {
 	args := []any{"err", err.Error()}
-	advice := provider.Explain(err)
-	var ce *mailconn.Error
-	if errors.As(err, &ce) {
-		advice = ce.Advice()
-	}
-	// Store errors already say what to do; do not say it twice.
-	if advice != "" && !strings.Contains(err.Error(), advice) {
-		args = append(args, "what_to_do", advice)
+	text, kind := advice.Of(err)
+	if text != "" {
+		args = append(args, "what_to_do", text)
 	}
 	if retryIn > 0 {
 		args = append(args, "retry_in", retryIn.Round(time.Second).String())
 	}
-	var na *tokenstore.NeedsAuthorizationError
-	if errors.As(err, &na) || !mailconn.IsTemporary(err) {
-		t.Log.Error(what, args...)
+	if kind == advice.Temporary {
+		t.Log.Warn(what, args...)
 		return
 	}
-	t.Log.Warn(what, args...)
+	t.Log.Error(what, args...)
 }
 
 // Retries logs the failures a worker retries: the first in full through
@@ -147,37 +144,6 @@ func (r *Retries) Failed(what, again string, err error, retryIn time.Duration) {
 
 // Reset forgets the last failure after a success.
 func (r *Retries) Reset() { r.last = "" }
-
-// Backoff is a capped exponential delay: Min, 2·Min, 4·Min … Max.
-type Backoff struct {
-	Min, Max time.Duration
-	n        int
-}
-
-// Next returns the next delay.
-func (b *Backoff) Next() time.Duration {
-	d := b.Min
-	for i := 0; i < b.n && d < b.Max; i++ {
-		d *= 2
-	}
-	b.n++
-	return min(d, b.Max)
-}
-
-// After is the pause before trying again after err: the next delay, but at
-// most poll while the token waits for an admin. Looking at the store again
-// costs no provider request, so mail moves soon after Get Email Token.
-func (b *Backoff) After(err error, poll time.Duration) time.Duration {
-	d := b.Next()
-	var na *tokenstore.NeedsAuthorizationError
-	if errors.As(err, &na) {
-		d = min(d, poll)
-	}
-	return d
-}
-
-// Reset starts over after a success.
-func (b *Backoff) Reset() { b.n = 0 }
 
 // Sleep waits d or until ctx ends; it reports whether the whole d passed.
 func Sleep(ctx context.Context, d time.Duration) bool {

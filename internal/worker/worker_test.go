@@ -17,40 +17,6 @@ import (
 	"mailtokens/internal/tokenstore"
 )
 
-func TestBackoff(t *testing.T) {
-	b := Backoff{Min: time.Second, Max: 10 * time.Second}
-	var got []time.Duration
-	for range 6 {
-		got = append(got, b.Next())
-	}
-	want := []time.Duration{1, 2, 4, 8, 10, 10}
-	for i := range want {
-		if got[i] != want[i]*time.Second {
-			t.Fatalf("delays %v, want %v seconds", got, want)
-		}
-	}
-	b.Reset()
-	if d := b.Next(); d != time.Second {
-		t.Fatalf("after Reset: %v", d)
-	}
-}
-
-// TestBackoffAfter: a token waiting for an admin is looked at again every
-// poll; other failures back off past it.
-func TestBackoffAfter(t *testing.T) {
-	b := Backoff{Min: time.Minute, Max: time.Hour}
-	wait := &tokenstore.NeedsAuthorizationError{Name: "t", Status: tokenstore.StatusNew}
-	if d := b.After(fmt.Errorf("log in: %w", wait), 30*time.Second); d != 30*time.Second {
-		t.Errorf("needs authorization: %v, want the poll interval", d)
-	}
-	if d := b.After(errors.New("connection refused"), 30*time.Second); d != 2*time.Minute {
-		t.Errorf("other failure: %v, want the second backoff step", d)
-	}
-	if d := b.After(wait, time.Hour); d != 4*time.Minute {
-		t.Errorf("needs authorization with a long poll: %v, want the backoff step", d)
-	}
-}
-
 // TestRetries: the advice comes once; a repeat is one short line; a new
 // failure, or the same one after a success, is told in full again.
 func TestRetries(t *testing.T) {
@@ -72,6 +38,40 @@ func TestRetries(t *testing.T) {
 	}
 	if n := strings.Count(brief.String(), "still cannot send"); n != 1 || !strings.Contains(brief.String(), "retry_in=2s") {
 		t.Errorf("short lines:\n%s", brief.String())
+	}
+}
+
+// TestReport: one line per failure, with what to do once (the advice is
+// not in the error's text), at the level that says who must act.
+func TestReport(t *testing.T) {
+	var out bytes.Buffer
+	task := &Task{Log: slog.New(slog.NewTextHandler(&out, nil))}
+	cases := []struct {
+		name  string
+		err   error
+		level string
+		words string
+	}{
+		{"waits for an admin", fmt.Errorf("IMAP: token: %w", &tokenstore.NeedsAuthorizationError{Name: "t", Status: tokenstore.StatusRevoked}),
+			"level=ERROR", "authorize it again"},
+		{"refresh retried", fmt.Errorf("SMTP: token: %w", &tokenstore.RefreshFailingError{Name: "t", Cause: errors.New("HTTP 503")}),
+			"level=WARN", ""},
+		{"unknown", errors.New("disk full"), "level=ERROR", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out.Reset()
+			task.Report("cannot receive", c.err, time.Minute)
+			line := out.String()
+			if !strings.Contains(line, c.level) || !strings.Contains(line, "retry_in=1m0s") {
+				t.Fatalf("line %q, want %s", line, c.level)
+			}
+			if n := strings.Count(line, "what_to_do="); c.words != "" && (n != 1 || strings.Count(line, c.words) != 1) {
+				t.Fatalf("the advice should appear once: %q", line)
+			} else if c.words == "" && n != 0 {
+				t.Fatalf("no advice expected: %q", line)
+			}
+		})
 	}
 }
 
