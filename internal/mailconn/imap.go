@@ -35,19 +35,9 @@ func (c *IMAPClient) Watchdog(d time.Duration) { c.conn.arm(d) }
 // handlers for IDLE) may be given.
 func DialIMAP(ctx context.Context, s Server, a Auth, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
 	s.Protocol = IMAP
-	var out *IMAPClient
-	err := login(ctx, s, a, opt, func(token secret.Secret) error {
-		c, err := imapLogin(ctx, s, a, token, opt, extra)
-		if err != nil {
-			return err
-		}
-		out = c
-		return nil
+	return loginAs(ctx, s, a, opt, func(token secret.Secret) (*IMAPClient, error) {
+		return imapLogin(ctx, s, a, token, opt, extra)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func imapLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {

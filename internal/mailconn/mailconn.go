@@ -127,6 +127,21 @@ func dial(ctx context.Context, s Server) (net.Conn, func(), error) {
 	return conn, done, nil
 }
 
+// loginAs is login for an attempt that makes a client: the client of the
+// attempt that succeeded.
+func loginAs[C any](ctx context.Context, s Server, a Auth, opt Options, attempt func(token secret.Secret) (C, error)) (C, error) {
+	var out C
+	err := login(ctx, s, a, opt, func(token secret.Secret) error {
+		c, err := attempt(token)
+		if err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
 // login runs attempt with the right credentials: the password, or an
 // access token — refreshed and retried once when the server rejects it.
 // attempt connects anew each time (servers often drop the connection after

@@ -13,16 +13,9 @@ import (
 // (AUTH XOAUTH2, "+", the initial response), which the client does.
 func DialPOP3(ctx context.Context, s Server, a Auth, opt Options) (*pop3.Client, error) {
 	s.Protocol = POP3
-	var out *pop3.Client
-	err := login(ctx, s, a, opt, func(token secret.Secret) error {
-		c, err := pop3Login(ctx, s, a, token, opt)
-		if err != nil {
-			return err
-		}
-		out = c
-		return nil
+	return loginAs(ctx, s, a, opt, func(token secret.Secret) (*pop3.Client, error) {
+		return pop3Login(ctx, s, a, token, opt)
 	})
-	return out, err
 }
 
 func pop3Login(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options) (*pop3.Client, error) {

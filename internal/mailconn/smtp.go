@@ -18,16 +18,9 @@ import (
 // queued messages byte for byte over it.
 func DialSMTP(ctx context.Context, s Server, a Auth, opt Options) (*smtp.Client, error) {
 	s.Protocol = SMTP
-	var out *smtp.Client
-	err := login(ctx, s, a, opt, func(token secret.Secret) error {
-		c, err := smtpLogin(ctx, s, a, token, opt)
-		if err != nil {
-			return err
-		}
-		out = c
-		return nil
+	return loginAs(ctx, s, a, opt, func(token secret.Secret) (*smtp.Client, error) {
+		return smtpLogin(ctx, s, a, token, opt)
 	})
-	return out, err
 }
 
 func smtpLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options) (*smtp.Client, error) {
