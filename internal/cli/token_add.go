@@ -36,8 +36,8 @@ func runTokenAdd(env *Env, args []string) error {
 	if err != nil {
 		return cmdline.Usagef("%v", err)
 	}
-	set := tokenstore.Settings{Name: pos[0], Type: t, Email: *email, Tenant: *tenant, ClientID: *clientID,
-		Scope: *scope, AuthURL: *authURL, TokenURL: *tokenURL}
+	set := tokenstore.Settings{Name: pos[0], Config: provider.Config{Type: t, Email: *email, Tenant: *tenant,
+		ClientID: *clientID, Scope: *scope, AuthURL: *authURL, TokenURL: *tokenURL}}
 	if *secretExpires != "" {
 		d, err := time.Parse(time.DateOnly, *secretExpires)
 		if err != nil {

@@ -66,11 +66,11 @@ func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	if err != nil {
 		errs.Add(LabelType, "choose Microsoft Azure, Google Gmail or other")
 	}
-	set := tokenstore.Settings{
-		Name: f.Name, Type: typ, Email: f.Email, Tenant: f.Tenant, ClientID: f.ClientID,
+	set := tokenstore.Settings{Name: f.Name, Config: provider.Config{
+		Type: typ, Email: f.Email, Tenant: f.Tenant, ClientID: f.ClientID,
 		ClientSecret: secret.New(strings.TrimSpace(f.ClientSecret)), Scope: f.Scope,
 		AuthURL: f.AuthURL, TokenURL: f.TokenURL,
-	}
+	}}
 	if typ != provider.Microsoft {
 		// The field is hidden for other types; a value left from switching
 		// type must not end up in the token.
