@@ -136,14 +136,14 @@ func TestCreateRefusesBadInputAndWritesNothing(t *testing.T) {
 		set   Settings
 		field string
 	}{
-		{Settings{Config: provider.Config{Type: provider.Google, ClientID: "x"}}, "Email Token Name"},
-		{Settings{Name: " lead", Config: provider.Config{Type: provider.Google, ClientID: "x"}}, "Email Token Name"},
-		{Settings{Name: "a/b", Config: provider.Config{Type: provider.Google, ClientID: "x"}}, "Email Token Name"},
-		{Settings{Name: "ms", Config: provider.Config{Type: provider.Microsoft, ClientID: "x"}}, "Tenant ID"},
-		{Settings{Name: "x", Config: provider.Config{Type: "outlook", ClientID: "x"}}, "Email Token Type"},
-		{Settings{Name: "x", Config: provider.Config{Type: provider.Generic, ClientID: "x"}}, "Authorization URL"},
-		{Settings{Name: "x", Config: provider.Config{Type: provider.Google, ClientID: "x", Email: "not-an-address"}}, "Email Address"},
-		{Settings{Name: "x", Config: provider.Config{Type: provider.Google, ClientID: "x", TokenURL: "ftp://x"}}, "Access Token URL"},
+		{Settings{Config: provider.Config{Type: provider.Google, ClientID: "x"}}, FieldName},
+		{Settings{Name: " lead", Config: provider.Config{Type: provider.Google, ClientID: "x"}}, FieldName},
+		{Settings{Name: "a/b", Config: provider.Config{Type: provider.Google, ClientID: "x"}}, FieldName},
+		{Settings{Name: "ms", Config: provider.Config{Type: provider.Microsoft, ClientID: "x"}}, provider.FieldTenant},
+		{Settings{Name: "x", Config: provider.Config{Type: "outlook", ClientID: "x"}}, provider.FieldType},
+		{Settings{Name: "x", Config: provider.Config{Type: provider.Generic, ClientID: "x"}}, provider.FieldAuthURL},
+		{Settings{Name: "x", Config: provider.Config{Type: provider.Google, ClientID: "x", Email: "not-an-address"}}, provider.FieldEmail},
+		{Settings{Name: "x", Config: provider.Config{Type: provider.Google, ClientID: "x", TokenURL: "ftp://x"}}, provider.FieldTokenURL},
 	}
 	for _, b := range bad {
 		_, err := s.Create(ctx, b.set, ActorCLI)

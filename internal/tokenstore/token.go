@@ -151,17 +151,26 @@ func (s *Settings) ProviderConfig(redirectURL string) provider.Config {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,62}[A-Za-z0-9._@+-]$|^[A-Za-z0-9]$`)
 
-// Validate checks the settings and reports every problem by field label.
+// Identifiers of the Settings' own fields, as problems with them name them
+// ([fielderr.Error]); the embedded Config's are provider.Field*.
+const (
+	FieldName            = "name"
+	FieldSecretExpiresOn = "secret_expires_on"
+)
+
+// Validate checks the settings and reports every problem as a
+// [fielderr.List], naming fields by their identifiers (FieldName,
+// provider.FieldTenant, ...).
 func (s *Settings) Validate() error {
 	var errs fielderr.List
 	switch {
 	case s.Name == "":
-		errs.Add("Email Token Name", "is required: task files refer to the token by this name")
+		errs.Add(FieldName, "is required: task files refer to the token by this name")
 	case !nameRE.MatchString(s.Name):
-		errs.Add("Email Token Name", fmt.Sprintf("%q: use 1 to 64 letters, digits, spaces and . _ @ + -, starting with a letter or digit", s.Name))
+		errs.Add(FieldName, fmt.Sprintf("%q: use 1 to 64 letters, digits, spaces and . _ @ + -, starting with a letter or digit", s.Name))
 	}
 	if s.Email != "" && (!strings.Contains(s.Email, "@") || strings.ContainsAny(s.Email, " \t\r\n<>,;")) {
-		errs.Add("Email Address", fmt.Sprintf("%q is not an email address", s.Email))
+		errs.Add(provider.FieldEmail, fmt.Sprintf("%q is not an email address", s.Email))
 	}
 	if err := s.Config.Validate(); err != nil {
 		errs = append(errs, err.(fielderr.List)...)
