@@ -12,9 +12,7 @@ import (
 // /tokens/{id}/apponly): no user signs in; Exchange Online must grant the
 // app's service principal access to the mailbox.
 func (s *Server) appOnlyGet(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
-	cfg := t.ProviderConfig("")
-	cfg.HTTPClient = s.cfg.HTTPClient
-	tok, err := cfg.AppOnly(r.Context())
+	tok, err := s.store.ProviderConfig(t, "").AppOnly(r.Context())
 	if err != nil {
 		s.flashBad(sess, "The app-only token for "+t.Name+" could not be had.", advice.Explain(err))
 		seeOther(w, r, tokenURL(t))

@@ -17,8 +17,7 @@ func (s *Server) deviceStart(w http.ResponseWriter, r *http.Request, sess *accou
 			return
 		}
 	}
-	cfg := t.ProviderConfig("")
-	cfg.HTTPClient = s.cfg.HTTPClient
+	cfg := s.store.ProviderConfig(t, "")
 	da, err := cfg.StartDevice(r.Context())
 	if err != nil {
 		s.flashBad(sess, "The device sign-in for "+t.Name+" could not start.", advice.Explain(err))

@@ -163,7 +163,7 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	id := b.addToken(h.msForm("pasted"))
 	b.get(id + "/paste")
 	r := b.post(id+"/paste", url.Values{"json": {`{"refresh_token":"x"}`}})
-	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "no access_token") {
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "Token response: ") || !strings.Contains(r.body, "no access_token") {
 		t.Fatalf("paste without access token: %d %s", r.status, flashOrErrors(r.body))
 	}
 	at, rt, err := h.idp.MintToken(context.Background(), h.world, "microsoft", h.world.MSUser)

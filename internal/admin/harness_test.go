@@ -64,7 +64,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(h.http.Close)
 	h.url = h.http.URL
-	cfg := Config{PublicURL: h.url, Now: clock.Now, HTTPClient: provider.NewHTTPClient(10 * time.Second),
+	cfg := Config{PublicURL: h.url, Now: clock.Now,
 		Logger: slog.New(slog.NewTextHandler(h.logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, o := range opts {
 		o(&cfg)

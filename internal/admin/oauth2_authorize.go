@@ -11,7 +11,7 @@ import (
 // random single-use state bound to this session, a PKCE verifier kept
 // here, and a redirect to the provider's sign-in page.
 func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
-	cfg := t.ProviderConfig(s.redirect)
+	cfg := s.store.ProviderConfig(t, s.redirect)
 	req, err := cfg.StartAuth()
 	if err != nil {
 		s.flashBad(sess, "Get Email Token for "+t.Name+" could not start.", err.Error())

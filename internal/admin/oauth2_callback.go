@@ -35,8 +35,9 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, r, "/")
 		return
 	}
+	cfg := s.store.ProviderConfig(t, s.redirect)
 	if code := q.Get("error"); code != "" {
-		why := advice.Explain(t.ProviderConfig(s.redirect).Refused(code, q.Get("error_description")))
+		why := advice.Explain(cfg.Refused(code, q.Get("error_description")))
 		s.log.Warn("sign-in refused by the provider", "token", t.Name, "error", code, "description", q.Get("error_description"))
 		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", why)
 		seeOther(w, r, tokenURL(t))
@@ -47,8 +48,6 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, r, tokenURL(t))
 		return
 	}
-	cfg := t.ProviderConfig(s.redirect)
-	cfg.HTTPClient = s.cfg.HTTPClient
 	ctx, cancel := context.WithTimeout(r.Context(), provider.RequestTimeout+5*time.Second)
 	defer cancel()
 	tok, err := cfg.Exchange(ctx, q.Get("code"), pa.verifier)

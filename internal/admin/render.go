@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mailtokens/internal/admin/accounts"
+	"mailtokens/internal/admin/form"
 	"mailtokens/internal/health"
 )
 
@@ -46,6 +47,9 @@ var funcs = template.FuncMap{
 	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"join": strings.Join,
 	"list": func(s ...string) []string { return s },
+	// label is what the forms call a field, by the identifier problems
+	// with it carry.
+	"label": form.Label,
 	// refreshSeconds lets a page (the device-code wait) reload itself,
 	// which works without JavaScript.
 	"refreshSeconds": func(page any) int {

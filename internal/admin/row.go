@@ -21,6 +21,6 @@ func (s *Server) row(t *tokenstore.Token) tokenRow {
 		Health:     health.Of(t, s.now()),
 		TypeLabel:  t.Type.Label(),
 		URL:        tokenURL(t),
-		AuthOrigin: originOf(t.ProviderConfig("").Endpoints().Auth),
+		AuthOrigin: originOf(t.Endpoints().Auth),
 	}
 }

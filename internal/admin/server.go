@@ -20,6 +20,8 @@ import (
 )
 
 // Config is what the web utility needs to know about where it runs.
+// Requests to the providers go through the store's HTTP client
+// ([tokenstore.Options] HTTPClient).
 type Config struct {
 	// PublicURL is how admins reach the utility; the OAuth2 redirect URI
 	// is PublicURL + "/oauth2/callback".
@@ -34,10 +36,8 @@ type Config struct {
 	MetricsToken string
 	// Tester runs the Test button; nil hides it.
 	Tester Tester
-	// HTTPClient makes provider requests; nil = the provider default.
-	HTTPClient *http.Client
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is the web utility.

@@ -21,7 +21,6 @@ type formPage struct {
 	Action    string
 	Types     []typeOption
 	Scopes    []scopeOption
-	Labels    formLabels
 }
 
 type typeOption struct {
@@ -34,13 +33,6 @@ type scopeOption struct {
 	Type, Use, Scope string
 }
 
-type formLabels struct {
-	Name, Type, Email, Tenant, ClientID, ClientSecret, SecretExpiry, Scope, AuthURL, TokenURL string
-}
-
-var fieldLabels = formLabels{form.LabelName, form.LabelType, form.LabelEmail, form.LabelTenant, form.LabelClientID,
-	form.LabelClientSecret, form.LabelSecretExpiry, form.LabelScope, form.LabelAuthURL, form.LabelTokenURL}
-
 var scopeGuide = []scopeOption{
 	{"microsoft", "IMAP (receive)", provider.MicrosoftIMAPScope},
 	{"microsoft", "POP3 (receive)", provider.MicrosoftPOPScope},
@@ -50,7 +42,7 @@ var scopeGuide = []scopeOption{
 }
 
 func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *accounts.Session, status int, p formPage) {
-	p.Labels, p.Scopes = fieldLabels, scopeGuide
+	p.Scopes = scopeGuide
 	for _, t := range provider.Types {
 		p.Types = append(p.Types, typeOption{string(t), t.Label(), p.Form.Type == string(t)})
 	}
@@ -61,15 +53,15 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *accoun
 	s.render(w, r, status, "form", sess, title, p)
 }
 
-// storeErrors turns the store's refusals into field errors, or nil for
-// other failures.
+// storeErrors turns the store's refusals into field errors (by field
+// identifier, as the form reports its own), or nil for other failures.
 func storeErrors(err error) fielderr.List {
 	var l fielderr.List
 	switch {
 	case errors.As(err, &l):
 		return l
 	case errors.Is(err, tokenstore.ErrDuplicateName):
-		return fielderr.List{{Field: form.LabelName, Message: "a token with this name exists already: choose another name"}}
+		return fielderr.List{{Field: tokenstore.FieldName, Message: "a token with this name exists already: choose another name"}}
 	}
 	return nil
 }

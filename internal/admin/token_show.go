@@ -33,13 +33,12 @@ func (s *Server) tokenShow(w http.ResponseWriter, r *http.Request, sess *account
 	if err != nil {
 		s.log.Error("read tasks", "token", t.Name, "err", err)
 	}
-	cfg := t.ProviderConfig(s.redirect)
-	e := cfg.Endpoints()
+	e := t.Endpoints()
 	page := showPage{
 		tokenRow:   s.row(t),
 		Events:     events,
 		Tasks:      tasks,
-		Scopes:     cfg.Scopes(),
+		Scopes:     t.Scopes(),
 		Endpoints:  endpointsView{e.Auth, e.Token, e.Device, e.Revoke},
 		CanDevice:  e.Device != "",
 		CanAppOnly: t.Type == provider.Microsoft,

@@ -128,7 +128,7 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("duplicate: %d %s", code, errs)
 	}
 	code, _, errs = w.run("x\n", "token", "add", "ms2", "--type", "microsoft", "--client-id", "c")
-	if code != ExitFail || !strings.Contains(errs, "Tenant ID") {
+	if code != ExitFail || !strings.Contains(errs, "--tenant: is required for Microsoft") {
 		t.Fatalf("Microsoft without tenant: %d %s", code, errs)
 	}
 	secretFile := filepath.Join(w.dir, "secret")

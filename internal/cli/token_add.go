@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"time"
 
 	"mailtokens/internal/cmdline"
+	"mailtokens/internal/fielderr"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/tokenstore"
@@ -36,8 +38,8 @@ func runTokenAdd(env *Env, args []string) error {
 	if err != nil {
 		return cmdline.Usagef("%v", err)
 	}
-	set := tokenstore.Settings{Name: pos[0], Type: t, Email: *email, Tenant: *tenant, ClientID: *clientID,
-		Scope: *scope, AuthURL: *authURL, TokenURL: *tokenURL}
+	set := tokenstore.Settings{Name: pos[0], Config: provider.Config{Type: t, Email: *email, Tenant: *tenant,
+		ClientID: *clientID, Scope: *scope, AuthURL: *authURL, TokenURL: *tokenURL}}
 	if *secretExpires != "" {
 		d, err := time.Parse(time.DateOnly, *secretExpires)
 		if err != nil {
@@ -47,7 +49,7 @@ func runTokenAdd(env *Env, args []string) error {
 	}
 	// Check everything else before asking for the secret.
 	if err := set.Validate(); err != nil {
-		return fmt.Errorf("the token was not added:\n%w", err)
+		return notAdded(err)
 	}
 	store, err := env.open()
 	if err != nil {
@@ -66,8 +68,32 @@ func runTokenAdd(env *Env, args []string) error {
 	}
 	tok, err := store.Create(env.Ctx, set, tokenstore.ActorCLI)
 	if err != nil {
-		return fmt.Errorf("the token was not added:\n%w", err)
+		return notAdded(err)
 	}
 	fmt.Fprintf(env.Stdout, "token %s added; get it with: evadmin token login %q\n", tok.Name, tok.Name)
 	return nil
+}
+
+// flagNames are the command line's words for the fields the store and the
+// provider report problems with (by identifier, see package fielderr).
+var flagNames = map[string]string{
+	tokenstore.FieldName:            "NAME",
+	provider.FieldType:              "--type",
+	provider.FieldEmail:             "--email",
+	provider.FieldTenant:            "--tenant",
+	provider.FieldClientID:          "--client-id",
+	provider.FieldClientSecret:      "--client-secret-file",
+	tokenstore.FieldSecretExpiresOn: "--client-secret-expires",
+	provider.FieldScope:             "--scope",
+	provider.FieldAuthURL:           "--auth-url",
+	provider.FieldTokenURL:          "--token-url",
+}
+
+// notAdded says why `token add` refused, naming each field by its flag.
+func notAdded(err error) error {
+	var l fielderr.List
+	if errors.As(err, &l) {
+		err = l.Rename(flagNames)
+	}
+	return fmt.Errorf("the token was not added:\n%w", err)
 }

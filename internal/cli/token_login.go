@@ -48,9 +48,10 @@ func login(env *Env, store *tokenstore.Store, name string, device bool) error {
 	grant := tokenstore.GrantAuthorizationCode
 	if device {
 		grant = tokenstore.GrantDeviceCode
-		tok, err = deviceLogin(ctx, env, t)
+		tok, err = deviceLogin(ctx, env, t, store.ProviderConfig(t, ""))
 	} else {
-		tok, err = browserLogin(ctx, env, t, cfg.Listen, cfg.RedirectURL())
+		redirect := cfg.RedirectURL()
+		tok, err = browserLogin(ctx, env, t, store.ProviderConfig(t, redirect), cfg.Listen, redirect)
 	}
 	if err != nil {
 		return err
@@ -66,8 +67,7 @@ func login(env *Env, store *tokenstore.Store, name string, device bool) error {
 	return nil
 }
 
-func deviceLogin(ctx context.Context, env *Env, t *tokenstore.Token) (*provider.Token, error) {
-	pc := t.ProviderConfig("")
+func deviceLogin(ctx context.Context, env *Env, t *tokenstore.Token, pc provider.Config) (*provider.Token, error) {
 	da, err := pc.StartDevice(ctx)
 	if err != nil {
 		return nil, err
@@ -87,8 +87,7 @@ type callbackResult struct {
 	err   error
 }
 
-func browserLogin(ctx context.Context, env *Env, t *tokenstore.Token, listen, redirect string) (*provider.Token, error) {
-	pc := t.ProviderConfig(redirect)
+func browserLogin(ctx context.Context, env *Env, t *tokenstore.Token, pc provider.Config, listen, redirect string) (*provider.Token, error) {
 	req, err := pc.StartAuth()
 	if err != nil {
 		return nil, err

@@ -63,9 +63,9 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 	if !t.SecretExpiresOn.IsZero() {
 		line("Secret expires", t.SecretExpiresOn.Format(time.DateOnly))
 	}
-	line("Scope", t.ProviderConfig("").Scope)
-	line("Requests scopes", fmt.Sprint(t.ProviderConfig("").Scopes()))
-	line("Token URL", t.ProviderConfig("").Endpoints().Token)
+	line("Scope", t.Scope)
+	line("Requests scopes", fmt.Sprint(t.Scopes()))
+	line("Token URL", t.Endpoints().Token)
 	line("Status", h.Status)
 	line("Why", h.Detail)
 	for _, warn := range h.Warnings {

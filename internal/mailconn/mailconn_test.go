@@ -265,7 +265,7 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	r.store.Create(ctx, tokenstore.Settings{Name: "fresh", Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}, tokenstore.ActorCLI)
+	r.store.Create(ctx, tokenstore.Settings{Name: "fresh", Config: provider.Config{Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}}, tokenstore.ActorCLI)
 	_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(advice.Explain(err), "Get Email Token") {

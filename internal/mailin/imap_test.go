@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/tokenstore"
 )
@@ -210,7 +211,7 @@ func TestStartupProblems(t *testing.T) {
 		t.Fatalf("unknown token: %d\n%s", code, log)
 	}
 	st := r.openStore()
-	st.Create(context.Background(), tokenstore.Settings{Name: "fresh", Type: "google", ClientID: "x"}, tokenstore.ActorCLI)
+	st.Create(context.Background(), tokenstore.Settings{Name: "fresh", Config: provider.Config{Type: "google", ClientID: "x"}}, tokenstore.ActorCLI)
 	st.Close()
 	code, log = r.run(r.task("fresh", map[string]string{"MAILBOX_EMAIL_TOKEN_NAME": "fresh"}))
 	if code != 1 || !strings.Contains(log, "Get Email Token") {

@@ -177,50 +177,66 @@ func ValidTenant(s string) bool {
 	return guidRE.MatchString(s) || domainRE.MatchString(s)
 }
 
-// Validate checks the fields an admin enters and names every problem with
-// the field label the admin utility shows.
+// Identifiers of the Config fields an admin enters, as problems with them
+// name them ([fielderr.Error]); forms and the command line show them in
+// their own words.
+const (
+	FieldType         = "type"
+	FieldTenant       = "tenant"
+	FieldClientID     = "client_id"
+	FieldClientSecret = "client_secret"
+	FieldScope        = "scope"
+	FieldEmail        = "email"
+	FieldAuthURL      = "auth_url"
+	FieldTokenURL     = "token_url"
+	FieldDeviceURL    = "device_url"
+	FieldRevokeURL    = "revoke_url"
+)
+
+// Validate checks the fields an admin enters and reports every problem as a
+// [fielderr.List], naming fields by their Field identifiers.
 func (c Config) Validate() error {
 	var errs fielderr.List
 	switch c.Type {
 	case Microsoft, Google, Generic:
 	default:
-		errs.Add("Email Token Type", fmt.Sprintf("%q is not a type: choose Microsoft Azure, Google Gmail or other", c.Type))
+		errs.Add(FieldType, fmt.Sprintf("%q is not a type: choose Microsoft Azure, Google Gmail or other", c.Type))
 	}
 	if c.Type == Microsoft {
 		switch {
 		case c.Tenant == "":
-			errs.Add("Tenant ID", "is required for Microsoft: the Directory (tenant) ID from the app registration's Overview page, a verified domain, or 'organizations' / 'common' for multi-tenant apps")
+			errs.Add(FieldTenant, "is required for Microsoft: the Directory (tenant) ID from the app registration's Overview page, a verified domain, or 'organizations' / 'common' for multi-tenant apps")
 		case !ValidTenant(c.Tenant):
-			errs.Add("Tenant ID", fmt.Sprintf("%q is neither a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47, a domain like contoso.com, nor common/organizations/consumers", c.Tenant))
+			errs.Add(FieldTenant, fmt.Sprintf("%q is neither a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47, a domain like contoso.com, nor common/organizations/consumers", c.Tenant))
 		}
 	}
 	if strings.TrimSpace(c.ClientID) == "" {
-		errs.Add("Client ID", "is required: the Application (client) ID of the app registration")
+		errs.Add(FieldClientID, "is required: the Application (client) ID of the app registration")
 	} else if strings.ContainsAny(c.ClientID, " \t\r\n") {
-		errs.Add("Client ID", "must not contain spaces")
+		errs.Add(FieldClientID, "must not contain spaces")
 	}
 	if c.Type == Generic {
 		if c.AuthURL == "" {
-			errs.Add("Authorization URL", "is required for other providers")
+			errs.Add(FieldAuthURL, "is required for other providers")
 		}
 		if c.TokenURL == "" {
-			errs.Add("Access Token URL", "is required for other providers")
+			errs.Add(FieldTokenURL, "is required for other providers")
 		}
 	}
-	for _, f := range []struct{ label, v string }{
-		{"Authorization URL", c.AuthURL}, {"Access Token URL", c.TokenURL},
-		{"Device Code URL", c.DeviceURL}, {"Revoke URL", c.RevokeURL},
+	for _, f := range []struct{ field, v string }{
+		{FieldAuthURL, c.AuthURL}, {FieldTokenURL, c.TokenURL},
+		{FieldDeviceURL, c.DeviceURL}, {FieldRevokeURL, c.RevokeURL},
 	} {
 		if f.v == "" {
 			continue
 		}
 		if msg := checkURL(f.v); msg != "" {
-			errs.Add(f.label, msg)
+			errs.Add(f.field, msg)
 		}
 	}
 	for _, s := range splitScope(c.Scope) {
 		if strings.ContainsAny(s, "\"'<>\\") {
-			errs.Add("Scope", fmt.Sprintf("%q is not a scope", s))
+			errs.Add(FieldScope, fmt.Sprintf("%q is not a scope", s))
 			break
 		}
 	}

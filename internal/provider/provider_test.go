@@ -179,17 +179,17 @@ func TestValidate(t *testing.T) {
 		c     Config
 		field string
 	}{
-		{"unknown type", Config{Type: "yahoo", ClientID: "x"}, "Email Token Type"},
-		{"microsoft without tenant", Config{Type: Microsoft, ClientID: "x"}, "Tenant ID"},
-		{"bad tenant", Config{Type: Microsoft, Tenant: "not a tenant!", ClientID: "x"}, "Tenant ID"},
-		{"no client id", Config{Type: Google}, "Client ID"},
-		{"client id with spaces", Config{Type: Google, ClientID: "a b"}, "Client ID"},
-		{"generic without URLs", Config{Type: Generic, ClientID: "x"}, "Authorization URL"},
-		{"generic without token URL", Config{Type: Generic, ClientID: "x", AuthURL: "https://a.example/auth"}, "Access Token URL"},
-		{"relative URL", Config{Type: Google, ClientID: "x", TokenURL: "/token"}, "Access Token URL"},
-		{"plain http to another host", Config{Type: Google, ClientID: "x", AuthURL: "http://evil.example/auth"}, "Authorization URL"},
-		{"URL with credentials", Config{Type: Google, ClientID: "x", TokenURL: "https://u:p@a.example/token"}, "Access Token URL"},
-		{"bad scope", Config{Type: Google, ClientID: "x", Scope: `<script>`}, "Scope"},
+		{"unknown type", Config{Type: "yahoo", ClientID: "x"}, FieldType},
+		{"microsoft without tenant", Config{Type: Microsoft, ClientID: "x"}, FieldTenant},
+		{"bad tenant", Config{Type: Microsoft, Tenant: "not a tenant!", ClientID: "x"}, FieldTenant},
+		{"no client id", Config{Type: Google}, FieldClientID},
+		{"client id with spaces", Config{Type: Google, ClientID: "a b"}, FieldClientID},
+		{"generic without URLs", Config{Type: Generic, ClientID: "x"}, FieldAuthURL},
+		{"generic without token URL", Config{Type: Generic, ClientID: "x", AuthURL: "https://a.example/auth"}, FieldTokenURL},
+		{"relative URL", Config{Type: Google, ClientID: "x", TokenURL: "/token"}, FieldTokenURL},
+		{"plain http to another host", Config{Type: Google, ClientID: "x", AuthURL: "http://evil.example/auth"}, FieldAuthURL},
+		{"URL with credentials", Config{Type: Google, ClientID: "x", TokenURL: "https://u:p@a.example/token"}, FieldTokenURL},
+		{"bad scope", Config{Type: Google, ClientID: "x", Scope: `<script>`}, FieldScope},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,7 +225,7 @@ func TestExplainNamesTheCodeAndTheAction(t *testing.T) {
 		{50076, []string{"AADSTS50076", "multi-factor"}},
 		{65001, []string{"AADSTS65001", "consent"}},
 		{54005, []string{"AADSTS54005", "already used"}},
-		{700016, []string{"AADSTS700016", "Tenant ID"}},
+		{700016, []string{"AADSTS700016", FieldTenant}},
 		{7000215, []string{"AADSTS7000215", "Value", "Secret ID"}},
 		{7000222, []string{"AADSTS7000222", "expired", "new"}},
 		{50011, []string{"AADSTS50011", redirect}},

@@ -58,13 +58,13 @@ func (w *world) open(t *testing.T) *Store {
 func (w *world) settings(name string, typ provider.Type) Settings {
 	if typ == provider.Google {
 		auth, token := w.idp.Endpoints(w.w, idp.Google)
-		return Settings{Name: name, Type: provider.Google, Email: w.w.GoogleUser, ClientID: w.w.GoogleClientID,
-			ClientSecret: secret.New(w.w.GoogleSecret), Scope: provider.GoogleMailScope, AuthURL: auth, TokenURL: token}
+		return Settings{Name: name, Config: provider.Config{Type: provider.Google, Email: w.w.GoogleUser, ClientID: w.w.GoogleClientID,
+			ClientSecret: secret.New(w.w.GoogleSecret), Scope: provider.GoogleMailScope, AuthURL: auth, TokenURL: token}}
 	}
 	auth, token := w.idp.Endpoints(w.w, idp.Microsoft)
-	return Settings{Name: name, Type: provider.Microsoft, Email: w.w.MSUser, Tenant: w.w.TenantID, ClientID: w.w.MSClientID,
+	return Settings{Name: name, Config: provider.Config{Type: provider.Microsoft, Email: w.w.MSUser, Tenant: w.w.TenantID, ClientID: w.w.MSClientID,
 		ClientSecret: secret.New(w.w.MSSecret), Scope: provider.MicrosoftIMAPScope + " " + provider.MicrosoftSMTPScope,
-		AuthURL: auth, TokenURL: token}
+		AuthURL: auth, TokenURL: token}}
 }
 
 // authorized creates a token and runs Get Email Token for it against the
@@ -73,11 +73,11 @@ func (w *world) authorized(t *testing.T, name string, typ provider.Type) *Token 
 	t.Helper()
 	ctx := context.Background()
 	set := w.settings(name, typ)
-	if _, err := w.store.Create(ctx, set, ActorCLI); err != nil {
+	created, err := w.store.Create(ctx, set, ActorCLI)
+	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := set.ProviderConfig(testRedirect)
-	cfg.HTTPClient = w.opt.HTTPClient
+	cfg := w.store.ProviderConfig(created, testRedirect)
 	req, err := cfg.StartAuth()
 	if err != nil {
 		t.Fatal(err)
@@ -368,12 +368,11 @@ func TestAppOnlyTokenRenewsWithClientCredentials(t *testing.T) {
 	w := newWorld(t)
 	set := w.settings("app", provider.Microsoft)
 	set.Scope = ""
-	if _, err := w.store.Create(ctx, set, ActorCLI); err != nil {
+	created, err := w.store.Create(ctx, set, ActorCLI)
+	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := set.ProviderConfig("")
-	cfg.HTTPClient = w.opt.HTTPClient
-	tok, err := cfg.AppOnly(ctx)
+	tok, err := w.store.ProviderConfig(created, "").AppOnly(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -269,7 +269,7 @@ func (s *Store) waitForLease(ctx context.Context, t *Token) error {
 // result, and a rotated refresh token is committed before anyone can read
 // the token again.
 func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, error) {
-	cfg := s.providerConfig(t)
+	cfg := s.ProviderConfig(t, "")
 	var tok *provider.Token
 	var err error
 	switch t.Grant {

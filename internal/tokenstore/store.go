@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"mailtokens/internal/database"
-	"mailtokens/internal/provider"
 )
 
 // Options configure Open.
@@ -91,12 +90,6 @@ func (s *Store) KeyID() string { return s.db.KeyID() }
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
 
-// providerConfig is the token's provider config with the store's client.
-func (s *Store) providerConfig(t *Token) provider.Config {
-	c := t.ProviderConfig("")
-	c.HTTPClient = s.client
-	return c
-}
 
 // columnAD is the associated data for a secret column of a token row.
 func columnAD(id int64, column string) string {

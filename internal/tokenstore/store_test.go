@@ -36,15 +36,14 @@ func openTest(t *testing.T, opt Options) *Store {
 }
 
 func msSettings(name string) Settings {
-	return Settings{
-		Name:         name,
+	return Settings{Name: name, Config: provider.Config{
 		Type:         provider.Microsoft,
 		Email:        "support@contoso.example",
 		Tenant:       "contoso.example",
 		ClientID:     "11111111-2222-3333-4444-555555555555",
 		ClientSecret: secret.New("client-secret-" + name),
 		Scope:        provider.MicrosoftIMAPScope,
-	}
+	}}
 }
 
 func TestCreateGetUpdateDelete(t *testing.T) {
@@ -138,14 +137,14 @@ func TestCreateRefusesBadInputAndWritesNothing(t *testing.T) {
 		set   Settings
 		field string
 	}{
-		{Settings{Type: provider.Google, ClientID: "x"}, "Email Token Name"},
-		{Settings{Name: " lead", Type: provider.Google, ClientID: "x"}, "Email Token Name"},
-		{Settings{Name: "a/b", Type: provider.Google, ClientID: "x"}, "Email Token Name"},
-		{Settings{Name: "ms", Type: provider.Microsoft, ClientID: "x"}, "Tenant ID"},
-		{Settings{Name: "x", Type: "outlook", ClientID: "x"}, "Email Token Type"},
-		{Settings{Name: "x", Type: provider.Generic, ClientID: "x"}, "Authorization URL"},
-		{Settings{Name: "x", Type: provider.Google, ClientID: "x", Email: "not-an-address"}, "Email Address"},
-		{Settings{Name: "x", Type: provider.Google, ClientID: "x", TokenURL: "ftp://x"}, "Access Token URL"},
+		{Settings{Config: provider.Config{Type: provider.Google, ClientID: "x"}}, FieldName},
+		{Settings{Name: " lead", Config: provider.Config{Type: provider.Google, ClientID: "x"}}, FieldName},
+		{Settings{Name: "a/b", Config: provider.Config{Type: provider.Google, ClientID: "x"}}, FieldName},
+		{Settings{Name: "ms", Config: provider.Config{Type: provider.Microsoft, ClientID: "x"}}, provider.FieldTenant},
+		{Settings{Name: "x", Config: provider.Config{Type: "outlook", ClientID: "x"}}, provider.FieldType},
+		{Settings{Name: "x", Config: provider.Config{Type: provider.Generic, ClientID: "x"}}, provider.FieldAuthURL},
+		{Settings{Name: "x", Config: provider.Config{Type: provider.Google, ClientID: "x", Email: "not-an-address"}}, provider.FieldEmail},
+		{Settings{Name: "x", Config: provider.Config{Type: provider.Google, ClientID: "x", TokenURL: "ftp://x"}}, provider.FieldTokenURL},
 	}
 	for _, b := range bad {
 		_, err := s.Create(ctx, b.set, ActorCLI)

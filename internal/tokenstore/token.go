@@ -55,19 +55,17 @@ const (
 // AdminUser is the actor for a named admin of the web utility.
 func AdminUser(name string) Actor { return Actor("admin:" + name) }
 
-// Settings are the fields an admin enters for a token.
+// Settings are the fields an admin enters for a token: its name, the app
+// registration at the provider, and the client secret's expiry.
+//
+// Of the embedded [provider.Config] the store keeps Type, Tenant, ClientID,
+// ClientSecret, Scope, Email, AuthURL and TokenURL. The rest is not stored:
+// DeviceURL and RevokeURL are derived from TokenURL, and the redirect URL and
+// HTTP client belong to the program that talks to the provider, which gets
+// them from [Store.ProviderConfig].
 type Settings struct {
-	Name     string // unique (case-insensitively); what task files refer to
-	Type     provider.Type
-	Email    string // the mailbox account, for reference and as the sign-in hint
-	Tenant   string // Microsoft only
-	ClientID string
-	// ClientSecret is write-only for the admin: on Update a zero secret
-	// keeps the stored one.
-	ClientSecret    secret.Secret
-	Scope           string
-	AuthURL         string
-	TokenURL        string
+	Name string // unique (case-insensitively); what task files refer to
+	provider.Config
 	SecretExpiresOn time.Time // the client secret's expiry date, when the admin knows it; zero = unknown
 }
 
@@ -137,43 +135,36 @@ func (t *Token) lastError() *provider.Error {
 	case t.LastError.Code == codeNetwork:
 		return &provider.Error{Op: "refresh", Provider: t.Type, Kind: advice.Temporary, Err: errors.New(t.LastError.Text)}
 	}
-	return t.ProviderConfig("").Refused(t.LastError.Code, t.LastError.Text)
+	return t.Refused(t.LastError.Code, t.LastError.Text)
 }
 
 // codeNetwork is the stored code for failures without a provider answer.
 const codeNetwork = "network"
 
-// ProviderConfig is the provider view of the token's settings. redirectURL
-// matters only for the authorization-code flow.
-func (s *Settings) ProviderConfig(redirectURL string) provider.Config {
-	return provider.Config{
-		Type:         s.Type,
-		Tenant:       s.Tenant,
-		ClientID:     s.ClientID,
-		ClientSecret: s.ClientSecret,
-		Scope:        s.Scope,
-		Email:        s.Email,
-		AuthURL:      s.AuthURL,
-		TokenURL:     s.TokenURL,
-		RedirectURL:  redirectURL,
-	}
-}
-
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,62}[A-Za-z0-9._@+-]$|^[A-Za-z0-9]$`)
 
-// Validate checks the settings and reports every problem by field label.
+// Identifiers of the Settings' own fields, as problems with them name them
+// ([fielderr.Error]); the embedded Config's are provider.Field*.
+const (
+	FieldName            = "name"
+	FieldSecretExpiresOn = "secret_expires_on"
+)
+
+// Validate checks the settings and reports every problem as a
+// [fielderr.List], naming fields by their identifiers (FieldName,
+// provider.FieldTenant, ...).
 func (s *Settings) Validate() error {
 	var errs fielderr.List
 	switch {
 	case s.Name == "":
-		errs.Add("Email Token Name", "is required: task files refer to the token by this name")
+		errs.Add(FieldName, "is required: task files refer to the token by this name")
 	case !nameRE.MatchString(s.Name):
-		errs.Add("Email Token Name", fmt.Sprintf("%q: use 1 to 64 letters, digits, spaces and . _ @ + -, starting with a letter or digit", s.Name))
+		errs.Add(FieldName, fmt.Sprintf("%q: use 1 to 64 letters, digits, spaces and . _ @ + -, starting with a letter or digit", s.Name))
 	}
 	if s.Email != "" && (!strings.Contains(s.Email, "@") || strings.ContainsAny(s.Email, " \t\r\n<>,;")) {
-		errs.Add("Email Address", fmt.Sprintf("%q is not an email address", s.Email))
+		errs.Add(provider.FieldEmail, fmt.Sprintf("%q is not an email address", s.Email))
 	}
-	if err := s.ProviderConfig("").Validate(); err != nil {
+	if err := s.Config.Validate(); err != nil {
 		errs = append(errs, err.(fielderr.List)...)
 	}
 	return errs.Err()

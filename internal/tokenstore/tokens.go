@@ -348,6 +348,16 @@ func (s *Store) MarkRevoked(ctx context.Context, name string, actor Actor, note 
 	return nil
 }
 
+// ProviderConfig is the ready configuration to talk to t's provider: t's
+// settings, the store's HTTP client (Options.HTTPClient) and redirectURL,
+// where the provider sends the browser back after Get Email Token ("" for
+// every other flow).
+func (s *Store) ProviderConfig(t *Token, redirectURL string) provider.Config {
+	c := t.Config
+	c.HTTPClient, c.RedirectURL = s.client, redirectURL
+	return c
+}
+
 // Revoke revokes the token at the provider where the provider allows it
 // (Google), then forgets it here. It returns advice for the admin (for
 // Microsoft: how to cut access in Entra). When the provider's revocation
@@ -357,7 +367,7 @@ func (s *Store) Revoke(ctx context.Context, name string, actor Actor) (advice st
 	if err != nil {
 		return "", err
 	}
-	cfg := s.providerConfig(t)
+	cfg := s.ProviderConfig(t, "")
 	tok := t.RefreshToken
 	if tok.IsZero() {
 		tok = t.AccessToken

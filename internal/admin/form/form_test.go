@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"mailtokens/internal/provider"
 )
 
 func TestTokenSettings(t *testing.T) {
@@ -23,20 +25,27 @@ func TestTokenSettings(t *testing.T) {
 	if _, errs := ReadToken(v).Settings(false); len(errs) != 0 {
 		t.Fatalf("edit without secret: %v", errs)
 	}
-	if _, errs := ReadToken(v).Settings(true); errs.For(LabelClientSecret) == "" {
+	if _, errs := ReadToken(v).Settings(true); errs.For(provider.FieldClientSecret) == "" {
 		t.Fatal("create without secret accepted")
 	}
 }
 
-// FuzzTokenForm: whatever a browser posts, the form never panics, and
-// settings it accepts are valid for the store.
+// FuzzTokenForm: whatever a browser posts, the form never panics, names
+// every problem's field with a label, and settings it accepts are valid for
+// the store.
 func FuzzTokenForm(f *testing.F) {
 	f.Add("Support", "microsoft", "a@b.c", "contoso.com", "cid", "secret", "", "scope", "", "")
 	f.Add("x", "generic", "", "", "c", "", "2027-13-01", "", "https://a/auth", "http://127.0.0.1/t")
+	f.Add("a/b", "microsoft", "x", "not a tenant", "a b", "a\nb", "soon", "<x>", "ftp://a", "http://example.com/t")
 	f.Fuzz(func(t *testing.T, name, typ, email, tenant, cid, secret, exp, scope, auth, token string) {
 		v := url.Values{"name": {name}, "type": {typ}, "email": {email}, "tenant": {tenant}, "client_id": {cid},
 			"client_secret": {secret}, "secret_expires_on": {exp}, "scope": {scope}, "auth_url": {auth}, "token_url": {token}}
 		set, errs := ReadToken(v).Settings(true)
+		for _, e := range errs {
+			if _, ok := labels[e.Field]; !ok {
+				t.Fatalf("no label for field %q (%s)", e.Field, e.Message)
+			}
+		}
 		if len(errs) == 0 {
 			if err := set.Validate(); err != nil {
 				t.Fatalf("form accepted settings the store refuses: %v", err)
@@ -54,7 +63,7 @@ func TestConnTestCheck(t *testing.T) {
 		t.Fatalf("%s %d %v", host, port, errs)
 	}
 	_, _, errs = ReadConnTest(url.Values{"protocol": {"x"}, "server": {"h:99999"}, "security": {"tls"}}).Check()
-	for _, f := range []string{"Protocol", "Server", "Security", "User"} {
+	for _, f := range []string{"protocol", "server", "security", "user"} {
 		if errs.For(f) == "" {
 			t.Errorf("no error for %s", f)
 		}

@@ -20,10 +20,19 @@ type Paste struct {
 	ExpiresIn    string // seconds
 }
 
+// The paste form's inputs, and the identifiers of problems with them.
+const (
+	fieldJSON         = "json"
+	fieldAccessToken  = "access_token"
+	fieldRefreshToken = "refresh_token"
+	fieldExpiresIn    = "expires_in"
+)
+
 // ReadPaste reads the paste form.
 func ReadPaste(v url.Values) Paste {
-	return Paste{JSON: strings.TrimSpace(v.Get("json")), AccessToken: strings.TrimSpace(v.Get("access_token")),
-		RefreshToken: strings.TrimSpace(v.Get("refresh_token")), ExpiresIn: strings.TrimSpace(v.Get("expires_in"))}
+	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
+	return Paste{JSON: get(fieldJSON), AccessToken: get(fieldAccessToken), RefreshToken: get(fieldRefreshToken),
+		ExpiresIn: get(fieldExpiresIn)}
 }
 
 // Token checks the paste form and returns the token, or the problems.
@@ -32,23 +41,23 @@ func (p Paste) Token() (*provider.Token, fielderr.List) {
 	if p.JSON != "" {
 		tok, err := provider.ParseTokenResponse([]byte(p.JSON))
 		if err != nil {
-			errs.Add("Token response", err.Error())
+			errs.Add(fieldJSON, err.Error())
 		}
 		return tok, errs
 	}
 	if p.AccessToken == "" {
-		errs.Add("Access token", "is required (or paste the provider's whole JSON answer above)")
+		errs.Add(fieldAccessToken, "is required (or paste the provider's whole JSON answer above)")
 	} else if err := provider.CheckTokenText(p.AccessToken); err != nil {
-		errs.Add("Access token", err.Error())
+		errs.Add(fieldAccessToken, err.Error())
 	}
 	if err := provider.CheckTokenText(p.RefreshToken); err != nil {
-		errs.Add("Refresh token", err.Error())
+		errs.Add(fieldRefreshToken, err.Error())
 	}
 	tok := &provider.Token{AccessToken: secret.New(p.AccessToken), RefreshToken: secret.New(p.RefreshToken)}
 	if p.ExpiresIn != "" {
 		n, err := strconv.Atoi(p.ExpiresIn)
 		if err != nil || n <= 0 {
-			errs.Add("Expires in", "a number of seconds, like 3600")
+			errs.Add(fieldExpiresIn, "a number of seconds, like 3600")
 		}
 		tok.ExpiresIn = time.Duration(n) * time.Second
 	}

@@ -30,10 +30,19 @@ func DefaultConnTest(typ, email string) ConnTest {
 	return c
 }
 
+// The Test form's inputs, and the identifiers of problems with them.
+const (
+	fieldProtocol = "protocol"
+	fieldServer   = "server"
+	fieldSecurity = "security"
+	fieldUser     = "user"
+)
+
 // ReadConnTest reads the Test form.
 func ReadConnTest(v url.Values) ConnTest {
-	return ConnTest{Protocol: strings.ToUpper(strings.TrimSpace(v.Get("protocol"))), Server: strings.TrimSpace(v.Get("server")),
-		Security: strings.ToUpper(strings.TrimSpace(v.Get("security"))), User: strings.TrimSpace(v.Get("user"))}
+	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
+	return ConnTest{Protocol: strings.ToUpper(get(fieldProtocol)), Server: get(fieldServer),
+		Security: strings.ToUpper(get(fieldSecurity)), User: get(fieldUser)}
 }
 
 // Check returns the host and port, or the problems.
@@ -41,23 +50,23 @@ func (c ConnTest) Check() (host string, port int, errs fielderr.List) {
 	switch c.Protocol {
 	case "IMAP", "POP3", "SMTP":
 	default:
-		errs.Add("Protocol", "choose IMAP, POP3 or SMTP")
+		errs.Add(fieldProtocol, "choose IMAP, POP3 or SMTP")
 	}
 	switch c.Security {
 	case "SSL", "STARTTLS", "NONE":
 	default:
-		errs.Add("Security", "choose SSL, STARTTLS or NONE")
+		errs.Add(fieldSecurity, "choose SSL, STARTTLS or NONE")
 	}
 	h, p, err := net.SplitHostPort(c.Server)
 	n, perr := strconv.Atoi(p)
 	switch {
 	case c.Server == "":
-		errs.Add("Server", "is required, as host:port (e.g. outlook.office365.com:993)")
+		errs.Add(fieldServer, "is required, as host:port (e.g. outlook.office365.com:993)")
 	case err != nil || h == "" || perr != nil || n < 1 || n > 65535:
-		errs.Add("Server", fmt.Sprintf("%q is not host:port (e.g. outlook.office365.com:993)", c.Server))
+		errs.Add(fieldServer, fmt.Sprintf("%q is not host:port (e.g. outlook.office365.com:993)", c.Server))
 	}
 	if c.User == "" {
-		errs.Add("User", "is required: the mailbox to log in to")
+		errs.Add(fieldUser, "is required: the mailbox to log in to")
 	}
 	return h, n, errs
 }

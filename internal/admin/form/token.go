@@ -22,27 +22,17 @@ type Token struct {
 	Scope, AuthURL, TokenURL            string
 }
 
-// Field labels, as the page shows them; errors are keyed by them.
-const (
-	LabelName         = "Email Token Name"
-	LabelType         = "Email Token Type"
-	LabelEmail        = "Email Address"
-	LabelTenant       = "Tenant ID"
-	LabelClientID     = "Client ID"
-	LabelClientSecret = "Client Secret"
-	LabelSecretExpiry = "Client Secret Expires"
-	LabelScope        = "Scope"
-	LabelAuthURL      = "Authorization URL"
-	LabelTokenURL     = "Access Token URL"
-)
-
-// ReadToken reads the form's fields.
+// ReadToken reads the form's fields. Each input is named by the identifier
+// problems with it carry (tokenstore.FieldName, provider.FieldTenant, ...),
+// which is also the input's id on the page.
 func ReadToken(v url.Values) Token {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	return Token{
-		Name: get("name"), Type: get("type"), Email: get("email"), Tenant: get("tenant"),
-		ClientID: get("client_id"), ClientSecret: v.Get("client_secret"), SecretExpiresOn: get("secret_expires_on"),
-		Scope: strings.Join(strings.Fields(v.Get("scope")), " "), AuthURL: get("auth_url"), TokenURL: get("token_url"),
+		Name: get(tokenstore.FieldName), Type: get(provider.FieldType), Email: get(provider.FieldEmail),
+		Tenant: get(provider.FieldTenant), ClientID: get(provider.FieldClientID),
+		ClientSecret: v.Get(provider.FieldClientSecret), SecretExpiresOn: get(tokenstore.FieldSecretExpiresOn),
+		Scope:   strings.Join(strings.Fields(v.Get(provider.FieldScope)), " "),
+		AuthURL: get(provider.FieldAuthURL), TokenURL: get(provider.FieldTokenURL),
 	}
 }
 
@@ -58,19 +48,19 @@ func FromToken(t *tokenstore.Token) Token {
 }
 
 // Settings checks the form and returns the token settings, or every
-// problem by field. creating says whether a client secret is required (on
-// edit an empty secret keeps the stored one).
+// problem by field identifier. creating says whether a client secret is
+// required (on edit an empty secret keeps the stored one).
 func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	var errs fielderr.List
 	typ, err := provider.ParseType(f.Type)
 	if err != nil {
-		errs.Add(LabelType, "choose Microsoft Azure, Google Gmail or other")
+		errs.Add(provider.FieldType, "choose Microsoft Azure, Google Gmail or other")
 	}
-	set := tokenstore.Settings{
-		Name: f.Name, Type: typ, Email: f.Email, Tenant: f.Tenant, ClientID: f.ClientID,
+	set := tokenstore.Settings{Name: f.Name, Config: provider.Config{
+		Type: typ, Email: f.Email, Tenant: f.Tenant, ClientID: f.ClientID,
 		ClientSecret: secret.New(strings.TrimSpace(f.ClientSecret)), Scope: f.Scope,
 		AuthURL: f.AuthURL, TokenURL: f.TokenURL,
-	}
+	}}
 	if typ != provider.Microsoft {
 		// The field is hidden for other types; a value left from switching
 		// type must not end up in the token.
@@ -79,15 +69,15 @@ func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	if f.SecretExpiresOn != "" {
 		d, err := time.Parse(time.DateOnly, f.SecretExpiresOn)
 		if err != nil {
-			errs.Add(LabelSecretExpiry, "use a date like 2027-06-30")
+			errs.Add(tokenstore.FieldSecretExpiresOn, "use a date like 2027-06-30")
 		}
 		set.SecretExpiresOn = d
 	}
 	if strings.ContainsAny(f.ClientSecret, "\r\n") {
-		errs.Add(LabelClientSecret, "must be on one line")
+		errs.Add(provider.FieldClientSecret, "must be on one line")
 	}
 	if creating && set.ClientSecret.IsZero() && typ != provider.Generic {
-		errs.Add(LabelClientSecret, "is required: the secret's Value from the app registration")
+		errs.Add(provider.FieldClientSecret, "is required: the secret's Value from the app registration")
 	}
 	if err == nil {
 		if verr := set.Validate(); verr != nil {

@@ -19,11 +19,11 @@ import (
 func Settings(p *idp.Server, w idp.World, name string, f idp.Flavor) tokenstore.Settings {
 	auth, token := p.Endpoints(w, f)
 	if f == idp.Google {
-		return tokenstore.Settings{Name: name, Type: provider.Google, Email: w.GoogleUser, ClientID: w.GoogleClientID,
-			ClientSecret: secret.New(w.GoogleSecret), AuthURL: auth, TokenURL: token}
+		return tokenstore.Settings{Name: name, Config: provider.Config{Type: provider.Google, Email: w.GoogleUser,
+			ClientID: w.GoogleClientID, ClientSecret: secret.New(w.GoogleSecret), AuthURL: auth, TokenURL: token}}
 	}
-	return tokenstore.Settings{Name: name, Type: provider.Microsoft, Email: w.MSUser, Tenant: w.TenantID,
-		ClientID: w.MSClientID, ClientSecret: secret.New(w.MSSecret), AuthURL: auth, TokenURL: token}
+	return tokenstore.Settings{Name: name, Config: provider.Config{Type: provider.Microsoft, Email: w.MSUser, Tenant: w.TenantID,
+		ClientID: w.MSClientID, ClientSecret: secret.New(w.MSSecret), AuthURL: auth, TokenURL: token}}
 }
 
 // Authorize creates the token (if absent) and stores a live grant for the
