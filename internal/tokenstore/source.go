@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"mailtokens/internal/database"
 	"mailtokens/internal/advice"
 	"mailtokens/internal/backoff"
+	"mailtokens/internal/database"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 )

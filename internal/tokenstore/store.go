@@ -90,7 +90,6 @@ func (s *Store) KeyID() string { return s.db.KeyID() }
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
 
-
 // columnAD is the associated data for a secret column of a token row.
 func columnAD(id int64, column string) string {
 	return fmt.Sprintf("mailtokens/v1/tokens/%d/%s", id, column)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"mailtokens/internal/database"
 	"mailtokens/internal/advice"
+	"mailtokens/internal/database"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
 )
