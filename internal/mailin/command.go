@@ -70,3 +70,18 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// A Command is a destination: the program owns the message once it exits
+// 0, so there is nothing to find after a crash, and nothing to sync.
+
+// commandLocation marks a delivery to a program in the ledger.
+const commandLocation = "command"
+
+func (c *Command) location(time.Time) string { return commandLocation }
+func (c *Command) has(string) bool           { return false }
+func (c *Command) discard(string)            {}
+func (c *Command) sync() error               { return nil }
+
+func (c *Command) deliver(ctx context.Context, _, key string, redelivery bool, body io.Reader) error {
+	return c.Run(ctx, key, redelivery, body)
+}

@@ -7,14 +7,23 @@ import (
 	"time"
 )
 
-// destination is where messages go: a Maildir or a program.
-type destination struct {
-	maildir *Maildir
-	command *Command
+// destination is where messages go: one implementation per kind
+// (maildir.go, command.go).
+type destination interface {
+	// location names where a message will go, recorded in the ledger before
+	// it is written.
+	location(now time.Time) string
+	// has reports whether a message recorded as pending, from a delivery a
+	// crash interrupted, is whole at location.
+	has(location string) bool
+	// discard removes what an interrupted delivery left at location.
+	discard(location string)
+	// deliver writes one message to location. key identifies the message
+	// for good; redelivery says an earlier try may have reached it.
+	deliver(ctx context.Context, location, key string, redelivery bool, body io.Reader) error
+	// sync makes the deliveries so far survive a crash.
+	sync() error
 }
-
-// commandLocation marks a delivery to a program in the ledger.
-const commandLocation = "command"
 
 // deliverer runs the delivery steps against the ledger for one mailbox.
 //
@@ -55,21 +64,15 @@ func (d *deliverer) begin(ctx context.Context, uids []string) ([]*item, error) {
 		case rec.State == DeliveryDelivered:
 			it.done = true
 			continue
-		case rec.State == DeliveryPending && rec.Location != commandLocation && d.dest.maildir != nil && d.dest.maildir.Has(rec.Location):
+		case rec.State == DeliveryPending && d.dest.has(rec.Location):
 			it.done, it.recovered = true, true
 			continue
 		case rec.State == DeliveryPending:
 			it.redelivery = true
-			if d.dest.maildir != nil {
-				d.dest.maildir.Discard(rec.Location)
-			}
+			d.dest.discard(rec.Location)
 		}
 		it.rec.State = DeliveryPending
-		if d.dest.maildir != nil {
-			it.rec.Location = d.dest.maildir.Name(d.now())
-		} else {
-			it.rec.Location = commandLocation
-		}
+		it.rec.Location = d.dest.location(d.now())
 		pending = append(pending, it.rec)
 	}
 	if err := d.ledger.SetDeliveries(ctx, d.mailbox, pending); err != nil {
@@ -86,12 +89,7 @@ func (d *deliverer) write(ctx context.Context, it *item, open func() (io.ReadClo
 		return err
 	}
 	defer body.Close()
-	if d.dest.maildir != nil {
-		err = d.dest.maildir.write(ctx, it.rec.Location, body)
-	} else {
-		err = d.dest.command.Run(ctx, d.mailbox+" "+it.rec.UID, it.redelivery, body)
-	}
-	if err != nil {
+	if err := d.dest.deliver(ctx, it.rec.Location, d.mailbox+" "+it.rec.UID, it.redelivery, body); err != nil {
 		return fmt.Errorf("deliver %s: %w", it.rec.UID, err)
 	}
 	it.done, it.wrote = true, true
@@ -111,10 +109,8 @@ func (d *deliverer) end(ctx context.Context, items []*item) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	if d.dest.maildir != nil {
-		if err := d.dest.maildir.SyncNew(); err != nil {
-			return err
-		}
+	if err := d.dest.sync(); err != nil {
+		return err
 	}
 	return d.ledger.SetDeliveries(context.WithoutCancel(ctx), d.mailbox, ds)
 }

@@ -279,3 +279,48 @@ func (r *Receiver) idle(ctx context.Context, c *mailconn.IMAPClient, arrived <-c
 	}
 	return cmd.Wait()
 }
+
+// imapProtocol receives over IMAP.
+type imapProtocol struct{ r *Receiver }
+
+// imapSession is a logged-in IMAP connection; arrived hears of new mail
+// while it idles.
+type imapSession struct {
+	r        *Receiver
+	c        *mailconn.IMAPClient
+	arrived  chan struct{}
+	openedAt time.Time
+}
+
+func (p imapProtocol) connect(ctx context.Context) (session, error) {
+	s := &imapSession{r: p.r, arrived: make(chan struct{}, 1), openedAt: time.Now()}
+	opts := &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				select {
+				case s.arrived <- struct{}{}:
+				default:
+				}
+			}
+		},
+	}}
+	c, err := mailconn.DialIMAP(ctx, p.r.task.Server, p.r.task.Auth, mailconn.Options{Logger: p.r.log}, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.Watchdog(p.r.opTimeout)
+	s.c = c
+	return s, nil
+}
+
+func (s *imapSession) pass(ctx context.Context, st *passStats) error {
+	return s.r.imapPass(ctx, s.c, st)
+}
+func (s *imapSession) idles() bool { return s.c.Caps().Has(imap.CapIdle) }
+func (s *imapSession) old() bool   { return time.Since(s.openedAt) > s.r.maxSession }
+func (s *imapSession) logout()     { s.c.Logout().Wait() }
+func (s *imapSession) close()      { s.c.Close() }
+
+func (s *imapSession) idle(ctx context.Context, max time.Duration) error {
+	return s.r.idle(ctx, s.c, s.arrived, max)
+}

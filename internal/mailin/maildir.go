@@ -131,3 +131,15 @@ func (c contextReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// A Maildir is a destination: each message is a file of its own, written
+// in tmp/ and renamed into new/.
+
+func (m *Maildir) location(now time.Time) string { return m.Name(now) }
+func (m *Maildir) has(location string) bool      { return m.Has(location) }
+func (m *Maildir) discard(location string)       { m.Discard(location) }
+func (m *Maildir) sync() error                   { return m.SyncNew() }
+
+func (m *Maildir) deliver(ctx context.Context, location, _ string, _ bool, body io.Reader) error {
+	return m.write(ctx, location, body)
+}

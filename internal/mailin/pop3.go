@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"slices"
+	"time"
 
+	"mailtokens/internal/mailconn"
 	"mailtokens/internal/pop3"
 	"mailtokens/internal/taskconf"
 )
@@ -97,3 +99,30 @@ func (r *Receiver) pop3Pass(ctx context.Context, c *pop3.Client, st *passStats) 
 	}
 	return firstErr
 }
+
+// pop3Protocol receives over POP3.
+type pop3Protocol struct{ r *Receiver }
+
+// pop3Session is a logged-in POP3 connection. A pass ends it with QUIT,
+// which commits the deletions; Close without QUIT deletes nothing.
+type pop3Session struct {
+	r *Receiver
+	c *pop3.Client
+}
+
+func (p pop3Protocol) connect(ctx context.Context) (session, error) {
+	c, err := mailconn.DialPOP3(ctx, p.r.task.Server, p.r.task.Auth, mailconn.Options{Logger: p.r.log})
+	if err != nil {
+		return nil, err
+	}
+	return &pop3Session{r: p.r, c: c}, nil
+}
+
+func (s *pop3Session) pass(ctx context.Context, st *passStats) error {
+	return s.r.pop3Pass(ctx, s.c, st)
+}
+func (s *pop3Session) idles() bool                               { return false }
+func (s *pop3Session) idle(context.Context, time.Duration) error { return nil }
+func (s *pop3Session) old() bool                                 { return false }
+func (s *pop3Session) logout()                                   {} // the pass ended with QUIT
+func (s *pop3Session) close()                                    { s.c.Close() }

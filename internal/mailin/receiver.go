@@ -10,12 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"mailtokens/internal/backoff"
 	"mailtokens/internal/mailconn"
-	"mailtokens/internal/pop3"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/worker"
 )
@@ -37,6 +33,7 @@ type Receiver struct {
 	// folderReady is the connection on which the MOVE target is known to
 	// exist.
 	folderReady *mailconn.IMAPClient
+	protocol    protocol
 }
 
 // NewReceiver prepares the mailbox's state and its destination; ledger
@@ -51,11 +48,16 @@ func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Rece
 			return nil, err
 		}
 		md.CleanTmp(36*time.Hour, time.Now())
-		dest.maildir = md
+		dest = md
 	} else {
-		dest.command = &Command{Argv: cfg.DeliverTo.Command}
+		dest = &Command{Argv: cfg.DeliverTo.Command}
 	}
 	r.deliverer = &deliverer{ledger: ledger, mailbox: r.key, dest: dest, now: time.Now}
+	if cfg.Protocol == taskconf.POP3 {
+		r.protocol = pop3Protocol{r}
+	} else {
+		r.protocol = imapProtocol{r}
+	}
 	return r, nil
 }
 
@@ -67,75 +69,40 @@ type passStats struct {
 	acted     int // marked, moved or deleted on the server
 }
 
-// conn is a connection of either protocol.
-type conn struct {
-	imap     *mailconn.IMAPClient
-	pop3     *pop3.Client // Close abandons the session without QUIT: nothing is deleted
-	arrived  chan struct{}
-	openedAt time.Time
+// protocol is how a mailbox is received: one implementation per protocol
+// (imap.go, pop3.go).
+type protocol interface {
+	// connect connects and logs in.
+	connect(ctx context.Context) (session, error)
 }
 
-func (c *conn) close() {
-	if c.imap != nil {
-		c.imap.Close()
-	}
-	if c.pop3 != nil {
-		c.pop3.Close()
-	}
-}
-
-func (r *Receiver) connect(ctx context.Context) (*conn, error) {
-	c := &conn{openedAt: time.Now()}
-	if r.cfg.Protocol == taskconf.POP3 {
-		p, err := mailconn.DialPOP3(ctx, r.task.Server, r.task.Auth, mailconn.Options{Logger: r.log})
-		if err != nil {
-			return nil, err
-		}
-		c.pop3 = p
-		return c, nil
-	}
-	c.arrived = make(chan struct{}, 1)
-	opts := &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
-		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
-			if d.NumMessages != nil {
-				select {
-				case c.arrived <- struct{}{}:
-				default:
-				}
-			}
-		},
-	}}
-	ic, err := mailconn.DialIMAP(ctx, r.task.Server, r.task.Auth, mailconn.Options{Logger: r.log}, opts)
-	if err != nil {
-		return nil, err
-	}
-	ic.Watchdog(r.opTimeout)
-	c.imap = ic
-	return c, nil
+// session is one logged-in connection to the mailbox.
+type session interface {
+	// pass receives everything there is and deals with it on the server.
+	pass(ctx context.Context, st *passStats) error
+	// idles reports whether the server can tell of new mail on this
+	// connection (IMAP IDLE); if not, the worker polls.
+	idles() bool
+	// idle waits up to max for new mail.
+	idle(ctx context.Context, max time.Duration) error
+	// old reports whether the session should log in again (a fresh token
+	// before providers end it).
+	old() bool
+	// logout ends the session cleanly.
+	logout()
+	// close abandons the session at once; nothing is deleted that was not
+	// committed.
+	close()
 }
 
 // pass receives once over c. When ctx ends (SIGTERM), the connection is
 // closed at once: a read waiting on a slow or silent server fails, the
 // message being written is abandoned (its tmp file removed, its pending
 // record left for the next start), and nothing half-written remains.
-func (r *Receiver) pass(ctx context.Context, c *conn) (passStats, error) {
-	imapC, popC := c.imap, c.pop3
-	defer context.AfterFunc(ctx, func() {
-		if imapC != nil {
-			imapC.Close()
-		}
-		if popC != nil {
-			popC.Close()
-		}
-	})()
+func (r *Receiver) pass(ctx context.Context, c session) (passStats, error) {
+	defer context.AfterFunc(ctx, c.close)()
 	var st passStats
-	var err error
-	if c.pop3 != nil {
-		err = r.pop3Pass(ctx, c.pop3, &st)
-		c.pop3 = nil // QUIT ended the session
-	} else {
-		err = r.imapPass(ctx, c.imap, &st)
-	}
+	err := c.pass(ctx, &st)
 	return st, err
 }
 
@@ -143,15 +110,15 @@ func (r *Receiver) pass(ctx context.Context, c *conn) (passStats, error) {
 // is nil only if every message was delivered and dealt with.
 func (r *Receiver) Once(ctx context.Context) error {
 	start := time.Now()
-	c, err := r.connect(ctx)
+	c, err := r.protocol.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.close()
 	st, err := r.pass(ctx, c)
 	r.summary(st, time.Since(start), err)
-	if err == nil && c.imap != nil {
-		c.imap.Logout().Wait()
+	if err == nil {
+		c.logout()
 	}
 	if err == nil && st.failed > 0 {
 		err = fmt.Errorf("%d message(s) could not be delivered", st.failed)
@@ -168,7 +135,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 	retries := worker.Retries{Report: r.task.Report, Log: r.log}
 	for ctx.Err() == nil {
 		start := time.Now()
-		c, err := r.connect(ctx)
+		c, err := r.protocol.connect(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -178,7 +145,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 			worker.Sleep(ctx, d)
 			continue
 		}
-		err = r.session(ctx, c, start)
+		polls, err := r.session(ctx, c, start)
 		c.close()
 		if ctx.Err() != nil {
 			break
@@ -191,7 +158,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 		}
 		b.Reset()
 		retries.Reset()
-		if c.imap == nil || !c.imap.Caps().Has(imap.CapIdle) {
+		if polls {
 			worker.Sleep(ctx, r.cfg.PollInterval)
 		}
 	}
@@ -201,27 +168,28 @@ func (r *Receiver) Run(ctx context.Context) error {
 
 // session runs passes over one connection: with IMAP IDLE, a pass each
 // time mail arrives (or the poll interval passes) until the session is old;
-// otherwise one pass.
-func (r *Receiver) session(ctx context.Context, c *conn, start time.Time) error {
+// otherwise one pass, and polls is true.
+func (r *Receiver) session(ctx context.Context, c session, start time.Time) (polls bool, err error) {
 	for {
 		st, err := r.pass(ctx, c)
 		r.summary(st, time.Since(start), err)
-		if err != nil || c.imap == nil || !c.imap.Caps().Has(imap.CapIdle) {
-			if err == nil && c.imap != nil {
-				c.imap.Logout().Wait()
-			}
-			return err
+		if err != nil {
+			return false, err
 		}
-		if time.Since(c.openedAt) > r.maxSession {
-			c.imap.Logout().Wait()
-			return nil
+		if !c.idles() {
+			c.logout()
+			return true, nil
 		}
-		if err := r.idle(ctx, c.imap, c.arrived, r.cfg.PollInterval); err != nil {
-			return err
+		if c.old() {
+			c.logout()
+			return false, nil
+		}
+		if err := c.idle(ctx, r.cfg.PollInterval); err != nil {
+			return false, err
 		}
 		if ctx.Err() != nil {
-			c.imap.Logout().Wait()
-			return nil
+			c.logout()
+			return false, nil
 		}
 		start = time.Now()
 	}
