@@ -258,3 +258,11 @@ func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// IsUniqueViolation reports whether err is the engine's refusal of a row
+// that would break a UNIQUE constraint: the dialect detail the stores need
+// to say "that name is taken".
+func IsUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
-
 	"mailtokens/internal/advice"
 	"mailtokens/internal/database"
 	"mailtokens/internal/provider"
@@ -386,8 +384,7 @@ func (s *Store) Revoke(ctx context.Context, name string, actor Actor) (advice st
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error { return s.db.InTx(ctx, fn) }
 
 func uniqueErr(err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+	if database.IsUniqueViolation(err) {
 		return ErrDuplicateName
 	}
 	return err
