@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/syncbuf"
@@ -36,7 +37,7 @@ type harness struct {
 	store  *tokenstore.Store
 	idp    *idp.Server
 	world  idp.World
-	clock  *idp.FakeClock
+	clock  *clock.Fake
 	logBuf *syncbuf.Buffer
 	url    string
 }
@@ -45,7 +46,7 @@ type harnessOption func(*Config)
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
-	clock := idp.NewFakeClock(time.Now())
+	clock := clock.NewFake(time.Now())
 	p := idp.NewTest(t, idp.Options{Clock: clock})
 	p.SetDeviceInterval(1)
 	// Loopback redirect URIs match any port at both providers.

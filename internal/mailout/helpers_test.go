@@ -14,6 +14,7 @@ import (
 
 	"github.com/wneessen/go-mail/smtp"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
@@ -31,10 +32,10 @@ const testTimeout = 30 * time.Second
 // fakeClock is a Clock that moves only when a test advances it or a
 // sender sleeps on it: a sleep passes at once and moves the time on. The
 // sandbox servers read it as an idp.Clock.
-type fakeClock struct{ *idp.FakeClock }
+type fakeClock struct{ *clock.Fake }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{idp.NewFakeClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))}
+	return &fakeClock{clock.NewFake(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))}
 }
 
 func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) bool {

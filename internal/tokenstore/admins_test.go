@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/clock"
 )
 
 func init() {
@@ -63,7 +63,7 @@ func TestAdminAccounts(t *testing.T) {
 
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
-	clock := idp.NewFakeClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
+	clock := clock.NewFake(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 	s := openTest(t, Options{Now: clock.Now})
 	s.SetAdminPassword(ctx, "bob", "correct horse battery")
 	a, _ := s.CheckAdminLogin(ctx, "bob", "correct horse battery")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/secret"
@@ -19,7 +20,7 @@ const testRedirect = "http://localhost:8080/oauth2/callback"
 type world struct {
 	idp   *idp.Server
 	w     idp.World
-	clock *idp.FakeClock // shared by the provider and the store
+	clock *clock.Fake // shared by the provider and the store
 	store *Store
 	opt   Options
 }
@@ -31,7 +32,7 @@ func newWorld(t *testing.T) *world {
 
 func newWorldAt(t *testing.T, start time.Time) *world {
 	t.Helper()
-	clock := idp.NewFakeClock(start)
+	clock := clock.NewFake(start)
 	p := idp.NewTest(t, idp.Options{Clock: clock})
 	dir := t.TempDir()
 	w := &world{idp: p, w: p.AddWorld(testRedirect), clock: clock, opt: Options{

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/sandbox/idp"
 )
 
@@ -27,7 +28,7 @@ const ioTimeout = 15 * time.Second
 type fixture struct {
 	idp   *idp.Server
 	world idp.World
-	clock *idp.FakeClock
+	clock *clock.Fake
 	user  string // the token's owner, as the tests log in
 	token string
 	srv   *Server
@@ -35,7 +36,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, opt Options) *fixture {
 	t.Helper()
-	clock := idp.NewFakeClock(time.Now())
+	clock := clock.NewFake(time.Now())
 	p := idp.NewTest(t, idp.Options{Clock: clock})
 	w := p.AddWorld()
 	opt.IntrospectionURL = p.URL() + "/introspect"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/sandboxtest"
@@ -25,7 +26,7 @@ const ioTimeout = 10 * time.Second
 // asks it about tokens, and an IMAP server in one style.
 type fixture struct {
 	idp   *idp.Server
-	clock *idp.FakeClock
+	clock *clock.Fake
 	world idp.World
 	dir   *mailauth.Directory
 	cert  *testcert.Cert

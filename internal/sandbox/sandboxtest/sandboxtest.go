@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/testcert"
@@ -16,7 +17,7 @@ import (
 // Env is the shared fixture.
 type Env struct {
 	IDP       *idp.Server
-	Clock     *idp.FakeClock
+	Clock     *clock.Fake
 	World     idp.World
 	Directory *mailauth.Directory
 	Cert      *testcert.Cert
@@ -25,7 +26,7 @@ type Env struct {
 // New starts the identity provider for t (stopped with t).
 func New(t testing.TB) *Env {
 	t.Helper()
-	clock := idp.NewFakeClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
+	clock := clock.NewFake(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
 	p := idp.NewTest(t, idp.Options{Clock: clock})
 	cert, err := testcert.New()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
@@ -25,10 +26,10 @@ const ioTimeout = 10 * time.Second
 
 // fixture is an identity provider with the shared world, a Directory that
 // asks it about tokens, and an SMTP server in one style, all on one
-// FakeClock.
+// clock.Fake.
 type fixture struct {
 	idp   *idp.Server
-	clock *idp.FakeClock
+	clock *clock.Fake
 	world idp.World
 	dir   *mailauth.Directory
 	cert  *testcert.Cert
