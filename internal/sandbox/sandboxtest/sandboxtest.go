@@ -167,34 +167,14 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	for style, edits := range c.imap {
-		o := imapd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}
-		for _, e := range edits {
-			e(&o)
-		}
-		s, err := imapd.New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.IMAP[style] = listen(t, s, s.Listen, s.Close)
+		w.IMAP[style] = start(t, imapd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits, imapd.New)
 	}
 	for style, edits := range c.smtp {
-		o := smtpd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}
-		for _, e := range edits {
-			e(&o)
-		}
-		s, err := smtpd.New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.SMTP[style] = listen(t, s, s.Listen, s.Close)
+		w.SMTP[style] = start(t, smtpd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits, smtpd.New)
 	}
 	for style, edits := range c.pop3 {
-		o := pop3d.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}
-		for _, e := range edits {
-			e(&o)
-		}
-		s := pop3d.New(o)
-		w.POP3[style] = listen(t, s, s.Listen, s.Close)
+		w.POP3[style] = start(t, pop3d.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits,
+			func(o pop3d.Options) (*pop3d.Server, error) { return pop3d.New(o), nil })
 	}
 	w.StorePath, w.KeyFile = filepath.Join(w.Dir, "tokens.db"), filepath.Join(w.Dir, "tokens.key")
 	if c.store {
@@ -206,17 +186,29 @@ func New(t testing.TB, opts ...Option) *Env {
 	return w
 }
 
-// listen starts s on every mode and closes it when t ends.
-func listen[S any, E any](t testing.TB, s S, on func(mailauth.Mode) (string, error), close func() E) *Listening[S] {
+// server is what the sandbox's mail servers have in common.
+type server interface {
+	Listen(mailauth.Mode) (string, error)
+	Close() error
+}
+
+// start makes a server from opt changed by edits, listens on every mode
+// and closes it when t ends.
+func start[O any, S server](t testing.TB, opt O, edits []func(*O), newServer func(O) (S, error)) *Listening[S] {
 	t.Helper()
-	t.Cleanup(func() { close() })
+	for _, e := range edits {
+		e(&opt)
+	}
+	s, err := newServer(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	l := &Listening[S]{Server: s, Addr: map[mailauth.Mode]string{}}
 	for _, m := range []mailauth.Mode{mailauth.ImplicitTLS, mailauth.StartTLS, mailauth.RequireStartTLS, mailauth.Plain} {
-		addr, err := on(m)
-		if err != nil {
+		if l.Addr[m], err = s.Listen(m); err != nil {
 			t.Fatal(err)
 		}
-		l.Addr[m] = addr
 	}
 	return l
 }
