@@ -59,7 +59,7 @@ func TestEveryPrivateRouteNeedsASession(t *testing.T) {
 		t.Errorf("public routes: %v", public)
 	}
 	// Nothing was changed by the anonymous requests.
-	if tok, err := h.store.Get(t.Context(), "support"); err != nil || tok.Default || tok.Status != "new" {
+	if tok, err := h.Store.Get(t.Context(), "support"); err != nil || tok.Default || tok.Status != "new" {
 		t.Fatalf("anonymous requests changed the token: %+v %v", tok, err)
 	}
 }
@@ -112,14 +112,14 @@ func TestLoginLogoutAndThrottle(t *testing.T) {
 	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many failed logins") {
 		t.Fatalf("after %d failures: %d %s", maxFailures, r.status, flashOrErrors(r.body))
 	}
-	h.clock.Advance(window)
+	h.Clock.Advance(window)
 	if r := c.do(http.MethodPost, "/login", url.Values{"name": {adminName}, "password": {adminPassword}}); r.status != http.StatusSeeOther {
 		t.Fatalf("after the window: %d", r.status)
 	}
 }
 
 func TestSetupLink(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.SetupToken = "one-time-setup-token" })
+	h := newHarness(t, func(_ *harness, c *Config) { c.SetupToken = "one-time-setup-token" })
 	// The harness created an admin; remove it to look like a fresh install.
 	h.storeExec(t, `DELETE FROM admins`)
 	b := h.browser()
@@ -172,7 +172,7 @@ func TestCSRF(t *testing.T) {
 	if r := b.do(http.MethodPost, "/tokens", form, "Origin", "https://evil.example"); r.status != http.StatusForbidden {
 		t.Fatalf("foreign origin: %d", r.status)
 	}
-	if names, _ := h.store.Names(t.Context()); len(names) != 0 {
+	if names, _ := h.Store.Names(t.Context()); len(names) != 0 {
 		t.Fatalf("a refused request created %v", names)
 	}
 	// The same form with the token, from this site, works.
@@ -207,8 +207,8 @@ func TestSecurityHeaders(t *testing.T) {
 	// The list's Get Email Token buttons post to us and get redirected to
 	// the provider: its origin must be allowed as a form target.
 	b.addToken(h.msForm("support"))
-	if csp := b.get("/").header.Get("Content-Security-Policy"); !strings.Contains(csp, h.idp.URL()) {
-		t.Errorf("list CSP %q does not allow the provider %s", csp, h.idp.URL())
+	if csp := b.get("/").header.Get("Content-Security-Policy"); !strings.Contains(csp, h.IDP.URL()) {
+		t.Errorf("list CSP %q does not allow the provider %s", csp, h.IDP.URL())
 	}
 	if r := b.get("/static/style.css"); r.status != http.StatusOK || !strings.Contains(r.header.Get("Content-Type"), "css") {
 		t.Errorf("static CSS: %d %s", r.status, r.header.Get("Content-Type"))
@@ -218,7 +218,7 @@ func TestSecurityHeaders(t *testing.T) {
 // TestSecureCookiesUnderTLS: behind HTTPS (or with TLS here) the session
 // cookie is Secure and browsers are told to keep to HTTPS.
 func TestSecureCookiesUnderTLS(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.Secure = true })
+	h := newHarness(t, func(_ *harness, c *Config) { c.Secure = true })
 	b := h.browser()
 	r := b.do(http.MethodPost, "/login", url.Values{"name": {adminName}, "password": {adminPassword}})
 	if r.status != http.StatusSeeOther {

@@ -18,7 +18,7 @@ func TestGetEmailTokenMicrosoftAndGoogle(t *testing.T) {
 	for _, c := range []struct {
 		form  url.Values
 		email string
-	}{{h.msForm("support"), h.world.MSUser}, {h.googleForm("gmail"), h.world.GoogleUser}} {
+	}{{h.msForm("support"), h.World.MSUser}, {h.googleForm("gmail"), h.World.GoogleUser}} {
 		id := b.addToken(c.form)
 		if r := b.get("/"); !strings.Contains(text(r.body), "not yet authorized") {
 			t.Fatalf("new token status: %s", text(r.body))
@@ -31,14 +31,14 @@ func TestGetEmailTokenMicrosoftAndGoogle(t *testing.T) {
 		if !strings.Contains(flashOrErrors(list.body), "is valid until") {
 			t.Fatalf("no success message: %s", flashOrErrors(list.body))
 		}
-		tok, _ := h.store.Get(t.Context(), c.form.Get("name"))
+		tok, _ := h.Store.Get(t.Context(), c.form.Get("name"))
 		if tok.Status != tokenstore.StatusValid || !tok.HasRefreshToken || tok.Grant != tokenstore.GrantAuthorizationCode {
 			t.Fatalf("token after sign-in: %s %v", tok.Status, tok.HasRefreshToken)
 		}
 		if !strings.Contains(text(list.body), "valid · expires in 1 h") {
 			t.Fatalf("list does not show the token valid with its expiry: %s", text(list.body))
 		}
-		ev, _ := h.store.Events(t.Context(), tok.Name, 1)
+		ev, _ := h.Store.Events(t.Context(), tok.Name, 1)
 		if ev[0].Kind != tokenstore.EventAuthorized || ev[0].Actor != "admin:"+adminName {
 			t.Fatalf("event: %+v", ev[0])
 		}
@@ -52,7 +52,7 @@ func TestCallbackRefusals(t *testing.T) {
 
 	// Replay: the same answer from the provider a second time.
 	r := b.post(id+"/authorize", nil)
-	back, err := h.idp.SignIn(context.Background(), r.location, h.world.MSUser, h.world.Password)
+	back, err := h.IDP.SignIn(context.Background(), r.location, h.World.MSUser, h.World.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +67,8 @@ func TestCallbackRefusals(t *testing.T) {
 
 	// Expired: the sign-in took longer than ten minutes.
 	r = b.post(id+"/authorize", nil)
-	back, _ = h.idp.SignIn(context.Background(), r.location, h.world.MSUser, h.world.Password)
-	h.clock.Advance(stateLifetime + time.Minute)
+	back, _ = h.IDP.SignIn(context.Background(), r.location, h.World.MSUser, h.World.Password)
+	h.Clock.Advance(stateLifetime + time.Minute)
 	r = b.do(http.MethodGet, b.callback(back), nil)
 	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "longer than 10 minutes") {
 		t.Fatalf("expired state: %s", msg)
@@ -77,7 +77,7 @@ func TestCallbackRefusals(t *testing.T) {
 	// Another admin's session cannot finish this admin's sign-in.
 	b.get("/")
 	r = b.post(id+"/authorize", nil)
-	back, _ = h.idp.SignIn(context.Background(), r.location, h.world.MSUser, h.world.Password)
+	back, _ = h.IDP.SignIn(context.Background(), r.location, h.World.MSUser, h.World.Password)
 	other := h.browser().login()
 	r = other.do(http.MethodGet, other.callback(back), nil)
 	if msg := flashOrErrors(other.get(r.location).body); !strings.Contains(msg, "did not match") {
@@ -93,7 +93,7 @@ func TestCallbackRefusals(t *testing.T) {
 	// The user cancels at the provider: the provider's error, explained.
 	b.get("/")
 	r = b.post(id+"/authorize", nil)
-	back, err = h.idp.Decline(context.Background(), r.location, h.world.MSUser, h.world.Password)
+	back, err = h.IDP.Decline(context.Background(), r.location, h.World.MSUser, h.World.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestCallbackRefusals(t *testing.T) {
 	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "failed") || !strings.Contains(msg, "AADSTS65004") || !strings.Contains(msg, "accept") {
 		t.Fatalf("declined consent: %s", msg)
 	}
-	tok, _ := h.store.Get(t.Context(), "support")
+	tok, _ := h.Store.Get(t.Context(), "support")
 	if tok.Status != tokenstore.StatusValid {
 		t.Fatalf("the refusals changed the token: %s", tok.Status)
 	}
@@ -117,10 +117,10 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	}
 	page := b.get(id + "/device")
 	m := regexpFind(`id="user-code">([^<]+)<`, page.body)
-	if m == "" || !strings.Contains(page.body, `http-equiv="refresh"`) || !strings.Contains(page.body, h.idp.URL()+"/devicelogin") {
+	if m == "" || !strings.Contains(page.body, `http-equiv="refresh"`) || !strings.Contains(page.body, h.IDP.URL()+"/devicelogin") {
 		t.Fatalf("device page: %s", text(page.body))
 	}
-	if err := h.idp.ApproveDevice(context.Background(), m, h.world.MSUser, h.world.Password); err != nil {
+	if err := h.IDP.ApproveDevice(context.Background(), m, h.World.MSUser, h.World.Password); err != nil {
 		t.Fatal(err)
 	}
 	// The page reloads itself until the background poll saw the approval.
@@ -142,7 +142,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "is valid until") {
 		t.Fatalf("after approval: %s", msg)
 	}
-	tok, _ := h.store.Get(t.Context(), "support")
+	tok, _ := h.Store.Get(t.Context(), "support")
 	if tok.Grant != tokenstore.GrantDeviceCode || tok.Status != tokenstore.StatusValid {
 		t.Fatalf("token: %s %s", tok.Grant, tok.Status)
 	}
@@ -166,7 +166,7 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "Token response: ") || !strings.Contains(r.body, "no access_token") {
 		t.Fatalf("paste without access token: %d %s", r.status, flashOrErrors(r.body))
 	}
-	at, rt, err := h.idp.MintToken(context.Background(), h.world, "microsoft", h.world.MSUser)
+	at, rt, err := h.IDP.MintToken(context.Background(), h.World, "microsoft", h.World.MSUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	if r := b.post(id+"/paste", url.Values{"json": {string(js)}}); r.status != http.StatusSeeOther {
 		t.Fatalf("paste: %d %s", r.status, flashOrErrors(r.body))
 	}
-	tok, _ := h.store.Get(t.Context(), "pasted")
+	tok, _ := h.Store.Get(t.Context(), "pasted")
 	if tok.AccessToken.Reveal() != at || tok.RefreshToken.Reveal() != rt || tok.Grant != tokenstore.GrantPasted {
 		t.Fatal("pasted tokens not stored")
 	}
@@ -185,7 +185,7 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "refreshed") {
 		t.Fatalf("refresh: %s", msg)
 	}
-	if len(h.idp.Refreshes()) != 1 {
+	if len(h.IDP.Refreshes()) != 1 {
 		t.Fatal("Refresh now did not refresh")
 	}
 
@@ -196,7 +196,7 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "is valid until") {
 		t.Fatalf("app-only: %s", msg)
 	}
-	if a, _ := h.store.Get(t.Context(), "app"); a.Grant != tokenstore.GrantClientCredentials || !h.idp.Introspect(a.AccessToken.Reveal()).AppOnly {
+	if a, _ := h.Store.Get(t.Context(), "app"); a.Grant != tokenstore.GrantClientCredentials || !h.IDP.Introspect(a.AccessToken.Reveal()).AppOnly {
 		t.Fatal("app-only token not stored")
 	}
 
@@ -204,7 +204,7 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	b.post(id+"/default", nil)
 	b.get("/")
 	b.post(aid+"/default", nil)
-	list, _ := h.store.List(t.Context())
+	list, _ := h.Store.List(t.Context())
 	defaults := 0
 	for _, tk := range list {
 		if tk.Default {
@@ -217,19 +217,19 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 
 	// Revoke a Google token: revoked at Google too.
 	gid := b.addToken(h.googleForm("gmail"))
-	b.getEmailToken(gid, h.world.GoogleUser)
-	g, _ := h.store.Get(t.Context(), "gmail")
+	b.getEmailToken(gid, h.World.GoogleUser)
+	g, _ := h.Store.Get(t.Context(), "gmail")
 	b.get(gid)
 	r = b.post(gid+"/revoke", nil)
 	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "revoked") {
 		t.Fatalf("revoke: %s", msg)
 	}
-	if h.idp.Introspect(g.AccessToken.Reveal()).Active {
+	if h.IDP.Introspect(g.AccessToken.Reveal()).Active {
 		t.Fatal("the access token still works at Google after Revoke")
 	}
 
 	// Delete: the confirmation names the task files using the token.
-	if err := h.store.RecordTask(t.Context(), "pasted", tokenstore.ActorEvmail, "/etc/mailtokens/support-inbox.properties"); err != nil {
+	if err := h.Store.RecordTask(t.Context(), "pasted", tokenstore.ActorEvmail, "/etc/mailtokens/support-inbox.properties"); err != nil {
 		t.Fatal(err)
 	}
 	confirm := b.get(id + "/delete")
@@ -239,7 +239,7 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	if r := b.post(id+"/delete", nil); r.location != "/" {
 		t.Fatalf("delete: %d %q", r.status, r.location)
 	}
-	if _, err := h.store.Get(t.Context(), "pasted"); err == nil {
+	if _, err := h.Store.Get(t.Context(), "pasted"); err == nil {
 		t.Fatal("token not deleted")
 	}
 	if r := b.get(id); r.status != http.StatusNotFound {
@@ -248,10 +248,10 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 }
 
 func TestHealthzAndMetrics(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.MetricsToken = "prometheus-secret" })
+	h := newHarness(t, func(_ *harness, c *Config) { c.MetricsToken = "prometheus-secret" })
 	b := h.browser().login()
 	id := b.addToken(h.msForm("support desk"))
-	b.getEmailToken(id, h.world.MSUser)
+	b.getEmailToken(id, h.World.MSUser)
 
 	anon := h.browser()
 	r := anon.get("/healthz")
@@ -284,7 +284,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 		t.Fatalf("metrics with a session: %d", r.status)
 	}
 	// The store gone: healthz says so.
-	h.store.Close()
+	h.Store.Close()
 	if r := anon.get("/healthz"); r.status != http.StatusServiceUnavailable {
 		t.Fatalf("healthz with the store closed: %d", r.status)
 	}
@@ -297,9 +297,9 @@ func TestNoSecretInPagesOrLogs(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser().login()
 	ms := b.addToken(h.msForm("ms"))
-	b.getEmailToken(ms, h.world.MSUser)
+	b.getEmailToken(ms, h.World.MSUser)
 	g := b.addToken(h.googleForm("g"))
-	b.getEmailToken(g, h.world.GoogleUser)
+	b.getEmailToken(g, h.World.GoogleUser)
 	b.get(ms)
 	b.post(ms+"/refresh", nil)
 	app := b.addToken(h.msForm("app"))
@@ -311,7 +311,7 @@ func TestNoSecretInPagesOrLogs(t *testing.T) {
 
 	var secrets []string
 	for _, name := range []string{"ms", "g", "app"} {
-		tok, err := h.store.Get(t.Context(), name)
+		tok, err := h.Store.Get(t.Context(), name)
 		if err != nil {
 			t.Fatal(err)
 		}

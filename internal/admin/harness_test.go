@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,10 +16,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mailtokens/internal/admin/accounts"
-	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/syncbuf"
-	"mailtokens/internal/tokenstore"
 )
 
 const (
@@ -29,53 +27,43 @@ const (
 )
 
 // harness is evadmin's web utility on a loopback port, over a real store,
-// next to the sandbox identity provider.
+// next to the sandbox identity provider and an Exchange-like IMAP server,
+// all on one fake clock that starts at the real time.
 type harness struct {
-	t      *testing.T
+	t *testing.T
+	*sandboxtest.Env
 	srv    *Server
 	http   *httptest.Server
-	store  *tokenstore.Store
-	idp    *idp.Server
-	world  idp.World
-	clock  *idp.FakeClock
 	logBuf *syncbuf.Buffer
 	url    string
 }
 
-type harnessOption func(*Config)
+// harnessOption changes the utility's configuration; the sandbox is up.
+type harnessOption func(*harness, *Config)
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
-	clock := idp.NewFakeClock(time.Now())
-	p := idp.NewTest(t, idp.Options{Clock: clock})
-	p.SetDeviceInterval(1)
 	// Loopback redirect URIs match any port at both providers.
-	w := p.AddWorld("http://127.0.0.1/oauth2/callback")
-	dir := t.TempDir()
-	st, err := tokenstore.Open(context.Background(), tokenstore.Options{
-		Path: filepath.Join(dir, "tokens.db"), KeyFile: filepath.Join(dir, "tokens.key"),
-		Now: clock.Now, HTTPClient: provider.NewHTTPClient(10 * time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h := &harness{t: t, store: st, idp: p, world: w, clock: clock, logBuf: &syncbuf.Buffer{}}
+	e := sandboxtest.New(t, sandboxtest.FakeClock(time.Now()), sandboxtest.DeviceInterval(1),
+		sandboxtest.RedirectURIs("http://127.0.0.1/oauth2/callback"), sandboxtest.Store(), sandboxtest.IMAP(idp.Microsoft))
+	h := &harness{t: t, Env: e, logBuf: &syncbuf.Buffer{}}
 	var handler http.Handler
 	h.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(h.http.Close)
 	h.url = h.http.URL
-	cfg := Config{PublicURL: h.url, Now: clock.Now,
+	cfg := Config{PublicURL: h.url, Now: e.Clock.Now,
 		Logger: slog.New(slog.NewTextHandler(h.logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, o := range opts {
-		o(&cfg)
+		o(h, &cfg)
 	}
-	h.srv, err = New(cfg, st)
+	var err error
+	h.srv, err = New(cfg, e.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.srv.Close)
 	handler = h.srv.Handler()
-	if _, err := accounts.New(st.DB(), nil).SetAdminPassword(context.Background(), adminName, adminPassword); err != nil {
+	if _, err := accounts.New(e.Store.DB(), nil).SetAdminPassword(context.Background(), adminName, adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -181,7 +169,7 @@ func (b *browser) addToken(form url.Values) string {
 	if r.status != http.StatusSeeOther {
 		b.h.t.Fatalf("add token: %d %s", r.status, flashOrErrors(r.body))
 	}
-	t, err := b.h.store.Get(context.Background(), form.Get("name"))
+	t, err := b.h.Store.Get(context.Background(), form.Get("name"))
 	if err != nil {
 		b.h.t.Fatal(err)
 	}
@@ -189,15 +177,15 @@ func (b *browser) addToken(form url.Values) string {
 }
 
 func (h *harness) msForm(name string) url.Values {
-	auth, token := h.idp.Endpoints(h.world, idp.Microsoft)
-	return url.Values{"name": {name}, "type": {"microsoft"}, "email": {h.world.MSUser}, "tenant": {h.world.TenantID},
-		"client_id": {h.world.MSClientID}, "client_secret": {h.world.MSSecret}, "auth_url": {auth}, "token_url": {token}}
+	auth, token := h.IDP.Endpoints(h.World, idp.Microsoft)
+	return url.Values{"name": {name}, "type": {"microsoft"}, "email": {h.World.MSUser}, "tenant": {h.World.TenantID},
+		"client_id": {h.World.MSClientID}, "client_secret": {h.World.MSSecret}, "auth_url": {auth}, "token_url": {token}}
 }
 
 func (h *harness) googleForm(name string) url.Values {
-	auth, token := h.idp.Endpoints(h.world, idp.Google)
-	return url.Values{"name": {name}, "type": {"google"}, "email": {h.world.GoogleUser},
-		"client_id": {h.world.GoogleClientID}, "client_secret": {h.world.GoogleSecret}, "auth_url": {auth}, "token_url": {token}}
+	auth, token := h.IDP.Endpoints(h.World, idp.Google)
+	return url.Values{"name": {name}, "type": {"google"}, "email": {h.World.GoogleUser},
+		"client_id": {h.World.GoogleClientID}, "client_secret": {h.World.GoogleSecret}, "auth_url": {auth}, "token_url": {token}}
 }
 
 // getEmailToken clicks Get Email Token, signs in at the sandbox and
@@ -205,10 +193,10 @@ func (h *harness) googleForm(name string) url.Values {
 func (b *browser) getEmailToken(tokenPath, email string) response {
 	b.h.t.Helper()
 	r := b.post(tokenPath+"/authorize", nil)
-	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, b.h.idp.URL()) {
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, b.h.IDP.URL()) {
 		b.h.t.Fatalf("Get Email Token: %d to %q", r.status, r.location)
 	}
-	back, err := b.h.idp.SignIn(context.Background(), r.location, email, b.h.world.Password)
+	back, err := b.h.IDP.SignIn(context.Background(), r.location, email, b.h.World.Password)
 	if err != nil {
 		b.h.t.Fatal(err)
 	}
@@ -247,7 +235,7 @@ func text(body string) string {
 // situations (a fresh install) the UI cannot reach.
 func (h *harness) storeExec(t *testing.T, query string) {
 	t.Helper()
-	if _, err := h.store.DB().Exec(query); err != nil {
+	if _, err := h.Store.DB().Exec(query); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,39 +9,24 @@ import (
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
-	"mailtokens/internal/sandbox/mailauth"
-	"mailtokens/internal/sandbox/testcert"
 )
 
 func TestTestButton(t *testing.T) {
-	cert, err := testcert.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, func(c *Config) { c.Tester = mailconn.Tester{RootCAs: cert.Pool()} })
-	dir := mailauth.New(h.idp.Introspect)
-	srv, err := imapd.New(imapd.Options{Style: idp.Microsoft, Directory: dir, TLS: cert.ServerTLS()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	addr, err := srv.Listen(imapd.ImplicitTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := newHarness(t, func(h *harness, c *Config) { c.Tester = mailconn.Tester{RootCAs: h.Cert.Pool()} })
+	addr := h.IMAP[idp.Microsoft].Addr[imapd.ImplicitTLS]
 	b := h.browser().login()
 	id := b.addToken(h.msForm("support"))
-	b.getEmailToken(id, h.world.MSUser)
+	b.getEmailToken(id, h.World.MSUser)
 
 	form := b.get(id + "/test")
-	if !strings.Contains(form.body, `value="outlook.office365.com:993"`) || !strings.Contains(form.body, h.world.MSUser) {
+	if !strings.Contains(form.body, `value="outlook.office365.com:993"`) || !strings.Contains(form.body, h.World.MSUser) {
 		t.Fatalf("test form defaults: %s", text(form.body))
 	}
-	r := b.post(id+"/test", url.Values{"protocol": {"IMAP"}, "server": {addr}, "security": {"SSL"}, "user": {h.world.MSUser}})
+	r := b.post(id+"/test", url.Values{"protocol": {"IMAP"}, "server": {addr}, "security": {"SSL"}, "user": {h.World.MSUser}})
 	if !strings.Contains(r.body, "Logged in to "+addr) || !strings.Contains(r.body, `class="transcript"`) {
 		t.Fatalf("test result: %s", text(r.body))
 	}
-	tok, _ := h.store.Get(context.Background(), "support")
+	tok, _ := h.Store.Get(context.Background(), "support")
 	if strings.Contains(r.body, tok.AccessToken.Reveal()) || !strings.Contains(r.body, "[credentials hidden]") {
 		t.Fatal("the transcript shows the token, or hides nothing")
 	}

@@ -55,12 +55,12 @@ func TestAddTokenRefusesBadInput(t *testing.T) {
 			if form.Get("client_id") != "" && !strings.Contains(r.body, form.Get("client_id")) {
 				t.Error("typed values lost")
 			}
-			if strings.Contains(r.body, h.world.MSSecret) {
+			if strings.Contains(r.body, h.World.MSSecret) {
 				t.Fatal("the client secret was rendered back")
 			}
 		})
 	}
-	names, _ := h.store.Names(t.Context())
+	names, _ := h.Store.Names(t.Context())
 	if len(names) != 1 {
 		t.Fatalf("bad input saved tokens: %v", names)
 	}
@@ -71,7 +71,7 @@ func TestEditKeepsSecretAndShowsOfflineAccess(t *testing.T) {
 	b := h.browser().login()
 	id := b.addToken(h.msForm("support"))
 	r := b.get(id + "/edit")
-	if r.status != http.StatusOK || strings.Contains(r.body, h.world.MSSecret) || !strings.Contains(r.body, "stored — leave empty to keep it") {
+	if r.status != http.StatusOK || strings.Contains(r.body, h.World.MSSecret) || !strings.Contains(r.body, "stored — leave empty to keep it") {
 		t.Fatalf("edit form: %d", r.status)
 	}
 	if !strings.Contains(r.body, "<code>offline_access</code> is added automatically") {
@@ -83,9 +83,9 @@ func TestEditKeepsSecretAndShowsOfflineAccess(t *testing.T) {
 	if r := b.post(id+"/edit", form); r.status != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", r.status, flashOrErrors(r.body))
 	}
-	tok, _ := h.store.Get(t.Context(), "support")
-	if tok.ClientSecret.Reveal() != h.world.MSSecret || tok.Scope != "https://outlook.office.com/SMTP.Send" {
-		t.Fatalf("after edit: scope %q, secret kept %v", tok.Scope, tok.ClientSecret.Reveal() == h.world.MSSecret)
+	tok, _ := h.Store.Get(t.Context(), "support")
+	if tok.ClientSecret.Reveal() != h.World.MSSecret || tok.Scope != "https://outlook.office.com/SMTP.Send" {
+		t.Fatalf("after edit: scope %q, secret kept %v", tok.Scope, tok.ClientSecret.Reveal() == h.World.MSSecret)
 	}
 	show := b.get(id)
 	if !strings.Contains(show.body, "https://outlook.office.com/SMTP.Send offline_access") {

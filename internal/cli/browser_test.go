@@ -80,7 +80,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	addToken := func(name, typ, email, tenant, clientID, secret string, flavor idp.Flavor) {
-		auth, token := w.idp.Endpoints(w.w, flavor)
+		auth, token := w.IDP.Endpoints(w.World, flavor)
 		steps := []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(base + "/"),
 			chromedp.Click(chromedp.CSS(`a.button.primary[href="/tokens/new"]`)),
@@ -109,7 +109,7 @@ func TestBrowser(t *testing.T) {
 		browser.Screenshot(t, ctx, "admin-04-signin-"+name)
 		do("sign in at the provider as "+email,
 			chromedp.SetValue(chromedp.CSS(`input[name=email]`), email),
-			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), w.w.Password),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), w.World.Password),
 			chromedp.Click(chromedp.CSS(`button[value=accept]`)),
 			chromedp.WaitVisible(chromedp.CSS(`.flash.ok`)))
 		status := browser.Text(t, ctx, fmt.Sprintf(`tr#token-%d td.status`, tokenID(t, w, name)))
@@ -119,10 +119,10 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	addToken("Support", "microsoft", w.w.MSUser, w.w.TenantID, w.w.MSClientID, w.w.MSSecret, idp.Microsoft)
-	getToken("Support", w.w.MSUser)
-	addToken("Gmail support", "google", w.w.GoogleUser, "", w.w.GoogleClientID, w.w.GoogleSecret, idp.Google)
-	getToken("Gmail support", w.w.GoogleUser)
+	addToken("Support", "microsoft", w.World.MSUser, w.World.TenantID, w.World.MSClientID, w.World.MSSecret, idp.Microsoft)
+	getToken("Support", w.World.MSUser)
+	addToken("Gmail support", "google", w.World.GoogleUser, "", w.World.GoogleClientID, w.World.GoogleSecret, idp.Google)
+	getToken("Gmail support", w.World.GoogleUser)
 	browser.Screenshot(t, ctx, "admin-05-list-valid")
 	if !strings.HasPrefix(location(), base+"/") {
 		t.Fatalf("ended on %s", location())
@@ -136,7 +136,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#user-code`)))
 	browser.Screenshot(t, ctx, "admin-06-device-code")
 	code := browser.Text(t, ctx, "#user-code")
-	if err := w.idp.ApproveDevice(context.Background(), code, w.w.MSUser, w.w.Password); err != nil {
+	if err := w.IDP.ApproveDevice(context.Background(), code, w.World.MSUser, w.World.Password); err != nil {
 		t.Fatal(err)
 	}
 	// The page reloads itself every few seconds and lands on the list.

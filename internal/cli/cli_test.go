@@ -21,33 +21,32 @@ import (
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
-	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/testenv"
 )
 
 func init() { accounts.SetBcryptCostForTests(bcrypt.MinCost) }
 
-// world is a configuration file, a store and the sandbox provider.
+// world is the sandbox provider and a configuration file naming a store
+// (not yet created: evadmin creates it) in the test's directory.
 type world struct {
-	t    *testing.T
+	t *testing.T
+	*sandboxtest.Env
 	conf string
-	dir  string
-	idp  *idp.Server
-	w    idp.World
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...sandboxtest.Option) *world {
 	t.Helper()
-	p := idp.NewTest(t, idp.Options{})
-	p.SetDeviceInterval(1)
-	dir := t.TempDir()
+	// Loopback redirect URIs match any port at both providers.
+	e := sandboxtest.New(t, append([]sandboxtest.Option{sandboxtest.DeviceInterval(1),
+		sandboxtest.RedirectURIs("http://127.0.0.1/oauth2/callback")}, opts...)...)
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	listen := l.Addr().String()
 	l.Close()
-	conf := filepath.Join(dir, "evadmin.properties")
+	conf := filepath.Join(e.Dir, "evadmin.properties")
 	os.WriteFile(conf, []byte(fmt.Sprintf("TOKEN_STORE = %s\nTOKEN_STORE_KEY_FILE = %s\nLISTEN = %s\nPUBLIC_URL = http://%s\nLOG_LEVEL = WARN\n",
-		filepath.Join(dir, "tokens.db"), filepath.Join(dir, "tokens.key"), listen, listen)), 0o600)
-	return &world{t: t, conf: conf, dir: dir, idp: p, w: p.AddWorld("http://127.0.0.1/oauth2/callback")}
+		e.StorePath, e.KeyFile, listen, listen)), 0o600)
+	return &world{t: t, Env: e, conf: conf}
 }
 
 // run runs evadmin with stdin and returns the exit code, stdout and stderr.
@@ -67,9 +66,9 @@ func (w *world) mustRun(stdin string, args ...string) string {
 }
 
 func (w *world) addMS(name string) {
-	auth, token := w.idp.Endpoints(w.w, idp.Microsoft)
-	w.mustRun(w.w.MSSecret+"\n", "token", "add", name, "--type", "microsoft", "--tenant", w.w.TenantID,
-		"--client-id", w.w.MSClientID, "--email", w.w.MSUser, "--auth-url", auth, "--token-url", token)
+	auth, token := w.IDP.Endpoints(w.World, idp.Microsoft)
+	w.mustRun(w.World.MSSecret+"\n", "token", "add", name, "--type", "microsoft", "--tenant", w.World.TenantID,
+		"--client-id", w.World.MSClientID, "--email", w.World.MSUser, "--auth-url", auth, "--token-url", token)
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {
@@ -131,11 +130,11 @@ func TestTokenLifecycle(t *testing.T) {
 	if code != ExitFail || !strings.Contains(errs, "--tenant: is required for Microsoft") {
 		t.Fatalf("Microsoft without tenant: %d %s", code, errs)
 	}
-	secretFile := filepath.Join(w.dir, "secret")
-	os.WriteFile(secretFile, []byte(w.w.GoogleSecret+"\n"), 0o600)
-	auth, token := w.idp.Endpoints(w.w, idp.Google)
-	w.mustRun("", "token", "add", "gmail", "--type", "gmail", "--client-id", w.w.GoogleClientID,
-		"--client-secret-file", secretFile, "--email", w.w.GoogleUser, "--auth-url", auth, "--token-url", token)
+	secretFile := filepath.Join(w.Dir, "secret")
+	os.WriteFile(secretFile, []byte(w.World.GoogleSecret+"\n"), 0o600)
+	auth, token := w.IDP.Endpoints(w.World, idp.Google)
+	w.mustRun("", "token", "add", "gmail", "--type", "gmail", "--client-id", w.World.GoogleClientID,
+		"--client-secret-file", secretFile, "--email", w.World.GoogleUser, "--auth-url", auth, "--token-url", token)
 
 	out := w.mustRun("", "token", "list")
 	if !strings.Contains(out, "support") || !strings.Contains(out, "not yet authorized") {
@@ -147,7 +146,7 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 
 	// Paste a token response on stdin.
-	at, rt, err := w.idp.MintToken(context.Background(), w.w, idp.Microsoft, w.w.MSUser)
+	at, rt, err := w.IDP.MintToken(context.Background(), w.World, idp.Microsoft, w.World.MSUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +156,7 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("paste without token: %d %s", code, errs)
 	}
 	out = w.mustRun("", "token", "refresh", "support")
-	if !strings.Contains(out, "refreshed") || len(w.idp.Refreshes()) != 1 {
+	if !strings.Contains(out, "refreshed") || len(w.IDP.Refreshes()) != 1 {
 		t.Fatalf("refresh: %s", out)
 	}
 	show := w.mustRun("", "token", "show", "support", "--json")
@@ -168,7 +167,7 @@ func TestTokenLifecycle(t *testing.T) {
 	if err := json.Unmarshal([]byte(show), &shown); err != nil || shown.Status != "valid" || len(shown.Events) < 3 {
 		t.Fatalf("show --json: %v %s", err, show)
 	}
-	for _, s := range []string{w.w.MSSecret, at, rt} {
+	for _, s := range []string{w.World.MSSecret, at, rt} {
 		if strings.Contains(show, s) || strings.Contains(out, s) {
 			t.Fatal("a secret was printed")
 		}
@@ -205,10 +204,10 @@ func TestTokenLoginDevice(t *testing.T) {
 	w.addMS("support")
 	_, lines, done := w.interactive("token", "login", "support", "--device")
 	m := waitLine(t, lines, regexp.MustCompile(`open the page (\S+) and enter the code (\S+) to authenticate`))
-	if !strings.HasPrefix(m[1], w.idp.URL()) {
+	if !strings.HasPrefix(m[1], w.IDP.URL()) {
 		t.Fatalf("verification URI %s", m[1])
 	}
-	if err := w.idp.ApproveDevice(context.Background(), m[2], w.w.MSUser, w.w.Password); err != nil {
+	if err := w.IDP.ApproveDevice(context.Background(), m[2], w.World.MSUser, w.World.Password); err != nil {
 		t.Fatal(err)
 	}
 	waitLine(t, lines, regexp.MustCompile(`token support authorized`))
@@ -222,7 +221,7 @@ func TestTokenLoginBrowserPaste(t *testing.T) {
 	w.addMS("support")
 	stdin, lines, done := w.interactive("token", "login", "support")
 	m := waitLine(t, lines, regexp.MustCompile(`^\s+(http\S+)$`))
-	back, err := w.idp.SignIn(context.Background(), m[1], w.w.MSUser, w.w.Password)
+	back, err := w.IDP.SignIn(context.Background(), m[1], w.World.MSUser, w.World.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,21 +274,13 @@ func TestServe(t *testing.T) {
 }
 
 func TestTokenTestCommand(t *testing.T) {
-	w := newWorld(t)
+	w := newWorld(t, sandboxtest.IMAP(idp.Microsoft))
 	w.addMS("support")
-	at, rt, _ := w.idp.MintToken(context.Background(), w.w, idp.Microsoft, w.w.MSUser)
+	at, rt, _ := w.IDP.MintToken(context.Background(), w.World, idp.Microsoft, w.World.MSUser)
 	w.mustRun(fmt.Sprintf(`{"access_token":%q,"refresh_token":%q,"expires_in":3599}`, at, rt), "token", "paste", "support")
-	srv, err := imapd.New(imapd.Options{Style: idp.Microsoft, Directory: mailauth.New(w.idp.Introspect)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	addr, err := srv.Listen(imapd.Plain)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr := w.IMAP[idp.Microsoft].Addr[imapd.Plain]
 	out := w.mustRun("", "token", "test", "support", "--imap", addr, "--security", "none")
-	if !strings.Contains(out, "Logged in to "+addr+" as "+w.w.MSUser) || !strings.Contains(out, "[credentials hidden]") || strings.Contains(out, at) {
+	if !strings.Contains(out, "Logged in to "+addr+" as "+w.World.MSUser) || !strings.Contains(out, "[credentials hidden]") || strings.Contains(out, at) {
 		t.Fatalf("token test:\n%s", out)
 	}
 	code, out, errs := w.run("", "token", "test", "support", "--imap", addr, "--security", "NONE", "--user", "ceo@contoso.example", "-q")

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/tokenstore"
@@ -21,16 +20,9 @@ import (
 // introspection, over IMAP, POP3 and submission, with and without TLS; a
 // token Dovecot refuses although the store thinks it fine is refreshed once.
 func TestDovecot(t *testing.T) {
-	p := idp.NewTest(t, idp.Options{})
-	w := p.AddWorld()
-	dc := dovecot.Start(t, dovecot.Options{IntrospectionURL: p.URL() + "/introspect", TLS: true})
-	d := t.TempDir()
-	store, err := tokenstore.Open(context.Background(), tokenstore.Options{Path: filepath.Join(d, "t.db"), KeyFile: filepath.Join(d, "k"),
-		HTTPClient: provider.NewHTTPClient(10 * time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	sb := sandboxtest.New(t, sandboxtest.Store())
+	p, w, store := sb.IDP, sb.World, sb.Store
+	dc := sb.Dovecot(t)
 	ctx := context.Background()
 	if _, err := store.Create(ctx, tokens.Settings(p, w, "ms", idp.Microsoft), tokenstore.ActorCLI); err != nil {
 		t.Fatal(err)
@@ -112,7 +104,7 @@ func TestDovecot(t *testing.T) {
 	// A mailbox the token does not belong to: refused, explained, one
 	// refresh and no more.
 	before := len(p.Refreshes())
-	_, err = DialIMAP(ctx, srv(dc.IMAPSAddr, SSL), Auth{User: "someone.else@contoso.example", Tokens: src}, Options{}, nil)
+	_, err := DialIMAP(ctx, srv(dc.IMAPSAddr, SSL), Auth{User: "someone.else@contoso.example", Tokens: src}, Options{}, nil)
 	var e *Error
 	if !errors.As(err, &e) || !e.Rejected || !e.AfterRefresh || e.Failure == nil {
 		t.Fatalf("refused login: %#v", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,11 +13,10 @@ import (
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
-	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/sandbox/testcert"
-	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/tokenstore"
 )
@@ -26,11 +24,7 @@ import (
 // rig is the sandbox provider, Exchange-like and Gmail-like servers, and a
 // token store holding an authorized token for each provider.
 type rig struct {
-	idp        *idp.Server
-	w          idp.World
-	dir        *mailauth.Directory
-	cert       *testcert.Cert
-	store      *tokenstore.Store
+	*sandboxtest.Env
 	imap       map[idp.Flavor]map[imapd.Mode]string // addresses
 	smtp       map[idp.Flavor]map[smtpd.Mode]string
 	imapServer map[idp.Flavor]*imapd.Server
@@ -38,65 +32,15 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	p := idp.NewTest(t, idp.Options{})
-	w := p.AddWorld()
-	dir := mailauth.New(p.Introspect)
-	dir.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
-	dir.SetPassword("clerk@contoso.example", "clerk password")
-	cert, err := testcert.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{idp: p, w: w, dir: dir, cert: cert,
-		imap: map[idp.Flavor]map[imapd.Mode]string{}, smtp: map[idp.Flavor]map[smtpd.Mode]string{},
+	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.Passwords(),
+		sandboxtest.IMAP(idp.Microsoft), sandboxtest.IMAP(idp.Google), sandboxtest.SMTP(idp.Microsoft), sandboxtest.SMTP(idp.Google),
+		sandboxtest.Authorized("ms", idp.Microsoft), sandboxtest.Authorized("gmail", idp.Google))
+	r := &rig{Env: e, imap: map[idp.Flavor]map[imapd.Mode]string{}, smtp: map[idp.Flavor]map[smtpd.Mode]string{},
 		imapServer: map[idp.Flavor]*imapd.Server{}}
 	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
-		is, err := imapd.New(imapd.Options{Style: style, Directory: dir, TLS: cert.ServerTLS()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { is.Close() })
-		r.imapServer[style] = is
-		r.imap[style] = map[imapd.Mode]string{}
-		for _, m := range []imapd.Mode{imapd.ImplicitTLS, imapd.RequireStartTLS, imapd.Plain} {
-			addr, err := is.Listen(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.imap[style][m] = addr
-		}
-		ss, err := smtpd.New(smtpd.Options{Style: style, Directory: dir, TLS: cert.ServerTLS()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ss.Close() })
-		r.smtp[style] = map[smtpd.Mode]string{}
-		for _, m := range []smtpd.Mode{smtpd.ImplicitTLS, smtpd.RequireStartTLS} {
-			addr, err := ss.Listen(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.smtp[style][m] = addr
-		}
+		r.imap[style], r.smtp[style], r.imapServer[style] = e.IMAP[style].Addr, e.SMTP[style].Addr, e.IMAP[style].Server
 	}
-	d := t.TempDir()
-	r.store, err = tokenstore.Open(context.Background(), tokenstore.Options{Path: filepath.Join(d, "t.db"), KeyFile: filepath.Join(d, "k"),
-		HTTPClient: provider.NewHTTPClient(10 * time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.store.Close() })
-	r.authorize(t, "ms", idp.Microsoft)
-	r.authorize(t, "gmail", idp.Google)
 	return r
-}
-
-// authorize stores a live token minted at the sandbox under name.
-func (r *rig) authorize(t *testing.T, name string, f idp.Flavor) {
-	t.Helper()
-	if _, err := tokens.Authorize(context.Background(), r.store, r.idp, r.w, name, f); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func server(proto Protocol, addr string, sec Security, roots *testcert.Cert) Server {
@@ -110,7 +54,7 @@ func server(proto Protocol, addr string, sec Security, roots *testcert.Cert) Ser
 }
 
 func (r *rig) src(name string) *tokenstore.Source {
-	return r.store.Source(name, tokenstore.ActorEvmail)
+	return r.Store.Source(name, tokenstore.ActorEvmail)
 }
 
 func TestIMAPLogins(t *testing.T) {
@@ -122,11 +66,11 @@ func TestIMAPLogins(t *testing.T) {
 		s    Server
 		a    Auth
 	}{
-		{"XOAUTH2 over SSL", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}},
-		{"XOAUTH2 after STARTTLS", server(IMAP, ms[imapd.RequireStartTLS], STARTTLS, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}},
-		{"shared mailbox", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.MSSharedMailbox, Tokens: r.src("ms")}},
-		{"password", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
-		{"Gmail", server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.GoogleUser, Tokens: r.src("gmail")}},
+		{"XOAUTH2 over SSL", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
+		{"XOAUTH2 after STARTTLS", server(IMAP, ms[imapd.RequireStartTLS], STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
+		{"shared mailbox", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}},
+		{"password", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
+		{"Gmail", server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("gmail")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl, err := DialIMAP(ctx, c.s, c.a, Options{}, nil)
@@ -139,11 +83,11 @@ func TestIMAPLogins(t *testing.T) {
 			}
 		})
 	}
-	tok, _ := r.store.Get(ctx, "ms")
+	tok, _ := r.Store.Get(ctx, "ms")
 	if tok.LastUsedBy != tokenstore.ActorEvmail || tok.LastUsedAt.IsZero() {
 		t.Fatalf("use not recorded: %q %v", tok.LastUsedBy, tok.LastUsedAt)
 	}
-	if n := len(r.idp.Refreshes()); n != 0 {
+	if n := len(r.IDP.Refreshes()); n != 0 {
 		t.Fatalf("%d refreshes for logins with valid tokens", n)
 	}
 }
@@ -153,43 +97,43 @@ func TestIMAPLogins(t *testing.T) {
 func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	_, rt, _ := r.idp.MintToken(ctx, r.w, idp.Microsoft, r.w.MSUser)
-	r.store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("not-a-token-the-server-knows"),
+	_, rt, _ := r.IDP.MintToken(ctx, r.World, idp.Microsoft, r.World.MSUser)
+	r.Store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("not-a-token-the-server-knows"),
 		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI)
 	for _, c := range []struct {
 		proto Protocol
 		dial  func() error
 	}{
 		{IMAP, func() error {
-			c, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			c, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			if err == nil {
 				c.Close()
 			}
 			return err
 		}},
 		{SMTP, func() error {
-			c, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{})
+			c, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			if err == nil {
 				c.Close()
 			}
 			return err
 		}},
 	} {
-		before := len(r.idp.Refreshes())
+		before := len(r.IDP.Refreshes())
 		if err := c.dial(); err != nil {
 			t.Fatalf("%s: %v", c.proto, err)
 		}
-		if len(r.idp.Refreshes()) != before+1 {
-			t.Fatalf("%s: %d refreshes, want exactly one", c.proto, len(r.idp.Refreshes())-before)
+		if len(r.IDP.Refreshes()) != before+1 {
+			t.Fatalf("%s: %d refreshes, want exactly one", c.proto, len(r.IDP.Refreshes())-before)
 		}
 		// The fresh token now in the store is used as is.
-		r.store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("stale-again"),
+		r.Store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("stale-again"),
 			RefreshToken: secret.New(mustRT(t, r)), ExpiresIn: time.Hour}, tokenstore.ActorCLI)
 	}
 }
 
 func mustRT(t *testing.T, r *rig) string {
-	_, rt, err := r.idp.MintToken(context.Background(), r.w, idp.Microsoft, r.w.MSUser)
+	_, rt, err := r.IDP.MintToken(context.Background(), r.World, idp.Microsoft, r.World.MSUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +143,7 @@ func mustRT(t *testing.T, r *rig) string {
 func TestLoginFailuresSayWhatToDo(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	r.dir.DisableSMTPAuth(r.w.MSUser)
+	r.Directory.DisableSMTPAuth(r.World.MSUser)
 	dead, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadAddr := dead.Addr().String()
 	dead.Close()
@@ -213,37 +157,37 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 		temp    bool
 	}{
 		{"not a delegate of the mailbox", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO AUTHENTICATE failed.", "Full Access", 1, false},
 		{"SMTP AUTH disabled", func() error {
-			_, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{})
+			_, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			return err
 		}, StageLogin, "535 5.7.139", "Authenticated SMTP", 0, false},
 		{"Gmail failure challenge", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
 			return err
 		}, StageLogin, "AUTHENTICATIONFAILED", "status 401", 1, false},
 		{"wrong password", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO", "user name and password", 0, false},
 		{"nobody listening", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, deadAddr, SSL, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(IMAP, deadAddr, SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageConnect, "", "firewall", 0, true},
 		{"untrusted certificate", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, nil), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, nil), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "certificate", 0, false},
 		{"SSL against a plain port", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.RequireStartTLS], SSL, r.cert), Auth{User: r.w.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.RequireStartTLS], SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "STARTTLS for 143", 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := len(r.idp.Refreshes())
+			before := len(r.IDP.Refreshes())
 			err := c.dial()
 			var e *Error
 			if !errors.As(err, &e) {
@@ -255,7 +199,7 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 			if text, _ := advice.Of(err); !strings.Contains(text, c.advice) {
 				t.Fatalf("advice %q lacks %q", text, c.advice)
 			}
-			if got := len(r.idp.Refreshes()) - before; got != c.refresh {
+			if got := len(r.IDP.Refreshes()) - before; got != c.refresh {
 				t.Fatalf("%d forced refreshes, want %d", got, c.refresh)
 			}
 		})
@@ -265,8 +209,8 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	r.store.Create(ctx, tokenstore.Settings{Name: "fresh", Config: provider.Config{Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}}, tokenstore.ActorCLI)
-	_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.cert), Auth{User: r.w.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
+	r.Store.Create(ctx, tokenstore.Settings{Name: "fresh", Config: provider.Config{Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}}, tokenstore.ActorCLI)
+	_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(advice.Explain(err), "Get Email Token") {
 		t.Fatalf("got %v", err)
@@ -283,10 +227,10 @@ func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 func TestTestTranscriptHidesCredentials(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	tok, _ := r.store.Get(ctx, "ms")
+	tok, _ := r.Store.Get(ctx, "ms")
 	for _, req := range []TestRequest{
-		{Protocol: IMAP, Security: STARTTLS, User: r.w.MSUser},
-		{Protocol: SMTP, Security: STARTTLS, User: r.w.MSUser},
+		{Protocol: IMAP, Security: STARTTLS, User: r.World.MSUser},
+		{Protocol: SMTP, Security: STARTTLS, User: r.World.MSUser},
 	} {
 		addr := r.imap[idp.Microsoft][imapd.RequireStartTLS]
 		if req.Protocol == SMTP {
@@ -295,7 +239,7 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 		host, port, _ := net.SplitHostPort(addr)
 		req.Host = host
 		req.Port, _ = strconv.Atoi(port)
-		res := Test(ctx, r.src("ms"), req, r.cert.Pool())
+		res := Test(ctx, r.src("ms"), req, r.Cert.Pool())
 		if !res.OK || !strings.Contains(res.Summary, "Logged in") {
 			t.Fatalf("%s: %+v", req.Protocol, res)
 		}
@@ -308,7 +252,7 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 		}
 	}
 	// A failure keeps the server's words and the advice.
-	res := Test(ctx, r.src("ms"), TestRequest{Protocol: IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[idp.Microsoft][imapd.ImplicitTLS]), Security: SSL, User: "nobody@contoso.example"}, r.cert.Pool())
+	res := Test(ctx, r.src("ms"), TestRequest{Protocol: IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[idp.Microsoft][imapd.ImplicitTLS]), Security: SSL, User: "nobody@contoso.example"}, r.Cert.Pool())
 	if res.OK || !strings.Contains(res.Summary, "AUTHENTICATE failed") || res.Advice == "" {
 		t.Fatalf("failed test: %+v", res)
 	}
@@ -355,15 +299,15 @@ func TestPOP3Logins(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
-		srv := pop3d.New(pop3d.Options{Style: style, Directory: r.dir, TLS: r.cert.ServerTLS()})
+		srv := pop3d.New(pop3d.Options{Style: style, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
 		t.Cleanup(func() { srv.Close() })
 		tlsAddr, _ := srv.Listen(pop3d.ImplicitTLS)
-		name, user := "ms", r.w.MSUser
+		name, user := "ms", r.World.MSUser
 		if style == idp.Google {
-			name, user = "gmail", r.w.GoogleUser
+			name, user = "gmail", r.World.GoogleUser
 		}
 		srv.Add(user, []byte("Subject: hi\r\n\r\n.hidden line\r\n"))
-		c, err := DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.cert), Auth{User: user, Tokens: r.src(name)}, Options{})
+		c, err := DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.Cert), Auth{User: user, Tokens: r.src(name)}, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", style, err)
 		}
@@ -372,17 +316,17 @@ func TestPOP3Logins(t *testing.T) {
 		}
 		c.Quit()
 		// Refused: the server's words come back.
-		_, err = DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.cert), Auth{User: "nobody@example.com", Tokens: r.src(name)}, Options{})
+		_, err = DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.Cert), Auth{User: "nobody@example.com", Tokens: r.src(name)}, Options{})
 		var e *Error
 		if !errors.As(err, &e) || !e.Rejected || !strings.Contains(e.Reply, "-ERR") {
 			t.Fatalf("%s refused: %v", style, err)
 		}
 	}
 	// STARTTLS (STLS) at the Exchange-like server, shared mailbox.
-	srv := pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: r.dir, TLS: r.cert.ServerTLS()})
+	srv := pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
 	t.Cleanup(func() { srv.Close() })
 	addr, _ := srv.Listen(pop3d.RequireStartTLS)
-	c, err := DialPOP3(ctx, server(POP3, addr, STARTTLS, r.cert), Auth{User: r.w.MSSharedMailbox, Tokens: r.src("ms")}, Options{})
+	c, err := DialPOP3(ctx, server(POP3, addr, STARTTLS, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

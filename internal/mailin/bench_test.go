@@ -17,7 +17,7 @@ import (
 // benchRig is the rig with a Dovecot checking the sandbox's tokens.
 func benchRig(b *testing.B) (*rig, *dovecot.Server) {
 	r := newRig(b)
-	dc := dovecot.Start(b, dovecot.Options{IntrospectionURL: r.idp.URL() + "/introspect", TLS: true})
+	dc := r.Dovecot(b)
 	return r, dc
 }
 
@@ -57,8 +57,8 @@ func BenchmarkReceive2000(b *testing.B) {
 			n := 0
 			for b.Loop() {
 				b.StopTimer()
-				dc.DeliverMany(b, r.w.MSUser, msgs)
-				md := filepath.Join(r.dir, fmt.Sprintf("inbox-%d", n))
+				dc.DeliverMany(b, r.World.MSUser, msgs)
+				md := filepath.Join(r.Dir, fmt.Sprintf("inbox-%d", n))
 				task := dovecotTask(r, dc, proto, md)
 				b.StartTimer()
 				start := time.Now()
@@ -93,8 +93,8 @@ func BenchmarkMailboxSize(b *testing.B) {
 			n := 0
 			for b.Loop() {
 				b.StopTimer()
-				dc.DeliverMany(b, r.w.MSUser, msgs)
-				task := dovecotTask(r, dc, "IMAP", filepath.Join(r.dir, fmt.Sprintf("inbox-%d", n)))
+				dc.DeliverMany(b, r.World.MSUser, msgs)
+				task := dovecotTask(r, dc, "IMAP", filepath.Join(r.Dir, fmt.Sprintf("inbox-%d", n)))
 				b.StartTimer()
 				start := time.Now()
 				if code, log := r.run(task); code != 0 {
@@ -139,8 +139,8 @@ func BenchmarkPeakRSS100MB(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		b.StopTimer()
-		dc.DeliverMany(b, r.w.MSUser, [][]byte{big})
-		task := dovecotTask(r, dc, "IMAP", filepath.Join(r.dir, fmt.Sprintf("big-%d", n)))
+		dc.DeliverMany(b, r.World.MSUser, [][]byte{big})
+		task := dovecotTask(r, dc, "IMAP", filepath.Join(r.Dir, fmt.Sprintf("big-%d", n)))
 		b.StartTimer()
 		peak = max(peak, peakRSS(b, task))
 		n++
@@ -156,9 +156,9 @@ func TestLargeMessageMemory(t *testing.T) {
 		t.Skip("writes 100 MB")
 	}
 	r := newRig(t)
-	dc := dovecot.Start(t, dovecot.Options{IntrospectionURL: r.idp.URL() + "/introspect", TLS: true})
-	dc.DeliverMany(t, r.w.MSUser, [][]byte{sizedMessage(0, 100<<20)})
-	md := filepath.Join(r.dir, "big")
+	dc := r.Dovecot(t)
+	dc.DeliverMany(t, r.World.MSUser, [][]byte{sizedMessage(0, 100<<20)})
+	md := filepath.Join(r.Dir, "big")
 	peak := peakRSS(t, dovecotTask(r, dc, "IMAP", md))
 	t.Logf("peak RSS receiving 100 MB over IMAP: %.1f MiB", peak)
 	entries, _ := os.ReadDir(filepath.Join(md, "new"))

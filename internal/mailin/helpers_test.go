@@ -14,77 +14,33 @@ import (
 
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
-	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
-	"mailtokens/internal/sandbox/testcert"
-	"mailtokens/internal/sandbox/tokens"
-	"mailtokens/internal/tokenstore"
+	"mailtokens/internal/sandbox/sandboxtest"
 )
 
 // rig is the sandbox provider and Exchange-like mail servers, a token
-// store with an authorized token "support", and a directory for task
+// store with an authorized token "support", and a directory (Dir) for task
 // files, the store and the Maildir.
 type rig struct {
-	t      testing.TB
-	idp    *idp.Server
-	w      idp.World
-	dir    string
-	imap   *imapd.Server
-	pop3   *pop3d.Server
-	imapS  string // IMAP over TLS
-	imapP  string // IMAP in clear (loopback)
-	pop3S  string
-	caFile string
-	store  string
-	key    string
+	t testing.TB
+	*sandboxtest.Env
+	imap  *imapd.Server
+	pop3  *pop3d.Server
+	imapS string // IMAP over TLS
+	imapP string // IMAP in clear (loopback)
+	pop3S string
 }
 
 func newRig(t testing.TB, imapOpts ...func(*imapd.Options)) *rig {
 	t.Helper()
-	p := idp.NewTest(t, idp.Options{})
-	w := p.AddWorld()
-	dirA := mailauth.New(p.Introspect)
-	dirA.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
-	dirA.SetPassword("clerk@contoso.example", "clerk password")
-	cert, err := testcert.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ca, _, _, err := cert.WriteFiles(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{t: t, idp: p, w: w, dir: dir, caFile: ca, store: filepath.Join(dir, "tokens.db"), key: filepath.Join(dir, "tokens.key")}
-	io := imapd.Options{Style: idp.Microsoft, Directory: dirA, TLS: cert.ServerTLS()}
-	for _, o := range imapOpts {
-		o(&io)
-	}
-	if r.imap, err = imapd.New(io); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.imap.Close() })
-	r.imapS, _ = r.imap.Listen(imapd.ImplicitTLS)
-	r.imapP, _ = r.imap.Listen(imapd.Plain)
-	r.pop3 = pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: dirA, TLS: cert.ServerTLS()})
-	t.Cleanup(func() { r.pop3.Close() })
-	r.pop3S, _ = r.pop3.Listen(pop3d.ImplicitTLS)
-
-	st := r.openStore()
-	defer st.Close()
-	if _, err := tokens.Authorize(context.Background(), st, p, w, "support", idp.Microsoft); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func (r *rig) openStore() *tokenstore.Store {
-	r.t.Helper()
-	st, err := tokenstore.Open(context.Background(), tokenstore.Options{Path: r.store, KeyFile: r.key})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return st
+	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.Passwords(),
+		sandboxtest.IMAP(idp.Microsoft, imapOpts...), sandboxtest.POP3(idp.Microsoft),
+		sandboxtest.Authorized("support", idp.Microsoft))
+	// evmail opens the store itself, as the process it is in production.
+	e.Store.Close()
+	imap, pop3 := e.IMAP[idp.Microsoft], e.POP3[idp.Microsoft]
+	return &rig{t: t, Env: e, imap: imap.Server, pop3: pop3.Server,
+		imapS: imap.Addr[imapd.ImplicitTLS], imapP: imap.Addr[imapd.Plain], pop3S: pop3.Addr[pop3d.ImplicitTLS]}
 }
 
 // task writes a task file: the rig's store, OAUTH2 with the token, and the
@@ -92,10 +48,10 @@ func (r *rig) openStore() *tokenstore.Store {
 func (r *rig) task(name string, keys map[string]string) string {
 	r.t.Helper()
 	base := map[string]string{
-		"TOKEN_STORE": r.store, "TOKEN_STORE_KEY_FILE": r.key,
-		"MAILBOX_PROTOCOL": "IMAP", "MAILBOX_SECURITY": "SSL", "MAILBOX_TLS_CA_FILE": r.caFile,
-		"MAILBOX_USER": r.w.MSUser, "MAILBOX_AUTH_TYPE": "OAUTH2", "MAILBOX_EMAIL_TOKEN_NAME": "support",
-		"MAILBOX_POLL_INTERVAL": "1s", "MAILBOX_DELIVER_TO": "maildir:" + filepath.Join(r.dir, "inbox"),
+		"TOKEN_STORE": r.StorePath, "TOKEN_STORE_KEY_FILE": r.KeyFile,
+		"MAILBOX_PROTOCOL": "IMAP", "MAILBOX_SECURITY": "SSL", "MAILBOX_TLS_CA_FILE": r.CAFile,
+		"MAILBOX_USER": r.World.MSUser, "MAILBOX_AUTH_TYPE": "OAUTH2", "MAILBOX_EMAIL_TOKEN_NAME": "support",
+		"MAILBOX_POLL_INTERVAL": "1s", "MAILBOX_DELIVER_TO": "maildir:" + filepath.Join(r.Dir, "inbox"),
 		"LOG_LEVEL": "DEBUG",
 	}
 	host, port := splitAddr(r.imapS)
@@ -116,7 +72,7 @@ func (r *rig) task(name string, keys map[string]string) string {
 	for _, k := range ks {
 		fmt.Fprintf(&b, "%s = %s\n", k, base[k])
 	}
-	path := filepath.Join(r.dir, name+".properties")
+	path := filepath.Join(r.Dir, name+".properties")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		r.t.Fatal(err)
 	}
@@ -144,7 +100,7 @@ func (r *rig) run(task string, extra ...string) (int, string) {
 // the store.
 func (r *rig) noSecretsIn(text string) {
 	r.t.Helper()
-	st := r.openStore()
+	st := r.OpenStore(r.t)
 	defer st.Close()
 	list, err := st.List(context.Background())
 	if err != nil {
@@ -155,7 +111,7 @@ func (r *rig) noSecretsIn(text string) {
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		for _, s := range []string{full.AccessToken.Reveal(), full.RefreshToken.Reveal(), full.ClientSecret.Reveal(), r.w.Password} {
+		for _, s := range []string{full.AccessToken.Reveal(), full.RefreshToken.Reveal(), full.ClientSecret.Reveal(), r.World.Password} {
 			if len(s) >= 8 && strings.Contains(text, s) {
 				r.t.Fatalf("a secret (%.6s…) appears in evmail's log", s)
 			}

@@ -22,7 +22,7 @@ func TestIMAPSeen(t *testing.T) {
 	var want []string
 	for i := range 5 {
 		m := message(i, tricky)
-		if _, err := r.imap.Append(r.w.MSUser, "INBOX", m); err != nil {
+		if _, err := r.imap.Append(r.World.MSUser, "INBOX", m); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, lf(m))
@@ -31,26 +31,26 @@ func TestIMAPSeen(t *testing.T) {
 	if code, log := r.run(task); code != 0 {
 		t.Fatalf("exit %d\n%s", code, log)
 	}
-	got := maildir(t, filepath.Join(r.dir, "inbox"))
+	got := maildir(t, filepath.Join(r.Dir, "inbox"))
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("maildir holds %d messages, want %d (byte-exact, LF line ends)", len(got), len(want))
 	}
-	msgs, _ := r.imap.Messages(r.w.MSUser, "INBOX")
+	msgs, _ := r.imap.Messages(r.World.MSUser, "INBOX")
 	for _, m := range msgs {
 		if !slices.Contains(m.Flags, imap.FlagSeen) {
 			t.Fatalf("UID %d not marked seen: %v", m.UID, m.Flags)
 		}
 	}
 	// A second pass delivers nothing again; a new message is picked up.
-	r.imap.Append(r.w.MSUser, "INBOX", message(9, "new"))
+	r.imap.Append(r.World.MSUser, "INBOX", message(9, "new"))
 	if code, log := r.run(task); code != 0 || !strings.Contains(log, "delivered=1") {
 		t.Fatalf("second pass: %d\n%s", code, log)
 	}
-	if n := len(maildir(t, filepath.Join(r.dir, "inbox"))); n != 6 {
+	if n := len(maildir(t, filepath.Join(r.Dir, "inbox"))); n != 6 {
 		t.Fatalf("%d messages after the second pass, want 6", n)
 	}
-	st := r.openStore()
+	st := r.OpenStore(t)
 	defer st.Close()
 	tok, _ := st.Get(context.Background(), "support")
 	if tok.LastUsedBy != tokenstore.ActorEvmail {
@@ -75,18 +75,18 @@ func TestIMAPMoveAndDelete(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t, func(o *imapd.Options) { o.NoMove = c.noMove })
 			for i := range 3 {
-				r.imap.Append(r.w.MSUser, "INBOX", message(i, "body"))
+				r.imap.Append(r.World.MSUser, "INBOX", message(i, "body"))
 			}
 			if code, log := r.run(r.task("t", c.keys)); code != 0 {
 				t.Fatalf("exit %d\n%s", code, log)
 			}
-			if n := len(maildir(t, filepath.Join(r.dir, "inbox"))); n != 3 {
+			if n := len(maildir(t, filepath.Join(r.Dir, "inbox"))); n != 3 {
 				t.Fatalf("%d delivered", n)
 			}
-			if left, _ := r.imap.Messages(r.w.MSUser, "INBOX"); len(left) != 0 {
+			if left, _ := r.imap.Messages(r.World.MSUser, "INBOX"); len(left) != 0 {
 				t.Fatalf("%d messages left in INBOX", len(left))
 			}
-			moved, _ := r.imap.Messages(r.w.MSUser, "Processed")
+			moved, _ := r.imap.Messages(r.World.MSUser, "Processed")
 			if c.keys["MAILBOX_AFTER_DELIVERY"] == "MOVE" && len(moved) != 3 {
 				t.Fatalf("%d messages in Processed", len(moved))
 			}
@@ -96,19 +96,19 @@ func TestIMAPMoveAndDelete(t *testing.T) {
 
 func TestIMAPSharedMailboxAndPassword(t *testing.T) {
 	r := newRig(t)
-	r.imap.AddMailbox(r.w.MSSharedMailbox)
-	r.imap.Append(r.w.MSSharedMailbox, "INBOX", message(1, "shared"))
-	if code, log := r.run(r.task("shared", map[string]string{"MAILBOX_USER": r.w.MSSharedMailbox})); code != 0 {
+	r.imap.AddMailbox(r.World.MSSharedMailbox)
+	r.imap.Append(r.World.MSSharedMailbox, "INBOX", message(1, "shared"))
+	if code, log := r.run(r.task("shared", map[string]string{"MAILBOX_USER": r.World.MSSharedMailbox})); code != 0 {
 		t.Fatalf("shared mailbox: %d\n%s", code, log)
 	}
 	r.imap.AddMailbox("clerk@contoso.example")
 	r.imap.Append("clerk@contoso.example", "INBOX", message(2, "password"))
 	task := r.task("pw", map[string]string{"MAILBOX_USER": "clerk@contoso.example", "MAILBOX_AUTH_TYPE": "PASSWORD",
-		"MAILBOX_PASSWORD": "clerk password", "MAILBOX_EMAIL_TOKEN_NAME": "", "MAILBOX_DELIVER_TO": "maildir:" + filepath.Join(r.dir, "clerk")})
+		"MAILBOX_PASSWORD": "clerk password", "MAILBOX_EMAIL_TOKEN_NAME": "", "MAILBOX_DELIVER_TO": "maildir:" + filepath.Join(r.Dir, "clerk")})
 	if code, log := r.run(task); code != 0 {
 		t.Fatalf("password login: %d\n%s", code, log)
 	}
-	if n := len(maildir(t, filepath.Join(r.dir, "clerk"))); n != 1 {
+	if n := len(maildir(t, filepath.Join(r.Dir, "clerk"))); n != 1 {
 		t.Fatalf("%d delivered with a password login", n)
 	}
 }
@@ -116,7 +116,7 @@ func TestIMAPSharedMailboxAndPassword(t *testing.T) {
 func TestIMAPUIDValidityChange(t *testing.T) {
 	r := newRig(t)
 	for i := range 3 {
-		r.imap.Append(r.w.MSUser, "INBOX", message(i, "before"))
+		r.imap.Append(r.World.MSUser, "INBOX", message(i, "before"))
 	}
 	task := r.task("v", nil)
 	if code, log := r.run(task); code != 0 {
@@ -124,15 +124,15 @@ func TestIMAPUIDValidityChange(t *testing.T) {
 	}
 	// The server renumbers the folder; the delivered (now \Seen) messages
 	// must not come again, the new one must.
-	if _, err := r.imap.RenumberFolder(r.w.MSUser, "INBOX"); err != nil {
+	if _, err := r.imap.RenumberFolder(r.World.MSUser, "INBOX"); err != nil {
 		t.Fatal(err)
 	}
-	r.imap.Append(r.w.MSUser, "INBOX", message(7, "after"))
+	r.imap.Append(r.World.MSUser, "INBOX", message(7, "after"))
 	code, log := r.run(task)
 	if code != 0 || !strings.Contains(log, "UIDVALIDITY changed") {
 		t.Fatalf("%d\n%s", code, log)
 	}
-	if n := len(maildir(t, filepath.Join(r.dir, "inbox"))); n != 4 {
+	if n := len(maildir(t, filepath.Join(r.Dir, "inbox"))); n != 4 {
 		t.Fatalf("%d messages after the renumbering, want 4", n)
 	}
 }
@@ -140,13 +140,13 @@ func TestIMAPUIDValidityChange(t *testing.T) {
 func TestCrashAfterWriteBeforeRecordIsRecognised(t *testing.T) {
 	r := newRig(t)
 	m := message(1, "once only")
-	uid, _ := r.imap.Append(r.w.MSUser, "INBOX", m)
-	validity, _ := r.imap.UIDValidity(r.w.MSUser, "INBOX")
-	inbox := filepath.Join(r.dir, "inbox")
+	uid, _ := r.imap.Append(r.World.MSUser, "INBOX", m)
+	validity, _ := r.imap.UIDValidity(r.World.MSUser, "INBOX")
+	inbox := filepath.Join(r.Dir, "inbox")
 	md, _ := OpenMaildir(inbox)
 	// As if evmail had recorded "pending", written the file, and died.
-	st := r.openStore()
-	key := "imap|" + strings.ToLower(strings.Join([]string{hostOf(r.imapS), portOf(r.imapS), r.w.MSUser, "INBOX"}, "|"))
+	st := r.OpenStore(t)
+	key := "imap|" + strings.ToLower(strings.Join([]string{hostOf(r.imapS), portOf(r.imapS), r.World.MSUser, "INBOX"}, "|"))
 	name := md.Name(time.Now())
 	NewLedger(st.DB()).SetDelivery(context.Background(), key, Delivery{UID: fmtUID(validity, uid), State: DeliveryPending, Location: name})
 	st.Close()
@@ -159,7 +159,7 @@ func TestCrashAfterWriteBeforeRecordIsRecognised(t *testing.T) {
 	if n := len(maildir(t, inbox)); n != 1 {
 		t.Fatalf("%d copies of the message", n)
 	}
-	msgs, _ := r.imap.Messages(r.w.MSUser, "INBOX")
+	msgs, _ := r.imap.Messages(r.World.MSUser, "INBOX")
 	if !slices.Contains(msgs[0].Flags, imap.FlagSeen) {
 		t.Fatal("the recognised message was not marked seen")
 	}
@@ -167,9 +167,9 @@ func TestCrashAfterWriteBeforeRecordIsRecognised(t *testing.T) {
 
 func TestCommandDelivery(t *testing.T) {
 	r := newRig(t)
-	r.imap.Append(r.w.MSUser, "INBOX", message(1, "to a program"))
-	out := filepath.Join(r.dir, "program-got")
-	script := filepath.Join(r.dir, "deliver.sh")
+	r.imap.Append(r.World.MSUser, "INBOX", message(1, "to a program"))
+	out := filepath.Join(r.Dir, "program-got")
+	script := filepath.Join(r.Dir, "deliver.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s\\n' \"$MAILTOKENS_MESSAGE_KEY\" >> \""+out+".keys\"\ncat >> \""+out+"\"\n"), 0o700)
 	code, log := r.run(r.task("cmd", map[string]string{"MAILBOX_DELIVER_TO": "command:" + script}))
 	if code != 0 {
@@ -186,14 +186,14 @@ func TestCommandDelivery(t *testing.T) {
 
 	// A program that fails: logged with its stderr, message left unseen
 	// for the next pass.
-	r.imap.Append(r.w.MSUser, "INBOX", message(2, "refused"))
-	bad := filepath.Join(r.dir, "bad.sh")
+	r.imap.Append(r.World.MSUser, "INBOX", message(2, "refused"))
+	bad := filepath.Join(r.Dir, "bad.sh")
 	os.WriteFile(bad, []byte("#!/bin/sh\ncat >/dev/null\necho 'queue is full' >&2\nexit 3\n"), 0o700)
 	code, log = r.run(r.task("cmd", map[string]string{"MAILBOX_DELIVER_TO": "command:" + bad}))
 	if code != 1 || !strings.Contains(log, "queue is full") || !strings.Contains(log, "failed=1") {
 		t.Fatalf("failing program: %d\n%s", code, log)
 	}
-	msgs, _ := r.imap.Messages(r.w.MSUser, "INBOX")
+	msgs, _ := r.imap.Messages(r.World.MSUser, "INBOX")
 	if slices.Contains(msgs[1].Flags, imap.FlagSeen) {
 		t.Fatal("an undelivered message was marked seen")
 	}
@@ -210,7 +210,7 @@ func TestStartupProblems(t *testing.T) {
 	if code != 1 || !strings.Contains(log, "MAILBOX_EMAIL_TOKEN_NAME = suport") || !strings.Contains(log, "tokens: support") {
 		t.Fatalf("unknown token: %d\n%s", code, log)
 	}
-	st := r.openStore()
+	st := r.OpenStore(t)
 	st.Create(context.Background(), tokenstore.Settings{Name: "fresh", Config: provider.Config{Type: "google", ClientID: "x"}}, tokenstore.ActorCLI)
 	st.Close()
 	code, log = r.run(r.task("fresh", map[string]string{"MAILBOX_EMAIL_TOKEN_NAME": "fresh"}))

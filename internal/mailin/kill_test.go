@@ -90,8 +90,8 @@ func killTest(t *testing.T, proto string) {
 	for i := range total {
 		m := message(i, fmt.Sprintf("message %d\r\n.%s", i, strings.Repeat("k", 2000+i*17%5000)))
 		if proto == "POP3" {
-			r.pop3.Add(r.w.MSUser, m)
-		} else if _, err := r.imap.Append(r.w.MSUser, "INBOX", m); err != nil {
+			r.pop3.Add(r.World.MSUser, m)
+		} else if _, err := r.imap.Append(r.World.MSUser, "INBOX", m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,8 +100,8 @@ func killTest(t *testing.T, proto string) {
 	if proto == "POP3" {
 		task = r.pop3Task("kill", keys)
 	}
-	inbox := filepath.Join(r.dir, "inbox")
-	logFile, err := os.Create(filepath.Join(r.dir, "evmail.log"))
+	inbox := filepath.Join(r.Dir, "inbox")
+	logFile, err := os.Create(filepath.Join(r.Dir, "evmail.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,12 +155,12 @@ func killTest(t *testing.T, proto string) {
 func (r *rig) onServer(proto string) [][]byte {
 	var out [][]byte
 	if proto == "POP3" {
-		for _, m := range r.pop3.Messages(r.w.MSUser) {
+		for _, m := range r.pop3.Messages(r.World.MSUser) {
 			out = append(out, m.Data)
 		}
 		return out
 	}
-	msgs, err := r.imap.Messages(r.w.MSUser, "INBOX")
+	msgs, err := r.imap.Messages(r.World.MSUser, "INBOX")
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func TestLostIMAP(t *testing.T) {
 	r := newRig(t)
 	r.imap.AddMailbox("clerk@contoso.example")
 	r.imap.Append("clerk@contoso.example", "INBOX", message(1, "held"))
-	pem, err := os.ReadFile(r.caFile)
+	pem, err := os.ReadFile(r.CAFile)
 	if err != nil {
 		t.Fatal(err)
 	}

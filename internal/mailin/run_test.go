@@ -56,31 +56,31 @@ func TestIdleDeliversNewMail(t *testing.T) {
 	r := newRig(t)
 	log := r.start(r.task("idle", map[string]string{"MAILBOX_POLL_INTERVAL": "10m"}))
 	waitFor(t, "the first pass", func() bool { return strings.Contains(log.String(), "pass finished") })
-	r.imap.Append(r.w.MSUser, "INBOX", message(1, "while idling"))
-	waitFor(t, "delivery during IDLE", func() bool { return len(maildir(t, filepath.Join(r.dir, "inbox"))) == 1 })
+	r.imap.Append(r.World.MSUser, "INBOX", message(1, "while idling"))
+	waitFor(t, "delivery during IDLE", func() bool { return len(maildir(t, filepath.Join(r.Dir, "inbox"))) == 1 })
 }
 
 // TestWaitsForAuthorization: a token nobody authorized yet does not stop
 // the worker; it says what to do, and receives once the admin has acted.
 func TestWaitsForAuthorization(t *testing.T) {
 	r := newRig(t)
-	st := r.openStore()
+	st := r.OpenStore(t)
 	defer st.Close()
 	ctx := context.Background()
-	st.Create(ctx, tokens.Settings(r.idp, r.w, "later", idp.Microsoft), tokenstore.ActorCLI)
-	r.imap.Append(r.w.MSUser, "INBOX", message(1, "waiting"))
+	st.Create(ctx, tokens.Settings(r.IDP, r.World, "later", idp.Microsoft), tokenstore.ActorCLI)
+	r.imap.Append(r.World.MSUser, "INBOX", message(1, "waiting"))
 	log := r.start(r.task("later", map[string]string{"MAILBOX_EMAIL_TOKEN_NAME": "later"}))
 	waitFor(t, "the worker to say what the admin must do", func() bool {
 		return strings.Count(log.String(), "Get Email Token") >= 2
 	})
-	if n := len(maildir(t, filepath.Join(r.dir, "inbox"))); n != 0 {
+	if n := len(maildir(t, filepath.Join(r.Dir, "inbox"))); n != 0 {
 		t.Fatal("delivered without a token?")
 	}
 	// The admin clicks Get Email Token.
-	if _, err := tokens.Authorize(ctx, st, r.idp, r.w, "later", idp.Microsoft); err != nil {
+	if _, err := tokens.Authorize(ctx, st, r.IDP, r.World, "later", idp.Microsoft); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery after authorization", func() bool { return len(maildir(t, filepath.Join(r.dir, "inbox"))) == 1 })
+	waitFor(t, "delivery after authorization", func() bool { return len(maildir(t, filepath.Join(r.Dir, "inbox"))) == 1 })
 }
 
 // TestServerDownIsRetried: a server that is not there does not stop the
@@ -106,16 +106,16 @@ func TestServerDownIsRetried(t *testing.T) {
 // message is delivered, once, at the next start.
 func TestSIGTERMDuringASilentRETR(t *testing.T) {
 	r := newRig(t)
-	r.pop3.Add(r.w.MSUser, message(1, "held up"))
+	r.pop3.Add(r.World.MSUser, message(1, "held up"))
 	r.pop3.HangOn("RETR")
 	task := r.pop3Task("hang", nil)
 	log := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- evmail(ctx, []string{"-conf", task}, log) }()
-	st := r.openStore()
+	st := r.OpenStore(t)
 	defer st.Close()
-	key := "pop3|" + strings.ToLower(strings.Join([]string{hostOf(r.pop3S), portOf(r.pop3S), r.w.MSUser, "INBOX"}, "|"))
+	key := "pop3|" + strings.ToLower(strings.Join([]string{hostOf(r.pop3S), portOf(r.pop3S), r.World.MSUser, "INBOX"}, "|"))
 	// The message is recorded pending just before its RETR goes out.
 	waitFor(t, "the message to be on its way", func() bool {
 		d, _ := NewLedger(st.DB()).Deliveries(context.Background(), key)
@@ -130,13 +130,13 @@ func TestSIGTERMDuringASilentRETR(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("evmail did not stop while the server was silent (it waited for the read timeout)")
 	}
-	inbox := filepath.Join(r.dir, "inbox")
+	inbox := filepath.Join(r.Dir, "inbox")
 	for _, sub := range []string{"new", "tmp"} {
 		if entries, _ := os.ReadDir(filepath.Join(inbox, sub)); len(entries) != 0 {
 			t.Fatalf("%d files left in %s/", len(entries), sub)
 		}
 	}
-	if n := len(r.pop3.Messages(r.w.MSUser)); n != 1 {
+	if n := len(r.pop3.Messages(r.World.MSUser)); n != 1 {
 		t.Fatalf("%d messages on the server", n)
 	}
 	r.pop3.ClearFaults()

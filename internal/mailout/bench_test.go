@@ -76,7 +76,7 @@ func benchSend(b *testing.B, dial func(context.Context) (*smtp.Client, error), f
 // messages per connection), which relays to smtp-sink; no rate limit.
 func BenchmarkDovecotSubmission(b *testing.B) {
 	r := newDovecotRig(b)
-	benchSend(b, r.dialer(b), r.w.MSUser)
+	benchSend(b, r.dialer(b), r.World.MSUser)
 }
 
 // BenchmarkSinkCeiling: the same straight to smtp-sink, without TLS or
@@ -120,7 +120,7 @@ func peakRSS(tb testing.TB, r *rig, size int) float64 {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	writeMessage(tb, spool.path(DirNew, "large"), r.w.MSUser, "large", size)
+	writeMessage(tb, spool.path(DirNew, "large"), r.World.MSUser, "large", size)
 	conf := r.conf(tb, spoolDir, "MAIL_KEEP_SENT = NO\n")
 	hwm := filepath.Join(tb.TempDir(), "hwm")
 	var log logBuffer

@@ -161,13 +161,13 @@ func TestOnceExitCode(t *testing.T) {
 	spoolDir := filepath.Join(t.TempDir(), "outbox")
 	conf := r.conf(t, spoolDir, "")
 	spool, _ := OpenSpool(spoolDir)
-	queue(t, spool, "a", testMessage(r.w.MSUser, "a@x.example", "a", "x"))
-	queue(t, spool, "b", testMessage(r.w.MSUser, "b@x.example", "b", "x"))
+	queue(t, spool, "a", testMessage(r.World.MSUser, "a@x.example", "a", "x"))
+	queue(t, spool, "b", testMessage(r.World.MSUser, "b@x.example", "b", "x"))
 	if code, _, stderr := run([]string{"-conf", conf, "-once"}, ""); code != 0 || !strings.Contains(stderr, " sent=2 deferred=0 failed=0") {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 	r.smtp.FailData(1, 451, "4.7.500", "Server busy. Please try again later")
-	queue(t, spool, "c", testMessage(r.w.MSUser, "c@x.example", "c", "x"))
+	queue(t, spool, "c", testMessage(r.World.MSUser, "c@x.example", "c", "x"))
 	if code, _, stderr := run([]string{"-conf", conf, "-once"}, ""); code != 1 || !strings.Contains(stderr, "deferred=1") {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
@@ -202,7 +202,7 @@ func TestSpoolLock(t *testing.T) {
 // offers AUTH LOGIN for passwords).
 func TestPasswordLogin(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	r.dir.SetPassword("printer@contoso.example", "correct horse")
+	r.Directory.SetPassword("printer@contoso.example", "correct horse")
 	spoolDir := filepath.Join(t.TempDir(), "outbox")
 	text := readFile(t, r.conf(t, spoolDir, ""))
 	var kept []string

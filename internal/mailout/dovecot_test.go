@@ -8,14 +8,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wneessen/go-mail/smtp"
 
 	"mailtokens/internal/mailconn"
-	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -23,29 +22,14 @@ import (
 // sandbox's tokens by introspection and relays to an smtp-sink, and a
 // store with a live token.
 type dovecotRig struct {
-	idp                *idp.Server
-	w                  idp.World
-	dc                 *dovecot.Server
-	store              *tokenstore.Store
-	storePath, keyFile string
+	*sandboxtest.Env
+	dc *dovecot.Server
 }
 
 func newDovecotRig(t testing.TB) *dovecotRig {
 	t.Helper()
-	p := idp.NewTest(t, idp.Options{})
-	r := &dovecotRig{idp: p, w: p.AddWorld()}
-	r.dc = dovecot.Start(t, dovecot.Options{IntrospectionURL: p.URL() + "/introspect", TLS: true})
-	d := t.TempDir()
-	r.storePath, r.keyFile = filepath.Join(d, "tokens.db"), filepath.Join(d, "tokens.key")
-	var err error
-	r.store, err = tokenstore.Open(context.Background(), tokenstore.Options{Path: r.storePath, KeyFile: r.keyFile,
-		HTTPClient: provider.NewHTTPClient(10 * time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.store.Close() })
-	authorize(t, r.store, p, r.w, "ms")
-	return r
+	e := sandboxtest.New(t, sandboxtest.Authorized("ms", idp.Microsoft))
+	return &dovecotRig{Env: e, dc: e.Dovecot(t)}
 }
 
 // dialer logs in to submission with STARTTLS and XOAUTH2, as batchmail
@@ -53,7 +37,7 @@ func newDovecotRig(t testing.TB) *dovecotRig {
 func (r *dovecotRig) dialer(t testing.TB) func(context.Context) (*smtp.Client, error) {
 	srv := serverOf(t, r.dc.SubmissionAddr, mailconn.STARTTLS)
 	srv.RootCAs = r.dc.CAPool
-	auth := mailconn.Auth{User: r.w.MSUser, Tokens: r.store.Source("ms", tokenstore.ActorBatchmail)}
+	auth := mailconn.Auth{User: r.World.MSUser, Tokens: r.Store.Source("ms", tokenstore.ActorBatchmail)}
 	return func(ctx context.Context) (*smtp.Client, error) {
 		return mailconn.DialSMTP(ctx, srv, auth, mailconn.Options{})
 	}
@@ -83,11 +67,11 @@ func TestDovecotRelaysByteForByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Spool: spool, From: r.w.MSUser, Dial: r.dialer(t), Server: r.dc.SubmissionAddr})
+	s, err := New(Config{Spool: spool, From: r.World.MSUser, Dial: r.dialer(t), Server: r.dc.SubmissionAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	from := r.w.MSUser
+	from := r.World.MSUser
 	cases := []struct {
 		name, text, want string // want: the message as relayed, "" = the file
 		rcpts            []string
@@ -127,7 +111,7 @@ func TestDovecotRelaysByteForByte(t *testing.T) {
 			t.Errorf("%s: envelope %s -> %v, want %s -> %v", c.name, got[i].From, got[i].To, from, c.rcpts)
 		}
 	}
-	tok, err := r.store.Get(context.Background(), "ms")
+	tok, err := r.Store.Get(context.Background(), "ms")
 	if err != nil || tok.LastUsedBy != tokenstore.ActorBatchmail {
 		t.Errorf("token last used by %q (%v)", tok.LastUsedBy, err)
 	}
@@ -144,14 +128,14 @@ func TestDovecotRefusedToken(t *testing.T) {
 	srv := serverOf(t, r.dc.SubmissionAddr, mailconn.STARTTLS)
 	srv.RootCAs = r.dc.CAPool
 	// A mailbox the token's account may not use.
-	auth := mailconn.Auth{User: "someone.else@contoso.example", Tokens: r.store.Source("ms", tokenstore.ActorBatchmail)}
-	s, err := New(Config{Spool: spool, From: r.w.MSUser, Dial: func(ctx context.Context) (*smtp.Client, error) {
+	auth := mailconn.Auth{User: "someone.else@contoso.example", Tokens: r.Store.Source("ms", tokenstore.ActorBatchmail)}
+	s, err := New(Config{Spool: spool, From: r.World.MSUser, Dial: func(ctx context.Context) (*smtp.Client, error) {
 		return mailconn.DialSMTP(ctx, srv, auth, mailconn.Options{})
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "refused", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "refused", "x"))
 	sum := s.Pass(context.Background())
 	if sum.Err == nil || !strings.Contains(sum.Err.Error(), dovecot.SMTPAuthFailed) || sum.attempted() != 0 {
 		t.Fatalf("pass: %+v", sum)

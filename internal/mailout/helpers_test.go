@@ -7,45 +7,23 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wneessen/go-mail/smtp"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/mailconn"
-	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
-	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/smtpd"
-	"mailtokens/internal/sandbox/testcert"
-	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/tokenstore"
 )
 
 // testTimeout bounds every wait in a test.
 const testTimeout = 30 * time.Second
-
-// fakeClock is a Clock that moves only when a test advances it or a
-// sender sleeps on it: a sleep passes at once and moves the time on. The
-// sandbox servers read it as an idp.Clock.
-type fakeClock struct{ *idp.FakeClock }
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{idp.NewFakeClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))}
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	if d > 0 {
-		c.Advance(d)
-	}
-	return true
-}
 
 // logBuffer collects a logger's lines for assertions.
 type logBuffer struct{ syncbuf.Buffer }
@@ -56,18 +34,14 @@ func (b *logBuffer) logger() *slog.Logger {
 
 // rig is the sandbox: an identity provider, an Exchange-like SMTP server
 // that checks its tokens (STARTTLS required, as smtp.office365.com), and a
-// token store holding a live token for the world's Microsoft user.
+// token store holding a live token "ms" for the world's Microsoft user.
 type rig struct {
-	idp   *idp.Server
-	w     idp.World
-	dir   *mailauth.Directory
-	cert  *testcert.Cert
-	smtp  *smtpd.Server
-	addr  string // RequireStartTLS listener
-	store *tokenstore.Store
-	// storePath and keyFile are the store's files, for task files.
-	storePath, keyFile string
-	clock              *fakeClock
+	*sandboxtest.Env
+	smtp *smtpd.Server
+	addr string // RequireStartTLS listener
+	// clock is the sender's and the SMTP server's; a sender's sleep passes
+	// at once and moves it on. The provider and the store keep real time.
+	clock *clock.Fake
 }
 
 type rigOptions struct {
@@ -77,49 +51,17 @@ type rigOptions struct {
 
 func newRig(t testing.TB, opt rigOptions) *rig {
 	t.Helper()
-	p := idp.NewTest(t, idp.Options{})
-	w := p.AddWorld()
-	r := &rig{idp: p, w: w, dir: mailauth.New(p.Introspect), clock: newFakeClock()}
-	var err error
-	if r.cert, err = testcert.New(); err != nil {
-		t.Fatal(err)
-	}
-	r.smtp, err = smtpd.New(smtpd.Options{Style: idp.Microsoft, Directory: r.dir, TLS: r.cert.ServerTLS(),
-		RatePerMinute: opt.ratePerMinute, MaxMessageBytes: opt.maxMessageBytes, Clock: r.clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.smtp.Close() })
-	if r.addr, err = r.smtp.Listen(smtpd.RequireStartTLS); err != nil {
-		t.Fatal(err)
-	}
-	d := t.TempDir()
-	r.storePath, r.keyFile = filepath.Join(d, "tokens.db"), filepath.Join(d, "tokens.key")
-	r.store, err = tokenstore.Open(context.Background(), tokenstore.Options{Path: r.storePath,
-		KeyFile: r.keyFile, HTTPClient: provider.NewHTTPClient(10 * time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.store.Close() })
-	authorize(t, r.store, p, w, "ms")
-	return r
-}
-
-// authorize stores a live token for the world's Microsoft user under name.
-func authorize(t testing.TB, store *tokenstore.Store, p *idp.Server, w idp.World, name string) {
-	t.Helper()
-	if _, err := tokens.Authorize(context.Background(), store, p, w, name, idp.Microsoft); err != nil {
-		t.Fatal(err)
-	}
+	c := clock.NewFake(sandboxtest.Epoch)
+	w := sandboxtest.New(t, sandboxtest.Authorized("ms", idp.Microsoft), sandboxtest.SMTP(idp.Microsoft, func(o *smtpd.Options) {
+		o.RatePerMinute, o.MaxMessageBytes, o.Clock = opt.ratePerMinute, opt.maxMessageBytes, c
+	}))
+	smtp := w.SMTP[idp.Microsoft]
+	return &rig{Env: w, smtp: smtp.Server, addr: smtp.Addr[smtpd.RequireStartTLS], clock: c}
 }
 
 func serverOf(t testing.TB, addr string, sec mailconn.Security) mailconn.Server {
 	t.Helper()
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := strconv.Atoi(port)
+	host, n := sandboxtest.HostPort(t, addr)
 	return mailconn.Server{Protocol: mailconn.SMTP, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
 }
 
@@ -127,8 +69,8 @@ func serverOf(t testing.TB, addr string, sec mailconn.Security) mailconn.Server 
 // token, through mailconn as batchmail does.
 func (r *rig) dialer(t testing.TB) func(context.Context) (*smtp.Client, error) {
 	srv := serverOf(t, r.addr, mailconn.STARTTLS)
-	srv.RootCAs = r.cert.Pool()
-	auth := mailconn.Auth{User: r.w.MSUser, Tokens: r.store.Source("ms", tokenstore.ActorBatchmail)}
+	srv.RootCAs = r.Cert.Pool()
+	auth := mailconn.Auth{User: r.World.MSUser, Tokens: r.Store.Source("ms", tokenstore.ActorBatchmail)}
 	return func(ctx context.Context) (*smtp.Client, error) {
 		return mailconn.DialSMTP(ctx, srv, auth, mailconn.Options{})
 	}
@@ -141,7 +83,7 @@ func (r *rig) sender(t testing.TB, log *slog.Logger, edit func(*Config)) (*Sende
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Spool: spool, From: r.w.MSUser, Dial: r.dialer(t), Server: r.addr,
+	cfg := Config{Spool: spool, From: r.World.MSUser, Dial: r.dialer(t), Server: r.addr,
 		Clock: r.clock, Log: log, CommandTimeout: 10 * time.Second, EndDataTimeout: 10 * time.Second}
 	if edit != nil {
 		edit(&cfg)
@@ -209,11 +151,7 @@ func mustState(t testing.TB, spool *Spool, name string) *retryState {
 // the spool at spoolDir and extra lines appended.
 func (r *rig) conf(t testing.TB, spoolDir, extra string) string {
 	t.Helper()
-	caFile, _, _, err := r.cert.WriteFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return taskFile(t, r.addr, caFile, r.storePath, r.keyFile, r.w.MSUser, spoolDir, extra)
+	return taskFile(t, r.addr, r.CAFile, r.StorePath, r.KeyFile, r.World.MSUser, spoolDir, extra)
 }
 
 // taskFile writes a task file for an OAUTH2 login with the token "ms"

@@ -203,7 +203,7 @@ func queueNumbered(t *testing.T, r *rig, n int, what string) *Spool {
 		t.Fatal(err)
 	}
 	for i := range n {
-		queue(t, spool, fmt.Sprintf("m%03d", i), testMessage(r.w.MSUser, "a@example.net", fmt.Sprintf("%s %03d", what, i), "x"))
+		queue(t, spool, fmt.Sprintf("m%03d", i), testMessage(r.World.MSUser, "a@example.net", fmt.Sprintf("%s %03d", what, i), "x"))
 	}
 	return spool
 }

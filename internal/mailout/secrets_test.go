@@ -22,13 +22,13 @@ func TestNoSecretInTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := spool.Enqueue(strings.NewReader(testMessage(r.w.MSUser, "a@x.example", "hello", "body\n"))); err != nil {
+	if _, err := spool.Enqueue(strings.NewReader(testMessage(r.World.MSUser, "a@x.example", "hello", "body\n"))); err != nil {
 		t.Fatal(err)
 	}
 	// The store's access token is one the server refuses: mailconn
 	// refreshes it, and the new one goes out.
-	before, _ := r.store.Get(ctx, "ms")
-	r.store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("refused-" + before.AccessToken.Reveal()[:40]),
+	before, _ := r.Store.Get(ctx, "ms")
+	r.Store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("refused-" + before.AccessToken.Reveal()[:40]),
 		RefreshToken: before.RefreshToken, ExpiresIn: 3600e9}, tokenstore.ActorCLI)
 	conf := r.conf(t, spoolDir, "LOG_LEVEL = DEBUG\n")
 	code, stdout, stderr := run([]string{"-conf", conf, "-once"}, "")
@@ -36,14 +36,14 @@ func TestNoSecretInTheLog(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	// A refused login: the log explains, without the token.
-	r.dir.DisableSMTPAuth(r.w.MSUser)
-	spool.Enqueue(strings.NewReader(testMessage(r.w.MSUser, "b@x.example", "again", "body\n")))
+	r.Directory.DisableSMTPAuth(r.World.MSUser)
+	spool.Enqueue(strings.NewReader(testMessage(r.World.MSUser, "b@x.example", "again", "body\n")))
 	_, stdout2, stderr2 := run([]string{"-conf", conf, "-once"}, "")
 	log := stdout + stderr + stdout2 + stderr2
 	if !strings.Contains(log, "5.7.139") {
 		t.Fatalf("the refused login is not in the log:\n%s", log)
 	}
-	after, _ := r.store.Get(ctx, "ms")
+	after, _ := r.Store.Get(ctx, "ms")
 	for _, s := range []secret.Secret{before.AccessToken, before.RefreshToken, after.AccessToken, after.RefreshToken, after.ClientSecret} {
 		v := s.Reveal()
 		if v == "" {

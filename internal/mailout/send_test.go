@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
@@ -27,7 +28,7 @@ import (
 func TestSendByteForByte(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, nil)
-	from := r.w.MSUser
+	from := r.World.MSUser
 	one := []string{"a@example.net"}
 	cases := []struct {
 		name, text string
@@ -105,7 +106,7 @@ func headerLine(msg, name string) string {
 func TestBccStrippedButDelivered(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, nil)
-	msg := crlf("From: Notifications <" + r.w.MSUser + ">\n" +
+	msg := crlf("From: Notifications <" + r.World.MSUser + ">\n" +
 		"To: Team: \"Doe, Jane\" <jane@example.net>, bob@example.net;\n" +
 		"Bcc: Auditor <audit@example.net>,\n" +
 		"  archive@example.net,\n" +
@@ -123,7 +124,7 @@ func TestBccStrippedButDelivered(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("server got %d messages", len(got))
 	}
-	want := crlf("From: Notifications <" + r.w.MSUser + ">\n" +
+	want := crlf("From: Notifications <" + r.World.MSUser + ">\n" +
 		"To: Team: \"Doe, Jane\" <jane@example.net>, bob@example.net;\n" +
 		"Cc: undisclosed-recipients:;\n" +
 		"Subject: quarterly figures\n" +
@@ -148,8 +149,8 @@ func TestRejectedRecipientReportedByName(t *testing.T) {
 	s, spool := r.sender(t, logs.logger(), nil)
 	const reply = "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
 	r.smtp.RejectRecipient("gone@example.net", 550, "5.1.10", reply)
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net, gone@example.net, c@example.net", "some refused", "x"))
-	queue(t, spool, "m2", testMessage(r.w.MSUser, "gone@example.net", "all refused", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net, gone@example.net, c@example.net", "some refused", "x"))
+	queue(t, spool, "m2", testMessage(r.World.MSUser, "gone@example.net", "all refused", "x"))
 	sum := s.Pass(context.Background())
 	if sum.Sent != 1 || sum.Failed != 1 || sum.Rejected != 2 || sum.OK() {
 		t.Fatalf("pass: %+v", sum)
@@ -182,7 +183,7 @@ func TestTemporaryFailureBacksOff(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, nil)
 	r.smtp.FailData(3, 451, "4.3.0", "Mail server temporarily rejected message")
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "retried", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "retried", "x"))
 	ctx := context.Background()
 	start := r.clock.Now()
 	for i, delay := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
@@ -217,7 +218,7 @@ func TestTemporarilyRefusedRecipientRetriedAlone(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, nil)
 	r.smtp.RejectRecipient("full@example.net", 452, "4.2.2", "Mailbox full")
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net, full@example.net", "partly deferred", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net, full@example.net", "partly deferred", "x"))
 	ctx := context.Background()
 	if sum := s.Pass(ctx); sum.Deferred != 1 {
 		t.Fatalf("first pass: %+v", sum)
@@ -243,8 +244,8 @@ func TestPermanentFailureMovesToFailed(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, nil)
 	r.smtp.FailData(1, 554, "5.6.0", "Corrupt message content; STOREDRV.Deliver.Exception:ConversionFailedException")
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "refused", "x"))
-	queue(t, spool, "m2", testMessage(r.w.MSUser, "a@example.net", "fine", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "refused", "x"))
+	queue(t, spool, "m2", testMessage(r.World.MSUser, "a@example.net", "fine", "x"))
 	sum := s.Pass(context.Background())
 	if sum.Failed != 1 || sum.Sent != 1 || sum.Connections != 1 {
 		t.Fatalf("pass: %+v", sum)
@@ -284,8 +285,8 @@ func TestDropAfterDataIsRetried(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, nil)
 	r.smtp.DropAfterData(1)
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "dropped", "x"))
-	queue(t, spool, "m2", testMessage(r.w.MSUser, "a@example.net", "after the drop", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "dropped", "x"))
+	queue(t, spool, "m2", testMessage(r.World.MSUser, "a@example.net", "after the drop", "x"))
 	ctx := context.Background()
 	sum := s.Pass(ctx)
 	if sum.Deferred != 1 || sum.Sent != 1 || sum.Connections != 2 {
@@ -313,16 +314,16 @@ func TestMaxPerConnection(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, func(c *Config) { c.MaxPerConnection = 2 })
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
-		queue(t, spool, n, testMessage(r.w.MSUser, "x@example.net", n, "x"))
+		queue(t, spool, n, testMessage(r.World.MSUser, "x@example.net", n, "x"))
 	}
 	sum := s.Pass(context.Background())
 	if sum.Sent != 5 || sum.Connections != 3 {
 		t.Fatalf("pass: %+v", sum)
 	}
-	if st := r.smtp.Stats()[strings.ToLower(r.w.MSUser)]; st.Logins != 3 {
+	if st := r.smtp.Stats()[strings.ToLower(r.World.MSUser)]; st.Logins != 3 {
 		t.Fatalf("logins %+v, want 3", st)
 	}
-	tok, err := r.store.Get(context.Background(), "ms")
+	tok, err := r.Store.Get(context.Background(), "ms")
 	if err != nil || tok.LastUsedBy != "batchmail" {
 		t.Fatalf("last used by %q (%v), want batchmail", tok.LastUsedBy, err)
 	}
@@ -336,7 +337,7 @@ func TestRateLimitHonoured(t *testing.T) {
 	r := newRig(t, rigOptions{ratePerMinute: limit})
 	s, spool := r.sender(t, nil, func(c *Config) { c.RatePerMinute = limit })
 	for i := range n {
-		queue(t, spool, string(rune('a'+i)), testMessage(r.w.MSUser, "x@example.net", string(rune('a'+i)), "x"))
+		queue(t, spool, string(rune('a'+i)), testMessage(r.World.MSUser, "x@example.net", string(rune('a'+i)), "x"))
 	}
 	start := r.clock.Now()
 	sum := s.Pass(context.Background())
@@ -357,7 +358,7 @@ func TestRateLimitHonoured(t *testing.T) {
 	s2, spool2 := r.sender(t, nil, nil)
 	r.clock.Advance(time.Hour)
 	for i := range n {
-		queue(t, spool2, string(rune('a'+i)), testMessage(r.w.MSUser, "x@example.net", "again", "x"))
+		queue(t, spool2, string(rune('a'+i)), testMessage(r.World.MSUser, "x@example.net", "again", "x"))
 	}
 	sum = s2.Pass(context.Background())
 	if sum.Sent != limit || sum.Deferred == 0 {
@@ -373,12 +374,12 @@ func TestRateLimitHonoured(t *testing.T) {
 // worker retries — and the worker keeps running with a growing backoff.
 func TestSMTPAuthDisabledExplainedOnce(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	r.dir.DisableSMTPAuth(r.w.MSUser)
+	r.Directory.DisableSMTPAuth(r.World.MSUser)
 	var logs logBuffer
 	task := &worker.Task{Log: logs.logger()}
-	clock := &countingClock{fakeClock: r.clock}
+	clock := &countingClock{Fake: r.clock}
 	s, spool := r.sender(t, task.Log, func(c *Config) { c.Report = task.Report; c.Clock = clock })
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "blocked", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "blocked", "x"))
 
 	sum := s.Pass(context.Background())
 	var ce *mailconn.Error
@@ -413,7 +414,7 @@ func TestSMTPAuthDisabledExplainedOnce(t *testing.T) {
 
 // countingClock lets a test watch and end Run's pauses.
 type countingClock struct {
-	*fakeClock
+	*clock.Fake
 	n       int
 	sleeps  []time.Duration
 	onSleep func(n int, d time.Duration)
@@ -424,7 +425,7 @@ func (c *countingClock) Sleep(ctx context.Context, d time.Duration) bool {
 	if c.onSleep != nil {
 		c.onSleep(c.n, d)
 	}
-	return c.fakeClock.Sleep(ctx, d)
+	return c.Fake.Sleep(ctx, d)
 }
 
 // A file that is not a message goes to failed/ with what is wrong with
@@ -434,7 +435,7 @@ func TestNotAMessageGoesToFailed(t *testing.T) {
 	s, spool := r.sender(t, nil, nil)
 	queue(t, spool, "junk", "this is not a message\n")
 	queue(t, spool, "norcpt", crlf("From: a@example.net\nSubject: nobody\n\nx\n"))
-	queue(t, spool, "ok", testMessage(r.w.MSUser, "a@example.net", "ok", "x"))
+	queue(t, spool, "ok", testMessage(r.World.MSUser, "a@example.net", "ok", "x"))
 	sum := s.Pass(context.Background())
 	if sum.Failed != 2 || sum.Sent != 1 {
 		t.Fatalf("pass: %+v", sum)
@@ -451,7 +452,7 @@ func TestNotAMessageGoesToFailed(t *testing.T) {
 func TestKeepSentNo(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, func(c *Config) { c.DeleteSent = true })
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "gone", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "gone", "x"))
 	if sum := s.Pass(context.Background()); sum.Sent != 1 {
 		t.Fatalf("pass: %+v", sum)
 	}
@@ -466,7 +467,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, nil)
 	r.smtp.FailData(1, 421, "4.3.2", "System not accepting network messages")
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "restart", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "restart", "x"))
 	if sum := s.Pass(context.Background()); sum.Deferred != 1 {
 		t.Fatalf("pass: %+v", sum)
 	}
@@ -492,8 +493,8 @@ func TestStateSurvivesRestart(t *testing.T) {
 func TestTooLargeForServer(t *testing.T) {
 	r := newRig(t, rigOptions{maxMessageBytes: 10000})
 	s, spool := r.sender(t, nil, nil)
-	writeMessage(t, spool.path(DirNew, "big"), r.w.MSUser, "big", 20000)
-	queue(t, spool, "small", testMessage(r.w.MSUser, "a@example.net", "small", "x"))
+	writeMessage(t, spool.path(DirNew, "big"), r.World.MSUser, "big", 20000)
+	queue(t, spool, "small", testMessage(r.World.MSUser, "a@example.net", "small", "x"))
 	if sum := s.Pass(context.Background()); sum.Failed != 1 || sum.Sent != 1 {
 		t.Fatalf("pass: %+v", sum)
 	}
@@ -511,7 +512,7 @@ func TestTooLargeForServer(t *testing.T) {
 func TestSentButSpoolBrokenNotResent(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	s, spool := r.sender(t, nil, nil)
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "once", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "once", "x"))
 	sent := filepath.Join(spool.Dir, DirSent)
 	if err := os.Remove(sent); err != nil {
 		t.Fatal(err)
@@ -541,21 +542,21 @@ func TestSentButSpoolBrokenNotResent(t *testing.T) {
 func TestRefusedTokenRefreshedOnce(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	_, rt, err := r.idp.MintToken(ctx, r.w, idp.Microsoft, r.w.MSUser)
+	_, rt, err := r.IDP.MintToken(ctx, r.World, idp.Microsoft, r.World.MSUser)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("revoked-at-the-server"),
+	if _, err := r.Store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("revoked-at-the-server"),
 		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI); err != nil {
 		t.Fatal(err)
 	}
 	s, spool := r.sender(t, nil, nil)
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "after refresh", "x"))
-	before := len(r.idp.Refreshes())
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "after refresh", "x"))
+	before := len(r.IDP.Refreshes())
 	if sum := s.Pass(ctx); sum.Sent != 1 || !sum.OK() {
 		t.Fatalf("pass: %+v", sum)
 	}
-	if n := len(r.idp.Refreshes()) - before; n != 1 {
+	if n := len(r.IDP.Refreshes()) - before; n != 1 {
 		t.Fatalf("%d refreshes, want 1", n)
 	}
 }
@@ -566,28 +567,28 @@ func TestRefusedTokenRefreshedOnce(t *testing.T) {
 func TestWaitsForAuthorizationAtThePollInterval(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	if _, err := r.store.Create(ctx, tokens.Settings(r.idp, r.w, "later", idp.Microsoft), tokenstore.ActorCLI); err != nil {
+	if _, err := r.Store.Create(ctx, tokens.Settings(r.IDP, r.World, "later", idp.Microsoft), tokenstore.ActorCLI); err != nil {
 		t.Fatal(err)
 	}
-	src := r.store.Source("later", tokenstore.ActorBatchmail)
+	src := r.Store.Source("later", tokenstore.ActorBatchmail)
 	srv := serverOf(t, r.addr, mailconn.STARTTLS)
-	srv.RootCAs = r.cert.Pool()
-	clock := &countingClock{fakeClock: r.clock}
+	srv.RootCAs = r.Cert.Pool()
+	clock := &countingClock{Fake: r.clock}
 	var logs logBuffer
 	s, spool := r.sender(t, logs.logger(), func(c *Config) {
 		c.Clock = clock
 		c.PollInterval = 3 * time.Second
 		c.Dial = func(ctx context.Context) (*smtp.Client, error) {
-			return mailconn.DialSMTP(ctx, srv, mailconn.Auth{User: r.w.MSUser, Tokens: src}, mailconn.Options{})
+			return mailconn.DialSMTP(ctx, srv, mailconn.Auth{User: r.World.MSUser, Tokens: src}, mailconn.Options{})
 		}
 	})
-	queue(t, spool, "m1", testMessage(r.w.MSUser, "a@example.net", "waiting", "x"))
+	queue(t, spool, "m1", testMessage(r.World.MSUser, "a@example.net", "waiting", "x"))
 	runCtx, cancel := context.WithCancel(ctx)
 	clock.onSleep = func(n int, d time.Duration) {
 		clock.sleeps = append(clock.sleeps, d)
 		if n == 3 {
 			// The admin clicks Get Email Token.
-			if _, err := tokens.Authorize(ctx, r.store, r.idp, r.w, "later", idp.Microsoft); err != nil {
+			if _, err := tokens.Authorize(ctx, r.Store, r.IDP, r.World, "later", idp.Microsoft); err != nil {
 				t.Error(err)
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/sandboxtest"
 )
 
 // testTimeout is the client's idle timeout in tests that do not test
@@ -42,14 +43,10 @@ type fixture struct {
 
 func newFixture(t *testing.T, style pop3d.Style) *fixture {
 	t.Helper()
-	p := idp.NewTest(t, idp.Options{})
-	w := p.AddWorld()
-	dir := mailauth.New(p.Introspect)
-	dir.SetPassword(pwUser, pwPassword)
-	dir.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
 	serverTLS, _ := testTLS(t)
-	srv := pop3d.New(pop3d.Options{Style: style, Directory: dir, TLS: serverTLS})
-	t.Cleanup(func() { _ = srv.Close() })
+	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.POP3(style, func(o *pop3d.Options) { o.TLS = serverTLS }))
+	e.Directory.SetPassword(pwUser, pwPassword)
+	p, w, dir, srv := e.IDP, e.World, e.Directory, e.POP3[style].Server
 	return &fixture{p: p, w: w, dir: dir, srv: srv}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"mailtokens/internal/advice"
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/secret"
 )
 
@@ -20,8 +21,8 @@ const redirect = "http://localhost:8080/oauth2/callback"
 // returns configs for its Microsoft and Google apps.
 func sandbox(t *testing.T) (*idp.Server, idp.World, Config, Config) {
 	t.Helper()
-	p := idp.NewTest(t, idp.Options{})
-	w := p.AddWorld(redirect)
+	s := idptest.New(t, idptest.Options{RedirectURIs: []string{redirect}})
+	p, w := s.IDP, s.World
 	client := NewHTTPClient(5 * time.Second)
 	msAuth, msToken := p.Endpoints(w, idp.Microsoft)
 	gAuth, gToken := p.Endpoints(w, idp.Google)

@@ -157,7 +157,7 @@ func TestRefreshAcrossProcesses(t *testing.T) {
 		}
 	}
 
-	refs := w.idp.Refreshes()
+	refs := w.IDP.Refreshes()
 	if len(refs) != 1 {
 		t.Fatalf("the provider saw %d refreshes, want exactly 1", len(refs))
 	}
@@ -181,7 +181,7 @@ func TestRefreshAcrossProcesses(t *testing.T) {
 	if _, err := w.store.Source("shared", ActorCLI).Refresh(ctx); err != nil {
 		t.Fatalf("refresh with the stored refresh token: %v", err)
 	}
-	if refs := w.idp.Refreshes(); refs[1].RefreshToken != got.RefreshToken.Reveal() || refs[1].Outcome != "ok" {
+	if refs := w.IDP.Refreshes(); refs[1].RefreshToken != got.RefreshToken.Reveal() || refs[1].Outcome != "ok" {
 		t.Fatalf("second refresh = %+v", refs[1])
 	}
 }

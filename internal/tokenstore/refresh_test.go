@@ -12,15 +12,16 @@ import (
 	"mailtokens/internal/advice"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/secret"
 )
 
 const testRedirect = "http://localhost:8080/oauth2/callback"
 
+// world is the sandbox provider and a store, both on the sandbox's fake
+// clock.
 type world struct {
-	idp   *idp.Server
-	w     idp.World
-	clock *idp.FakeClock // shared by the provider and the store
+	*idptest.Sandbox
 	store *Store
 	opt   Options
 }
@@ -32,12 +33,11 @@ func newWorld(t *testing.T) *world {
 
 func newWorldAt(t *testing.T, start time.Time) *world {
 	t.Helper()
-	clock := idp.NewFakeClock(start)
-	p := idp.NewTest(t, idp.Options{Clock: clock})
+	s := idptest.New(t, idptest.Options{Start: start, RedirectURIs: []string{testRedirect}})
 	dir := t.TempDir()
-	w := &world{idp: p, w: p.AddWorld(testRedirect), clock: clock, opt: Options{
+	w := &world{Sandbox: s, opt: Options{
 		Path: filepath.Join(dir, "tokens.db"), KeyFile: filepath.Join(dir, "tokens.key"),
-		Now: clock.Now, HTTPClient: provider.NewHTTPClient(5 * time.Second),
+		Now: s.Clock.Now, HTTPClient: provider.NewHTTPClient(5 * time.Second),
 	}}
 	w.store = w.open(t)
 	return w
@@ -57,13 +57,13 @@ func (w *world) open(t *testing.T) *Store {
 
 func (w *world) settings(name string, typ provider.Type) Settings {
 	if typ == provider.Google {
-		auth, token := w.idp.Endpoints(w.w, idp.Google)
-		return Settings{Name: name, Config: provider.Config{Type: provider.Google, Email: w.w.GoogleUser, ClientID: w.w.GoogleClientID,
-			ClientSecret: secret.New(w.w.GoogleSecret), Scope: provider.GoogleMailScope, AuthURL: auth, TokenURL: token}}
+		auth, token := w.IDP.Endpoints(w.World, idp.Google)
+		return Settings{Name: name, Config: provider.Config{Type: provider.Google, Email: w.World.GoogleUser, ClientID: w.World.GoogleClientID,
+			ClientSecret: secret.New(w.World.GoogleSecret), Scope: provider.GoogleMailScope, AuthURL: auth, TokenURL: token}}
 	}
-	auth, token := w.idp.Endpoints(w.w, idp.Microsoft)
-	return Settings{Name: name, Config: provider.Config{Type: provider.Microsoft, Email: w.w.MSUser, Tenant: w.w.TenantID, ClientID: w.w.MSClientID,
-		ClientSecret: secret.New(w.w.MSSecret), Scope: provider.MicrosoftIMAPScope + " " + provider.MicrosoftSMTPScope,
+	auth, token := w.IDP.Endpoints(w.World, idp.Microsoft)
+	return Settings{Name: name, Config: provider.Config{Type: provider.Microsoft, Email: w.World.MSUser, Tenant: w.World.TenantID, ClientID: w.World.MSClientID,
+		ClientSecret: secret.New(w.World.MSSecret), Scope: provider.MicrosoftIMAPScope + " " + provider.MicrosoftSMTPScope,
 		AuthURL: auth, TokenURL: token}}
 }
 
@@ -82,7 +82,7 @@ func (w *world) authorized(t *testing.T, name string, typ provider.Type) *Token 
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := w.idp.SignIn(ctx, req.URL, set.Email, w.w.Password)
+	back, err := w.IDP.SignIn(ctx, req.URL, set.Email, w.World.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func (w *world) authorized(t *testing.T, name string, typ provider.Type) *Token 
 }
 
 // age moves both clocks so the access token has left less than it has.
-func (w *world) age(d time.Duration) { w.clock.Advance(d) }
+func (w *world) age(d time.Duration) { w.Clock.Advance(d) }
 
 func TestFreshTokenIsNotRefreshed(t *testing.T) {
 	w := newWorld(t)
@@ -113,13 +113,13 @@ func TestFreshTokenIsNotRefreshed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !a.Token.Equal(tok.AccessToken) || len(w.idp.Refreshes()) != 0 {
-		t.Fatalf("a fresh token was refreshed (%d refreshes)", len(w.idp.Refreshes()))
+	if !a.Token.Equal(tok.AccessToken) || len(w.IDP.Refreshes()) != 0 {
+		t.Fatalf("a fresh token was refreshed (%d refreshes)", len(w.IDP.Refreshes()))
 	}
-	if a.Email != w.w.MSUser || !a.Expiry.Equal(tok.Expiry) {
+	if a.Email != w.World.MSUser || !a.Expiry.Equal(tok.Expiry) {
 		t.Fatalf("access = %+v", a)
 	}
-	if in := w.idp.Introspect(a.Token.Reveal()); !in.Active || in.Username != w.w.MSUser {
+	if in := w.IDP.Introspect(a.Token.Reveal()); !in.Active || in.Username != w.World.MSUser {
 		t.Fatalf("the sandbox does not accept the stored token: %+v", in)
 	}
 }
@@ -137,17 +137,17 @@ func TestStaleTokenRefreshedWithRotation(t *testing.T) {
 	if a.Token.Equal(old.AccessToken) {
 		t.Fatal("stale token handed out")
 	}
-	if a.Expiry.Sub(w.clock.Now()) < MinValidity {
-		t.Fatalf("new token expires in %v", a.Expiry.Sub(w.clock.Now()))
+	if a.Expiry.Sub(w.Clock.Now()) < MinValidity {
+		t.Fatalf("new token expires in %v", a.Expiry.Sub(w.Clock.Now()))
 	}
 	got, _ := w.store.Get(ctx, "ms")
 	if got.RefreshToken.Equal(old.RefreshToken) {
 		t.Fatal("the rotated refresh token was not stored")
 	}
-	if !got.RefreshIssuedAt.Equal(w.clock.Now().Truncate(time.Millisecond)) || got.Status != StatusValid {
+	if !got.RefreshIssuedAt.Equal(w.Clock.Now().Truncate(time.Millisecond)) || got.Status != StatusValid {
 		t.Fatalf("after refresh: issued %v status %s", got.RefreshIssuedAt, got.Status)
 	}
-	refs := w.idp.Refreshes()
+	refs := w.IDP.Refreshes()
 	if len(refs) != 1 || refs[0].RefreshToken != old.RefreshToken.Reveal() || refs[0].Outcome != "ok" {
 		t.Fatalf("refreshes = %+v", refs)
 	}
@@ -156,7 +156,7 @@ func TestStaleTokenRefreshedWithRotation(t *testing.T) {
 	if _, err := w.store.Source("ms", ActorEvmail).Token(ctx); err != nil {
 		t.Fatal(err)
 	}
-	refs = w.idp.Refreshes()
+	refs = w.IDP.Refreshes()
 	if len(refs) != 2 || refs[1].RefreshToken != got.RefreshToken.Reveal() || refs[1].Outcome != "ok" {
 		t.Fatalf("second refresh = %+v", refs)
 	}
@@ -192,11 +192,11 @@ func TestPermanentFailuresNeedAuthorization(t *testing.T) {
 		code    string
 		words   string
 	}{
-		{"microsoft consent revoked", provider.Microsoft, func(w *world) { w.idp.RevokeConsent(w.w.MSClientID, w.w.MSUser) }, "AADSTS65001", "consent"},
+		{"microsoft consent revoked", provider.Microsoft, func(w *world) { w.IDP.RevokeConsent(w.World.MSClientID, w.World.MSUser) }, "AADSTS65001", "consent"},
 		{"microsoft 90 days idle", provider.Microsoft, func(w *world) { w.age(91 * 24 * time.Hour) }, "AADSTS700082", "90 days"},
-		{"microsoft MFA", provider.Microsoft, func(w *world) { w.idp.RequireMFA(w.w.MSUser) }, "AADSTS50076", "multi-factor"},
-		{"microsoft secret expired", provider.Microsoft, func(w *world) { w.idp.ExpireSecrets(w.w.MSClientID) }, "AADSTS7000222", "expired"},
-		{"google revoked", provider.Google, func(w *world) { w.idp.RevokeConsent(w.w.GoogleClientID, w.w.GoogleUser) }, "invalid_grant", "Testing"},
+		{"microsoft MFA", provider.Microsoft, func(w *world) { w.IDP.RequireMFA(w.World.MSUser) }, "AADSTS50076", "multi-factor"},
+		{"microsoft secret expired", provider.Microsoft, func(w *world) { w.IDP.ExpireSecrets(w.World.MSClientID) }, "AADSTS7000222", "expired"},
+		{"google revoked", provider.Google, func(w *world) { w.IDP.RevokeConsent(w.World.GoogleClientID, w.World.GoogleUser) }, "invalid_grant", "Testing"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -226,13 +226,13 @@ func TestPermanentFailuresNeedAuthorization(t *testing.T) {
 				t.Fatalf("events = %+v", ev)
 			}
 			// No more provider requests until someone acts.
-			n := len(w.idp.Refreshes())
+			n := len(w.IDP.Refreshes())
 			for range 3 {
 				if _, err := w.store.Source("tok", ActorEvmail).Token(ctx); !errors.As(err, &na) {
 					t.Fatalf("later call: %v", err)
 				}
 			}
-			if len(w.idp.Refreshes()) != n {
+			if len(w.IDP.Refreshes()) != n {
 				t.Fatal("a token needing authorization was refreshed again")
 			}
 		})
@@ -256,7 +256,7 @@ func TestSecretFixRevivesToken(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
 		t.Fatalf("wrong secret: %v", err)
 	}
-	set.ClientSecret = secret.New(w.w.MSSecret)
+	set.ClientSecret = secret.New(w.World.MSSecret)
 	got, err := w.store.Update(ctx, "ms", set, ActorAdmin)
 	if err != nil || got.Status != StatusValid {
 		t.Fatalf("after fixing the secret: status %v, %v", got.Status, err)
@@ -288,7 +288,7 @@ func TestTemporaryFailuresBackOffAndKeepToken(t *testing.T) {
 				w.opt.HTTPClient = provider.NewHTTPClient(time.Second)
 				w.store = w.open(t)
 			}
-			w.idp.InjectFault(f.fault)
+			w.IDP.InjectFault(f.fault)
 
 			// Five minutes left: the refresh fails, the old token is still
 			// usable and is handed out.
@@ -301,14 +301,14 @@ func TestTemporaryFailuresBackOffAndKeepToken(t *testing.T) {
 			if got.Status != StatusRefreshFailing || !got.RefreshToken.Equal(old.RefreshToken) || got.RefreshFailures != 1 {
 				t.Fatalf("status %s failures %d", got.Status, got.RefreshFailures)
 			}
-			if !got.NextRefreshAt.Equal(w.clock.Now().Add(backoffMin).Truncate(time.Millisecond)) {
+			if !got.NextRefreshAt.Equal(w.Clock.Now().Add(backoffMin).Truncate(time.Millisecond)) {
 				t.Fatalf("next refresh at %v", got.NextRefreshAt)
 			}
 
 			// Expired: a temporary error with the retry time; within the
 			// backoff no request reaches the provider.
 			w.age(6 * time.Minute)
-			n := w.idp.TokenRequests("refresh_token")
+			n := w.IDP.TokenRequests("refresh_token")
 			_, err = w.store.Source("ms", ActorEvmail).Token(ctx)
 			var rf *RefreshFailingError
 			if !errors.As(err, &rf) || kindOf(err) != advice.Temporary {
@@ -321,13 +321,13 @@ func TestTemporaryFailuresBackOffAndKeepToken(t *testing.T) {
 			if !errors.As(err, &rf) {
 				t.Fatalf("second call: %v", err)
 			}
-			if extra := w.idp.TokenRequests("refresh_token") - n; extra > 1 {
+			if extra := w.IDP.TokenRequests("refresh_token") - n; extra > 1 {
 				t.Fatalf("%d provider requests during backoff, want at most 1", extra)
 			}
 
 			// Recovery.
 			w.store = normal
-			w.idp.ClearFaults()
+			w.IDP.ClearFaults()
 			w.age(backoffMax)
 			a, err = w.store.Source("ms", ActorEvmail).Token(ctx)
 			if err != nil || a.Token.Equal(old.AccessToken) {
@@ -353,12 +353,12 @@ func TestRejectedTokenForcesOneRefresh(t *testing.T) {
 	// A second caller that saw the same rejected token gets the new one
 	// without another refresh.
 	b, err := src.Rejected(ctx, old.AccessToken)
-	if err != nil || !b.Token.Equal(a.Token) || len(w.idp.Refreshes()) != 1 {
-		t.Fatalf("second Rejected refreshed again: %d refreshes, %v", len(w.idp.Refreshes()), err)
+	if err != nil || !b.Token.Equal(a.Token) || len(w.IDP.Refreshes()) != 1 {
+		t.Fatalf("second Rejected refreshed again: %d refreshes, %v", len(w.IDP.Refreshes()), err)
 	}
 	// Refresh always refreshes.
 	c, err := src.Refresh(ctx)
-	if err != nil || c.Token.Equal(a.Token) || len(w.idp.Refreshes()) != 2 {
+	if err != nil || c.Token.Equal(a.Token) || len(w.IDP.Refreshes()) != 2 {
 		t.Fatalf("Refresh: %v", err)
 	}
 }
@@ -383,12 +383,12 @@ func TestAppOnlyTokenRenewsWithClientCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.age(55 * time.Minute)
-	n := w.idp.TokenRequests("client_credentials")
+	n := w.IDP.TokenRequests("client_credentials")
 	a, err := w.store.Source("app", ActorEvmail).Token(ctx)
-	if err != nil || a.Token.Equal(tok.AccessToken) || w.idp.TokenRequests("client_credentials") != n+1 {
+	if err != nil || a.Token.Equal(tok.AccessToken) || w.IDP.TokenRequests("client_credentials") != n+1 {
 		t.Fatalf("app-only renewal: %v", err)
 	}
-	if in := w.idp.Introspect(a.Token.Reveal()); !in.Active || !in.AppOnly {
+	if in := w.IDP.Introspect(a.Token.Reveal()); !in.Active || !in.AppOnly {
 		t.Fatalf("introspection: %+v", in)
 	}
 }
@@ -433,7 +433,7 @@ func TestNotAuthorizedAndRevoked(t *testing.T) {
 	if !strings.Contains(hint, "Google") {
 		t.Fatalf("advice %q", hint)
 	}
-	if in := w.idp.Introspect(g.AccessToken.Reveal()); in.Active {
+	if in := w.IDP.Introspect(g.AccessToken.Reveal()); in.Active {
 		t.Fatal("revoking at Google must end the access token too")
 	}
 	got, _ := w.store.Get(ctx, "gmail")
@@ -455,7 +455,7 @@ func TestRevokeFailureChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	w.authorized(t, "gmail", provider.Google)
-	w.idp.InjectFault(idp.Fault{Kind: idp.FaultStatus500, Path: "/revoke"})
+	w.IDP.InjectFault(idp.Fault{Kind: idp.FaultStatus500, Path: "/revoke"})
 	if _, err := w.store.Revoke(ctx, "gmail", ActorAdmin); err == nil {
 		t.Fatal("revoke with the provider down succeeded")
 	}
@@ -486,13 +486,13 @@ func TestMarkUsedIsThrottled(t *testing.T) {
 		return n
 	}
 	got, _ := w.store.Get(ctx, "ms")
-	if countUsed() != 1 || got.LastUsedBy != ActorEvmail || !got.LastUsedAt.Equal(w.clock.Now().Truncate(time.Millisecond)) {
+	if countUsed() != 1 || got.LastUsedBy != ActorEvmail || !got.LastUsedAt.Equal(w.Clock.Now().Truncate(time.Millisecond)) {
 		t.Fatalf("used events %d, last used %v by %s", countUsed(), got.LastUsedAt, got.LastUsedBy)
 	}
 	w.age(2 * time.Minute)
 	src.MarkUsed(ctx, "")
 	got, _ = w.store.Get(ctx, "ms")
-	if countUsed() != 1 || !got.LastUsedAt.Equal(w.clock.Now().Truncate(time.Millisecond)) {
+	if countUsed() != 1 || !got.LastUsedAt.Equal(w.Clock.Now().Truncate(time.Millisecond)) {
 		t.Fatal("last used not updated after a minute, or an extra event")
 	}
 	// Another process of the same actor does not add an event within the hour.
@@ -557,12 +557,12 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 		if len(distinct) != 1 {
 			t.Fatalf("round %d: callers got %d different tokens", round, len(distinct))
 		}
-		if n := len(w.idp.Refreshes()); n != round {
+		if n := len(w.IDP.Refreshes()); n != round {
 			t.Fatalf("round %d: %d refreshes so far, want %d", round, n, round)
 		}
 	}
 	seen := map[string]bool{}
-	for _, r := range w.idp.Refreshes() {
+	for _, r := range w.IDP.Refreshes() {
 		if seen[r.RefreshToken] {
 			t.Fatal("a refresh token was presented twice")
 		}
@@ -577,10 +577,10 @@ func TestGoogleTestingAppRefreshExpiryIsKept(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	// The same app, with its consent screen left in "Testing".
-	w.idp.AddApp(idp.App{Flavor: idp.Google, Name: "Mail workers", ClientID: w.w.GoogleClientID,
-		Secrets: []idp.Secret{{Value: w.w.GoogleSecret}}, RedirectURIs: []string{testRedirect}, Testing: true})
+	w.IDP.AddApp(idp.App{Flavor: idp.Google, Name: "Mail workers", ClientID: w.World.GoogleClientID,
+		Secrets: []idp.Secret{{Value: w.World.GoogleSecret}}, RedirectURIs: []string{testRedirect}, Testing: true})
 	tok := w.authorized(t, "gmail", provider.Google)
-	if want := w.clock.Now().Add(7 * 24 * time.Hour).Truncate(time.Millisecond); !tok.RefreshExpiresAt.Equal(want) {
+	if want := w.Clock.Now().Add(7 * 24 * time.Hour).Truncate(time.Millisecond); !tok.RefreshExpiresAt.Equal(want) {
 		t.Fatalf("refresh token expiry %v, want %v", tok.RefreshExpiresAt, want)
 	}
 	// A refresh (no rotation at Google) keeps the expiry.

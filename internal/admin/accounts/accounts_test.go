@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/database"
-	"mailtokens/internal/sandbox/idp"
 )
 
 // openTest is accounts in a new database of their own.
@@ -75,7 +75,7 @@ func TestAdminAccounts(t *testing.T) {
 
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
-	clock := idp.NewFakeClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
+	clock := clock.NewFake(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 	s := openTest(t, clock.Now)
 	s.SetAdminPassword(ctx, "bob", "correct horse battery")
 	a, _ := s.CheckAdminLogin(ctx, "bob", "correct horse battery")

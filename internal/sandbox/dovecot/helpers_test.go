@@ -2,7 +2,6 @@ package dovecot
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/idptest"
 )
 
 // ioTimeout bounds every conversation: a client stuck in an exchange fails
@@ -25,9 +25,7 @@ const ioTimeout = 15 * time.Second
 // fixture is an identity provider with the sandbox world, a live token of
 // its Microsoft user, and a Dovecot that checks tokens with it.
 type fixture struct {
-	idp   *idp.Server
-	world idp.World
-	clock *idp.FakeClock
+	*idptest.Sandbox
 	user  string // the token's owner, as the tests log in
 	token string
 	srv   *Server
@@ -35,31 +33,14 @@ type fixture struct {
 
 func newFixture(t *testing.T, opt Options) *fixture {
 	t.Helper()
-	clock := idp.NewFakeClock(time.Now())
-	p := idp.NewTest(t, idp.Options{Clock: clock})
-	w := p.AddWorld()
-	opt.IntrospectionURL = p.URL() + "/introspect"
-	return &fixture{
-		idp: p, world: w, clock: clock,
-		user:  w.MSUser,
-		token: mint(t, p, w, idp.Microsoft, w.MSUser),
-		srv:   Start(t, opt),
-	}
-}
-
-func mint(t *testing.T, p *idp.Server, w idp.World, f idp.Flavor, user string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	defer cancel()
-	at, _, err := p.MintToken(ctx, w, f, user)
-	if err != nil {
-		t.Fatalf("mint token: %v", err)
-	}
-	return at
+	// A fake clock that starts at the real time, which Dovecot runs on.
+	s := idptest.New(t, idptest.Options{Start: time.Now()})
+	opt.IntrospectionURL = s.IDP.URL() + "/introspect"
+	return &fixture{Sandbox: s, user: s.World.MSUser, token: s.Token(t, idp.Microsoft, s.World.MSUser), srv: Start(t, opt)}
 }
 
 // expire moves the identity provider's clock past every token's lifetime.
-func (f *fixture) expire() { f.clock.Advance(25 * time.Hour) }
+func (f *fixture) expire() { f.Clock.Advance(25 * time.Hour) }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 

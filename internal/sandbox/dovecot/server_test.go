@@ -57,7 +57,7 @@ func TestIMAP(t *testing.T) {
 	})
 	t.Run("another user's token", func(t *testing.T) {
 		c := dialIMAP(t, f.srv.IMAPAddr, nil)
-		mech := oauthsasl.NewOAUTHBEARERClient(f.world.MSOtherUser, f.token, "127.0.0.1", 143)
+		mech := oauthsasl.NewOAUTHBEARERClient(f.World.MSOtherUser, f.token, "127.0.0.1", 143)
 		err := c.Authenticate(mech)
 		wantRefused(t, err, mech.Failure(), imap.StatusResponseTypeNo, string(imap.ResponseCodeAuthenticationFailed))
 	})
@@ -339,7 +339,7 @@ func TestFailureOnTheWire(t *testing.T) {
 func TestIntrospectionDown(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Options{})
-	f.idp.InjectFault(idp.Fault{Kind: idp.FaultStatus500, Path: "/introspect"})
+	f.IDP.InjectFault(idp.Fault{Kind: idp.FaultStatus500, Path: "/introspect"})
 	ir := b64(oauthsasl.XOAUTH2Response(f.user, f.token))
 	// The bracketed part holds the machine's hostname, whatever it is.
 	suffix := regexp.MustCompile(` \[[^:\]]+:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]$`)
@@ -437,7 +437,7 @@ func TestDeliverAndMailbox(t *testing.T) {
 	if none := f.srv.Mailbox(t, f.user, "No Such Folder"); len(none) != 0 {
 		t.Errorf("a missing folder: %s", describe(none))
 	}
-	if other := f.srv.Mailbox(t, f.world.MSOtherUser, "INBOX"); len(other) != 0 {
+	if other := f.srv.Mailbox(t, f.World.MSOtherUser, "INBOX"); len(other) != 0 {
 		t.Errorf("another user's INBOX: %s", describe(other))
 	}
 
@@ -542,7 +542,7 @@ func TestTwoInstances(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Options{})
 	// Debug on, to check the settings it adds are valid.
-	other := Start(t, Options{IntrospectionURL: f.idp.URL() + "/introspect", Debug: true})
+	other := Start(t, Options{IntrospectionURL: f.IDP.URL() + "/introspect", Debug: true})
 	if other.IMAPAddr == f.srv.IMAPAddr || other.Dir == f.srv.Dir || other.Sink.Addr == f.srv.Sink.Addr {
 		t.Fatalf("instances share addresses or directories: %s %s", other.IMAPAddr, f.srv.IMAPAddr)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"mailtokens/internal/clock"
 )
 
 // Fuzz tests for every parser of outside input: scope parameters, whole
@@ -77,7 +79,7 @@ func FuzzTokenEndpoints(f *testing.F) {
 	f.Add("/google/token", "grant_type=authorization_code&code=4%2F0x&client_id="+gWebID, "")
 	f.Add("/google/device/code", "client_id="+gTVID+"&scope=email", "")
 	f.Add("/"+contosoDomain+"/oauth2/v2.0/devicecode", "client_id="+msPublicID+"&scope=%ZZ", "")
-	s := New(Options{Clock: NewFakeClock(epoch)})
+	s := New(Options{Clock: clock.NewFake(epoch)})
 	populate(s)
 	h := s.Handler()
 	f.Fuzz(func(t *testing.T, path, body, basic string) {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"mailtokens/internal/clock"
 )
 
 // The test world: two Microsoft tenants, a Google account, and apps of
@@ -48,10 +50,10 @@ const (
 
 var epoch = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
-// newWorld starts a sandbox on a FakeClock with the test world in it.
-func newWorld(t *testing.T) (*Server, *FakeClock) {
+// newWorld starts a sandbox on a clock.Fake with the test world in it.
+func newWorld(t *testing.T) (*Server, *clock.Fake) {
 	t.Helper()
-	clock := NewFakeClock(epoch)
+	clock := clock.NewFake(epoch)
 	s := NewTest(t, Options{Clock: clock})
 	populate(s)
 	return s, clock

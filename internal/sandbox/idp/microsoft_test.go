@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"mailtokens/internal/clock"
 )
 
 func TestConformance_MSTenantForms(t *testing.T) {
@@ -286,7 +288,7 @@ func TestConformance_MSErrorBody(t *testing.T) {
 func TestConformance_MSErrorCodes(t *testing.T) {
 	type env struct {
 		s     *Server
-		clock *FakeClock
+		clock *clock.Fake
 	}
 	// refresh redeems a fresh refresh token after setup.
 	refresh := func(setup func(t *testing.T, e env, rt string)) func(t *testing.T, e env) reply {

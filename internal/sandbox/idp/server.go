@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"mailtokens/internal/clock"
 )
 
 // Flavor says which provider an app or user belongs to.
@@ -129,7 +131,7 @@ func New(opt Options) *Server {
 		done:  make(chan struct{}),
 	}
 	if s.clock == nil {
-		s.clock = realClock{}
+		s.clock = clock.Real{}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

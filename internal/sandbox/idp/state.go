@@ -23,7 +23,7 @@ type state struct {
 
 	// mfaSince holds, per lowercase email, the sequence number at which MFA
 	// became required; grants signed in earlier fail AADSTS50076. Sequence
-	// numbers rather than times keep "before" unambiguous when a FakeClock
+	// numbers rather than times keep "before" unambiguous when a fake clock
 	// does not move between two events.
 	mfaSince map[string]uint64
 	seq      uint64

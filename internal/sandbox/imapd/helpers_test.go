@@ -11,9 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailtokens/internal/sandbox/idp"
-	"mailtokens/internal/sandbox/mailauth"
-	"mailtokens/internal/sandbox/sandboxtest"
-	"mailtokens/internal/sandbox/testcert"
+	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/syncbuf"
 )
 
@@ -24,31 +22,20 @@ const ioTimeout = 10 * time.Second
 // fixture is an identity provider with the shared world, a Directory that
 // asks it about tokens, and an IMAP server in one style.
 type fixture struct {
-	idp   *idp.Server
-	clock *idp.FakeClock
-	world idp.World
-	dir   *mailauth.Directory
-	cert  *testcert.Cert
-	srv   *Server
-	env   *sandboxtest.Env
+	*idptest.Sandbox
+	srv *Server
 }
 
 func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
 	t.Helper()
-	e := sandboxtest.New(t)
-	f := &fixture{idp: e.IDP, clock: e.Clock, world: e.World, dir: e.Directory, cert: e.Cert, env: e}
-	opt.Style, opt.Directory, opt.TLS = style, f.dir, f.cert.ServerTLS()
+	f := &fixture{Sandbox: idptest.New(t, idptest.Options{Start: idptest.Epoch})}
+	opt.Style, opt.Directory, opt.TLS = style, f.Directory, f.Cert.ServerTLS()
 	var err error
 	if f.srv, err = New(opt); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.srv.Close() })
 	return f
-}
-
-// token mints a live access token for email at the provider of flavor.
-func (f *fixture) token(t *testing.T, flavor idp.Flavor, email string, scopes ...string) string {
-	return f.env.Token(t, flavor, email, scopes...)
 }
 
 func (f *fixture) listen(t *testing.T, mode Mode) string {
@@ -80,7 +67,7 @@ func (f *fixture) dial(t *testing.T, addr string, mode Mode, opt *imapclient.Opt
 	t.Helper()
 	var conn net.Conn
 	if mode == ImplicitTLS {
-		tc, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", addr, f.cert.ClientTLS())
+		tc, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", addr, f.Cert.ClientTLS())
 		if err != nil {
 			t.Fatal(err)
 		}

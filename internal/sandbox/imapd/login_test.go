@@ -47,9 +47,9 @@ func TestTokenLoginOwnMailbox(t *testing.T) {
 	} {
 		t.Run(string(tc.style)+"/"+tc.mech, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
-			user := f.world.MSUser
+			user := f.World.MSUser
 			if tc.style == idp.Google {
-				user = f.world.GoogleUser
+				user = f.World.GoogleUser
 			}
 			if _, err := f.srv.Append(user, "INBOX", testMessage("waiting")); err != nil {
 				t.Fatal(err)
@@ -57,7 +57,7 @@ func TestTokenLoginOwnMailbox(t *testing.T) {
 			addr := f.listen(t, ImplicitTLS)
 			c := f.dial(t, addr, ImplicitTLS, nil)
 
-			token := f.token(t, tc.style, user)
+			token := f.Token(t, tc.style, user)
 			var client sasl.Client = oauthsasl.NewXOAUTH2Client(user, token)
 			if tc.mech == oauthsasl.OAUTHBEARER {
 				client = oauthsasl.NewOAUTHBEARERClient(user, token, "127.0.0.1", 993)
@@ -80,15 +80,15 @@ func TestTokenLoginOwnMailbox(t *testing.T) {
 // Directory grants full access, and is refused without it.
 func TestTokenLoginSharedMailbox(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	w := f.world
-	f.dir.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
+	w := f.World
+	f.Directory.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
 	if _, err := f.srv.Append(w.MSSharedMailbox, "INBOX", testMessage("for the helpdesk")); err != nil {
 		t.Fatal(err)
 	}
 	addr := f.listen(t, ImplicitTLS)
 
 	c := f.dial(t, addr, ImplicitTLS, nil)
-	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.token(t, idp.Microsoft, w.MSUser))); err != nil {
+	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, idp.Microsoft, w.MSUser))); err != nil {
 		t.Fatalf("delegate with full access: %v", err)
 	}
 	// The session is the shared mailbox's, not the token owner's.
@@ -97,7 +97,7 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 	}
 
 	other := f.dial(t, addr, ImplicitTLS, nil)
-	err := other.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.token(t, idp.Microsoft, w.MSOtherUser)))
+	err := other.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, idp.Microsoft, w.MSOtherUser)))
 	wantIMAPError(t, "user without full access", err, exchange.authFailed)
 
 	st := f.srv.Stats()[w.MSSharedMailbox]
@@ -120,31 +120,31 @@ func TestTokenRefused(t *testing.T) {
 		token func(t *testing.T, f *fixture) string
 	}{
 		{"microsoft/expired", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			tok := f.token(t, idp.Microsoft, f.world.MSUser)
-			f.clock.Advance(2 * time.Hour) // access tokens live about an hour
+			tok := f.Token(t, idp.Microsoft, f.World.MSUser)
+			f.Clock.Advance(2 * time.Hour) // access tokens live about an hour
 			return tok
 		}},
 		{"microsoft/graph audience", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.token(t, idp.Microsoft, f.world.MSUser, "https://graph.microsoft.com/IMAP.AccessAsUser.All")
+			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://graph.microsoft.com/IMAP.AccessAsUser.All")
 		}},
 		{"microsoft/SMTP scope only", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.token(t, idp.Microsoft, f.world.MSUser, "https://outlook.office.com/SMTP.Send")
+			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://outlook.office.com/SMTP.Send")
 		}},
 		{"microsoft/unknown token", idp.Microsoft, func(*testing.T, *fixture) string { return "eyJ0eXAiOiJKV1QifQ.e30.c2ln" }},
 		{"google/expired", idp.Google, func(t *testing.T, f *fixture) string {
-			tok := f.token(t, idp.Google, f.world.GoogleUser)
-			f.clock.Advance(2 * time.Hour)
+			tok := f.Token(t, idp.Google, f.World.GoogleUser)
+			f.Clock.Advance(2 * time.Hour)
 			return tok
 		}},
 		{"google/readonly scope", idp.Google, func(t *testing.T, f *fixture) string {
-			return f.token(t, idp.Google, f.world.GoogleUser, "https://www.googleapis.com/auth/gmail.readonly")
+			return f.Token(t, idp.Google, f.World.GoogleUser, "https://www.googleapis.com/auth/gmail.readonly")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
-			user := f.world.MSUser
+			user := f.World.MSUser
 			if tc.style == idp.Google {
-				user = f.world.GoogleUser
+				user = f.World.GoogleUser
 			}
 			tok := tc.token(t, f)
 			c := f.dial(t, f.listen(t, Plain), Plain, nil)
@@ -177,13 +177,13 @@ func TestTokenRefused(t *testing.T) {
 // working once the clock passes its expiry.
 func TestTokenExpires(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	user := f.world.MSUser
-	tok := f.token(t, idp.Microsoft, user)
+	user := f.World.MSUser
+	tok := f.Token(t, idp.Microsoft, user)
 	addr := f.listen(t, Plain)
 	if err := f.dial(t, addr, Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok)); err != nil {
 		t.Fatalf("fresh token: %v", err)
 	}
-	f.clock.Advance(time.Hour)
+	f.Clock.Advance(time.Hour)
 	err := f.dial(t, addr, Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok))
 	wantIMAPError(t, "token an hour later", err, exchange.authFailed)
 }
@@ -195,7 +195,7 @@ func TestPasswordLogin(t *testing.T) {
 		t.Run(string(style), func(t *testing.T) {
 			f := newFixture(t, style, Options{})
 			const mailbox, password = "printer@contoso.example", "correct horse"
-			f.dir.SetPassword(mailbox, password)
+			f.Directory.SetPassword(mailbox, password)
 			addr := f.listen(t, ImplicitTLS)
 			d := dialects[style]
 
@@ -247,8 +247,8 @@ func TestMechanismsOffered(t *testing.T) {
 				}
 			}
 			if tc.style == idp.Microsoft {
-				tok := f.token(t, idp.Microsoft, f.world.MSUser)
-				err := c.Authenticate(oauthsasl.NewOAUTHBEARERClient(f.world.MSUser, tok, "127.0.0.1", 993))
+				tok := f.Token(t, idp.Microsoft, f.World.MSUser)
+				err := c.Authenticate(oauthsasl.NewOAUTHBEARERClient(f.World.MSUser, tok, "127.0.0.1", 993))
 				wantIMAPError(t, "OAUTHBEARER at Exchange", err, exchange.noMechanism)
 			}
 		})
@@ -301,7 +301,7 @@ func TestWireRefusal(t *testing.T) {
 // empty continuation, "+ ", before it sends its credentials.
 func TestWirePlainWithoutInitialResponse(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	f.dir.SetPassword("printer@contoso.example", "pw")
+	f.Directory.SetPassword("printer@contoso.example", "pw")
 	w := dialWire(t, f.listen(t, Plain))
 	w.send("a1 AUTHENTICATE PLAIN")
 	w.expect("+ ")
@@ -315,8 +315,8 @@ func TestWirePlainWithoutInitialResponse(t *testing.T) {
 // AUTHENTICATE line with SASL-IR is far longer than that.
 func TestLongTokenLine(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	user := f.world.MSUser
-	tok := f.token(t, idp.Microsoft, user)
+	user := f.World.MSUser
+	tok := f.Token(t, idp.Microsoft, user)
 	line := "a1 AUTHENTICATE XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, tok))
 	if len(line) <= 2000 {
 		t.Fatalf("AUTHENTICATE line is %d bytes; the test needs more than 2,000", len(line))
@@ -332,8 +332,8 @@ func TestLongTokenLine(t *testing.T) {
 // optional variant lets it log in in clear text.
 func TestSTARTTLS(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	user := f.world.MSUser
-	tok := f.token(t, idp.Microsoft, user)
+	user := f.World.MSUser
+	tok := f.Token(t, idp.Microsoft, user)
 	required := f.listen(t, RequireStartTLS)
 
 	clear := f.dial(t, required, Plain, nil)
@@ -350,7 +350,7 @@ func TestSTARTTLS(t *testing.T) {
 	})
 
 	// After the upgrade, verified by IP as a worker given 127.0.0.1 would.
-	tlsConfig := f.cert.ClientTLS()
+	tlsConfig := f.Cert.ClientTLS()
 	tlsConfig.ServerName = "127.0.0.1"
 	conn := dialConn(t, required)
 	upgraded, err := imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: tlsConfig})
@@ -370,7 +370,7 @@ func TestSTARTTLS(t *testing.T) {
 
 func TestListenNeedsTLSConfig(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	s, err := New(Options{Style: idp.Microsoft, Directory: f.dir})
+	s, err := New(Options{Style: idp.Microsoft, Directory: f.Directory})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func TestListenNeedsTLSConfig(t *testing.T) {
 			t.Errorf("Listen(%v) without Options.TLS succeeded", mode)
 		}
 	}
-	if _, err := New(Options{Style: "yahoo", Directory: f.dir}); err == nil {
+	if _, err := New(Options{Style: "yahoo", Directory: f.Directory}); err == nil {
 		t.Error("New with an unknown style succeeded")
 	}
 }

@@ -18,9 +18,9 @@ import (
 // mailbox with a token, over a Plain listener.
 func (f *fixture) loggedIn(t *testing.T, addr string, opt *imapclient.Options) *imapclient.Client {
 	t.Helper()
-	user := f.world.MSUser
+	user := f.World.MSUser
 	c := f.dial(t, addr, Plain, opt)
-	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(user, f.token(t, idp.Microsoft, user))); err != nil {
+	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(user, f.Token(t, idp.Microsoft, user))); err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
 	return c
@@ -53,7 +53,7 @@ func wantMessages(t *testing.T, s *Server, mailbox, folder string, want ...Messa
 // the server's state, and reading that state marks nothing.
 func TestAppendStoreMove(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	user := f.world.MSUser
+	user := f.World.MSUser
 	a, b := testMessage("first"), testMessage("second")
 	uidA, err := f.srv.Append(user, "INBOX", a)
 	if err != nil {
@@ -105,7 +105,7 @@ func TestAppendStoreMove(t *testing.T) {
 // the server refuses MOVE itself.
 func TestNoMove(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{NoMove: true})
-	user := f.world.MSUser
+	user := f.World.MSUser
 	a := testMessage("to move")
 	if _, err := f.srv.Append(user, "INBOX", a); err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func TestNoMove(t *testing.T) {
 	wantMessages(t, f.srv, user, "Archive", Message{Raw: a, Flags: []imap.Flag{}})
 
 	// A client that sends MOVE anyway is told it is not there.
-	f.dir.SetPassword(user, "pw")
+	f.Directory.SetPassword(user, "pw")
 	w := dialWire(t, addr)
 	w.send("a1 LOGIN " + user + " pw")
 	if l := w.line(); !strings.HasPrefix(l, "a1 OK ") {
@@ -164,7 +164,7 @@ func TestIdleSeesAppend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.srv.Append(f.world.MSUser, "INBOX", testMessage("new mail")); err != nil {
+	if _, err := f.srv.Append(f.World.MSUser, "INBOX", testMessage("new mail")); err != nil {
 		t.Fatal(err)
 	}
 	timer := time.NewTimer(ioTimeout)
@@ -189,7 +189,7 @@ func TestIdleSeesAppend(t *testing.T) {
 // a client must notice; RecreateFolder also empties the folder.
 func TestUIDValidityChange(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	user := f.world.MSUser
+	user := f.World.MSUser
 	a, b := testMessage("kept one"), testMessage("kept two")
 	if _, err := f.srv.Append(user, "INBOX", a, imap.FlagSeen); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/sandboxtest"
 )
 
 // These tests speak POP3 by hand, line by line, to pin down what the
@@ -39,17 +40,9 @@ type world struct {
 
 func newServer(t *testing.T, style pop3d.Style) (*world, string) {
 	t.Helper()
-	p := idp.NewTest(t, idp.Options{})
-	w := p.AddWorld()
-	dir := mailauth.New(p.Introspect)
-	dir.SetPassword(user, password)
-	dir.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
-	srv := pop3d.New(pop3d.Options{Style: style, Directory: dir})
-	t.Cleanup(func() { _ = srv.Close() })
-	addr, err := srv.Listen(pop3d.Plain)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.POP3(style))
+	e.Directory.SetPassword(user, password)
+	p, w, srv, addr := e.IDP, e.World, e.POP3[style].Server, e.POP3[style].Addr[pop3d.Plain]
 	return &world{p: p, w: w, srv: srv}, addr
 }
 

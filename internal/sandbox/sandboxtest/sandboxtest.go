@@ -1,47 +1,265 @@
-// Package sandboxtest is the fixture the sandbox mail servers' tests share:
-// the identity provider with the world, on a fake clock, a Directory that
-// asks it about tokens, and a TLS certificate.
+// Package sandboxtest is the one way a test stands up the sandbox: the
+// identity provider with its world, the mail servers it asks for, and a
+// token store holding live tokens. Options compose:
+//
+//	e := sandboxtest.New(t,
+//		sandboxtest.IMAP(idp.Microsoft),
+//		sandboxtest.Authorized("support", idp.Microsoft))
+//	addr := e.IMAP[idp.Microsoft].Addr[imapd.ImplicitTLS]
+//
+// Everything is stopped, closed and removed when the test ends. Only tests
+// and the demo import this package; the programs a site installs never do.
 package sandboxtest
 
 import (
 	"context"
+	"net"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/idptest"
+	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
-	"mailtokens/internal/sandbox/testcert"
+	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/smtpd"
+	"mailtokens/internal/sandbox/tokens"
+	"mailtokens/internal/tokenstore"
 )
 
-// Env is the shared fixture.
+// Epoch is where a fake clock starts when a test has no reason to pick a
+// time.
+var Epoch = idptest.Epoch
+
+// Clerk is the mailbox that logs in with a password (LOGIN, PLAIN, USER and
+// PASS) in a world made with [Passwords].
+const (
+	Clerk         = "clerk@contoso.example"
+	ClerkPassword = "clerk password"
+)
+
+// Env is the sandbox a test runs against: the provider and its world, mail
+// servers and a store.
 type Env struct {
-	IDP       *idp.Server
-	Clock     *idp.FakeClock
-	World     idp.World
-	Directory *mailauth.Directory
-	Cert      *testcert.Cert
+	// The provider, its world, its clock (nil on real time), the Directory
+	// the mail servers ask and the servers' TLS certificate.
+	*idptest.Sandbox
+	// Dir is the test's directory: the store's files and CAFile are in it.
+	Dir string
+	// CAFile holds the certificate of the CA that signed Cert, for task
+	// files (MAILBOX_TLS_CA_FILE, MAIL_TLS_CA_FILE).
+	CAFile string
+	// The mail servers the options asked for, by style, each listening on
+	// every mode.
+	IMAP map[idp.Flavor]*Listening[*imapd.Server]
+	SMTP map[idp.Flavor]*Listening[*smtpd.Server]
+	POP3 map[idp.Flavor]*Listening[*pop3d.Server]
+	// Store is open for the test (nil without [Store] or [Authorized]); its
+	// files are StorePath and KeyFile.
+	Store              *tokenstore.Store
+	StorePath, KeyFile string
 }
 
-// New starts the identity provider for t (stopped with t).
-func New(t testing.TB) *Env {
+// Listening is a mail server and its loopback address for each mode
+// (ImplicitTLS, StartTLS, RequireStartTLS, Plain).
+type Listening[S any] struct {
+	Server S
+	Addr   map[mailauth.Mode]string
+}
+
+// Option is one part of the world.
+type Option func(*config)
+
+type config struct {
+	sandbox   idptest.Options
+	imap      map[idp.Flavor][]func(*imapd.Options)
+	smtp      map[idp.Flavor][]func(*smtpd.Options)
+	pop3      map[idp.Flavor][]func(*pop3d.Options)
+	store     bool
+	tokens    []token
+	shared    bool
+	passwords bool
+}
+
+type token struct {
+	name   string
+	flavor idp.Flavor
+}
+
+// FakeClock puts the provider and the store on a [clock.Fake] reading
+// start: Env.Clock. The mail servers keep real time unless an edit
+// function gives them the clock.
+func FakeClock(start time.Time) Option {
+	return func(c *config) { c.sandbox.Start = start }
+}
+
+// RedirectURIs registers more redirect URIs for the world's apps, such as
+// a loopback callback (any port matches at both providers).
+func RedirectURIs(uris ...string) Option {
+	return func(c *config) { c.sandbox.RedirectURIs = append(c.sandbox.RedirectURIs, uris...) }
+}
+
+// DeviceInterval sets the device flow's polling interval in seconds.
+func DeviceInterval(seconds int) Option {
+	return func(c *config) { c.sandbox.DeviceInterval = seconds }
+}
+
+// IMAP starts an IMAP server in style's dialect; edit functions change its
+// options after the fixture has filled in Style, Directory and TLS.
+func IMAP(style idp.Flavor, edit ...func(*imapd.Options)) Option {
+	return func(c *config) { c.imap[style] = append(c.imap[style], edit...) }
+}
+
+// SMTP starts an SMTP server in style's dialect, as [IMAP] does.
+func SMTP(style idp.Flavor, edit ...func(*smtpd.Options)) Option {
+	return func(c *config) { c.smtp[style] = append(c.smtp[style], edit...) }
+}
+
+// POP3 starts a POP3 server in style's dialect, as [IMAP] does.
+func POP3(style idp.Flavor, edit ...func(*pop3d.Options)) Option {
+	return func(c *config) { c.pop3[style] = append(c.pop3[style], edit...) }
+}
+
+// Store opens a token store in the test's directory, on the world's
+// clock, with a provider HTTP client.
+func Store() Option { return func(c *config) { c.store = true } }
+
+// Authorized opens the store ([Store]) and stores a live token under name
+// for the world's user at the provider of flavor, as if an admin had clicked
+// Get Email Token.
+func Authorized(name string, flavor idp.Flavor) Option {
+	return func(c *config) {
+		c.store = true
+		c.tokens = append(c.tokens, token{name, flavor})
+	}
+}
+
+// SharedMailbox grants the world's Microsoft user Full Access to the
+// world's shared mailbox.
+func SharedMailbox() Option { return func(c *config) { c.shared = true } }
+
+// Passwords lets [Clerk] log in with [ClerkPassword].
+func Passwords() Option { return func(c *config) { c.passwords = true } }
+
+// New stands up the sandbox for t.
+func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	clock := idp.NewFakeClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
-	p := idp.NewTest(t, idp.Options{Clock: clock})
-	cert, err := testcert.New()
+	c := &config{imap: map[idp.Flavor][]func(*imapd.Options){}, smtp: map[idp.Flavor][]func(*smtpd.Options){},
+		pop3: map[idp.Flavor][]func(*pop3d.Options){}}
+	for _, o := range opts {
+		o(c)
+	}
+	w := &Env{Sandbox: idptest.New(t, c.sandbox), Dir: t.TempDir(),
+		IMAP: map[idp.Flavor]*Listening[*imapd.Server]{}, SMTP: map[idp.Flavor]*Listening[*smtpd.Server]{},
+		POP3: map[idp.Flavor]*Listening[*pop3d.Server]{}}
+	if c.shared {
+		w.Directory.GrantFullAccess(w.World.MSSharedMailbox, w.World.MSUser)
+	}
+	if c.passwords {
+		w.Directory.SetPassword(Clerk, ClerkPassword)
+	}
+	var err error
+	if w.CAFile, _, _, err = w.Cert.WriteFiles(w.Dir); err != nil {
+		t.Fatal(err)
+	}
+	for style, edits := range c.imap {
+		w.IMAP[style] = start(t, imapd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits, imapd.New)
+	}
+	for style, edits := range c.smtp {
+		w.SMTP[style] = start(t, smtpd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits, smtpd.New)
+	}
+	for style, edits := range c.pop3 {
+		w.POP3[style] = start(t, pop3d.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits,
+			func(o pop3d.Options) (*pop3d.Server, error) { return pop3d.New(o), nil })
+	}
+	w.StorePath, w.KeyFile = filepath.Join(w.Dir, "tokens.db"), filepath.Join(w.Dir, "tokens.key")
+	if c.store {
+		w.Store = w.OpenStore(t)
+		for _, tok := range c.tokens {
+			w.Authorize(t, w.Store, tok.name, tok.flavor)
+		}
+	}
+	return w
+}
+
+// server is what the sandbox's mail servers have in common.
+type server interface {
+	Listen(mailauth.Mode) (string, error)
+	Close() error
+}
+
+// start makes a server from opt changed by edits, listens on every mode
+// and closes it when t ends.
+func start[O any, S server](t testing.TB, opt O, edits []func(*O), newServer func(O) (S, error)) *Listening[S] {
+	t.Helper()
+	for _, e := range edits {
+		e(&opt)
+	}
+	s, err := newServer(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{IDP: p, Clock: clock, World: p.AddWorld(), Directory: mailauth.New(p.Introspect), Cert: cert}
+	t.Cleanup(func() { s.Close() })
+	l := &Listening[S]{Server: s, Addr: map[mailauth.Mode]string{}}
+	for _, m := range []mailauth.Mode{mailauth.ImplicitTLS, mailauth.StartTLS, mailauth.RequireStartTLS, mailauth.Plain} {
+		if l.Addr[m], err = s.Listen(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l
 }
 
-// Token mints a live access token for email at the provider of flavor.
-func (e *Env) Token(t testing.TB, flavor idp.Flavor, email string, scopes ...string) string {
+// OpenStore opens a Store on the world's store files, on the world's
+// clock; it is closed when t ends. A second Store on the same files is
+// what another process would see.
+func (w *Env) OpenStore(t testing.TB) *tokenstore.Store {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	at, _, err := e.IDP.MintToken(ctx, e.World, flavor, email, scopes...)
+	opt := tokenstore.Options{Path: w.StorePath, KeyFile: w.KeyFile, HTTPClient: provider.NewHTTPClient(10 * time.Second)}
+	if w.Clock != nil {
+		opt.Now = w.Clock.Now
+	}
+	st, err := tokenstore.Open(context.Background(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return at
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// Authorize stores a live token under name in st for the world's user at
+// the provider of flavor, creating the token if it is absent.
+func (w *Env) Authorize(t testing.TB, st *tokenstore.Store, name string, flavor idp.Flavor) *tokenstore.Token {
+	t.Helper()
+	tok, err := tokens.Authorize(context.Background(), st, w.IDP, w.World, name, flavor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Dovecot starts a private Dovecot with TLS whose IMAP, POP3 and
+// submission services check the world's tokens at the provider; it skips
+// (or fails, see the dovecot package) the test where Dovecot is missing.
+func (w *Env) Dovecot(t testing.TB) *dovecot.Server {
+	t.Helper()
+	return dovecot.Start(t, dovecot.Options{IntrospectionURL: w.IDP.URL() + "/introspect", TLS: true})
+}
+
+// HostPort splits a listener's address for a task file or a
+// mailconn.Server.
+func HostPort(t testing.TB, addr string) (string, int) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, n
 }

@@ -37,7 +37,7 @@ func TestTokenLogin(t *testing.T) {
 			if _, ok := c.TLSConnectionState(); !ok {
 				t.Fatal("connection is not TLS")
 			}
-			token := f.token(t, tc.style, user)
+			token := f.Token(t, tc.style, user)
 			var client sasl.Client = oauthsasl.NewXOAUTH2Client(user, token)
 			if tc.mech == oauthsasl.OAUTHBEARER {
 				host, port, _ := strings.Cut(addr, ":")
@@ -60,13 +60,13 @@ func TestTokenLogin(t *testing.T) {
 // A delegate's token logs in as a shared mailbox only with full access.
 func TestTokenLoginSharedMailbox(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	w := f.world
-	f.dir.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
+	w := f.World
+	f.Directory.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
 	addr := f.listen(t, Plain)
 
 	f.authenticate(t, f.dial(t, addr, Plain), idp.Microsoft, w.MSSharedMailbox, w.MSUser)
 
-	err := f.dial(t, addr, Plain).Auth(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.token(t, idp.Microsoft, w.MSOtherUser)))
+	err := f.dial(t, addr, Plain).Auth(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, idp.Microsoft, w.MSOtherUser)))
 	wantSMTPError(t, "AUTH without full access", err, 535, smtp.EnhancedCode{5, 7, 3})
 
 	if st := f.srv.Stats()[w.MSSharedMailbox]; st.Logins != 1 || st.Failures != 1 {
@@ -83,23 +83,23 @@ func TestTokenRefused(t *testing.T) {
 		token func(t *testing.T, f *fixture) string
 	}{
 		{"microsoft/expired", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			tok := f.token(t, idp.Microsoft, f.world.MSUser)
-			f.clock.Advance(time.Hour) // access tokens live 3,599 seconds
+			tok := f.Token(t, idp.Microsoft, f.World.MSUser)
+			f.Clock.Advance(time.Hour) // access tokens live 3,599 seconds
 			return tok
 		}},
 		{"microsoft/graph audience", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.token(t, idp.Microsoft, f.world.MSUser, "https://graph.microsoft.com/SMTP.Send")
+			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://graph.microsoft.com/SMTP.Send")
 		}},
 		{"microsoft/IMAP scope only", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.token(t, idp.Microsoft, f.world.MSUser, "https://outlook.office.com/IMAP.AccessAsUser.All")
+			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://outlook.office.com/IMAP.AccessAsUser.All")
 		}},
 		{"google/expired", idp.Google, func(t *testing.T, f *fixture) string {
-			tok := f.token(t, idp.Google, f.world.GoogleUser)
-			f.clock.Advance(time.Hour)
+			tok := f.Token(t, idp.Google, f.World.GoogleUser)
+			f.Clock.Advance(time.Hour)
 			return tok
 		}},
 		{"google/send-only API scope", idp.Google, func(t *testing.T, f *fixture) string {
-			return f.token(t, idp.Google, f.world.GoogleUser, "https://www.googleapis.com/auth/gmail.send")
+			return f.Token(t, idp.Google, f.World.GoogleUser, "https://www.googleapis.com/auth/gmail.send")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,7 +137,7 @@ func TestPasswordLogin(t *testing.T) {
 	const mailbox, password = "printer@contoso.example", "correct horse"
 	t.Run("microsoft", func(t *testing.T) {
 		f := newFixture(t, idp.Microsoft, Options{})
-		f.dir.SetPassword(mailbox, password)
+		f.Directory.SetPassword(mailbox, password)
 		addr := f.listen(t, Plain)
 		if err := f.dial(t, addr, Plain).Auth(sasl.NewLoginClient(mailbox, password)); err != nil {
 			t.Errorf("AUTH LOGIN: %v", err)
@@ -149,7 +149,7 @@ func TestPasswordLogin(t *testing.T) {
 	})
 	t.Run("google", func(t *testing.T) {
 		f := newFixture(t, idp.Google, Options{})
-		f.dir.SetPassword(mailbox, password)
+		f.Directory.SetPassword(mailbox, password)
 		addr := f.listen(t, Plain)
 		if err := f.dial(t, addr, Plain).Auth(sasl.NewPlainClient("", mailbox, password)); err != nil {
 			t.Errorf("AUTH PLAIN: %v", err)
@@ -206,9 +206,9 @@ func TestWireRefusal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
-			f.dir.SetPassword(ms, "sandbox-password")
+			f.Directory.SetPassword(ms, "sandbox-password")
 			if tc.disable {
-				f.dir.DisableSMTPAuth(ms)
+				f.Directory.DisableSMTPAuth(ms)
 			}
 			w := dialWire(t, f.listen(t, Plain))
 			w.ehlo()
@@ -230,10 +230,10 @@ func TestWireRefusal(t *testing.T) {
 // that tells the admin what to change.
 func TestSMTPAuthDisabled(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	user := f.world.MSUser
-	f.dir.DisableSMTPAuth(user)
+	user := f.World.MSUser
+	f.Directory.DisableSMTPAuth(user)
 	c := f.dial(t, f.listen(t, Plain), Plain)
-	err := c.Auth(oauthsasl.NewXOAUTH2Client(user, f.token(t, idp.Microsoft, user)))
+	err := c.Auth(oauthsasl.NewXOAUTH2Client(user, f.Token(t, idp.Microsoft, user)))
 	se := wantSMTPError(t, "AUTH with SMTP AUTH disabled", err, 535, smtp.EnhancedCode{5, 7, 139})
 	if !strings.Contains(se.Message, "https://aka.ms/smtp_auth_disabled") {
 		t.Errorf("reply text %q", se.Message)
@@ -284,8 +284,8 @@ func TestSTARTTLSOptional(t *testing.T) {
 	if kw := w.ehlo(); !slices.Contains(kw, "STARTTLS") || !slices.Contains(kw, "AUTH LOGIN XOAUTH2") {
 		t.Errorf("EHLO: %q, want STARTTLS and AUTH LOGIN XOAUTH2", kw)
 	}
-	user := f.world.MSUser
-	w.send("AUTH XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, f.token(t, idp.Microsoft, user))))
+	user := f.World.MSUser
+	w.send("AUTH XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, f.Token(t, idp.Microsoft, user))))
 	w.expect("235 2.0.0 Authentication succeeded")
 }
 
@@ -293,8 +293,8 @@ func TestSTARTTLSOptional(t *testing.T) {
 // of 2,000 bytes; the server must take it.
 func TestLongTokenLine(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	user := f.world.MSUser
-	line := "AUTH XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, f.token(t, idp.Microsoft, user)))
+	user := f.World.MSUser
+	line := "AUTH XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, f.Token(t, idp.Microsoft, user)))
 	if len(line) <= 2000 {
 		t.Fatalf("AUTH line is %d bytes; the test needs more than 2,000", len(line))
 	}
@@ -306,7 +306,7 @@ func TestLongTokenLine(t *testing.T) {
 
 func TestNewAndListenRefuseBadOptions(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	s, err := New(Options{Style: idp.Microsoft, Directory: f.dir})
+	s, err := New(Options{Style: idp.Microsoft, Directory: f.Directory})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,9 +317,9 @@ func TestNewAndListenRefuseBadOptions(t *testing.T) {
 		}
 	}
 	for _, opt := range []Options{
-		{Style: "yahoo", Directory: f.dir},
+		{Style: "yahoo", Directory: f.Directory},
 		{Style: idp.Google},
-		{Style: idp.Google, Directory: f.dir, RatePerMinute: -1},
+		{Style: idp.Google, Directory: f.Directory, RatePerMinute: -1},
 	} {
 		if _, err := New(opt); err == nil {
 			t.Errorf("New(%+v) succeeded", opt)

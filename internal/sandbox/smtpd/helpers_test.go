@@ -14,9 +14,7 @@ import (
 
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/sandbox/idp"
-	"mailtokens/internal/sandbox/mailauth"
-	"mailtokens/internal/sandbox/sandboxtest"
-	"mailtokens/internal/sandbox/testcert"
+	"mailtokens/internal/sandbox/idptest"
 )
 
 // ioTimeout bounds every test connection: a client or server stuck in an
@@ -25,22 +23,16 @@ const ioTimeout = 10 * time.Second
 
 // fixture is an identity provider with the shared world, a Directory that
 // asks it about tokens, and an SMTP server in one style, all on one
-// FakeClock.
+// clock.Fake.
 type fixture struct {
-	idp   *idp.Server
-	clock *idp.FakeClock
-	world idp.World
-	dir   *mailauth.Directory
-	cert  *testcert.Cert
-	srv   *Server
-	env   *sandboxtest.Env
+	*idptest.Sandbox
+	srv *Server
 }
 
 func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
 	t.Helper()
-	e := sandboxtest.New(t)
-	f := &fixture{idp: e.IDP, clock: e.Clock, world: e.World, dir: e.Directory, cert: e.Cert, env: e}
-	opt.Style, opt.Directory, opt.TLS, opt.Clock = style, f.dir, f.cert.ServerTLS(), e.Clock
+	f := &fixture{Sandbox: idptest.New(t, idptest.Options{Start: idptest.Epoch})}
+	opt.Style, opt.Directory, opt.TLS, opt.Clock = style, f.Directory, f.Cert.ServerTLS(), f.Clock
 	var err error
 	if f.srv, err = New(opt); err != nil {
 		t.Fatal(err)
@@ -52,14 +44,9 @@ func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
 // user is the world's user of the style's provider.
 func (f *fixture) user(style idp.Flavor) string {
 	if style == idp.Google {
-		return f.world.GoogleUser
+		return f.World.GoogleUser
 	}
-	return f.world.MSUser
-}
-
-// token mints a live access token for email at the provider of flavor.
-func (f *fixture) token(t *testing.T, flavor idp.Flavor, email string, scopes ...string) string {
-	return f.env.Token(t, flavor, email, scopes...)
+	return f.World.MSUser
 }
 
 func (f *fixture) listen(t *testing.T, mode Mode) string {
@@ -80,13 +67,13 @@ func (f *fixture) dial(t *testing.T, addr string, mode Mode) *smtp.Client {
 	var c *smtp.Client
 	switch mode {
 	case ImplicitTLS:
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", addr, f.cert.ClientTLS())
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", addr, f.Cert.ClientTLS())
 		if err != nil {
 			t.Fatal(err)
 		}
 		c = smtp.NewClient(conn)
 	case RequireStartTLS:
-		cfg := f.cert.ClientTLS()
+		cfg := f.Cert.ClientTLS()
 		cfg.ServerName = "127.0.0.1"
 		var err error
 		if c, err = smtp.NewClientStartTLS(dialConn(t, addr), cfg); err != nil {
@@ -150,7 +137,7 @@ func wantSMTPError(t *testing.T, what string, err error, code int, enhanced smtp
 // authenticate logs c in as mailbox with a token of owner, with XOAUTH2.
 func (f *fixture) authenticate(t *testing.T, c *smtp.Client, flavor idp.Flavor, mailbox, owner string) {
 	t.Helper()
-	if err := c.Auth(oauthsasl.NewXOAUTH2Client(mailbox, f.token(t, flavor, owner))); err != nil {
+	if err := c.Auth(oauthsasl.NewXOAUTH2Client(mailbox, f.Token(t, flavor, owner))); err != nil {
 		t.Fatalf("AUTH as %s with %s's token: %v", mailbox, owner, err)
 	}
 }

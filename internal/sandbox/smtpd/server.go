@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 )
@@ -49,8 +50,8 @@ type Options struct {
 	// limit. Exchange Online's limit is 30.
 	RatePerMinute int
 	// Clock times the rate limit and Message.Time; nil means real time.
-	// An idp.FakeClock lets a test move past the minute without waiting.
-	Clock idp.Clock
+	// A clock.Fake lets a test move past the minute without waiting.
+	Clock clock.Clock
 	// Deliver, if set, is called once per accepted recipient of every
 	// accepted message, after the message is recorded — the demo uses it
 	// to drop sent mail into the IMAP server's mailboxes. It must not
@@ -66,7 +67,7 @@ type Server struct {
 	opt     Options
 	dialect *dialect
 	log     *slog.Logger
-	clock   idp.Clock
+	clock   clock.Clock
 
 	mu        sync.Mutex
 	received  []Message
@@ -109,14 +110,10 @@ func New(opt Options) (*Server, error) {
 	s.log = s.log.With("server", "smtpd", "style", string(opt.Style))
 	s.ledger.Log = s.log
 	if s.clock == nil {
-		s.clock = realClock{}
+		s.clock = clock.Real{}
 	}
 	return s, nil
 }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
 
 // Listen starts a listener on 127.0.0.1 with a free port and returns its
 // address.

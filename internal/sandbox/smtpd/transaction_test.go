@@ -35,7 +35,7 @@ func (d *delivered) deliver(rcpt string, raw []byte) {
 func TestReceived(t *testing.T) {
 	var d delivered
 	f := newFixture(t, idp.Microsoft, Options{Deliver: d.deliver})
-	user := f.world.MSUser
+	user := f.World.MSUser
 	c := f.dial(t, f.listen(t, RequireStartTLS), RequireStartTLS)
 	if size, ok := c.MaxMessageSize(); !ok || size != 157286400 {
 		t.Errorf("SIZE %d, want Exchange Online's 157286400", size)
@@ -52,7 +52,7 @@ func TestReceived(t *testing.T) {
 		t.Fatalf("Received() holds %d messages, want 1", len(got))
 	}
 	m := got[0]
-	if m.From != user || !slices.Equal(m.To, to) || m.Mailbox != user || !m.Time.Equal(f.clock.Now()) || m.Dropped {
+	if m.From != user || !slices.Equal(m.To, to) || m.Mailbox != user || !m.Time.Equal(f.Clock.Now()) || m.Dropped {
 		t.Errorf("Received()[0] = from %q to %q mailbox %q at %v dropped %v", m.From, m.To, m.Mailbox, m.Time, m.Dropped)
 	}
 	if !bytes.Equal(m.Raw, msg) {
@@ -89,7 +89,7 @@ func TestMailBeforeAuth(t *testing.T) {
 // right for; Gmail takes it.
 func TestSendAs(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	w := f.world
+	w := f.World
 	addr := f.listen(t, Plain)
 	c := f.dial(t, addr, Plain)
 	f.authenticate(t, c, idp.Microsoft, w.MSUser, w.MSUser)
@@ -111,7 +111,7 @@ func TestSendAs(t *testing.T) {
 
 	g := newFixture(t, idp.Google, Options{})
 	gc := g.dial(t, g.listen(t, Plain), Plain)
-	g.authenticate(t, gc, idp.Google, g.world.GoogleUser, g.world.GoogleUser)
+	g.authenticate(t, gc, idp.Google, g.World.GoogleUser, g.World.GoogleUser)
 	if err := send(gc, "someone.else@example.net", []string{"customer@example.net"}, testMessage("as someone")); err != nil {
 		t.Errorf("Gmail refused another MAIL FROM: %v", err)
 	}
@@ -121,7 +121,7 @@ func TestSendAs(t *testing.T) {
 // the server hangs up; a minute later the mailbox may send again.
 func TestThrottle(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{RatePerMinute: 2})
-	user := f.world.MSUser
+	user := f.World.MSUser
 	addr := f.listen(t, Plain)
 	c := f.dial(t, addr, Plain)
 	f.authenticate(t, c, idp.Microsoft, user, user)
@@ -130,7 +130,7 @@ func TestThrottle(t *testing.T) {
 			t.Fatalf("message %d: %v", i+1, err)
 		}
 	}
-	f.clock.Advance(59 * time.Second)
+	f.Clock.Advance(59 * time.Second)
 	se := wantSMTPError(t, "third message within a minute", c.Mail(user, nil), 421, smtp.EnhancedCode{4, 4, 2})
 	if se.Message != "Message submission rate for this client has exceeded the configured limit" || !se.Temporary() {
 		t.Errorf("reply %q (temporary %v)", se.Message, se.Temporary())
@@ -139,7 +139,7 @@ func TestThrottle(t *testing.T) {
 		t.Error("connection still open after 421")
 	}
 
-	f.clock.Advance(2 * time.Second) // the first two are now over a minute old
+	f.Clock.Advance(2 * time.Second) // the first two are now over a minute old
 	c2 := f.dial(t, addr, Plain)
 	f.authenticate(t, c2, idp.Microsoft, user, user)
 	if err := send(c2, user, []string{"customer@example.net"}, testMessage("later")); err != nil {
@@ -153,7 +153,7 @@ func TestThrottle(t *testing.T) {
 // A scripted recipient refusal hits that recipient only, until lifted.
 func TestRejectRecipient(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	user := f.world.MSUser
+	user := f.World.MSUser
 	f.srv.RejectRecipient("Nobody@Contoso.example", 550, "5.1.10", "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup")
 	f.srv.RejectRecipient("busy@example.net", 450, "4.2.1", "Mailbox busy, try again later")
 	c := f.dial(t, f.listen(t, Plain), Plain)
@@ -196,7 +196,7 @@ func TestRejectRecipient(t *testing.T) {
 // sent, and keeps nothing of them.
 func TestFailData(t *testing.T) {
 	f := newFixture(t, idp.Google, Options{})
-	user := f.world.GoogleUser
+	user := f.World.GoogleUser
 	f.srv.FailData(2, 451, "4.3.0", "Mail server temporarily rejected message.")
 	c := f.dial(t, f.listen(t, Plain), Plain)
 	f.authenticate(t, c, idp.Google, user, user)
@@ -222,7 +222,7 @@ func TestFailData(t *testing.T) {
 // closed connection.
 func TestDropAfterData(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{})
-	user := f.world.MSUser
+	user := f.World.MSUser
 	f.srv.DropAfterData(1)
 	addr := f.listen(t, Plain)
 
@@ -267,7 +267,7 @@ func TestWaitReceivedGivesUp(t *testing.T) {
 
 func TestMaxMessageBytes(t *testing.T) {
 	f := newFixture(t, idp.Microsoft, Options{MaxMessageBytes: 1024})
-	user := f.world.MSUser
+	user := f.World.MSUser
 	c := f.dial(t, f.listen(t, Plain), Plain)
 	if size, _ := c.MaxMessageSize(); size != 1024 {
 		t.Errorf("SIZE %d, want 1024", size)

@@ -1,0 +1,77 @@
+// Package idptest starts the sandbox identity provider for a test, with the
+// world in it, a Directory that asks it about tokens and a TLS certificate:
+// the ground floor of [mailtokens/internal/sandbox/sandboxtest]. Tests use
+// sandboxtest; only the tests of the packages sandboxtest is built from
+// (the sandbox's mail servers, the token store), which cannot import it,
+// use this package directly.
+package idptest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"mailtokens/internal/clock"
+	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/testcert"
+)
+
+// Epoch is where fake clocks start when a test has no reason to pick a time.
+var Epoch = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+// Options say how the provider runs.
+type Options struct {
+	// Start, when set, puts the provider on a [clock.Fake] reading Start;
+	// zero means real time.
+	Start time.Time
+	// RedirectURIs are registered for the world's apps (idp.Server.AddWorld).
+	RedirectURIs []string
+	// DeviceInterval, when set, is the device flow's polling interval in
+	// seconds.
+	DeviceInterval int
+}
+
+// Sandbox is the provider and what asks it about tokens.
+type Sandbox struct {
+	IDP   *idp.Server
+	World idp.World
+	// Clock is the provider's time; nil on real time.
+	Clock     *clock.Fake
+	Directory *mailauth.Directory
+	Cert      *testcert.Cert
+}
+
+// New starts the identity provider for t (stopped with t).
+func New(t testing.TB, opt Options) *Sandbox {
+	t.Helper()
+	s := &Sandbox{}
+	var c idp.Clock
+	if !opt.Start.IsZero() {
+		s.Clock = clock.NewFake(opt.Start)
+		c = s.Clock
+	}
+	s.IDP = idp.NewTest(t, idp.Options{Clock: c})
+	if opt.DeviceInterval > 0 {
+		s.IDP.SetDeviceInterval(opt.DeviceInterval)
+	}
+	s.World = s.IDP.AddWorld(opt.RedirectURIs...)
+	s.Directory = mailauth.New(s.IDP.Introspect)
+	var err error
+	if s.Cert, err = testcert.New(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Token mints a live access token for email at the provider of flavor.
+func (s *Sandbox) Token(t testing.TB, flavor idp.Flavor, email string, scopes ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	at, _, err := s.IDP.MintToken(ctx, s.World, flavor, email, scopes...)
+	if err != nil {
+		t.Fatalf("mint a token for %s: %v", email, err)
+	}
+	return at
+}
