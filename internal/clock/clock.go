@@ -13,11 +13,39 @@ import (
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
 
+// Sleeper is a Clock one can wait on: what a worker plans its retries and
+// pauses by.
+type Sleeper interface {
+	Clock
+	// Sleep waits d or until ctx ends, and reports whether the whole d
+	// passed.
+	Sleep(ctx context.Context, d time.Duration) bool
+}
+
 // Real is the wall clock.
 type Real struct{}
 
 // Now is time.Now.
 func (Real) Now() time.Time { return time.Now() }
+
+// Sleep is the package's Sleep.
+func (Real) Sleep(ctx context.Context, d time.Duration) bool { return Sleep(ctx, d) }
+
+// Sleep waits d of real time or until ctx ends; it reports whether the
+// whole d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // Fake is a Clock that moves only when told to, or when something sleeps on
 // it. It is safe for concurrent use.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailtokens/internal/backoff"
+	"mailtokens/internal/clock"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/worker"
@@ -142,7 +143,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 			}
 			d := b.After(err, r.cfg.PollInterval)
 			retries.Failed("cannot receive", "still cannot receive", err, d)
-			worker.Sleep(ctx, d)
+			clock.Sleep(ctx, d)
 			continue
 		}
 		polls, err := r.session(ctx, c, start)
@@ -153,13 +154,13 @@ func (r *Receiver) Run(ctx context.Context) error {
 		if err != nil {
 			d := b.Next()
 			retries.Failed("receiving failed", "receiving still fails", err, d)
-			worker.Sleep(ctx, d)
+			clock.Sleep(ctx, d)
 			continue
 		}
 		b.Reset()
 		retries.Reset()
 		if polls {
-			worker.Sleep(ctx, r.cfg.PollInterval)
+			clock.Sleep(ctx, r.cfg.PollInterval)
 		}
 	}
 	r.log.Info("evmail stopped")

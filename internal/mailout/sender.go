@@ -13,6 +13,7 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"mailtokens/internal/backoff"
+	"mailtokens/internal/clock"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/worker"
 )
@@ -64,8 +65,11 @@ type Config struct {
 	// context ends; after that it is abandoned (the connection closed
 	// before the end of the message, so the server discards it).
 	Grace time.Duration
-	// Clock plans retries, the rate limit and Run's pauses; nil = RealClock.
-	Clock Clock
+	// Clock plans retries, the rate limit and Run's pauses; nil = the wall
+	// clock. Tests pass a clock.Fake, so that they measure backoff and
+	// rates without waiting for them. Network timeouts use the real time
+	// regardless.
+	Clock clock.Sleeper
 	// Log gets one line per message and one summary per pass.
 	Log *slog.Logger
 	// Report logs a pass that could not connect or log in, with advice
@@ -77,7 +81,7 @@ type Config struct {
 type Sender struct {
 	cfg     Config
 	log     *slog.Logger
-	clock   Clock
+	clock   clock.Sleeper
 	limit   rateLimit
 	timeout sendTimeouts
 	buf     []byte         // carries each message from its file to the connection
@@ -107,7 +111,7 @@ func New(cfg Config) (*Sender, error) {
 	def(&cfg.EndDataTimeout, DefaultEndDataTimeout)
 	def(&cfg.Grace, DefaultGrace)
 	if cfg.Clock == nil {
-		cfg.Clock = RealClock{}
+		cfg.Clock = clock.Real{}
 	}
 	if cfg.Log == nil {
 		cfg.Log = logging.Discard()

@@ -145,21 +145,6 @@ func (r *Retries) Failed(what, again string, err error, retryIn time.Duration) {
 // Reset forgets the last failure after a success.
 func (r *Retries) Reset() { r.last = "" }
 
-// Sleep waits d or until ctx ends; it reports whether the whole d passed.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // StartupError prints a start-up failure the way operators need it: the
 // task file and every problem. It returns [cmdline.ErrFailed].
 func StartupError(env *cmdline.Env, err error) error {

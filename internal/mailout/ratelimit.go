@@ -4,28 +4,8 @@ import (
 	"context"
 	"time"
 
-	"mailtokens/internal/worker"
+	"mailtokens/internal/clock"
 )
-
-// Clock is the time the sender plans by: retry times, the rate limit and
-// the pauses between passes. Tests pass one that moves only when told, so
-// that they measure backoff and rates without waiting for them. Network
-// timeouts use the real time regardless.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx ends, and reports whether the whole d
-	// passed.
-	Sleep(ctx context.Context, d time.Duration) bool
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now is time.Now.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// Sleep is worker.Sleep.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) bool { return worker.Sleep(ctx, d) }
 
 // rateLimit lets at most perMinute transactions end in any 60 seconds
 // (0 = no limit). It counts when a transaction ends, not when it starts:
@@ -34,7 +14,7 @@ func (RealClock) Sleep(ctx context.Context, d time.Duration) bool { return worke
 // minute.
 type rateLimit struct {
 	perMinute int
-	clock     Clock
+	clock     clock.Sleeper
 	recent    []time.Time // ends of the latest transactions, oldest first, at most perMinute
 }
 
