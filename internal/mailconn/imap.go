@@ -3,6 +3,7 @@ package mailconn
 import (
 	"context"
 	"errors"
+	"net"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -35,17 +36,12 @@ func (c *IMAPClient) Watchdog(d time.Duration) { c.conn.arm(d) }
 // handlers for IDLE) may be given.
 func DialIMAP(ctx context.Context, s Server, a Auth, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
 	s.Protocol = IMAP
-	return loginAs(ctx, s, a, opt, func(token secret.Secret) (*IMAPClient, error) {
-		return imapLogin(ctx, s, a, token, opt, extra)
+	return loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*IMAPClient, error) {
+		return imapLogin(ctx, conn, s, a, token, opt, extra)
 	})
 }
 
-func imapLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
-	raw, done, err := dial(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
+func imapLogin(ctx context.Context, raw net.Conn, s Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
 	conn := &watchdogConn{Conn: raw}
 	o := imapclient.Options{}
 	if extra != nil {
@@ -56,6 +52,7 @@ func imapLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt O
 		o.DebugWriter = newTranscript(opt.Transcript)
 	}
 	var c *imapclient.Client
+	var err error
 	if s.Security == STARTTLS {
 		c, err = imapclient.NewStartTLS(conn, &o)
 		if err != nil {

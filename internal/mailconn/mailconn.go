@@ -127,12 +127,18 @@ func dial(ctx context.Context, s Server) (net.Conn, func(), error) {
 	return conn, done, nil
 }
 
-// loginAs is login for an attempt that makes a client: the client of the
-// attempt that succeeded.
-func loginAs[C any](ctx context.Context, s Server, a Auth, opt Options, attempt func(token secret.Secret) (C, error)) (C, error) {
+// loginAs dials and logs in with the right credentials (see login), and
+// returns the client that the attempt which succeeded made over its
+// connection.
+func loginAs[C any](ctx context.Context, s Server, a Auth, opt Options, attempt func(conn net.Conn, token secret.Secret) (C, error)) (C, error) {
 	var out C
 	err := login(ctx, s, a, opt, func(token secret.Secret) error {
-		c, err := attempt(token)
+		conn, done, err := dial(ctx, s)
+		if err != nil {
+			return err
+		}
+		defer done()
+		c, err := attempt(conn, token)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package mailconn
 import (
 	"context"
 	"errors"
+	"net"
 
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/pop3"
@@ -13,17 +14,12 @@ import (
 // (AUTH XOAUTH2, "+", the initial response), which the client does.
 func DialPOP3(ctx context.Context, s Server, a Auth, opt Options) (*pop3.Client, error) {
 	s.Protocol = POP3
-	return loginAs(ctx, s, a, opt, func(token secret.Secret) (*pop3.Client, error) {
-		return pop3Login(ctx, s, a, token, opt)
+	return loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*pop3.Client, error) {
+		return pop3Login(ctx, conn, s, a, token, opt)
 	})
 }
 
-func pop3Login(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options) (*pop3.Client, error) {
-	conn, done, err := dial(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
+func pop3Login(ctx context.Context, conn net.Conn, s Server, a Auth, token secret.Secret, opt Options) (*pop3.Client, error) {
 	var rec *recordingConn
 	if opt.Transcript != nil {
 		rec = recordConn(conn, opt.Transcript)

@@ -2,6 +2,7 @@ package mailconn
 
 import (
 	"context"
+	"net"
 	"os"
 	"strings"
 
@@ -18,17 +19,12 @@ import (
 // queued messages byte for byte over it.
 func DialSMTP(ctx context.Context, s Server, a Auth, opt Options) (*smtp.Client, error) {
 	s.Protocol = SMTP
-	return loginAs(ctx, s, a, opt, func(token secret.Secret) (*smtp.Client, error) {
-		return smtpLogin(ctx, s, a, token, opt)
+	return loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*smtp.Client, error) {
+		return smtpLogin(ctx, conn, s, a, token, opt)
 	})
 }
 
-func smtpLogin(ctx context.Context, s Server, a Auth, token secret.Secret, opt Options) (*smtp.Client, error) {
-	conn, done, err := dial(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
+func smtpLogin(ctx context.Context, conn net.Conn, s Server, a Auth, token secret.Secret, opt Options) (*smtp.Client, error) {
 	c, err := smtp.NewClient(conn, s.Host)
 	if err != nil {
 		conn.Close()
