@@ -131,6 +131,16 @@ CREATE TABLE deliveries (
 	PRIMARY KEY (mailbox, uid)
 );
 `,
+	// 4: leases: one holder at a time for a named job across processes and
+	// hosts (one evmail per mailbox).
+	`
+CREATE TABLE leases (
+	name   TEXT    PRIMARY KEY,
+	owner  TEXT    NOT NULL,
+	holder TEXT    NOT NULL,
+	until  INTEGER NOT NULL
+);
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

@@ -12,6 +12,7 @@ import (
 
 	"mailtokens/internal/backoff"
 	"mailtokens/internal/clock"
+	"mailtokens/internal/database"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/worker"
@@ -35,6 +36,8 @@ type Receiver struct {
 	// exist.
 	folderReady *mailconn.IMAPClient
 	protocol    protocol
+	// lease makes this process the mailbox's only receiver.
+	lease *database.Lease
 }
 
 // NewReceiver prepares the mailbox's state and its destination; ledger
@@ -42,6 +45,9 @@ type Receiver struct {
 func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Receiver, error) {
 	r := &Receiver{cfg: cfg, task: task, ledger: ledger, log: task.Log, opTimeout: 2 * time.Minute, maxSession: 45 * time.Minute}
 	r.key = strings.ToLower(fmt.Sprintf("%s|%s|%d|%s|%s", cfg.Protocol, cfg.Host, cfg.Port, cfg.User, cfg.Folder))
+	// One receiver per mailbox, whatever the protocol or port it is read
+	// over: the lease is keyed by server, user and folder.
+	r.lease = ledger.db.Lease(strings.ToLower(fmt.Sprintf("evmail %s|%s|%s", cfg.Host, cfg.User, cfg.Folder)), leaseFor)
 	var dest destination
 	if cfg.DeliverTo.Maildir != "" {
 		md, err := OpenMaildir(cfg.DeliverTo.Maildir)
@@ -107,56 +113,85 @@ func (r *Receiver) pass(ctx context.Context, c session) (passStats, error) {
 	return st, err
 }
 
+// leaseFor is how long the mailbox's lease lasts unless renewed: a process
+// that dies holding it stops another from receiving for at most this long.
+const leaseFor = 90 * time.Second
+
 // Once connects, receives everything there is, and disconnects. The error
-// is nil only if every message was delivered and dealt with.
+// is nil only if every message was delivered and dealt with. When another
+// evmail is receiving the mailbox, it says so and receives nothing.
 func (r *Receiver) Once(ctx context.Context) error {
-	start := time.Now()
-	c, err := r.protocol.connect(ctx)
-	if err != nil {
+	return r.lease.Hold(ctx, func(ctx context.Context) error {
+		start := time.Now()
+		c, err := r.protocol.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.close()
+		st, err := r.pass(ctx, c)
+		r.summary(st, time.Since(start), err)
+		if err == nil {
+			c.logout()
+		}
+		if err == nil && st.failed > 0 {
+			err = fmt.Errorf("%d message(s) could not be delivered", st.failed)
+		}
 		return err
-	}
-	defer c.close()
-	st, err := r.pass(ctx, c)
-	r.summary(st, time.Since(start), err)
-	if err == nil {
-		c.logout()
-	}
-	if err == nil && st.failed > 0 {
-		err = fmt.Errorf("%d message(s) could not be delivered", st.failed)
-	}
-	return err
+	})
 }
+
+// connectError marks a failure to connect or log in, as opposed to one
+// during a session.
+type connectError struct{ error }
+
+func (e connectError) Unwrap() error { return e.error }
 
 // Run receives until ctx ends. Nothing stops it: a failure is logged in one
 // line (in full the first time, briefly while it repeats) and retried after
-// a capped, growing pause.
+// a capped, growing pause. While another evmail receives the mailbox (the
+// lease in the database says who), it waits.
 func (r *Receiver) Run(ctx context.Context) error {
 	b := backoff.Backoff{Min: 2 * time.Second, Max: min(5*time.Minute, max(r.cfg.PollInterval, 10*time.Second))}
 	// A failure is logged in full once, then briefly while it repeats.
 	retries := worker.Retries{Report: r.task.Report, Log: r.log}
+	var waitingFor string // who holds the mailbox, once said
 	for ctx.Err() == nil {
 		start := time.Now()
-		c, err := r.protocol.connect(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
+		var polls bool
+		err := r.lease.Hold(ctx, func(ctx context.Context) error {
+			c, err := r.protocol.connect(ctx)
+			if err != nil {
+				return connectError{err}
 			}
-			d := b.After(err, r.cfg.PollInterval)
-			retries.Failed("cannot receive", "still cannot receive", err, d)
-			clock.Sleep(ctx, d)
-			continue
-		}
-		polls, err := r.session(ctx, c, start)
-		c.close()
+			defer c.close()
+			polls, err = r.session(ctx, c, start)
+			return err
+		})
 		if ctx.Err() != nil {
 			break
 		}
-		if err != nil {
+		var held *database.HeldError
+		var ce connectError
+		switch {
+		case errors.As(err, &held):
+			if held.Holder != waitingFor {
+				r.log.Info("another evmail ("+held.Holder+") is receiving this mailbox; waiting", "mailbox", r.cfg.User, "folder", r.cfg.Folder)
+				waitingFor = held.Holder
+			}
+			clock.Sleep(ctx, min(r.cfg.PollInterval, leaseFor))
+			continue
+		case errors.As(err, &ce):
+			d := b.After(err, r.cfg.PollInterval)
+			retries.Failed("cannot receive", "still cannot receive", ce.error, d)
+			clock.Sleep(ctx, d)
+			continue
+		case err != nil:
 			d := b.Next()
 			retries.Failed("receiving failed", "receiving still fails", err, d)
 			clock.Sleep(ctx, d)
 			continue
 		}
+		waitingFor = ""
 		b.Reset()
 		retries.Reset()
 		if polls {

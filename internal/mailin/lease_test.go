@@ -1,0 +1,91 @@
+package mailin
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestOneReceiverPerMailbox: three evmail processes started on one task
+// file (a unit started twice, a cron job beside the service) deliver each
+// message exactly once: the mailbox's lease in the database lets one
+// receive and the others wait, saying who holds it. Without the lease
+// each message arrived three or four times.
+func TestOneReceiverPerMailbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs evmail processes")
+	}
+	for _, proto := range []string{"IMAP", "POP3"} {
+		t.Run(proto, func(t *testing.T) {
+			r := newRig(t)
+			const total = 30
+			for i := range total {
+				m := message(i, fmt.Sprintf("message %d", i))
+				if proto == "POP3" {
+					r.pop3.Add(r.World.MSUser, m)
+				} else if _, err := r.imap.Append(r.World.MSUser, "INBOX", m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keys := map[string]string{"MAILBOX_AFTER_DELIVERY": "DELETE", "LOG_LEVEL": "INFO"}
+			task := r.task("three", keys)
+			if proto == "POP3" {
+				task = r.pop3Task("three", keys)
+			}
+			var procs []*exec.Cmd
+			var logs []string
+			for i := range 3 {
+				name := filepath.Join(r.Dir, fmt.Sprintf("evmail-%d.log", i))
+				f, err := os.Create(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				procs = append(procs, evmailProcess(t, f, "-conf", task))
+				logs = append(logs, name)
+			}
+			stopped := false
+			stop := func() {
+				if stopped {
+					return
+				}
+				stopped = true
+				for _, p := range procs {
+					p.Process.Signal(syscall.SIGTERM)
+				}
+				for _, p := range procs {
+					p.Wait()
+				}
+			}
+			defer stop()
+
+			// Once the server holds nothing, nothing more can be delivered.
+			inbox := filepath.Join(r.Dir, "inbox")
+			waitFor(t, "the mailbox to be emptied", func() bool { return len(r.onServer(proto)) == 0 })
+			stop()
+			counts := deliveredCounts(t, inbox)
+			for id, n := range counts {
+				if n != 1 {
+					t.Errorf("message %s delivered %d times", id, n)
+				}
+			}
+			if len(counts) != total {
+				t.Errorf("%d messages delivered, want %d", len(counts), total)
+			}
+			waiting := 0
+			for _, name := range logs {
+				data, _ := os.ReadFile(name)
+				if strings.Contains(string(data), "is receiving this mailbox; waiting") {
+					waiting++
+				}
+			}
+			if waiting == 0 {
+				t.Error("no evmail said that another one was receiving the mailbox")
+			}
+		})
+	}
+}
