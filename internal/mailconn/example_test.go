@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
@@ -72,7 +73,7 @@ func ExampleDialIMAP() {
 	// The login: the mailbox as the user, the store's Source for tokens.
 	host, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
-	server := mailconn.Server{Host: host, Port: n, Security: mailconn.SSL, RootCAs: cert.Pool()}
+	server := mailserver.Server{Host: host, Port: n, Security: mailserver.SSL, RootCAs: cert.Pool()}
 	auth := mailconn.Auth{User: w.MSUser, Tokens: st.Source("Support mailbox", tokenstore.ActorEvmail)}
 	c, err := mailconn.DialIMAP(ctx, server, auth, mailconn.Options{}, nil)
 	if err != nil {

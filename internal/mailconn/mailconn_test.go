@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailtokens/internal/advice"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
@@ -43,10 +44,10 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-func server(proto Protocol, addr string, sec Security, roots *testcert.Cert) Server {
+func server(proto mailserver.Protocol, addr string, sec mailserver.Security, roots *testcert.Cert) mailserver.Server {
 	host, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
-	s := Server{Protocol: proto, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
+	s := mailserver.Server{Protocol: proto, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
 	if roots != nil {
 		s.RootCAs = roots.Pool()
 	}
@@ -63,14 +64,14 @@ func TestIMAPLogins(t *testing.T) {
 	ms := r.imap[idp.Microsoft]
 	for _, c := range []struct {
 		name string
-		s    Server
+		s    mailserver.Server
 		a    Auth
 	}{
-		{"XOAUTH2 over SSL", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
-		{"XOAUTH2 after STARTTLS", server(IMAP, ms[imapd.RequireStartTLS], STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
-		{"shared mailbox", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}},
-		{"password", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
-		{"Gmail", server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("gmail")}},
+		{"XOAUTH2 over SSL", server(mailserver.IMAP, ms[imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
+		{"XOAUTH2 after STARTTLS", server(mailserver.IMAP, ms[imapd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
+		{"shared mailbox", server(mailserver.IMAP, ms[imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}},
+		{"password", server(mailserver.IMAP, ms[imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
+		{"Gmail", server(mailserver.IMAP, r.imap[idp.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("gmail")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl, err := DialIMAP(ctx, c.s, c.a, Options{}, nil)
@@ -101,18 +102,18 @@ func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
 	r.Store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("not-a-token-the-server-knows"),
 		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI)
 	for _, c := range []struct {
-		proto Protocol
+		proto mailserver.Protocol
 		dial  func() error
 	}{
-		{IMAP, func() error {
-			c, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+		{mailserver.IMAP, func() error {
+			c, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			if err == nil {
 				c.Close()
 			}
 			return err
 		}},
-		{SMTP, func() error {
-			c, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
+		{mailserver.SMTP, func() error {
+			c, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			if err == nil {
 				c.Close()
 			}
@@ -157,31 +158,31 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 		temp    bool
 	}{
 		{"not a delegate of the mailbox", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO AUTHENTICATE failed.", "Full Access", 1, false},
 		{"SMTP AUTH disabled", func() error {
-			_, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
+			_, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			return err
 		}, StageLogin, "535 5.7.139", "Authenticated SMTP", 0, false},
 		{"Gmail failure challenge", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
 			return err
 		}, StageLogin, "AUTHENTICATIONFAILED", "status 401", 1, false},
 		{"wrong password", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO", "user name and password", 0, false},
 		{"nobody listening", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, deadAddr, SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, deadAddr, mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageConnect, "", "firewall", 0, true},
 		{"untrusted certificate", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, nil), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], mailserver.SSL, nil), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "certificate", 0, false},
 		{"SSL against a plain port", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.RequireStartTLS], SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.RequireStartTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "STARTTLS for 143", 0, false},
 	}
@@ -210,7 +211,7 @@ func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	r.Store.Create(ctx, tokenstore.Settings{Name: "fresh", Config: provider.Config{Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}}, tokenstore.ActorCLI)
-	_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
+	_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(advice.Explain(err), "Get Email Token") {
 		t.Fatalf("got %v", err)
@@ -229,11 +230,11 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 	ctx := context.Background()
 	tok, _ := r.Store.Get(ctx, "ms")
 	for _, req := range []TestRequest{
-		{Protocol: IMAP, Security: STARTTLS, User: r.World.MSUser},
-		{Protocol: SMTP, Security: STARTTLS, User: r.World.MSUser},
+		{Server: mailserver.Server{Protocol: mailserver.IMAP, Security: mailserver.STARTTLS}, User: r.World.MSUser},
+		{Server: mailserver.Server{Protocol: mailserver.SMTP, Security: mailserver.STARTTLS}, User: r.World.MSUser},
 	} {
 		addr := r.imap[idp.Microsoft][imapd.RequireStartTLS]
-		if req.Protocol == SMTP {
+		if req.Protocol == mailserver.SMTP {
 			addr = r.smtp[idp.Microsoft][smtpd.RequireStartTLS]
 		}
 		host, port, _ := net.SplitHostPort(addr)
@@ -252,7 +253,7 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 		}
 	}
 	// A failure keeps the server's words and the advice.
-	res := Test(ctx, r.src("ms"), TestRequest{Protocol: IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[idp.Microsoft][imapd.ImplicitTLS]), Security: SSL, User: "nobody@contoso.example"}, r.Cert.Pool())
+	res := Test(ctx, r.src("ms"), TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[idp.Microsoft][imapd.ImplicitTLS]), Security: mailserver.SSL}, User: "nobody@contoso.example"}, r.Cert.Pool())
 	if res.OK || !strings.Contains(res.Summary, "AUTHENTICATE failed") || res.Advice == "" {
 		t.Fatalf("failed test: %+v", res)
 	}
@@ -307,7 +308,7 @@ func TestPOP3Logins(t *testing.T) {
 			name, user = "gmail", r.World.GoogleUser
 		}
 		srv.Add(user, []byte("Subject: hi\r\n\r\n.hidden line\r\n"))
-		c, err := DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.Cert), Auth{User: user, Tokens: r.src(name)}, Options{})
+		c, err := DialPOP3(ctx, server(mailserver.POP3, tlsAddr, mailserver.SSL, r.Cert), Auth{User: user, Tokens: r.src(name)}, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", style, err)
 		}
@@ -316,7 +317,7 @@ func TestPOP3Logins(t *testing.T) {
 		}
 		c.Quit()
 		// Refused: the server's words come back.
-		_, err = DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.Cert), Auth{User: "nobody@example.com", Tokens: r.src(name)}, Options{})
+		_, err = DialPOP3(ctx, server(mailserver.POP3, tlsAddr, mailserver.SSL, r.Cert), Auth{User: "nobody@example.com", Tokens: r.src(name)}, Options{})
 		var e *Error
 		if !errors.As(err, &e) || !e.Rejected || !strings.Contains(e.Reply, "-ERR") {
 			t.Fatalf("%s refused: %v", style, err)
@@ -326,7 +327,7 @@ func TestPOP3Logins(t *testing.T) {
 	srv := pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
 	t.Cleanup(func() { srv.Close() })
 	addr, _ := srv.Listen(pop3d.RequireStartTLS)
-	c, err := DialPOP3(ctx, server(POP3, addr, STARTTLS, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}, Options{})
+	c, err := DialPOP3(ctx, server(mailserver.POP3, addr, mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"mailtokens/internal/clock"
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/smtpd"
@@ -59,16 +60,16 @@ func newRig(t testing.TB, opt rigOptions) *rig {
 	return &rig{Env: w, smtp: smtp.Server, addr: smtp.Addr[smtpd.RequireStartTLS], clock: c}
 }
 
-func serverOf(t testing.TB, addr string, sec mailconn.Security) mailconn.Server {
+func serverOf(t testing.TB, addr string, sec mailserver.Security) mailserver.Server {
 	t.Helper()
 	host, n := sandboxtest.HostPort(t, addr)
-	return mailconn.Server{Protocol: mailconn.SMTP, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
+	return mailserver.Server{Protocol: mailserver.SMTP, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
 }
 
 // dialer logs in to the rig's server as the world's user with the stored
 // token, through mailconn as batchmail does.
 func (r *rig) dialer(t testing.TB) func(context.Context) (*smtp.Client, error) {
-	srv := serverOf(t, r.addr, mailconn.STARTTLS)
+	srv := serverOf(t, r.addr, mailserver.STARTTLS)
 	srv.RootCAs = r.Cert.Pool()
 	auth := mailconn.Auth{User: r.World.MSUser, Tokens: r.Store.Source("ms", tokenstore.ActorBatchmail)}
 	return func(ctx context.Context) (*smtp.Client, error) {

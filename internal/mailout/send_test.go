@@ -12,6 +12,7 @@ import (
 
 	"mailtokens/internal/clock"
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/smtpd"
@@ -571,7 +572,7 @@ func TestWaitsForAuthorizationAtThePollInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := r.Store.Source("later", tokenstore.ActorBatchmail)
-	srv := serverOf(t, r.addr, mailconn.STARTTLS)
+	srv := serverOf(t, r.addr, mailserver.STARTTLS)
 	srv.RootCAs = r.Cert.Pool()
 	clock := &countingClock{Fake: r.clock}
 	var logs logBuffer

@@ -250,7 +250,7 @@ func (w *Env) Dovecot(t testing.TB) *dovecot.Server {
 }
 
 // HostPort splits a listener's address for a task file or a
-// mailconn.Server.
+// mailserver.Server.
 func HostPort(t testing.TB, addr string) (string, int) {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
