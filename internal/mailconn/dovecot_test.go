@@ -10,7 +10,6 @@ import (
 
 	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/secret"
@@ -25,12 +24,12 @@ func TestDovecot(t *testing.T) {
 	p, w, store := sb.IDP, sb.World, sb.Store
 	dc := sb.Dovecot(t)
 	ctx := context.Background()
-	if _, err := store.Create(ctx, tokens.Settings(p, w, "ms", idp.Microsoft), tokenstore.ActorCLI); err != nil {
+	if _, err := store.Create(ctx, tokens.Settings(p, w, "ms", provider.Microsoft), tokenstore.ActorCLI); err != nil {
 		t.Fatal(err)
 	}
 	// An access token Dovecot will refuse, with a good refresh token.
 	save := func() {
-		_, rt, err := p.MintToken(ctx, w, idp.Microsoft, w.MSUser)
+		_, rt, err := p.MintToken(ctx, w, provider.Microsoft, w.MSUser)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -40,7 +40,7 @@ func ExampleDialIMAP() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv, err := imapd.New(imapd.Options{Style: idp.Microsoft, Directory: mailauth.New(p.Introspect), TLS: cert.ServerTLS()})
+	srv, err := imapd.New(imapd.Options{Style: provider.Microsoft, Directory: mailauth.New(p.Introspect), TLS: cert.ServerTLS()})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func ExampleDialIMAP() {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := tokens.Authorize(ctx, st, p, w, "Support mailbox", idp.Microsoft); err != nil {
+	if _, err := tokens.Authorize(ctx, st, p, w, "Support mailbox", provider.Microsoft); err != nil {
 		log.Fatal(err)
 	}
 

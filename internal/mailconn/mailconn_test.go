@@ -12,7 +12,6 @@ import (
 	"mailtokens/internal/advice"
 	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/pop3d"
 	"mailtokens/internal/sandbox/sandboxtest"
@@ -26,19 +25,19 @@ import (
 // token store holding an authorized token for each provider.
 type rig struct {
 	*sandboxtest.Env
-	imap       map[idp.Flavor]map[imapd.Mode]string // addresses
-	smtp       map[idp.Flavor]map[smtpd.Mode]string
-	imapServer map[idp.Flavor]*imapd.Server
+	imap       map[provider.Type]map[imapd.Mode]string // addresses
+	smtp       map[provider.Type]map[smtpd.Mode]string
+	imapServer map[provider.Type]*imapd.Server
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.Passwords(),
-		sandboxtest.IMAP(idp.Microsoft), sandboxtest.IMAP(idp.Google), sandboxtest.SMTP(idp.Microsoft), sandboxtest.SMTP(idp.Google),
-		sandboxtest.Authorized("ms", idp.Microsoft), sandboxtest.Authorized("gmail", idp.Google))
-	r := &rig{Env: e, imap: map[idp.Flavor]map[imapd.Mode]string{}, smtp: map[idp.Flavor]map[smtpd.Mode]string{},
-		imapServer: map[idp.Flavor]*imapd.Server{}}
-	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
+		sandboxtest.IMAP(provider.Microsoft), sandboxtest.IMAP(provider.Google), sandboxtest.SMTP(provider.Microsoft), sandboxtest.SMTP(provider.Google),
+		sandboxtest.Authorized("ms", provider.Microsoft), sandboxtest.Authorized("gmail", provider.Google))
+	r := &rig{Env: e, imap: map[provider.Type]map[imapd.Mode]string{}, smtp: map[provider.Type]map[smtpd.Mode]string{},
+		imapServer: map[provider.Type]*imapd.Server{}}
+	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
 		r.imap[style], r.smtp[style], r.imapServer[style] = e.IMAP[style].Addr, e.SMTP[style].Addr, e.IMAP[style].Server
 	}
 	return r
@@ -61,7 +60,7 @@ func (r *rig) src(name string) *tokenstore.Source {
 func TestIMAPLogins(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	ms := r.imap[idp.Microsoft]
+	ms := r.imap[provider.Microsoft]
 	for _, c := range []struct {
 		name string
 		s    mailserver.Server
@@ -71,7 +70,7 @@ func TestIMAPLogins(t *testing.T) {
 		{"XOAUTH2 after STARTTLS", server(mailserver.IMAP, ms[imapd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
 		{"shared mailbox", server(mailserver.IMAP, ms[imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}},
 		{"password", server(mailserver.IMAP, ms[imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
-		{"Gmail", server(mailserver.IMAP, r.imap[idp.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("gmail")}},
+		{"Gmail", server(mailserver.IMAP, r.imap[provider.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("gmail")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl, err := DialIMAP(ctx, c.s, c.a, Options{}, nil)
@@ -98,7 +97,7 @@ func TestIMAPLogins(t *testing.T) {
 func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	_, rt, _ := r.IDP.MintToken(ctx, r.World, idp.Microsoft, r.World.MSUser)
+	_, rt, _ := r.IDP.MintToken(ctx, r.World, provider.Microsoft, r.World.MSUser)
 	r.Store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("not-a-token-the-server-knows"),
 		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI)
 	for _, c := range []struct {
@@ -106,14 +105,14 @@ func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
 		dial  func() error
 	}{
 		{mailserver.IMAP, func() error {
-			c, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			c, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			if err == nil {
 				c.Close()
 			}
 			return err
 		}},
 		{mailserver.SMTP, func() error {
-			c, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
+			c, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[provider.Microsoft][smtpd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			if err == nil {
 				c.Close()
 			}
@@ -134,7 +133,7 @@ func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
 }
 
 func mustRT(t *testing.T, r *rig) string {
-	_, rt, err := r.IDP.MintToken(context.Background(), r.World, idp.Microsoft, r.World.MSUser)
+	_, rt, err := r.IDP.MintToken(context.Background(), r.World, provider.Microsoft, r.World.MSUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,19 +157,19 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 		temp    bool
 	}{
 		{"not a delegate of the mailbox", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO AUTHENTICATE failed.", "Full Access", 1, false},
 		{"SMTP AUTH disabled", func() error {
-			_, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
+			_, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[provider.Microsoft][smtpd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			return err
 		}, StageLogin, "535 5.7.139", "Authenticated SMTP", 0, false},
 		{"Gmail failure challenge", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
 			return err
 		}, StageLogin, "AUTHENTICATIONFAILED", "status 401", 1, false},
 		{"wrong password", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO", "user name and password", 0, false},
 		{"nobody listening", func() error {
@@ -178,11 +177,11 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 			return err
 		}, StageConnect, "", "firewall", 0, true},
 		{"untrusted certificate", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], mailserver.SSL, nil), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.ImplicitTLS], mailserver.SSL, nil), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "certificate", 0, false},
 		{"SSL against a plain port", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Microsoft][imapd.RequireStartTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.RequireStartTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "STARTTLS for 143", 0, false},
 	}
@@ -211,7 +210,7 @@ func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	r.Store.Create(ctx, tokenstore.Settings{Name: "fresh", Config: provider.Config{Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}}, tokenstore.ActorCLI)
-	_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[idp.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
+	_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(advice.Explain(err), "Get Email Token") {
 		t.Fatalf("got %v", err)
@@ -220,7 +219,7 @@ func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 	if !errors.As(err, &na) {
 		t.Fatal("the store's error must stay reachable")
 	}
-	if st := r.imapServer[idp.Google].Stats(); len(st) != 0 {
+	if st := r.imapServer[provider.Google].Stats(); len(st) != 0 {
 		t.Fatalf("a connection was made: %v", st)
 	}
 }
@@ -233,9 +232,9 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 		{Server: mailserver.Server{Protocol: mailserver.IMAP, Security: mailserver.STARTTLS}, User: r.World.MSUser},
 		{Server: mailserver.Server{Protocol: mailserver.SMTP, Security: mailserver.STARTTLS}, User: r.World.MSUser},
 	} {
-		addr := r.imap[idp.Microsoft][imapd.RequireStartTLS]
+		addr := r.imap[provider.Microsoft][imapd.RequireStartTLS]
 		if req.Protocol == mailserver.SMTP {
-			addr = r.smtp[idp.Microsoft][smtpd.RequireStartTLS]
+			addr = r.smtp[provider.Microsoft][smtpd.RequireStartTLS]
 		}
 		host, port, _ := net.SplitHostPort(addr)
 		req.Host = host
@@ -253,7 +252,7 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 		}
 	}
 	// A failure keeps the server's words and the advice.
-	res := Test(ctx, r.src("ms"), TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[idp.Microsoft][imapd.ImplicitTLS]), Security: mailserver.SSL}, User: "nobody@contoso.example"}, r.Cert.Pool())
+	res := Test(ctx, r.src("ms"), TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[provider.Microsoft][imapd.ImplicitTLS]), Security: mailserver.SSL}, User: "nobody@contoso.example"}, r.Cert.Pool())
 	if res.OK || !strings.Contains(res.Summary, "AUTHENTICATE failed") || res.Advice == "" {
 		t.Fatalf("failed test: %+v", res)
 	}
@@ -299,12 +298,12 @@ func FuzzMask(f *testing.F) {
 func TestPOP3Logins(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
+	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
 		srv := pop3d.New(pop3d.Options{Style: style, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
 		t.Cleanup(func() { srv.Close() })
 		tlsAddr, _ := srv.Listen(pop3d.ImplicitTLS)
 		name, user := "ms", r.World.MSUser
-		if style == idp.Google {
+		if style == provider.Google {
 			name, user = "gmail", r.World.GoogleUser
 		}
 		srv.Add(user, []byte("Subject: hi\r\n\r\n.hidden line\r\n"))
@@ -324,7 +323,7 @@ func TestPOP3Logins(t *testing.T) {
 		}
 	}
 	// STARTTLS (STLS) at the Exchange-like server, shared mailbox.
-	srv := pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
+	srv := pop3d.New(pop3d.Options{Style: provider.Microsoft, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
 	t.Cleanup(func() { srv.Close() })
 	addr, _ := srv.Listen(pop3d.RequireStartTLS)
 	c, err := DialPOP3(ctx, server(mailserver.POP3, addr, mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}, Options{})

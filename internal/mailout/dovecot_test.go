@@ -13,8 +13,8 @@ import (
 
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/dovecot"
-	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/tokenstore"
 )
@@ -29,7 +29,7 @@ type dovecotRig struct {
 
 func newDovecotRig(t testing.TB) *dovecotRig {
 	t.Helper()
-	e := sandboxtest.New(t, sandboxtest.Authorized("ms", idp.Microsoft))
+	e := sandboxtest.New(t, sandboxtest.Authorized("ms", provider.Microsoft))
 	return &dovecotRig{Env: e, dc: e.Dovecot(t)}
 }
 

@@ -16,7 +16,7 @@ import (
 	"mailtokens/internal/clock"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/syncbuf"
@@ -53,10 +53,10 @@ type rigOptions struct {
 func newRig(t testing.TB, opt rigOptions) *rig {
 	t.Helper()
 	c := clock.NewFake(sandboxtest.Epoch)
-	w := sandboxtest.New(t, sandboxtest.Authorized("ms", idp.Microsoft), sandboxtest.SMTP(idp.Microsoft, func(o *smtpd.Options) {
+	w := sandboxtest.New(t, sandboxtest.Authorized("ms", provider.Microsoft), sandboxtest.SMTP(provider.Microsoft, func(o *smtpd.Options) {
 		o.RatePerMinute, o.MaxMessageBytes, o.Clock = opt.ratePerMinute, opt.maxMessageBytes, c
 	}))
-	smtp := w.SMTP[idp.Microsoft]
+	smtp := w.SMTP[provider.Microsoft]
 	return &rig{Env: w, smtp: smtp.Server, addr: smtp.Addr[smtpd.RequireStartTLS], clock: c}
 }
 

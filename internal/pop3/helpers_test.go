@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"mailtokens/internal/pop3"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
@@ -41,7 +42,7 @@ type fixture struct {
 	srv *pop3d.Server
 }
 
-func newFixture(t *testing.T, style pop3d.Style) *fixture {
+func newFixture(t *testing.T, style provider.Type) *fixture {
 	t.Helper()
 	serverTLS, _ := testTLS(t)
 	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.POP3(style, func(o *pop3d.Options) { o.TLS = serverTLS }))
@@ -60,9 +61,9 @@ func (f *fixture) listen(t *testing.T, mode pop3d.Mode) string {
 }
 
 // token mints a live access token for email.
-func (f *fixture) token(t *testing.T, flavor idp.Flavor, email string) string {
+func (f *fixture) token(t *testing.T, typ provider.Type, email string) string {
 	t.Helper()
-	at, _, err := f.p.MintToken(context.Background(), f.w, flavor, email)
+	at, _, err := f.p.MintToken(context.Background(), f.w, typ, email)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func dial(t *testing.T, addr string, mode pop3d.Mode) *pop3.Client {
 }
 
 // plainServer is a plain-text pop3d of one style with a password user.
-func plainServer(t *testing.T, style pop3d.Style) (*fixture, string) {
+func plainServer(t *testing.T, style provider.Type) (*fixture, string) {
 	t.Helper()
 	f := newFixture(t, style)
 	return f, f.listen(t, pop3d.Plain)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/syncbuf"
 )
@@ -26,7 +26,7 @@ type fixture struct {
 	srv *Server
 }
 
-func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
+func newFixture(t *testing.T, style provider.Type, opt Options) *fixture {
 	t.Helper()
 	f := &fixture{Sandbox: idptest.New(t, idptest.Options{Start: idptest.Epoch})}
 	opt.Style, opt.Directory, opt.TLS = style, f.Directory, f.Cert.ServerTLS()

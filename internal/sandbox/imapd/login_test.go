@@ -12,7 +12,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"mailtokens/internal/oauthsasl"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 )
 
 // wantIMAPError fails unless err is the *imap.Error want (type, code, text).
@@ -38,17 +38,17 @@ func numMessages(t *testing.T, c *imapclient.Client, folder string) uint32 {
 // every mechanism the service offers.
 func TestTokenLoginOwnMailbox(t *testing.T) {
 	for _, tc := range []struct {
-		style idp.Flavor
+		style provider.Type
 		mech  string
 	}{
-		{idp.Microsoft, oauthsasl.XOAUTH2},
-		{idp.Google, oauthsasl.XOAUTH2},
-		{idp.Google, oauthsasl.OAUTHBEARER},
+		{provider.Microsoft, oauthsasl.XOAUTH2},
+		{provider.Google, oauthsasl.XOAUTH2},
+		{provider.Google, oauthsasl.OAUTHBEARER},
 	} {
 		t.Run(string(tc.style)+"/"+tc.mech, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
 			user := f.World.MSUser
-			if tc.style == idp.Google {
+			if tc.style == provider.Google {
 				user = f.World.GoogleUser
 			}
 			if _, err := f.srv.Append(user, "INBOX", testMessage("waiting")); err != nil {
@@ -79,7 +79,7 @@ func TestTokenLoginOwnMailbox(t *testing.T) {
 // A delegate's token opens a shared mailbox named in user= when the
 // Directory grants full access, and is refused without it.
 func TestTokenLoginSharedMailbox(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	w := f.World
 	f.Directory.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
 	if _, err := f.srv.Append(w.MSSharedMailbox, "INBOX", testMessage("for the helpdesk")); err != nil {
@@ -88,7 +88,7 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 	addr := f.listen(t, ImplicitTLS)
 
 	c := f.dial(t, addr, ImplicitTLS, nil)
-	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, idp.Microsoft, w.MSUser))); err != nil {
+	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, provider.Microsoft, w.MSUser))); err != nil {
 		t.Fatalf("delegate with full access: %v", err)
 	}
 	// The session is the shared mailbox's, not the token owner's.
@@ -97,7 +97,7 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 	}
 
 	other := f.dial(t, addr, ImplicitTLS, nil)
-	err := other.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, idp.Microsoft, w.MSOtherUser)))
+	err := other.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, provider.Microsoft, w.MSOtherUser)))
 	wantIMAPError(t, "user without full access", err, exchange.authFailed)
 
 	st := f.srv.Stats()[w.MSSharedMailbox]
@@ -115,42 +115,42 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 func TestTokenRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		style idp.Flavor
+		style provider.Type
 		// token returns the token to present for the world's user.
 		token func(t *testing.T, f *fixture) string
 	}{
-		{"microsoft/expired", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			tok := f.Token(t, idp.Microsoft, f.World.MSUser)
+		{"microsoft/expired", provider.Microsoft, func(t *testing.T, f *fixture) string {
+			tok := f.Token(t, provider.Microsoft, f.World.MSUser)
 			f.Clock.Advance(2 * time.Hour) // access tokens live about an hour
 			return tok
 		}},
-		{"microsoft/graph audience", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://graph.microsoft.com/IMAP.AccessAsUser.All")
+		{"microsoft/graph audience", provider.Microsoft, func(t *testing.T, f *fixture) string {
+			return f.Token(t, provider.Microsoft, f.World.MSUser, "https://graph.microsoft.com/IMAP.AccessAsUser.All")
 		}},
-		{"microsoft/SMTP scope only", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://outlook.office.com/SMTP.Send")
+		{"microsoft/SMTP scope only", provider.Microsoft, func(t *testing.T, f *fixture) string {
+			return f.Token(t, provider.Microsoft, f.World.MSUser, "https://outlook.office.com/SMTP.Send")
 		}},
-		{"microsoft/unknown token", idp.Microsoft, func(*testing.T, *fixture) string { return "eyJ0eXAiOiJKV1QifQ.e30.c2ln" }},
-		{"google/expired", idp.Google, func(t *testing.T, f *fixture) string {
-			tok := f.Token(t, idp.Google, f.World.GoogleUser)
+		{"microsoft/unknown token", provider.Microsoft, func(*testing.T, *fixture) string { return "eyJ0eXAiOiJKV1QifQ.e30.c2ln" }},
+		{"google/expired", provider.Google, func(t *testing.T, f *fixture) string {
+			tok := f.Token(t, provider.Google, f.World.GoogleUser)
 			f.Clock.Advance(2 * time.Hour)
 			return tok
 		}},
-		{"google/readonly scope", idp.Google, func(t *testing.T, f *fixture) string {
-			return f.Token(t, idp.Google, f.World.GoogleUser, "https://www.googleapis.com/auth/gmail.readonly")
+		{"google/readonly scope", provider.Google, func(t *testing.T, f *fixture) string {
+			return f.Token(t, provider.Google, f.World.GoogleUser, "https://www.googleapis.com/auth/gmail.readonly")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
 			user := f.World.MSUser
-			if tc.style == idp.Google {
+			if tc.style == provider.Google {
 				user = f.World.GoogleUser
 			}
 			tok := tc.token(t, f)
 			c := f.dial(t, f.listen(t, Plain), Plain, nil)
 			client := oauthsasl.NewXOAUTH2Client(user, tok)
 			err := c.Authenticate(client)
-			if tc.style == idp.Microsoft {
+			if tc.style == provider.Microsoft {
 				wantIMAPError(t, "Authenticate", err, exchange.authFailed)
 				if client.Failure() != nil {
 					t.Errorf("Exchange sent a failure challenge: %+v", client.Failure())
@@ -176,9 +176,9 @@ func TestTokenRefused(t *testing.T) {
 // The expired-token case over time: the same token works, then stops
 // working once the clock passes its expiry.
 func TestTokenExpires(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
-	tok := f.Token(t, idp.Microsoft, user)
+	tok := f.Token(t, provider.Microsoft, user)
 	addr := f.listen(t, Plain)
 	if err := f.dial(t, addr, Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok)); err != nil {
 		t.Fatalf("fresh token: %v", err)
@@ -191,7 +191,7 @@ func TestTokenExpires(t *testing.T) {
 // PASSWORD logins: the LOGIN command and AUTHENTICATE PLAIN, right and
 // wrong, worded per service.
 func TestPasswordLogin(t *testing.T) {
-	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
+	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
 		t.Run(string(style), func(t *testing.T) {
 			f := newFixture(t, style, Options{})
 			const mailbox, password = "printer@contoso.example", "correct horse"
@@ -223,11 +223,11 @@ func TestPasswordLogin(t *testing.T) {
 // mechanism it does not have.
 func TestMechanismsOffered(t *testing.T) {
 	for _, tc := range []struct {
-		style      idp.Flavor
+		style      provider.Type
 		want, dont []imap.Cap
 	}{
-		{idp.Microsoft, []imap.Cap{"AUTH=PLAIN", "AUTH=XOAUTH2", imap.CapSASLIR}, []imap.Cap{"AUTH=OAUTHBEARER"}},
-		{idp.Google, []imap.Cap{"AUTH=PLAIN", "AUTH=XOAUTH2", "AUTH=OAUTHBEARER", imap.CapSASLIR}, nil},
+		{provider.Microsoft, []imap.Cap{"AUTH=PLAIN", "AUTH=XOAUTH2", imap.CapSASLIR}, []imap.Cap{"AUTH=OAUTHBEARER"}},
+		{provider.Google, []imap.Cap{"AUTH=PLAIN", "AUTH=XOAUTH2", "AUTH=OAUTHBEARER", imap.CapSASLIR}, nil},
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
@@ -246,8 +246,8 @@ func TestMechanismsOffered(t *testing.T) {
 					t.Errorf("%s offered", cp)
 				}
 			}
-			if tc.style == idp.Microsoft {
-				tok := f.Token(t, idp.Microsoft, f.World.MSUser)
+			if tc.style == provider.Microsoft {
+				tok := f.Token(t, provider.Microsoft, f.World.MSUser)
 				err := c.Authenticate(oauthsasl.NewOAUTHBEARERClient(f.World.MSUser, tok, "127.0.0.1", 993))
 				wantIMAPError(t, "OAUTHBEARER at Exchange", err, exchange.noMechanism)
 			}
@@ -260,21 +260,21 @@ func TestMechanismsOffered(t *testing.T) {
 func TestWireRefusal(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	for _, tc := range []struct {
-		style idp.Flavor
+		style provider.Type
 		mech  string
 		ir    []byte
 		// lines alternate: what the server must send, what the client
 		// answers ("" for the empty answer; nil ends).
 		lines []string
 	}{
-		{idp.Microsoft, oauthsasl.XOAUTH2, oauthsasl.XOAUTH2Response("support@contoso.example", "not-a-token"),
+		{provider.Microsoft, oauthsasl.XOAUTH2, oauthsasl.XOAUTH2Response("support@contoso.example", "not-a-token"),
 			[]string{"a1 NO AUTHENTICATE failed."}},
-		{idp.Google, oauthsasl.XOAUTH2, oauthsasl.XOAUTH2Response("support.team@gmail.example", "ya29.not-a-token"),
+		{provider.Google, oauthsasl.XOAUTH2, oauthsasl.XOAUTH2Response("support.team@gmail.example", "ya29.not-a-token"),
 			[]string{
 				"+ " + b64([]byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`)), "",
 				"a1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)",
 			}},
-		{idp.Google, oauthsasl.OAUTHBEARER, oauthsasl.OAUTHBEARERResponse("support.team@gmail.example", "127.0.0.1", 993, "ya29.not-a-token"),
+		{provider.Google, oauthsasl.OAUTHBEARER, oauthsasl.OAUTHBEARERResponse("support.team@gmail.example", "127.0.0.1", 993, "ya29.not-a-token"),
 			[]string{
 				"+ " + b64([]byte(`{"status":"invalid_request","scope":"https://mail.google.com/"}`)), b64([]byte{1}),
 				"a1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)",
@@ -300,7 +300,7 @@ func TestWireRefusal(t *testing.T) {
 // A client without SASL-IR sends AUTHENTICATE alone and gets the usual
 // empty continuation, "+ ", before it sends its credentials.
 func TestWirePlainWithoutInitialResponse(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	f.Directory.SetPassword("printer@contoso.example", "pw")
 	w := dialWire(t, f.listen(t, Plain))
 	w.send("a1 AUTHENTICATE PLAIN")
@@ -314,9 +314,9 @@ func TestWirePlainWithoutInitialResponse(t *testing.T) {
 // A Microsoft access token is a JWT of about 2,000 characters; its
 // AUTHENTICATE line with SASL-IR is far longer than that.
 func TestLongTokenLine(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
-	tok := f.Token(t, idp.Microsoft, user)
+	tok := f.Token(t, provider.Microsoft, user)
 	line := "a1 AUTHENTICATE XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, tok))
 	if len(line) <= 2000 {
 		t.Fatalf("AUTHENTICATE line is %d bytes; the test needs more than 2,000", len(line))
@@ -331,9 +331,9 @@ func TestLongTokenLine(t *testing.T) {
 // A RequireStartTLS listener refuses logins until the client upgrades; the
 // optional variant lets it log in in clear text.
 func TestSTARTTLS(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
-	tok := f.Token(t, idp.Microsoft, user)
+	tok := f.Token(t, provider.Microsoft, user)
 	required := f.listen(t, RequireStartTLS)
 
 	clear := f.dial(t, required, Plain, nil)
@@ -369,8 +369,8 @@ func TestSTARTTLS(t *testing.T) {
 }
 
 func TestListenNeedsTLSConfig(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
-	s, err := New(Options{Style: idp.Microsoft, Directory: f.Directory})
+	f := newFixture(t, provider.Microsoft, Options{})
+	s, err := New(Options{Style: provider.Microsoft, Directory: f.Directory})
 	if err != nil {
 		t.Fatal(err)
 	}

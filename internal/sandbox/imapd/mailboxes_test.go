@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailtokens/internal/oauthsasl"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 )
 
 // loggedIn returns a client logged in to the world's Microsoft user's
@@ -20,7 +20,7 @@ func (f *fixture) loggedIn(t *testing.T, addr string, opt *imapclient.Options) *
 	t.Helper()
 	user := f.World.MSUser
 	c := f.dial(t, addr, Plain, opt)
-	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(user, f.Token(t, idp.Microsoft, user))); err != nil {
+	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(user, f.Token(t, provider.Microsoft, user))); err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
 	return c
@@ -52,7 +52,7 @@ func wantMessages(t *testing.T, s *Server, mailbox, folder string, want ...Messa
 // What a worker does to delivered mail — mark it seen, move it — shows in
 // the server's state, and reading that state marks nothing.
 func TestAppendStoreMove(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	a, b := testMessage("first"), testMessage("second")
 	uidA, err := f.srv.Append(user, "INBOX", a)
@@ -104,7 +104,7 @@ func TestAppendStoreMove(t *testing.T) {
 // Without MOVE a client must fall back to COPY + STORE \Deleted + EXPUNGE;
 // the server refuses MOVE itself.
 func TestNoMove(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{NoMove: true})
+	f := newFixture(t, provider.Microsoft, Options{NoMove: true})
 	user := f.World.MSUser
 	a := testMessage("to move")
 	if _, err := f.srv.Append(user, "INBOX", a); err != nil {
@@ -146,7 +146,7 @@ func TestNoMove(t *testing.T) {
 
 // A message appended while a client idles reaches it as EXISTS.
 func TestIdleSeesAppend(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	exists := make(chan uint32, 8)
 	c := f.loggedIn(t, f.listen(t, Plain), &imapclient.Options{
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
@@ -188,7 +188,7 @@ func TestIdleSeesAppend(t *testing.T) {
 // RenumberFolder keeps the messages but changes UIDVALIDITY, which is what
 // a client must notice; RecreateFolder also empties the folder.
 func TestUIDValidityChange(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	a, b := testMessage("kept one"), testMessage("kept two")
 	if _, err := f.srv.Append(user, "INBOX", a, imap.FlagSeen); err != nil {
@@ -244,7 +244,7 @@ func TestUIDValidityChange(t *testing.T) {
 // Mailboxes and folders appear on demand; asking about ones that do not
 // exist is an error, not an empty answer.
 func TestMailboxesOnDemand(t *testing.T) {
-	f := newFixture(t, idp.Google, Options{})
+	f := newFixture(t, provider.Google, Options{})
 	if _, err := f.srv.Messages("nobody@gmail.example", "INBOX"); err == nil {
 		t.Error("Messages of an unknown mailbox succeeded")
 	}

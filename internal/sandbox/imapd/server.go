@@ -12,7 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/mailauth"
 )
 
@@ -33,9 +33,9 @@ type LoginStats = mailauth.LoginStats
 
 // Options configures a Server.
 type Options struct {
-	// Style is the service to imitate: idp.Microsoft (Exchange Online) or
-	// idp.Google (Gmail).
-	Style idp.Flavor
+	// Style is the service to imitate: provider.Microsoft (Exchange Online) or
+	// provider.Google (Gmail).
+	Style provider.Type
 	// Directory decides who may log in to which mailbox.
 	Directory *mailauth.Directory
 	// TLS is the server's TLS configuration, needed by every Mode but
@@ -72,7 +72,7 @@ type Server struct {
 func New(opt Options) (*Server, error) {
 	d, ok := dialects[opt.Style]
 	if !ok {
-		return nil, fmt.Errorf("imapd: style %q: want %q or %q", opt.Style, idp.Microsoft, idp.Google)
+		return nil, fmt.Errorf("imapd: style %q: want %q or %q", opt.Style, provider.Microsoft, provider.Google)
 	}
 	if opt.Directory == nil {
 		return nil, errors.New("imapd: no Directory")

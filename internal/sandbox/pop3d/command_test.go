@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 )
@@ -94,9 +95,9 @@ func FuzzSession(f *testing.F) {
 	dir := mailauth.New(func(string) idp.Introspection { return idp.Introspection{} })
 	dir.SetPassword("u", "p")
 	f.Fuzz(func(t *testing.T, input []byte, google bool) {
-		style := Microsoft
+		style := provider.Microsoft
 		if google {
-			style = Google
+			style = provider.Google
 		}
 		s := New(Options{Style: style, Directory: dir})
 		s.Add("u", []byte("Subject: 1\r\n\r\none\r\n"))

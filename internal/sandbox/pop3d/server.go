@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/mailauth"
 )
 
@@ -29,8 +30,9 @@ func offersSTLS(m Mode) bool { return m == StartTLS || m == RequireStartTLS }
 
 // Options configure a Server.
 type Options struct {
-	// Style is the service to imitate.
-	Style Style
+	// Style is the service to imitate: provider.Microsoft (Exchange
+	// Online, the default) or provider.Google (Gmail).
+	Style provider.Type
 	// Directory decides logins, with mailauth.POP3 as the protocol. It is
 	// required.
 	Directory *mailauth.Directory
@@ -66,7 +68,7 @@ func New(opt Options) *Server {
 		panic("pop3d: Options.Directory is nil")
 	}
 	if opt.Style == "" {
-		opt.Style = Microsoft
+		opt.Style = provider.Microsoft
 	}
 	t := styles[opt.Style]
 	if t == nil {

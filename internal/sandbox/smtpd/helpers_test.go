@@ -13,7 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailtokens/internal/oauthsasl"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idptest"
 )
 
@@ -29,7 +29,7 @@ type fixture struct {
 	srv *Server
 }
 
-func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
+func newFixture(t *testing.T, style provider.Type, opt Options) *fixture {
 	t.Helper()
 	f := &fixture{Sandbox: idptest.New(t, idptest.Options{Start: idptest.Epoch})}
 	opt.Style, opt.Directory, opt.TLS, opt.Clock = style, f.Directory, f.Cert.ServerTLS(), f.Clock
@@ -42,8 +42,8 @@ func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
 }
 
 // user is the world's user of the style's provider.
-func (f *fixture) user(style idp.Flavor) string {
-	if style == idp.Google {
+func (f *fixture) user(style provider.Type) string {
+	if style == provider.Google {
 		return f.World.GoogleUser
 	}
 	return f.World.MSUser
@@ -135,9 +135,9 @@ func wantSMTPError(t *testing.T, what string, err error, code int, enhanced smtp
 }
 
 // authenticate logs c in as mailbox with a token of owner, with XOAUTH2.
-func (f *fixture) authenticate(t *testing.T, c *smtp.Client, flavor idp.Flavor, mailbox, owner string) {
+func (f *fixture) authenticate(t *testing.T, c *smtp.Client, typ provider.Type, mailbox, owner string) {
 	t.Helper()
-	if err := c.Auth(oauthsasl.NewXOAUTH2Client(mailbox, f.Token(t, flavor, owner))); err != nil {
+	if err := c.Auth(oauthsasl.NewXOAUTH2Client(mailbox, f.Token(t, typ, owner))); err != nil {
 		t.Fatalf("AUTH as %s with %s's token: %v", mailbox, owner, err)
 	}
 }
