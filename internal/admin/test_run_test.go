@@ -8,12 +8,12 @@ import (
 
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 func TestTestButton(t *testing.T) {
 	h := newHarness(t, func(h *harness, c *Config) { c.Tester = mailconn.Tester{RootCAs: h.Cert.Pool()} })
-	addr := h.IMAP[provider.Microsoft].Addr[imapd.ImplicitTLS]
+	addr := h.IMAP[provider.Microsoft].Addr[mailauth.ImplicitTLS]
 	b := h.browser().login()
 	id := b.addToken(h.msForm("support"))
 	b.getEmailToken(id, h.World.MSUser)

@@ -20,7 +20,7 @@ import (
 	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/testenv"
 )
@@ -278,7 +278,7 @@ func TestTokenTestCommand(t *testing.T) {
 	w.addMS("support")
 	at, rt, _ := w.IDP.MintToken(context.Background(), w.World, provider.Microsoft, w.World.MSUser)
 	w.mustRun(fmt.Sprintf(`{"access_token":%q,"refresh_token":%q,"expires_in":3599}`, at, rt), "token", "paste", "support")
-	addr := w.IMAP[provider.Microsoft].Addr[imapd.Plain]
+	addr := w.IMAP[provider.Microsoft].Addr[mailauth.Plain]
 	out := w.mustRun("", "token", "test", "support", "--imap", addr, "--security", "none")
 	if !strings.Contains(out, "Logged in to "+addr+" as "+w.World.MSUser) || !strings.Contains(out, "[credentials hidden]") || strings.Contains(out, at) {
 		t.Fatalf("token test:\n%s", out)

@@ -40,12 +40,12 @@ func ExampleDialIMAP() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv, err := imapd.New(imapd.Options{Style: provider.Microsoft, Directory: mailauth.New(p.Introspect), TLS: cert.ServerTLS()})
+	srv, err := imapd.New(imapd.Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: mailauth.New(p.Introspect), TLS: cert.ServerTLS()}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	addr, err := srv.Listen(imapd.ImplicitTLS)
+	addr, err := srv.Listen(mailauth.ImplicitTLS)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -13,9 +13,9 @@ import (
 	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
 	"mailtokens/internal/sandbox/sandboxtest"
-	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/sandbox/testcert"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/tokenstore"
@@ -25,8 +25,8 @@ import (
 // token store holding an authorized token for each provider.
 type rig struct {
 	*sandboxtest.Env
-	imap       map[provider.Type]map[imapd.Mode]string // addresses
-	smtp       map[provider.Type]map[smtpd.Mode]string
+	imap       map[provider.Type]map[mailauth.Mode]string // addresses
+	smtp       map[provider.Type]map[mailauth.Mode]string
 	imapServer map[provider.Type]*imapd.Server
 }
 
@@ -35,7 +35,7 @@ func newRig(t *testing.T) *rig {
 	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.Passwords(),
 		sandboxtest.IMAP(provider.Microsoft), sandboxtest.IMAP(provider.Google), sandboxtest.SMTP(provider.Microsoft), sandboxtest.SMTP(provider.Google),
 		sandboxtest.Authorized("ms", provider.Microsoft), sandboxtest.Authorized("gmail", provider.Google))
-	r := &rig{Env: e, imap: map[provider.Type]map[imapd.Mode]string{}, smtp: map[provider.Type]map[smtpd.Mode]string{},
+	r := &rig{Env: e, imap: map[provider.Type]map[mailauth.Mode]string{}, smtp: map[provider.Type]map[mailauth.Mode]string{},
 		imapServer: map[provider.Type]*imapd.Server{}}
 	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
 		r.imap[style], r.smtp[style], r.imapServer[style] = e.IMAP[style].Addr, e.SMTP[style].Addr, e.IMAP[style].Server
@@ -66,11 +66,11 @@ func TestIMAPLogins(t *testing.T) {
 		s    mailserver.Server
 		a    Auth
 	}{
-		{"XOAUTH2 over SSL", server(mailserver.IMAP, ms[imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
-		{"XOAUTH2 after STARTTLS", server(mailserver.IMAP, ms[imapd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
-		{"shared mailbox", server(mailserver.IMAP, ms[imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}},
-		{"password", server(mailserver.IMAP, ms[imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
-		{"Gmail", server(mailserver.IMAP, r.imap[provider.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("gmail")}},
+		{"XOAUTH2 over SSL", server(mailserver.IMAP, ms[mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
+		{"XOAUTH2 after STARTTLS", server(mailserver.IMAP, ms[mailauth.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
+		{"shared mailbox", server(mailserver.IMAP, ms[mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}},
+		{"password", server(mailserver.IMAP, ms[mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
+		{"Gmail", server(mailserver.IMAP, r.imap[provider.Google][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("gmail")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl, err := DialIMAP(ctx, c.s, c.a, Options{}, nil)
@@ -105,14 +105,14 @@ func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
 		dial  func() error
 	}{
 		{mailserver.IMAP, func() error {
-			c, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			c, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			if err == nil {
 				c.Close()
 			}
 			return err
 		}},
 		{mailserver.SMTP, func() error {
-			c, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[provider.Microsoft][smtpd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
+			c, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[provider.Microsoft][mailauth.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			if err == nil {
 				c.Close()
 			}
@@ -157,19 +157,19 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 		temp    bool
 	}{
 		{"not a delegate of the mailbox", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO AUTHENTICATE failed.", "Full Access", 1, false},
 		{"SMTP AUTH disabled", func() error {
-			_, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[provider.Microsoft][smtpd.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
+			_, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[provider.Microsoft][mailauth.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			return err
 		}, StageLogin, "535 5.7.139", "Authenticated SMTP", 0, false},
 		{"Gmail failure challenge", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Google][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
 			return err
 		}, StageLogin, "AUTHENTICATIONFAILED", "status 401", 1, false},
 		{"wrong password", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO", "user name and password", 0, false},
 		{"nobody listening", func() error {
@@ -177,11 +177,11 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 			return err
 		}, StageConnect, "", "firewall", 0, true},
 		{"untrusted certificate", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.ImplicitTLS], mailserver.SSL, nil), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.ImplicitTLS], mailserver.SSL, nil), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "certificate", 0, false},
 		{"SSL against a plain port", func() error {
-			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][imapd.RequireStartTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.RequireStartTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "STARTTLS for 143", 0, false},
 	}
@@ -210,7 +210,7 @@ func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	r.Store.Create(ctx, tokenstore.Settings{Name: "fresh", Config: provider.Config{Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}}, tokenstore.ActorCLI)
-	_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Google][imapd.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
+	_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Google][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(advice.Explain(err), "Get Email Token") {
 		t.Fatalf("got %v", err)
@@ -232,9 +232,9 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 		{Server: mailserver.Server{Protocol: mailserver.IMAP, Security: mailserver.STARTTLS}, User: r.World.MSUser},
 		{Server: mailserver.Server{Protocol: mailserver.SMTP, Security: mailserver.STARTTLS}, User: r.World.MSUser},
 	} {
-		addr := r.imap[provider.Microsoft][imapd.RequireStartTLS]
+		addr := r.imap[provider.Microsoft][mailauth.RequireStartTLS]
 		if req.Protocol == mailserver.SMTP {
-			addr = r.smtp[provider.Microsoft][smtpd.RequireStartTLS]
+			addr = r.smtp[provider.Microsoft][mailauth.RequireStartTLS]
 		}
 		host, port, _ := net.SplitHostPort(addr)
 		req.Host = host
@@ -252,7 +252,7 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 		}
 	}
 	// A failure keeps the server's words and the advice.
-	res := Test(ctx, r.src("ms"), TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[provider.Microsoft][imapd.ImplicitTLS]), Security: mailserver.SSL}, User: "nobody@contoso.example"}, r.Cert.Pool())
+	res := Test(ctx, r.src("ms"), TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[provider.Microsoft][mailauth.ImplicitTLS]), Security: mailserver.SSL}, User: "nobody@contoso.example"}, r.Cert.Pool())
 	if res.OK || !strings.Contains(res.Summary, "AUTHENTICATE failed") || res.Advice == "" {
 		t.Fatalf("failed test: %+v", res)
 	}
@@ -299,9 +299,9 @@ func TestPOP3Logins(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
-		srv := pop3d.New(pop3d.Options{Style: style, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
+		srv := pop3d.New(pop3d.Options{ServerOptions: mailauth.ServerOptions{Style: style, Directory: r.Directory, TLS: r.Cert.ServerTLS()}})
 		t.Cleanup(func() { srv.Close() })
-		tlsAddr, _ := srv.Listen(pop3d.ImplicitTLS)
+		tlsAddr, _ := srv.Listen(mailauth.ImplicitTLS)
 		name, user := "ms", r.World.MSUser
 		if style == provider.Google {
 			name, user = "gmail", r.World.GoogleUser
@@ -323,9 +323,9 @@ func TestPOP3Logins(t *testing.T) {
 		}
 	}
 	// STARTTLS (STLS) at the Exchange-like server, shared mailbox.
-	srv := pop3d.New(pop3d.Options{Style: provider.Microsoft, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
+	srv := pop3d.New(pop3d.Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: r.Directory, TLS: r.Cert.ServerTLS()}})
 	t.Cleanup(func() { srv.Close() })
-	addr, _ := srv.Listen(pop3d.RequireStartTLS)
+	addr, _ := srv.Listen(mailauth.RequireStartTLS)
 	c, err := DialPOP3(ctx, server(mailserver.POP3, addr, mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}, Options{})
 	if err != nil {
 		t.Fatal(err)

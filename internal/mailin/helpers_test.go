@@ -14,6 +14,7 @@ import (
 
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
 	"mailtokens/internal/sandbox/sandboxtest"
 )
@@ -40,7 +41,7 @@ func newRig(t testing.TB, imapOpts ...func(*imapd.Options)) *rig {
 	e.Store.Close()
 	imap, pop3 := e.IMAP[provider.Microsoft], e.POP3[provider.Microsoft]
 	return &rig{t: t, Env: e, imap: imap.Server, pop3: pop3.Server,
-		imapS: imap.Addr[imapd.ImplicitTLS], imapP: imap.Addr[imapd.Plain], pop3S: pop3.Addr[pop3d.ImplicitTLS]}
+		imapS: imap.Addr[mailauth.ImplicitTLS], imapP: imap.Addr[mailauth.Plain], pop3S: pop3.Addr[mailauth.ImplicitTLS]}
 }
 
 // task writes a task file: the rig's store, OAUTH2 with the token, and the

@@ -17,6 +17,7 @@ import (
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/syncbuf"
@@ -57,7 +58,7 @@ func newRig(t testing.TB, opt rigOptions) *rig {
 		o.RatePerMinute, o.MaxMessageBytes, o.Clock = opt.ratePerMinute, opt.maxMessageBytes, c
 	}))
 	smtp := w.SMTP[provider.Microsoft]
-	return &rig{Env: w, smtp: smtp.Server, addr: smtp.Addr[smtpd.RequireStartTLS], clock: c}
+	return &rig{Env: w, smtp: smtp.Server, addr: smtp.Addr[mailauth.RequireStartTLS], clock: c}
 }
 
 func serverOf(t testing.TB, addr string, sec mailserver.Security) mailserver.Server {

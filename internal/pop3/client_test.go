@@ -14,7 +14,7 @@ import (
 	"mailtokens/internal/pop3"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
-	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // local is what Retr returns for a message sent with CRLF: DotReader hands
@@ -60,7 +60,7 @@ func onTheWire(msg string) string {
 // connection and checks every TRANSACTION command against what was added.
 func TestSessionEveryMode(t *testing.T) {
 	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
-		for _, mode := range []pop3d.Mode{pop3d.Plain, pop3d.ImplicitTLS, pop3d.StartTLS, pop3d.RequireStartTLS} {
+		for _, mode := range []mailauth.Mode{mailauth.Plain, mailauth.ImplicitTLS, mailauth.StartTLS, mailauth.RequireStartTLS} {
 			t.Run(string(style)+"/"+mode.String(), func(t *testing.T) {
 				t.Parallel()
 				f := newFixture(t, style)
@@ -73,13 +73,13 @@ func TestSessionEveryMode(t *testing.T) {
 				}
 
 				c := dial(t, addr, mode)
-				if mode == pop3d.StartTLS || mode == pop3d.RequireStartTLS {
+				if mode == mailauth.StartTLS || mode == mailauth.RequireStartTLS {
 					_, cfg := testTLS(t)
 					if err := c.StartTLS(cfg); err != nil {
 						t.Fatal(err)
 					}
 				}
-				if got := c.IsTLS(); got != (mode != pop3d.Plain) {
+				if got := c.IsTLS(); got != (mode != mailauth.Plain) {
 					t.Errorf("IsTLS() = %v", got)
 				}
 				if err := c.User(pwUser, pwPassword); err != nil {
@@ -239,7 +239,7 @@ func loginAgain(t *testing.T, addr string) *pop3.Client {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for {
-		c := dial(t, addr, pop3d.Plain)
+		c := dial(t, addr, mailauth.Plain)
 		err := c.User(pwUser, pwPassword)
 		if err == nil {
 			return c
@@ -357,7 +357,7 @@ func TestInUse(t *testing.T) {
 			t.Parallel()
 			f, addr := plainServer(t, style)
 			first := loggedIn(t, addr)
-			second := dial(t, addr, pop3d.Plain)
+			second := dial(t, addr, mailauth.Plain)
 			err := second.User(pwUser, pwPassword)
 			var perr *pop3.Error
 			if !errors.As(err, &perr) || perr.Code != pop3.CodeInUse || !perr.Temporary() {
@@ -386,7 +386,7 @@ func TestUserPassRefused(t *testing.T) {
 		t.Run(string(tc.style), func(t *testing.T) {
 			t.Parallel()
 			_, addr := plainServer(t, tc.style)
-			c := dial(t, addr, pop3d.Plain)
+			c := dial(t, addr, mailauth.Plain)
 			const wrong = "wrong-password-Zq81"
 			err := c.User(pwUser, wrong)
 			var perr *pop3.Error
@@ -422,12 +422,12 @@ func TestAuthXOAUTH2(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, tc.style)
-			addr := f.listen(t, pop3d.ImplicitTLS)
+			addr := f.listen(t, mailauth.ImplicitTLS)
 			mailbox := tc.mailbox(f.w)
 			f.srv.Add(mailbox, []byte(testMessages[0]))
 			tok := f.token(t, tc.provider, tc.owner(f.w))
 
-			c := dial(t, addr, pop3d.ImplicitTLS)
+			c := dial(t, addr, mailauth.ImplicitTLS)
 			caps, err := c.Capabilities(context.Background())
 			if err != nil || !slices.Contains(pop3.SASLMechanisms(caps), "XOAUTH2") {
 				t.Fatalf("Capabilities() = %q, %v; want SASL with XOAUTH2", caps, err)
@@ -451,9 +451,9 @@ func TestAuthXOAUTH2(t *testing.T) {
 
 func TestAuthOAUTHBEARERAtGoogle(t *testing.T) {
 	f := newFixture(t, provider.Google)
-	addr := f.listen(t, pop3d.ImplicitTLS)
+	addr := f.listen(t, mailauth.ImplicitTLS)
 	tok := f.token(t, provider.Google, f.w.GoogleUser)
-	c := dial(t, addr, pop3d.ImplicitTLS)
+	c := dial(t, addr, mailauth.ImplicitTLS)
 	if err := c.Auth(oauthsasl.NewOAUTHBEARERClient(f.w.GoogleUser, tok, "127.0.0.1", 995)); err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func TestAuthRefused(t *testing.T) {
 		t.Run(string(tc.style), func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, tc.style)
-			addr := f.listen(t, pop3d.ImplicitTLS)
+			addr := f.listen(t, mailauth.ImplicitTLS)
 			user, typ := f.w.MSUser, provider.Microsoft
 			if tc.style == provider.Google {
 				user, typ = f.w.GoogleUser, provider.Google
@@ -522,9 +522,9 @@ func TestAuthRefused(t *testing.T) {
 // the mailbox in user= is refused.
 func TestSharedMailboxWithoutAccess(t *testing.T) {
 	f := newFixture(t, provider.Microsoft)
-	addr := f.listen(t, pop3d.ImplicitTLS)
+	addr := f.listen(t, mailauth.ImplicitTLS)
 	tok := f.token(t, provider.Microsoft, f.w.MSOtherUser)
-	c := dial(t, addr, pop3d.ImplicitTLS)
+	c := dial(t, addr, mailauth.ImplicitTLS)
 	var perr *pop3.Error
 	if err := c.Auth(oauthsasl.NewXOAUTH2Client(f.w.MSSharedMailbox, tok)); !errors.As(err, &perr) {
 		t.Fatalf("Auth: %v, want *pop3.Error", err)
@@ -538,7 +538,7 @@ func TestSTLS(t *testing.T) {
 
 	t.Run("offered", func(t *testing.T) {
 		f := newFixture(t, provider.Microsoft)
-		c := dial(t, f.listen(t, pop3d.StartTLS), pop3d.Plain)
+		c := dial(t, f.listen(t, mailauth.StartTLS), mailauth.Plain)
 		caps, err := c.Capabilities(context.Background())
 		if err != nil || !pop3.HasCapability(caps, "STLS") {
 			t.Fatalf("Capabilities() = %q, %v", caps, err)
@@ -558,7 +558,7 @@ func TestSTLS(t *testing.T) {
 	})
 	t.Run("not offered", func(t *testing.T) {
 		f := newFixture(t, provider.Microsoft)
-		c := dial(t, f.listen(t, pop3d.Plain), pop3d.Plain)
+		c := dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 		if err := c.StartTLS(cfg); !errors.Is(err, pop3.ErrSTLSNotOffered) {
 			t.Fatalf("StartTLS: %v, want ErrSTLSNotOffered", err)
 		}
@@ -568,7 +568,7 @@ func TestSTLS(t *testing.T) {
 	})
 	t.Run("required", func(t *testing.T) {
 		f := newFixture(t, provider.Microsoft)
-		c := dial(t, f.listen(t, pop3d.RequireStartTLS), pop3d.Plain)
+		c := dial(t, f.listen(t, mailauth.RequireStartTLS), mailauth.Plain)
 		var perr *pop3.Error
 		if err := c.User(pwUser, pwPassword); !errors.As(err, &perr) {
 			t.Fatalf("login before STLS: %v, want *pop3.Error", err)
@@ -582,7 +582,7 @@ func TestSTLS(t *testing.T) {
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
 		f := newFixture(t, provider.Microsoft)
-		c := dial(t, f.listen(t, pop3d.StartTLS), pop3d.Plain)
+		c := dial(t, f.listen(t, mailauth.StartTLS), mailauth.Plain)
 		err := c.StartTLS(&tls.Config{})
 		var certErr *tls.CertificateVerificationError
 		if !errors.As(err, &certErr) {
@@ -599,7 +599,7 @@ func TestSTLS(t *testing.T) {
 func TestNoCommandInjection(t *testing.T) {
 	f, addr := plainServer(t, provider.Google)
 	f.srv.Add(pwUser, []byte(testMessages[0]))
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	if err := c.User(pwUser+"\r\nDELE 1", pwPassword); err == nil {
 		t.Fatal("User with a line break in the name succeeded")
 	}

@@ -51,7 +51,7 @@ func newFixture(t *testing.T, style provider.Type) *fixture {
 	return &fixture{p: p, w: w, dir: dir, srv: srv}
 }
 
-func (f *fixture) listen(t *testing.T, mode pop3d.Mode) string {
+func (f *fixture) listen(t *testing.T, mode mailauth.Mode) string {
 	t.Helper()
 	addr, err := f.srv.Listen(mode)
 	if err != nil {
@@ -70,12 +70,12 @@ func (f *fixture) token(t *testing.T, typ provider.Type, email string) string {
 	return at
 }
 
-// dial connects a client, with implicit TLS for pop3d.ImplicitTLS, and
+// dial connects a client, with implicit TLS for mailauth.ImplicitTLS, and
 // closes it when the test ends.
-func dial(t *testing.T, addr string, mode pop3d.Mode) *pop3.Client {
+func dial(t *testing.T, addr string, mode mailauth.Mode) *pop3.Client {
 	t.Helper()
 	var cfg *tls.Config
-	if mode == pop3d.ImplicitTLS {
+	if mode == mailauth.ImplicitTLS {
 		_, cfg = testTLS(t)
 	}
 	c, err := pop3.Dial(context.Background(), addr, cfg, testTimeout)
@@ -90,13 +90,13 @@ func dial(t *testing.T, addr string, mode pop3d.Mode) *pop3.Client {
 func plainServer(t *testing.T, style provider.Type) (*fixture, string) {
 	t.Helper()
 	f := newFixture(t, style)
-	return f, f.listen(t, pop3d.Plain)
+	return f, f.listen(t, mailauth.Plain)
 }
 
 // loggedIn dials addr and logs in as the password user.
 func loggedIn(t *testing.T, addr string) *pop3.Client {
 	t.Helper()
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	if err := c.User(pwUser, pwPassword); err != nil {
 		t.Fatal(err)
 	}

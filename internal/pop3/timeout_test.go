@@ -10,7 +10,7 @@ import (
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/pop3"
 	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 func isTimeout(err error) bool {
@@ -94,7 +94,7 @@ func TestSilentDuringAuth(t *testing.T) {
 // the Client's own timeout.
 func TestContextStopsCall(t *testing.T) {
 	f, addr := plainServer(t, provider.Google)
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	f.srv.HangOn("CAPA")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()

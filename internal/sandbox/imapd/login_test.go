@@ -13,6 +13,7 @@ import (
 
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // wantIMAPError fails unless err is the *imap.Error want (type, code, text).
@@ -54,8 +55,8 @@ func TestTokenLoginOwnMailbox(t *testing.T) {
 			if _, err := f.srv.Append(user, "INBOX", testMessage("waiting")); err != nil {
 				t.Fatal(err)
 			}
-			addr := f.listen(t, ImplicitTLS)
-			c := f.dial(t, addr, ImplicitTLS, nil)
+			addr := f.listen(t, mailauth.ImplicitTLS)
+			c := f.dial(t, addr, mailauth.ImplicitTLS, nil)
 
 			token := f.Token(t, tc.style, user)
 			var client sasl.Client = oauthsasl.NewXOAUTH2Client(user, token)
@@ -85,9 +86,9 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 	if _, err := f.srv.Append(w.MSSharedMailbox, "INBOX", testMessage("for the helpdesk")); err != nil {
 		t.Fatal(err)
 	}
-	addr := f.listen(t, ImplicitTLS)
+	addr := f.listen(t, mailauth.ImplicitTLS)
 
-	c := f.dial(t, addr, ImplicitTLS, nil)
+	c := f.dial(t, addr, mailauth.ImplicitTLS, nil)
 	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, provider.Microsoft, w.MSUser))); err != nil {
 		t.Fatalf("delegate with full access: %v", err)
 	}
@@ -96,7 +97,7 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 		t.Errorf("shared INBOX holds %d messages, want 1", n)
 	}
 
-	other := f.dial(t, addr, ImplicitTLS, nil)
+	other := f.dial(t, addr, mailauth.ImplicitTLS, nil)
 	err := other.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, provider.Microsoft, w.MSOtherUser)))
 	wantIMAPError(t, "user without full access", err, exchange.authFailed)
 
@@ -147,7 +148,7 @@ func TestTokenRefused(t *testing.T) {
 				user = f.World.GoogleUser
 			}
 			tok := tc.token(t, f)
-			c := f.dial(t, f.listen(t, Plain), Plain, nil)
+			c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain, nil)
 			client := oauthsasl.NewXOAUTH2Client(user, tok)
 			err := c.Authenticate(client)
 			if tc.style == provider.Microsoft {
@@ -179,12 +180,12 @@ func TestTokenExpires(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	tok := f.Token(t, provider.Microsoft, user)
-	addr := f.listen(t, Plain)
-	if err := f.dial(t, addr, Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok)); err != nil {
+	addr := f.listen(t, mailauth.Plain)
+	if err := f.dial(t, addr, mailauth.Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok)); err != nil {
 		t.Fatalf("fresh token: %v", err)
 	}
 	f.Clock.Advance(time.Hour)
-	err := f.dial(t, addr, Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok))
+	err := f.dial(t, addr, mailauth.Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok))
 	wantIMAPError(t, "token an hour later", err, exchange.authFailed)
 }
 
@@ -196,19 +197,19 @@ func TestPasswordLogin(t *testing.T) {
 			f := newFixture(t, style, Options{})
 			const mailbox, password = "printer@contoso.example", "correct horse"
 			f.Directory.SetPassword(mailbox, password)
-			addr := f.listen(t, ImplicitTLS)
+			addr := f.listen(t, mailauth.ImplicitTLS)
 			d := dialects[style]
 
-			if err := f.dial(t, addr, ImplicitTLS, nil).Login(mailbox, password).Wait(); err != nil {
+			if err := f.dial(t, addr, mailauth.ImplicitTLS, nil).Login(mailbox, password).Wait(); err != nil {
 				t.Errorf("LOGIN: %v", err)
 			}
-			err := f.dial(t, addr, ImplicitTLS, nil).Login(mailbox, "wrong").Wait()
+			err := f.dial(t, addr, mailauth.ImplicitTLS, nil).Login(mailbox, "wrong").Wait()
 			wantIMAPError(t, "LOGIN with a wrong password", err, d.loginFailed)
 
-			if err := f.dial(t, addr, ImplicitTLS, nil).Authenticate(sasl.NewPlainClient("", mailbox, password)); err != nil {
+			if err := f.dial(t, addr, mailauth.ImplicitTLS, nil).Authenticate(sasl.NewPlainClient("", mailbox, password)); err != nil {
 				t.Errorf("AUTHENTICATE PLAIN: %v", err)
 			}
-			err = f.dial(t, addr, ImplicitTLS, nil).Authenticate(sasl.NewPlainClient("", mailbox, "wrong"))
+			err = f.dial(t, addr, mailauth.ImplicitTLS, nil).Authenticate(sasl.NewPlainClient("", mailbox, "wrong"))
 			wantIMAPError(t, "AUTHENTICATE PLAIN with a wrong password", err, d.authFailed)
 
 			st := f.srv.Stats()[mailbox]
@@ -231,7 +232,7 @@ func TestMechanismsOffered(t *testing.T) {
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
-			c := f.dial(t, f.listen(t, Plain), Plain, nil)
+			c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain, nil)
 			caps, err := c.Capability().Wait()
 			if err != nil {
 				t.Fatal(err)
@@ -282,7 +283,7 @@ func TestWireRefusal(t *testing.T) {
 	} {
 		t.Run(string(tc.style)+"/"+tc.mech, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
-			w := dialWire(t, f.listen(t, Plain))
+			w := dialWire(t, f.listen(t, mailauth.Plain))
 			w.send("a1 AUTHENTICATE " + tc.mech + " " + b64(tc.ir))
 			for i, l := range tc.lines {
 				if i%2 == 0 {
@@ -302,7 +303,7 @@ func TestWireRefusal(t *testing.T) {
 func TestWirePlainWithoutInitialResponse(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
 	f.Directory.SetPassword("printer@contoso.example", "pw")
-	w := dialWire(t, f.listen(t, Plain))
+	w := dialWire(t, f.listen(t, mailauth.Plain))
 	w.send("a1 AUTHENTICATE PLAIN")
 	w.expect("+ ")
 	w.send(base64.StdEncoding.EncodeToString([]byte("\x00printer@contoso.example\x00pw")))
@@ -321,7 +322,7 @@ func TestLongTokenLine(t *testing.T) {
 	if len(line) <= 2000 {
 		t.Fatalf("AUTHENTICATE line is %d bytes; the test needs more than 2,000", len(line))
 	}
-	w := dialWire(t, f.listen(t, Plain))
+	w := dialWire(t, f.listen(t, mailauth.Plain))
 	w.send(line)
 	if got := w.line(); !strings.HasPrefix(got, "a1 OK ") {
 		t.Fatalf("server sent %q, want a1 OK", got)
@@ -334,9 +335,9 @@ func TestSTARTTLS(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	tok := f.Token(t, provider.Microsoft, user)
-	required := f.listen(t, RequireStartTLS)
+	required := f.listen(t, mailauth.RequireStartTLS)
 
-	clear := f.dial(t, required, Plain, nil)
+	clear := f.dial(t, required, mailauth.Plain, nil)
 	caps, err := clear.Capability().Wait()
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +363,7 @@ func TestSTARTTLS(t *testing.T) {
 		t.Errorf("AUTHENTICATE after STARTTLS: %v", err)
 	}
 
-	optional := f.dial(t, f.listen(t, StartTLS), Plain, nil)
+	optional := f.dial(t, f.listen(t, mailauth.StartTLS), mailauth.Plain, nil)
 	if err := optional.Authenticate(oauthsasl.NewXOAUTH2Client(user, tok)); err != nil {
 		t.Errorf("AUTHENTICATE in clear text where STARTTLS is optional: %v", err)
 	}
@@ -370,17 +371,17 @@ func TestSTARTTLS(t *testing.T) {
 
 func TestListenNeedsTLSConfig(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
-	s, err := New(Options{Style: provider.Microsoft, Directory: f.Directory})
+	s, err := New(Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: f.Directory}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, mode := range []Mode{ImplicitTLS, RequireStartTLS, StartTLS} {
+	for _, mode := range []mailauth.Mode{mailauth.ImplicitTLS, mailauth.RequireStartTLS, mailauth.StartTLS} {
 		if _, err := s.Listen(mode); err == nil {
 			t.Errorf("Listen(%v) without Options.TLS succeeded", mode)
 		}
 	}
-	if _, err := New(Options{Style: "yahoo", Directory: f.Directory}); err == nil {
+	if _, err := New(Options{ServerOptions: mailauth.ServerOptions{Style: "yahoo", Directory: f.Directory}}); err == nil {
 		t.Error("New with an unknown style succeeded")
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // loggedIn returns a client logged in to the world's Microsoft user's
@@ -19,7 +20,7 @@ import (
 func (f *fixture) loggedIn(t *testing.T, addr string, opt *imapclient.Options) *imapclient.Client {
 	t.Helper()
 	user := f.World.MSUser
-	c := f.dial(t, addr, Plain, opt)
+	c := f.dial(t, addr, mailauth.Plain, opt)
 	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(user, f.Token(t, provider.Microsoft, user))); err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
@@ -75,7 +76,7 @@ func TestAppendStoreMove(t *testing.T) {
 		Message{UID: 2, Raw: b, Flags: []imap.Flag{imap.FlagFlagged}})
 
 	sent := &transcript{}
-	c := f.loggedIn(t, f.listen(t, Plain), &imapclient.Options{DebugWriter: sent})
+	c := f.loggedIn(t, f.listen(t, mailauth.Plain), &imapclient.Options{DebugWriter: sent})
 	if !c.Caps().Has(imap.CapMove) || !c.Caps().Has(imap.CapUIDPlus) {
 		t.Errorf("capabilities after login %v, want MOVE and UIDPLUS", c.Caps())
 	}
@@ -110,7 +111,7 @@ func TestNoMove(t *testing.T) {
 	if _, err := f.srv.Append(user, "INBOX", a); err != nil {
 		t.Fatal(err)
 	}
-	addr := f.listen(t, Plain)
+	addr := f.listen(t, mailauth.Plain)
 
 	sent := &transcript{}
 	c := f.loggedIn(t, addr, &imapclient.Options{DebugWriter: sent})
@@ -148,7 +149,7 @@ func TestNoMove(t *testing.T) {
 func TestIdleSeesAppend(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
 	exists := make(chan uint32, 8)
-	c := f.loggedIn(t, f.listen(t, Plain), &imapclient.Options{
+	c := f.loggedIn(t, f.listen(t, mailauth.Plain), &imapclient.Options{
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(data *imapclient.UnilateralDataMailbox) {
 				if data.NumMessages != nil {
@@ -205,7 +206,7 @@ func TestUIDValidityChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := f.listen(t, Plain)
+	addr := f.listen(t, mailauth.Plain)
 	sel, err := f.loggedIn(t, addr, nil).Select("INBOX", nil).Wait()
 	if err != nil || sel.UIDValidity != uv1 {
 		t.Fatalf("SELECT: UIDVALIDITY %v (%v), want %d", sel, err, uv1)

@@ -99,7 +99,7 @@ func FuzzSession(f *testing.F) {
 		if google {
 			style = provider.Google
 		}
-		s := New(Options{Style: style, Directory: dir})
+		s := New(Options{ServerOptions: mailauth.ServerOptions{Style: style, Directory: dir}})
 		s.Add("u", []byte("Subject: 1\r\n\r\none\r\n"))
 		s.Add("u", []byte("Subject: 2\n\n.two\n"))
 		srvSide, cliSide := net.Pipe()
@@ -108,7 +108,7 @@ func FuzzSession(f *testing.F) {
 			_, _ = cliSide.Write(input)
 			_ = cliSide.Close()
 		}()
-		newSession(s, srvSide, Plain).run()
+		newSession(s, srvSide, mailauth.Plain).run()
 		_ = srvSide.Close()
 
 		if !strings.Contains(strings.ToUpper(string(input)), "QUIT") {

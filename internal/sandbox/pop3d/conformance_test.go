@@ -43,7 +43,7 @@ func newServer(t *testing.T, style provider.Type) (*world, string) {
 	t.Helper()
 	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.POP3(style))
 	e.Directory.SetPassword(user, password)
-	p, w, srv, addr := e.IDP, e.World, e.POP3[style].Server, e.POP3[style].Addr[pop3d.Plain]
+	p, w, srv, addr := e.IDP, e.World, e.POP3[style].Server, e.POP3[style].Addr[mailauth.Plain]
 	return &world{p: p, w: w, srv: srv}, addr
 }
 
@@ -171,11 +171,11 @@ func TestExchangeGreetingNamesHost(t *testing.T) {
 
 func TestCapabilitiesFollowTLSMode(t *testing.T) {
 	p := idp.NewTest(t, idp.Options{})
-	srv := pop3d.New(pop3d.Options{Style: provider.Microsoft, Directory: mailauth.New(p.Introspect), TLS: &tls.Config{}})
+	srv := pop3d.New(pop3d.Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: mailauth.New(p.Introspect), TLS: &tls.Config{}}})
 	t.Cleanup(func() { _ = srv.Close() })
-	for mode, want := range map[pop3d.Mode][]string{
-		pop3d.StartTLS:        {"TOP", "UIDL", "SASL PLAIN XOAUTH2", "USER", "STLS"},
-		pop3d.RequireStartTLS: {"TOP", "UIDL", "STLS"},
+	for mode, want := range map[mailauth.Mode][]string{
+		mailauth.StartTLS:        {"TOP", "UIDL", "SASL PLAIN XOAUTH2", "USER", "STLS"},
+		mailauth.RequireStartTLS: {"TOP", "UIDL", "STLS"},
 	} {
 		addr, err := srv.Listen(mode)
 		if err != nil {
@@ -186,11 +186,11 @@ func TestCapabilitiesFollowTLSMode(t *testing.T) {
 		if got := c.lines(); !slices.Equal(got, want) {
 			t.Errorf("%v: CAPA = %q, want %q", mode, got, want)
 		}
-		if mode == pop3d.RequireStartTLS {
+		if mode == mailauth.RequireStartTLS {
 			c.cmd("USER "+user, "-ERR Command is not valid in this state.")
 		}
 	}
-	if _, err := pop3d.New(pop3d.Options{Directory: mailauth.New(p.Introspect)}).Listen(pop3d.ImplicitTLS); err == nil {
+	if _, err := pop3d.New(pop3d.Options{ServerOptions: mailauth.ServerOptions{Directory: mailauth.New(p.Introspect)}}).Listen(mailauth.ImplicitTLS); err == nil {
 		t.Error("ImplicitTLS without a TLS configuration listened")
 	}
 }
@@ -501,7 +501,7 @@ func TestHangOnAndClose(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close waits for a hanging session")
 	}
-	if _, err := w.srv.Listen(pop3d.Plain); err == nil {
+	if _, err := w.srv.Listen(mailauth.Plain); err == nil {
 		t.Error("a closed server listened again")
 	}
 }

@@ -5,7 +5,7 @@
 //	e := sandboxtest.New(t,
 //		sandboxtest.IMAP(provider.Microsoft),
 //		sandboxtest.Authorized("support", provider.Microsoft))
-//	addr := e.IMAP[provider.Microsoft].Addr[imapd.ImplicitTLS]
+//	addr := e.IMAP[provider.Microsoft].Addr[mailauth.ImplicitTLS]
 //
 // Everything is stopped, closed and removed when the test ends. Only tests
 // and the demo import this package; the programs a site installs never do.
@@ -165,14 +165,17 @@ func New(t testing.TB, opts ...Option) *Env {
 	if w.CAFile, _, _, err = w.Cert.WriteFiles(w.Dir); err != nil {
 		t.Fatal(err)
 	}
+	servers := func(style provider.Type) mailauth.ServerOptions {
+		return mailauth.ServerOptions{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}
+	}
 	for style, edits := range c.imap {
-		w.IMAP[style] = start(t, imapd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits, imapd.New)
+		w.IMAP[style] = start(t, imapd.Options{ServerOptions: servers(style)}, edits, imapd.New)
 	}
 	for style, edits := range c.smtp {
-		w.SMTP[style] = start(t, smtpd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits, smtpd.New)
+		w.SMTP[style] = start(t, smtpd.Options{ServerOptions: servers(style)}, edits, smtpd.New)
 	}
 	for style, edits := range c.pop3 {
-		w.POP3[style] = start(t, pop3d.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits,
+		w.POP3[style] = start(t, pop3d.Options{ServerOptions: servers(style)}, edits,
 			func(o pop3d.Options) (*pop3d.Server, error) { return pop3d.New(o), nil })
 	}
 	w.StorePath, w.KeyFile = filepath.Join(w.Dir, "tokens.db"), filepath.Join(w.Dir, "tokens.key")

@@ -13,6 +13,7 @@ import (
 
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // A token logs its owner in, over each listener kind a worker uses, with
@@ -21,13 +22,13 @@ import (
 func TestTokenLogin(t *testing.T) {
 	for _, tc := range []struct {
 		style provider.Type
-		mode  Mode
+		mode  mailauth.Mode
 		mech  string
 	}{
-		{provider.Microsoft, RequireStartTLS, oauthsasl.XOAUTH2},
-		{provider.Google, RequireStartTLS, oauthsasl.XOAUTH2},
-		{provider.Google, ImplicitTLS, oauthsasl.XOAUTH2},
-		{provider.Google, ImplicitTLS, oauthsasl.OAUTHBEARER},
+		{provider.Microsoft, mailauth.RequireStartTLS, oauthsasl.XOAUTH2},
+		{provider.Google, mailauth.RequireStartTLS, oauthsasl.XOAUTH2},
+		{provider.Google, mailauth.ImplicitTLS, oauthsasl.XOAUTH2},
+		{provider.Google, mailauth.ImplicitTLS, oauthsasl.OAUTHBEARER},
 	} {
 		t.Run(string(tc.style)+"/"+tc.mode.String()+"/"+tc.mech, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
@@ -62,11 +63,11 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
 	w := f.World
 	f.Directory.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
-	addr := f.listen(t, Plain)
+	addr := f.listen(t, mailauth.Plain)
 
-	f.authenticate(t, f.dial(t, addr, Plain), provider.Microsoft, w.MSSharedMailbox, w.MSUser)
+	f.authenticate(t, f.dial(t, addr, mailauth.Plain), provider.Microsoft, w.MSSharedMailbox, w.MSUser)
 
-	err := f.dial(t, addr, Plain).Auth(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, provider.Microsoft, w.MSOtherUser)))
+	err := f.dial(t, addr, mailauth.Plain).Auth(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, provider.Microsoft, w.MSOtherUser)))
 	wantSMTPError(t, "AUTH without full access", err, 535, smtp.EnhancedCode{5, 7, 3})
 
 	if st := f.srv.Stats()[w.MSSharedMailbox]; st.Logins != 1 || st.Failures != 1 {
@@ -106,7 +107,7 @@ func TestTokenRefused(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
 			user := f.user(tc.style)
 			tok := tc.token(t, f)
-			c := f.dial(t, f.listen(t, Plain), Plain)
+			c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 			client := oauthsasl.NewXOAUTH2Client(user, tok)
 			err := c.Auth(client)
 			if tc.style == provider.Microsoft {
@@ -138,26 +139,26 @@ func TestPasswordLogin(t *testing.T) {
 	t.Run("microsoft", func(t *testing.T) {
 		f := newFixture(t, provider.Microsoft, Options{})
 		f.Directory.SetPassword(mailbox, password)
-		addr := f.listen(t, Plain)
-		if err := f.dial(t, addr, Plain).Auth(sasl.NewLoginClient(mailbox, password)); err != nil {
+		addr := f.listen(t, mailauth.Plain)
+		if err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewLoginClient(mailbox, password)); err != nil {
 			t.Errorf("AUTH LOGIN: %v", err)
 		}
-		err := f.dial(t, addr, Plain).Auth(sasl.NewLoginClient(mailbox, "wrong"))
+		err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewLoginClient(mailbox, "wrong"))
 		wantSMTPError(t, "AUTH LOGIN with a wrong password", err, 535, smtp.EnhancedCode{5, 7, 3})
-		err = f.dial(t, addr, Plain).Auth(sasl.NewPlainClient("", mailbox, password))
+		err = f.dial(t, addr, mailauth.Plain).Auth(sasl.NewPlainClient("", mailbox, password))
 		wantSMTPError(t, "AUTH PLAIN at Exchange", err, 504, smtp.EnhancedCode{5, 7, 4})
 	})
 	t.Run("google", func(t *testing.T) {
 		f := newFixture(t, provider.Google, Options{})
 		f.Directory.SetPassword(mailbox, password)
-		addr := f.listen(t, Plain)
-		if err := f.dial(t, addr, Plain).Auth(sasl.NewPlainClient("", mailbox, password)); err != nil {
+		addr := f.listen(t, mailauth.Plain)
+		if err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewPlainClient("", mailbox, password)); err != nil {
 			t.Errorf("AUTH PLAIN: %v", err)
 		}
-		if err := f.dial(t, addr, Plain).Auth(sasl.NewLoginClient(mailbox, password)); err != nil {
+		if err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewLoginClient(mailbox, password)); err != nil {
 			t.Errorf("AUTH LOGIN: %v", err)
 		}
-		err := f.dial(t, addr, Plain).Auth(sasl.NewPlainClient("", mailbox, "wrong"))
+		err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewPlainClient("", mailbox, "wrong"))
 		se := wantSMTPError(t, "AUTH PLAIN with a wrong password", err, 535, smtp.EnhancedCode{5, 7, 8})
 		if !strings.HasPrefix(se.Message, "Username and Password not accepted.") {
 			t.Errorf("reply text %q", se.Message)
@@ -210,7 +211,7 @@ func TestWireRefusal(t *testing.T) {
 			if tc.disable {
 				f.Directory.DisableSMTPAuth(ms)
 			}
-			w := dialWire(t, f.listen(t, Plain))
+			w := dialWire(t, f.listen(t, mailauth.Plain))
 			w.ehlo()
 			w.send(tc.auth)
 			for i, l := range tc.lines {
@@ -232,7 +233,7 @@ func TestSMTPAuthDisabled(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	f.Directory.DisableSMTPAuth(user)
-	c := f.dial(t, f.listen(t, Plain), Plain)
+	c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 	err := c.Auth(oauthsasl.NewXOAUTH2Client(user, f.Token(t, provider.Microsoft, user)))
 	se := wantSMTPError(t, "AUTH with SMTP AUTH disabled", err, 535, smtp.EnhancedCode{5, 7, 139})
 	if !strings.Contains(se.Message, "https://aka.ms/smtp_auth_disabled") {
@@ -255,7 +256,7 @@ func TestSTARTTLSRequired(t *testing.T) {
 		t.Run(string(tc.style), func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
 			user := f.user(tc.style)
-			addr := f.listen(t, RequireStartTLS)
+			addr := f.listen(t, mailauth.RequireStartTLS)
 
 			w := dialWire(t, addr)
 			kw := w.ehlo()
@@ -268,7 +269,7 @@ func TestSTARTTLSRequired(t *testing.T) {
 			w.send("MAIL FROM:<" + user + ">")
 			w.expect(tc.mail)
 
-			c := f.dial(t, addr, RequireStartTLS)
+			c := f.dial(t, addr, mailauth.RequireStartTLS)
 			if ok, mechs := c.Extension("AUTH"); !ok || "AUTH "+mechs != tc.mechanisms {
 				t.Errorf("EHLO after STARTTLS offers %q, want %q", mechs, tc.mechanisms)
 			}
@@ -280,7 +281,7 @@ func TestSTARTTLSRequired(t *testing.T) {
 // StartTLS (optional) lets a client authenticate without upgrading.
 func TestSTARTTLSOptional(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
-	w := dialWire(t, f.listen(t, StartTLS))
+	w := dialWire(t, f.listen(t, mailauth.StartTLS))
 	if kw := w.ehlo(); !slices.Contains(kw, "STARTTLS") || !slices.Contains(kw, "AUTH LOGIN XOAUTH2") {
 		t.Errorf("EHLO: %q, want STARTTLS and AUTH LOGIN XOAUTH2", kw)
 	}
@@ -298,7 +299,7 @@ func TestLongTokenLine(t *testing.T) {
 	if len(line) <= 2000 {
 		t.Fatalf("AUTH line is %d bytes; the test needs more than 2,000", len(line))
 	}
-	w := dialWire(t, f.listen(t, Plain))
+	w := dialWire(t, f.listen(t, mailauth.Plain))
 	w.ehlo()
 	w.send(line)
 	w.expect("235 2.0.0 Authentication succeeded")
@@ -306,20 +307,20 @@ func TestLongTokenLine(t *testing.T) {
 
 func TestNewAndListenRefuseBadOptions(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
-	s, err := New(Options{Style: provider.Microsoft, Directory: f.Directory})
+	s, err := New(Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: f.Directory}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, mode := range []Mode{ImplicitTLS, RequireStartTLS, StartTLS} {
+	for _, mode := range []mailauth.Mode{mailauth.ImplicitTLS, mailauth.RequireStartTLS, mailauth.StartTLS} {
 		if _, err := s.Listen(mode); err == nil {
 			t.Errorf("Listen(%v) without Options.TLS succeeded", mode)
 		}
 	}
 	for _, opt := range []Options{
-		{Style: "yahoo", Directory: f.Directory},
-		{Style: provider.Google},
-		{Style: provider.Google, Directory: f.Directory, RatePerMinute: -1},
+		{ServerOptions: mailauth.ServerOptions{Style: "yahoo", Directory: f.Directory}},
+		{ServerOptions: mailauth.ServerOptions{Style: provider.Google}},
+		{ServerOptions: mailauth.ServerOptions{Style: provider.Google, Directory: f.Directory}, RatePerMinute: -1},
 	} {
 		if _, err := New(opt); err == nil {
 			t.Errorf("New(%+v) succeeded", opt)

@@ -15,6 +15,7 @@ import (
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idptest"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // ioTimeout bounds every test connection: a client or server stuck in an
@@ -49,7 +50,7 @@ func (f *fixture) user(style provider.Type) string {
 	return f.World.MSUser
 }
 
-func (f *fixture) listen(t *testing.T, mode Mode) string {
+func (f *fixture) listen(t *testing.T, mode mailauth.Mode) string {
 	t.Helper()
 	addr, err := f.srv.Listen(mode)
 	if err != nil {
@@ -62,17 +63,17 @@ func (f *fixture) listen(t *testing.T, mode Mode) string {
 // server against the test CA by the IP address dialed; with RequireStartTLS it
 // upgrades first, naming the server by that IP as a sender configured with
 // MAIL_HOST = 127.0.0.1 would.
-func (f *fixture) dial(t *testing.T, addr string, mode Mode) *smtp.Client {
+func (f *fixture) dial(t *testing.T, addr string, mode mailauth.Mode) *smtp.Client {
 	t.Helper()
 	var c *smtp.Client
 	switch mode {
-	case ImplicitTLS:
+	case mailauth.ImplicitTLS:
 		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", addr, f.Cert.ClientTLS())
 		if err != nil {
 			t.Fatal(err)
 		}
 		c = smtp.NewClient(conn)
-	case RequireStartTLS:
+	case mailauth.RequireStartTLS:
 		cfg := f.Cert.ClientTLS()
 		cfg.ServerName = "127.0.0.1"
 		var err error

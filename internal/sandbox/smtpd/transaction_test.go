@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 
 	"github.com/emersion/go-smtp"
 )
@@ -36,7 +37,7 @@ func TestReceived(t *testing.T) {
 	var d delivered
 	f := newFixture(t, provider.Microsoft, Options{Deliver: d.deliver})
 	user := f.World.MSUser
-	c := f.dial(t, f.listen(t, RequireStartTLS), RequireStartTLS)
+	c := f.dial(t, f.listen(t, mailauth.RequireStartTLS), mailauth.RequireStartTLS)
 	if size, ok := c.MaxMessageSize(); !ok || size != 157286400 {
 		t.Errorf("SIZE %d, want Exchange Online's 157286400", size)
 	}
@@ -76,7 +77,7 @@ func TestMailBeforeAuth(t *testing.T) {
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
-			c := f.dial(t, f.listen(t, Plain), Plain)
+			c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 			se := wantSMTPError(t, "MAIL before AUTH", c.Mail(f.user(tc.style), nil), 530, tc.code)
 			if se.Message != tc.wantText {
 				t.Errorf("reply text %q, want %q", se.Message, tc.wantText)
@@ -90,8 +91,8 @@ func TestMailBeforeAuth(t *testing.T) {
 func TestSendAs(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
 	w := f.World
-	addr := f.listen(t, Plain)
-	c := f.dial(t, addr, Plain)
+	addr := f.listen(t, mailauth.Plain)
+	c := f.dial(t, addr, mailauth.Plain)
 	f.authenticate(t, c, provider.Microsoft, w.MSUser, w.MSUser)
 
 	err := send(c, w.MSSharedMailbox, []string{"customer@example.net"}, testMessage("as the helpdesk"))
@@ -110,7 +111,7 @@ func TestSendAs(t *testing.T) {
 	}
 
 	g := newFixture(t, provider.Google, Options{})
-	gc := g.dial(t, g.listen(t, Plain), Plain)
+	gc := g.dial(t, g.listen(t, mailauth.Plain), mailauth.Plain)
 	g.authenticate(t, gc, provider.Google, g.World.GoogleUser, g.World.GoogleUser)
 	if err := send(gc, "someone.else@example.net", []string{"customer@example.net"}, testMessage("as someone")); err != nil {
 		t.Errorf("Gmail refused another MAIL FROM: %v", err)
@@ -122,8 +123,8 @@ func TestSendAs(t *testing.T) {
 func TestThrottle(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{RatePerMinute: 2})
 	user := f.World.MSUser
-	addr := f.listen(t, Plain)
-	c := f.dial(t, addr, Plain)
+	addr := f.listen(t, mailauth.Plain)
+	c := f.dial(t, addr, mailauth.Plain)
 	f.authenticate(t, c, provider.Microsoft, user, user)
 	for i := range 2 {
 		if err := send(c, user, []string{"customer@example.net"}, testMessage("burst")); err != nil {
@@ -140,7 +141,7 @@ func TestThrottle(t *testing.T) {
 	}
 
 	f.Clock.Advance(2 * time.Second) // the first two are now over a minute old
-	c2 := f.dial(t, addr, Plain)
+	c2 := f.dial(t, addr, mailauth.Plain)
 	f.authenticate(t, c2, provider.Microsoft, user, user)
 	if err := send(c2, user, []string{"customer@example.net"}, testMessage("later")); err != nil {
 		t.Errorf("a minute later: %v", err)
@@ -156,7 +157,7 @@ func TestRejectRecipient(t *testing.T) {
 	user := f.World.MSUser
 	f.srv.RejectRecipient("Nobody@Contoso.example", 550, "5.1.10", "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup")
 	f.srv.RejectRecipient("busy@example.net", 450, "4.2.1", "Mailbox busy, try again later")
-	c := f.dial(t, f.listen(t, Plain), Plain)
+	c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 	f.authenticate(t, c, provider.Microsoft, user, user)
 
 	if err := c.Mail(user, nil); err != nil {
@@ -198,7 +199,7 @@ func TestFailData(t *testing.T) {
 	f := newFixture(t, provider.Google, Options{})
 	user := f.World.GoogleUser
 	f.srv.FailData(2, 451, "4.3.0", "Mail server temporarily rejected message.")
-	c := f.dial(t, f.listen(t, Plain), Plain)
+	c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 	f.authenticate(t, c, provider.Google, user, user)
 	for i := range 2 {
 		err := send(c, user, []string{"customer@example.net"}, testMessage("try"))
@@ -224,7 +225,7 @@ func TestDropAfterData(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	f.srv.DropAfterData(1)
-	addr := f.listen(t, Plain)
+	addr := f.listen(t, mailauth.Plain)
 
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
@@ -234,7 +235,7 @@ func TestDropAfterData(t *testing.T) {
 		waited <- msgs
 	}()
 
-	c := f.dial(t, addr, Plain)
+	c := f.dial(t, addr, mailauth.Plain)
 	f.authenticate(t, c, provider.Microsoft, user, user)
 	err := send(c, user, []string{"customer@example.net"}, testMessage("lost reply"))
 	var se *smtp.SMTPError
@@ -245,7 +246,7 @@ func TestDropAfterData(t *testing.T) {
 		t.Fatalf("WaitReceived = %+v, want the one message, marked Dropped", msgs)
 	}
 
-	c2 := f.dial(t, addr, Plain)
+	c2 := f.dial(t, addr, mailauth.Plain)
 	f.authenticate(t, c2, provider.Microsoft, user, user)
 	if err := send(c2, user, []string{"customer@example.net"}, testMessage("lost reply")); err != nil {
 		t.Fatalf("resend: %v", err)
@@ -268,7 +269,7 @@ func TestWaitReceivedGivesUp(t *testing.T) {
 func TestMaxMessageBytes(t *testing.T) {
 	f := newFixture(t, provider.Microsoft, Options{MaxMessageBytes: 1024})
 	user := f.World.MSUser
-	c := f.dial(t, f.listen(t, Plain), Plain)
+	c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 	if size, _ := c.MaxMessageSize(); size != 1024 {
 		t.Errorf("SIZE %d, want 1024", size)
 	}
