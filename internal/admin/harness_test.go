@@ -16,7 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mailtokens/internal/admin/accounts"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/syncbuf"
 )
@@ -45,7 +45,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
 	// Loopback redirect URIs match any port at both providers.
 	e := sandboxtest.New(t, sandboxtest.FakeClock(time.Now()), sandboxtest.DeviceInterval(1),
-		sandboxtest.RedirectURIs("http://127.0.0.1/oauth2/callback"), sandboxtest.Store(), sandboxtest.IMAP(idp.Microsoft))
+		sandboxtest.RedirectURIs("http://127.0.0.1/oauth2/callback"), sandboxtest.Store(), sandboxtest.IMAP(provider.Microsoft))
 	h := &harness{t: t, Env: e, logBuf: &syncbuf.Buffer{}}
 	var handler http.Handler
 	h.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
@@ -177,13 +177,13 @@ func (b *browser) addToken(form url.Values) string {
 }
 
 func (h *harness) msForm(name string) url.Values {
-	auth, token := h.IDP.Endpoints(h.World, idp.Microsoft)
+	auth, token := h.IDP.Endpoints(h.World, provider.Microsoft)
 	return url.Values{"name": {name}, "type": {"microsoft"}, "email": {h.World.MSUser}, "tenant": {h.World.TenantID},
 		"client_id": {h.World.MSClientID}, "client_secret": {h.World.MSSecret}, "auth_url": {auth}, "token_url": {token}}
 }
 
 func (h *harness) googleForm(name string) url.Values {
-	auth, token := h.IDP.Endpoints(h.World, idp.Google)
+	auth, token := h.IDP.Endpoints(h.World, provider.Google)
 	return url.Values{"name": {name}, "type": {"google"}, "email": {h.World.GoogleUser},
 		"client_id": {h.World.GoogleClientID}, "client_secret": {h.World.GoogleSecret}, "auth_url": {auth}, "token_url": {token}}
 }

@@ -8,6 +8,7 @@ import (
 	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -28,7 +29,7 @@ func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *accounts.
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
 	res := s.cfg.Tester.Test(ctx, s.store.Source(t.Name, actor(sess)), mailconn.TestRequest{
-		Protocol: mailconn.Protocol(f.Protocol), Host: host, Port: port, Security: mailconn.Security(f.Security), User: f.User})
+		Server: mailserver.Server{Protocol: f.Protocol, Host: host, Port: port, Security: f.Security}, User: f.User})
 	s.log.Info("token tested", "token", t.Name, "protocol", f.Protocol, "server", f.Server, "ok", res.OK)
 	page.Result = &res
 	page.Token = s.row(t)

@@ -7,13 +7,13 @@ import (
 	"testing"
 
 	"mailtokens/internal/mailconn"
-	"mailtokens/internal/sandbox/idp"
-	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 func TestTestButton(t *testing.T) {
 	h := newHarness(t, func(h *harness, c *Config) { c.Tester = mailconn.Tester{RootCAs: h.Cert.Pool()} })
-	addr := h.IMAP[idp.Microsoft].Addr[imapd.ImplicitTLS]
+	addr := h.IMAP[provider.Microsoft].Addr[mailauth.ImplicitTLS]
 	b := h.browser().login()
 	id := b.addToken(h.msForm("support"))
 	b.getEmailToken(id, h.World.MSUser)

@@ -11,7 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"mailtokens/internal/cmdline"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/testenv/browser"
 )
@@ -79,8 +79,8 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("redirect URI shown: %q", got)
 	}
 
-	addToken := func(name, typ, email, tenant, clientID, secret string, flavor idp.Flavor) {
-		auth, token := w.IDP.Endpoints(w.World, flavor)
+	addToken := func(name, typ, email, tenant, clientID, secret string, prov provider.Type) {
+		auth, token := w.IDP.Endpoints(w.World, prov)
 		steps := []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(base + "/"),
 			chromedp.Click(chromedp.CSS(`a.button.primary[href="/tokens/new"]`)),
@@ -119,9 +119,9 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	addToken("Support", "microsoft", w.World.MSUser, w.World.TenantID, w.World.MSClientID, w.World.MSSecret, idp.Microsoft)
+	addToken("Support", "microsoft", w.World.MSUser, w.World.TenantID, w.World.MSClientID, w.World.MSSecret, provider.Microsoft)
 	getToken("Support", w.World.MSUser)
-	addToken("Gmail support", "google", w.World.GoogleUser, "", w.World.GoogleClientID, w.World.GoogleSecret, idp.Google)
+	addToken("Gmail support", "google", w.World.GoogleUser, "", w.World.GoogleClientID, w.World.GoogleSecret, provider.Google)
 	getToken("Gmail support", w.World.GoogleUser)
 	browser.Screenshot(t, ctx, "admin-05-list-valid")
 	if !strings.HasPrefix(location(), base+"/") {

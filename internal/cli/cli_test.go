@@ -19,8 +19,8 @@ import (
 
 	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/cmdline"
-	"mailtokens/internal/sandbox/idp"
-	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/testenv"
 )
@@ -66,7 +66,7 @@ func (w *world) mustRun(stdin string, args ...string) string {
 }
 
 func (w *world) addMS(name string) {
-	auth, token := w.IDP.Endpoints(w.World, idp.Microsoft)
+	auth, token := w.IDP.Endpoints(w.World, provider.Microsoft)
 	w.mustRun(w.World.MSSecret+"\n", "token", "add", name, "--type", "microsoft", "--tenant", w.World.TenantID,
 		"--client-id", w.World.MSClientID, "--email", w.World.MSUser, "--auth-url", auth, "--token-url", token)
 }
@@ -132,7 +132,7 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 	secretFile := filepath.Join(w.Dir, "secret")
 	os.WriteFile(secretFile, []byte(w.World.GoogleSecret+"\n"), 0o600)
-	auth, token := w.IDP.Endpoints(w.World, idp.Google)
+	auth, token := w.IDP.Endpoints(w.World, provider.Google)
 	w.mustRun("", "token", "add", "gmail", "--type", "gmail", "--client-id", w.World.GoogleClientID,
 		"--client-secret-file", secretFile, "--email", w.World.GoogleUser, "--auth-url", auth, "--token-url", token)
 
@@ -146,7 +146,7 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 
 	// Paste a token response on stdin.
-	at, rt, err := w.IDP.MintToken(context.Background(), w.World, idp.Microsoft, w.World.MSUser)
+	at, rt, err := w.IDP.MintToken(context.Background(), w.World, provider.Microsoft, w.World.MSUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,11 +274,11 @@ func TestServe(t *testing.T) {
 }
 
 func TestTokenTestCommand(t *testing.T) {
-	w := newWorld(t, sandboxtest.IMAP(idp.Microsoft))
+	w := newWorld(t, sandboxtest.IMAP(provider.Microsoft))
 	w.addMS("support")
-	at, rt, _ := w.IDP.MintToken(context.Background(), w.World, idp.Microsoft, w.World.MSUser)
+	at, rt, _ := w.IDP.MintToken(context.Background(), w.World, provider.Microsoft, w.World.MSUser)
 	w.mustRun(fmt.Sprintf(`{"access_token":%q,"refresh_token":%q,"expires_in":3599}`, at, rt), "token", "paste", "support")
-	addr := w.IMAP[idp.Microsoft].Addr[imapd.Plain]
+	addr := w.IMAP[provider.Microsoft].Addr[mailauth.Plain]
 	out := w.mustRun("", "token", "test", "support", "--imap", addr, "--security", "none")
 	if !strings.Contains(out, "Logged in to "+addr+" as "+w.World.MSUser) || !strings.Contains(out, "[credentials hidden]") || strings.Contains(out, at) {
 		t.Fatalf("token test:\n%s", out)

@@ -9,6 +9,7 @@ import (
 
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -34,8 +35,8 @@ func testToken(env *Env, store *tokenstore.Store, name, imapAddr, pop3Addr, smtp
 	n := 0
 	for _, c := range []struct {
 		v string
-		p mailconn.Protocol
-	}{{imapAddr, mailconn.IMAP}, {pop3Addr, mailconn.POP3}, {smtpAddr, mailconn.SMTP}} {
+		p mailserver.Protocol
+	}{{imapAddr, mailserver.IMAP}, {pop3Addr, mailserver.POP3}, {smtpAddr, mailserver.SMTP}} {
 		if c.v != "" {
 			n++
 			addr, req.Protocol = c.v, c.p
@@ -50,12 +51,10 @@ func testToken(env *Env, store *tokenstore.Store, name, imapAddr, pop3Addr, smtp
 		return cmdline.Usagef("%q is not HOST:PORT", addr)
 	}
 	req.Host, req.Port = host, port
-	req.Security = mailconn.Security(strings.ToUpper(security))
-	switch req.Security {
-	case "":
+	req.Security = mailserver.Security(strings.ToUpper(security))
+	if req.Security == "" {
 		req.Security = defaultSecurity(port)
-	case mailconn.SSL, mailconn.STARTTLS, mailconn.NONE:
-	default:
+	} else if !req.Security.Valid() {
 		return cmdline.Usagef("--security %q: use SSL, STARTTLS or NONE", security)
 	}
 	t, err := store.Get(env.Ctx, name)
@@ -88,10 +87,10 @@ func testToken(env *Env, store *tokenstore.Store, name, imapAddr, pop3Addr, smtp
 
 // defaultSecurity guesses from the well-known ports: implicit TLS on 993,
 // 995 and 465, STARTTLS elsewhere.
-func defaultSecurity(port int) mailconn.Security {
+func defaultSecurity(port int) mailserver.Security {
 	switch port {
 	case 993, 995, 465:
-		return mailconn.SSL
+		return mailserver.SSL
 	}
-	return mailconn.STARTTLS
+	return mailserver.STARTTLS
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"mailtokens/internal/admin/accounts"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
@@ -177,19 +178,20 @@ func (w *World) startSandboxMail(log *slog.Logger) error {
 	}
 	directory := mailauth.New(w.IDP.Introspect)
 	directory.GrantFullAccess(w.Sandbox.MSSharedMailbox, w.Sandbox.MSUser)
-	if w.IMAP, err = imapd.New(imapd.Options{Style: idp.Microsoft, Directory: directory, TLS: cert.ServerTLS(), Logger: log}); err != nil {
+	servers := mailauth.ServerOptions{Style: provider.Microsoft, Directory: directory, TLS: cert.ServerTLS(), Logger: log}
+	if w.IMAP, err = imapd.New(imapd.Options{ServerOptions: servers}); err != nil {
 		return err
 	}
-	if w.IMAPAddr, err = w.IMAP.Listen(imapd.ImplicitTLS); err != nil {
+	if w.IMAPAddr, err = w.IMAP.Listen(mailauth.ImplicitTLS); err != nil {
 		return err
 	}
-	w.POP3 = pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: directory, TLS: cert.ServerTLS(), Logger: log})
-	if w.POP3Addr, err = w.POP3.Listen(pop3d.ImplicitTLS); err != nil {
+	w.POP3 = pop3d.New(pop3d.Options{ServerOptions: servers})
+	if w.POP3Addr, err = w.POP3.Listen(mailauth.ImplicitTLS); err != nil {
 		return err
 	}
 	// What batchmail sends lands in the sandbox mailbox, where evmail
 	// picks it up: the whole loop.
-	w.SMTP, err = smtpd.New(smtpd.Options{Style: idp.Microsoft, Directory: directory, TLS: cert.ServerTLS(), Logger: log,
+	w.SMTP, err = smtpd.New(smtpd.Options{ServerOptions: servers,
 		Deliver: func(rcpt string, raw []byte) {
 			w.IMAP.AddMailbox(rcpt)
 			w.IMAP.Append(rcpt, "INBOX", raw)
@@ -197,7 +199,7 @@ func (w *World) startSandboxMail(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	w.SMTPAddr, err = w.SMTP.Listen(smtpd.RequireStartTLS)
+	w.SMTPAddr, err = w.SMTP.Listen(mailauth.RequireStartTLS)
 	return err
 }
 
@@ -313,10 +315,10 @@ func (w *World) store() error {
 	if _, err := accounts.New(st.DB(), nil).SetAdminPassword(ctx, AdminName, w.AdminPassword); err != nil {
 		return err
 	}
-	ms := tokens.Settings(w.IDP, w.Sandbox, MicrosoftToken, idp.Microsoft)
+	ms := tokens.Settings(w.IDP, w.Sandbox, MicrosoftToken, provider.Microsoft)
 	// A secret expiring soon, so the list shows its warning.
 	ms.SecretExpiresOn = time.Now().AddDate(0, 0, 20).Truncate(24 * time.Hour)
-	for _, set := range []tokenstore.Settings{ms, tokens.Settings(w.IDP, w.Sandbox, GoogleToken, idp.Google)} {
+	for _, set := range []tokenstore.Settings{ms, tokens.Settings(w.IDP, w.Sandbox, GoogleToken, provider.Google)} {
 		if _, err := st.Create(ctx, set, tokenstore.ActorCLI); err != nil {
 			return err
 		}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/secret"
@@ -24,12 +24,12 @@ func TestDovecot(t *testing.T) {
 	p, w, store := sb.IDP, sb.World, sb.Store
 	dc := sb.Dovecot(t)
 	ctx := context.Background()
-	if _, err := store.Create(ctx, tokens.Settings(p, w, "ms", idp.Microsoft), tokenstore.ActorCLI); err != nil {
+	if _, err := store.Create(ctx, tokens.Settings(p, w, "ms", provider.Microsoft), tokenstore.ActorCLI); err != nil {
 		t.Fatal(err)
 	}
 	// An access token Dovecot will refuse, with a good refresh token.
 	save := func() {
-		_, rt, err := p.MintToken(ctx, w, idp.Microsoft, w.MSUser)
+		_, rt, err := p.MintToken(ctx, w, provider.Microsoft, w.MSUser)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,52 +38,52 @@ func TestDovecot(t *testing.T) {
 	}
 	src := store.Source("ms", tokenstore.ActorEvmail)
 	a := Auth{User: w.MSUser, Tokens: src}
-	srv := func(addr string, sec Security) Server {
+	srv := func(addr string, sec mailserver.Security) mailserver.Server {
 		host, port, _ := net.SplitHostPort(addr)
 		n, _ := strconv.Atoi(port)
-		return Server{Host: host, Port: n, Security: sec, RootCAs: dc.CAPool, Timeout: 10 * time.Second}
+		return mailserver.Server{Host: host, Port: n, Security: sec, RootCAs: dc.CAPool, Timeout: 10 * time.Second}
 	}
 	for _, c := range []struct {
 		name string
 		dial func() error
 	}{
 		{"IMAP STARTTLS", func() error {
-			c, err := DialIMAP(ctx, srv(dc.IMAPAddr, STARTTLS), a, Options{}, nil)
+			c, err := DialIMAP(ctx, srv(dc.IMAPAddr, mailserver.STARTTLS), a, Options{}, nil)
 			if err == nil {
 				c.Close()
 			}
 			return err
 		}},
 		{"IMAP SSL", func() error {
-			c, err := DialIMAP(ctx, srv(dc.IMAPSAddr, SSL), a, Options{}, nil)
+			c, err := DialIMAP(ctx, srv(dc.IMAPSAddr, mailserver.SSL), a, Options{}, nil)
 			if err == nil {
 				c.Close()
 			}
 			return err
 		}},
 		{"POP3 SSL", func() error {
-			c, err := DialPOP3(ctx, srv(dc.POP3SAddr, SSL), a, Options{})
+			c, err := DialPOP3(ctx, srv(dc.POP3SAddr, mailserver.SSL), a, Options{})
 			if err == nil {
 				c.Quit()
 			}
 			return err
 		}},
 		{"POP3 STARTTLS", func() error {
-			c, err := DialPOP3(ctx, srv(dc.POP3Addr, STARTTLS), a, Options{})
+			c, err := DialPOP3(ctx, srv(dc.POP3Addr, mailserver.STARTTLS), a, Options{})
 			if err == nil {
 				c.Quit()
 			}
 			return err
 		}},
 		{"submission STARTTLS", func() error {
-			c, err := DialSMTP(ctx, srv(dc.SubmissionAddr, STARTTLS), a, Options{})
+			c, err := DialSMTP(ctx, srv(dc.SubmissionAddr, mailserver.STARTTLS), a, Options{})
 			if err == nil {
 				c.Quit()
 			}
 			return err
 		}},
 		{"submission SSL", func() error {
-			c, err := DialSMTP(ctx, srv(dc.SubmissionsAddr, SSL), a, Options{})
+			c, err := DialSMTP(ctx, srv(dc.SubmissionsAddr, mailserver.SSL), a, Options{})
 			if err == nil {
 				c.Quit()
 			}
@@ -104,7 +104,7 @@ func TestDovecot(t *testing.T) {
 	// A mailbox the token does not belong to: refused, explained, one
 	// refresh and no more.
 	before := len(p.Refreshes())
-	_, err := DialIMAP(ctx, srv(dc.IMAPSAddr, SSL), Auth{User: "someone.else@contoso.example", Tokens: src}, Options{}, nil)
+	_, err := DialIMAP(ctx, srv(dc.IMAPSAddr, mailserver.SSL), Auth{User: "someone.else@contoso.example", Tokens: src}, Options{}, nil)
 	var e *Error
 	if !errors.As(err, &e) || !e.Rejected || !e.AfterRefresh || e.Failure == nil {
 		t.Fatalf("refused login: %#v", err)

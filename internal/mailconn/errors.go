@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mailtokens/internal/advice"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/pop3"
 )
@@ -26,7 +27,7 @@ const (
 
 // Error is a failed connection or login, with the server's own words.
 type Error struct {
-	Protocol Protocol
+	Protocol mailserver.Protocol
 	Server   string // host:port
 	User     string
 	Stage    Stage
@@ -122,7 +123,7 @@ func temporary(err error) bool {
 }
 
 // tokenError wraps a failure to get a token from the store.
-func tokenError(s Server, a Auth, err error) error {
+func tokenError(s mailserver.Server, a Auth, err error) error {
 	return &Error{Protocol: s.Protocol, Server: s.Addr(), User: a.User, Stage: StageToken,
 		Temporary: temporary(err), Err: err}
 }
@@ -143,7 +144,7 @@ func replyOf(err error) string {
 }
 
 // loginError classifies an error from a protocol library's login.
-func loginError(s Server, user string, err error, failure *oauthsasl.Failure) *Error {
+func loginError(s mailserver.Server, user string, err error, failure *oauthsasl.Failure) *Error {
 	e := &Error{Protocol: s.Protocol, Server: s.Addr(), User: user, Stage: StageLogin, Err: err, Failure: failure}
 	var ie *imap.Error
 	var te *textproto.Error

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
@@ -39,12 +40,12 @@ func ExampleDialIMAP() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv, err := imapd.New(imapd.Options{Style: idp.Microsoft, Directory: mailauth.New(p.Introspect), TLS: cert.ServerTLS()})
+	srv, err := imapd.New(imapd.Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: mailauth.New(p.Introspect), TLS: cert.ServerTLS()}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	addr, err := srv.Listen(imapd.ImplicitTLS)
+	addr, err := srv.Listen(mailauth.ImplicitTLS)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,14 +66,14 @@ func ExampleDialIMAP() {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := tokens.Authorize(ctx, st, p, w, "Support mailbox", idp.Microsoft); err != nil {
+	if _, err := tokens.Authorize(ctx, st, p, w, "Support mailbox", provider.Microsoft); err != nil {
 		log.Fatal(err)
 	}
 
 	// The login: the mailbox as the user, the store's Source for tokens.
 	host, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
-	server := mailconn.Server{Host: host, Port: n, Security: mailconn.SSL, RootCAs: cert.Pool()}
+	server := mailserver.Server{Host: host, Port: n, Security: mailserver.SSL, RootCAs: cert.Pool()}
 	auth := mailconn.Auth{User: w.MSUser, Tokens: st.Source("Support mailbox", tokenstore.ActorEvmail)}
 	c, err := mailconn.DialIMAP(ctx, server, auth, mailconn.Options{}, nil)
 	if err != nil {

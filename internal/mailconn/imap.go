@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/secret"
 )
@@ -34,40 +35,40 @@ func (c *IMAPClient) Watchdog(d time.Duration) { c.conn.arm(d) }
 
 // DialIMAP connects and logs in. Extra imapclient options (unilateral data
 // handlers for IDLE) may be given.
-func DialIMAP(ctx context.Context, s Server, a Auth, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
-	s.Protocol = IMAP
+func DialIMAP(ctx context.Context, s mailserver.Server, a Auth, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
+	s.Protocol = mailserver.IMAP
 	return loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*IMAPClient, error) {
 		return imapLogin(ctx, conn, s, a, token, opt, extra)
 	})
 }
 
-func imapLogin(ctx context.Context, raw net.Conn, s Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
+func imapLogin(ctx context.Context, raw net.Conn, s mailserver.Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
 	conn := &watchdogConn{Conn: raw}
 	o := imapclient.Options{}
 	if extra != nil {
 		o = *extra
 	}
-	o.TLSConfig = s.tlsConfig()
+	o.TLSConfig = tlsConfig(s)
 	if opt.Transcript != nil {
 		o.DebugWriter = newTranscript(opt.Transcript)
 	}
 	var c *imapclient.Client
 	var err error
-	if s.Security == STARTTLS {
+	if s.Security == mailserver.STARTTLS {
 		c, err = imapclient.NewStartTLS(conn, &o)
 		if err != nil {
-			return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageTLS, Err: err, Reply: "STARTTLS: " + err.Error(), Temporary: temporary(err)}
+			return nil, &Error{Protocol: mailserver.IMAP, Server: s.Addr(), Stage: StageTLS, Err: err, Reply: "STARTTLS: " + err.Error(), Temporary: temporary(err)}
 		}
 	} else {
 		c = imapclient.New(conn, &o)
 	}
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()
-		return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageConnect, Err: err, Temporary: true}
+		return nil, &Error{Protocol: mailserver.IMAP, Server: s.Addr(), Stage: StageConnect, Err: err, Temporary: true}
 	}
-	if s.Security == NONE && c.Caps().Has(imap.CapLoginDisabled) && a.Tokens == nil {
+	if s.Security == mailserver.NONE && c.Caps().Has(imap.CapLoginDisabled) && a.Tokens == nil {
 		c.Close()
-		return nil, &Error{Protocol: IMAP, Server: s.Addr(), Stage: StageTLS, Reply: "LOGINDISABLED",
+		return nil, &Error{Protocol: mailserver.IMAP, Server: s.Addr(), Stage: StageTLS, Reply: "LOGINDISABLED",
 			Err: errors.New("the server refuses password logins without TLS: use SSL or STARTTLS")}
 	}
 	var failure *oauthsasl.Failure

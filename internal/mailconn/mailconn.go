@@ -9,64 +9,28 @@ package mailconn
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"time"
 
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/tokenstore"
 )
 
-// Protocol is a mail protocol.
-type Protocol string
-
-// The protocols.
-const (
-	IMAP Protocol = "IMAP"
-	POP3 Protocol = "POP3"
-	SMTP Protocol = "SMTP"
-)
-
-// Security is how the connection is protected.
-type Security string
-
-// The choices, as task files spell them.
-const (
-	SSL      Security = "SSL"      // TLS from the first byte
-	STARTTLS Security = "STARTTLS" // upgraded; refused if the server does not offer it
-	NONE     Security = "NONE"     // clear text
-)
-
-// Server is where to connect.
-type Server struct {
-	Protocol Protocol
-	Host     string
-	Port     int
-	Security Security
-	// RootCAs verifies the server's certificate; nil = the system's roots.
-	RootCAs *x509.CertPool
-	// Timeout bounds the connection and every exchange up to the end of
-	// the login; 0 = DefaultTimeout.
-	Timeout time.Duration
-}
-
 // DefaultTimeout is how long a server may take to answer during login.
 const DefaultTimeout = time.Minute
 
-// Addr is host:port.
-func (s Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
-
-func (s Server) timeout() time.Duration {
+// timeout is s.Timeout or DefaultTimeout.
+func timeout(s mailserver.Server) time.Duration {
 	if s.Timeout > 0 {
 		return s.Timeout
 	}
 	return DefaultTimeout
 }
 
-func (s Server) tlsConfig() *tls.Config {
+func tlsConfig(s mailserver.Server) *tls.Config {
 	return &tls.Config{ServerName: s.Host, RootCAs: s.RootCAs, MinVersion: tls.VersionTLS12}
 }
 
@@ -104,15 +68,15 @@ func (o Options) log() *slog.Logger {
 
 // dial connects to the server (with TLS for SSL) and arms a deadline for
 // the login; ctx ending closes the connection.
-func dial(ctx context.Context, s Server) (net.Conn, func(), error) {
-	d := net.Dialer{Timeout: s.timeout()}
+func dial(ctx context.Context, s mailserver.Server) (net.Conn, func(), error) {
+	d := net.Dialer{Timeout: timeout(s)}
 	conn, err := d.DialContext(ctx, "tcp", s.Addr())
 	if err != nil {
 		return nil, nil, &Error{Protocol: s.Protocol, Server: s.Addr(), Stage: StageConnect, Temporary: true, Err: err}
 	}
-	conn.SetDeadline(time.Now().Add(s.timeout()))
-	if s.Security == SSL {
-		tc := tls.Client(conn, s.tlsConfig())
+	conn.SetDeadline(time.Now().Add(timeout(s)))
+	if s.Security == mailserver.SSL {
+		tc := tls.Client(conn, tlsConfig(s))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, nil, &Error{Protocol: s.Protocol, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: temporary(err)}
@@ -130,7 +94,7 @@ func dial(ctx context.Context, s Server) (net.Conn, func(), error) {
 // loginAs dials and logs in with the right credentials (see login), and
 // returns the client that the attempt which succeeded made over its
 // connection.
-func loginAs[C any](ctx context.Context, s Server, a Auth, opt Options, attempt func(conn net.Conn, token secret.Secret) (C, error)) (C, error) {
+func loginAs[C any](ctx context.Context, s mailserver.Server, a Auth, opt Options, attempt func(conn net.Conn, token secret.Secret) (C, error)) (C, error) {
 	var out C
 	err := login(ctx, s, a, opt, func(token secret.Secret) error {
 		conn, done, err := dial(ctx, s)
@@ -152,7 +116,7 @@ func loginAs[C any](ctx context.Context, s Server, a Auth, opt Options, attempt 
 // access token — refreshed and retried once when the server rejects it.
 // attempt connects anew each time (servers often drop the connection after
 // a failed login).
-func login(ctx context.Context, s Server, a Auth, opt Options, attempt func(token secret.Secret) error) error {
+func login(ctx context.Context, s mailserver.Server, a Auth, opt Options, attempt func(token secret.Secret) error) error {
 	if a.Tokens == nil {
 		return attempt(secret.Secret{})
 	}
@@ -183,7 +147,7 @@ func login(ctx context.Context, s Server, a Auth, opt Options, attempt func(toke
 	return err
 }
 
-func markUsed(ctx context.Context, s Server, a Auth, opt Options) {
+func markUsed(ctx context.Context, s mailserver.Server, a Auth, opt Options) {
 	detail := fmt.Sprintf("%s %s at %s", s.Protocol, a.User, s.Addr())
 	if err := a.Tokens.MarkUsed(ctx, detail); err != nil {
 		opt.log().Warn("could not record the token's use", "err", err)

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"mailtokens/internal/advice"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
 	"mailtokens/internal/sandbox/sandboxtest"
-	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/sandbox/testcert"
 	"mailtokens/internal/secret"
 	"mailtokens/internal/tokenstore"
@@ -25,28 +25,28 @@ import (
 // token store holding an authorized token for each provider.
 type rig struct {
 	*sandboxtest.Env
-	imap       map[idp.Flavor]map[imapd.Mode]string // addresses
-	smtp       map[idp.Flavor]map[smtpd.Mode]string
-	imapServer map[idp.Flavor]*imapd.Server
+	imap       map[provider.Type]map[mailauth.Mode]string // addresses
+	smtp       map[provider.Type]map[mailauth.Mode]string
+	imapServer map[provider.Type]*imapd.Server
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.Passwords(),
-		sandboxtest.IMAP(idp.Microsoft), sandboxtest.IMAP(idp.Google), sandboxtest.SMTP(idp.Microsoft), sandboxtest.SMTP(idp.Google),
-		sandboxtest.Authorized("ms", idp.Microsoft), sandboxtest.Authorized("gmail", idp.Google))
-	r := &rig{Env: e, imap: map[idp.Flavor]map[imapd.Mode]string{}, smtp: map[idp.Flavor]map[smtpd.Mode]string{},
-		imapServer: map[idp.Flavor]*imapd.Server{}}
-	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
+		sandboxtest.IMAP(provider.Microsoft), sandboxtest.IMAP(provider.Google), sandboxtest.SMTP(provider.Microsoft), sandboxtest.SMTP(provider.Google),
+		sandboxtest.Authorized("ms", provider.Microsoft), sandboxtest.Authorized("gmail", provider.Google))
+	r := &rig{Env: e, imap: map[provider.Type]map[mailauth.Mode]string{}, smtp: map[provider.Type]map[mailauth.Mode]string{},
+		imapServer: map[provider.Type]*imapd.Server{}}
+	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
 		r.imap[style], r.smtp[style], r.imapServer[style] = e.IMAP[style].Addr, e.SMTP[style].Addr, e.IMAP[style].Server
 	}
 	return r
 }
 
-func server(proto Protocol, addr string, sec Security, roots *testcert.Cert) Server {
+func server(proto mailserver.Protocol, addr string, sec mailserver.Security, roots *testcert.Cert) mailserver.Server {
 	host, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
-	s := Server{Protocol: proto, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
+	s := mailserver.Server{Protocol: proto, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
 	if roots != nil {
 		s.RootCAs = roots.Pool()
 	}
@@ -60,17 +60,17 @@ func (r *rig) src(name string) *tokenstore.Source {
 func TestIMAPLogins(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	ms := r.imap[idp.Microsoft]
+	ms := r.imap[provider.Microsoft]
 	for _, c := range []struct {
 		name string
-		s    Server
+		s    mailserver.Server
 		a    Auth
 	}{
-		{"XOAUTH2 over SSL", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
-		{"XOAUTH2 after STARTTLS", server(IMAP, ms[imapd.RequireStartTLS], STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
-		{"shared mailbox", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}},
-		{"password", server(IMAP, ms[imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
-		{"Gmail", server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("gmail")}},
+		{"XOAUTH2 over SSL", server(mailserver.IMAP, ms[mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
+		{"XOAUTH2 after STARTTLS", server(mailserver.IMAP, ms[mailauth.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}},
+		{"shared mailbox", server(mailserver.IMAP, ms[mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}},
+		{"password", server(mailserver.IMAP, ms[mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}},
+		{"Gmail", server(mailserver.IMAP, r.imap[provider.Google][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("gmail")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl, err := DialIMAP(ctx, c.s, c.a, Options{}, nil)
@@ -97,22 +97,22 @@ func TestIMAPLogins(t *testing.T) {
 func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	_, rt, _ := r.IDP.MintToken(ctx, r.World, idp.Microsoft, r.World.MSUser)
+	_, rt, _ := r.IDP.MintToken(ctx, r.World, provider.Microsoft, r.World.MSUser)
 	r.Store.SaveGrant(ctx, "ms", tokenstore.GrantPasted, &provider.Token{AccessToken: secret.New("not-a-token-the-server-knows"),
 		RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI)
 	for _, c := range []struct {
-		proto Protocol
+		proto mailserver.Protocol
 		dial  func() error
 	}{
-		{IMAP, func() error {
-			c, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+		{mailserver.IMAP, func() error {
+			c, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			if err == nil {
 				c.Close()
 			}
 			return err
 		}},
-		{SMTP, func() error {
-			c, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
+		{mailserver.SMTP, func() error {
+			c, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[provider.Microsoft][mailauth.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			if err == nil {
 				c.Close()
 			}
@@ -133,7 +133,7 @@ func TestRejectedTokenIsRefreshedOnce(t *testing.T) {
 }
 
 func mustRT(t *testing.T, r *rig) string {
-	_, rt, err := r.IDP.MintToken(context.Background(), r.World, idp.Microsoft, r.World.MSUser)
+	_, rt, err := r.IDP.MintToken(context.Background(), r.World, provider.Microsoft, r.World.MSUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,31 +157,31 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 		temp    bool
 	}{
 		{"not a delegate of the mailbox", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "ceo@contoso.example", Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO AUTHENTICATE failed.", "Full Access", 1, false},
 		{"SMTP AUTH disabled", func() error {
-			_, err := DialSMTP(ctx, server(SMTP, r.smtp[idp.Microsoft][smtpd.RequireStartTLS], STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
+			_, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[provider.Microsoft][mailauth.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			return err
 		}, StageLogin, "535 5.7.139", "Authenticated SMTP", 0, false},
 		{"Gmail failure challenge", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Google][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
 			return err
 		}, StageLogin, "AUTHENTICATIONFAILED", "status 401", 1, false},
 		{"wrong password", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
 			return err
 		}, StageLogin, "NO", "user name and password", 0, false},
 		{"nobody listening", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, deadAddr, SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, deadAddr, mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageConnect, "", "firewall", 0, true},
 		{"untrusted certificate", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.ImplicitTLS], SSL, nil), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.ImplicitTLS], mailserver.SSL, nil), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "certificate", 0, false},
 		{"SSL against a plain port", func() error {
-			_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Microsoft][imapd.RequireStartTLS], SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
+			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.RequireStartTLS], mailserver.SSL, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{}, nil)
 			return err
 		}, StageTLS, "", "STARTTLS for 143", 0, false},
 	}
@@ -210,7 +210,7 @@ func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	r.Store.Create(ctx, tokenstore.Settings{Name: "fresh", Config: provider.Config{Type: provider.Google, ClientID: "x", ClientSecret: secret.New("y")}}, tokenstore.ActorCLI)
-	_, err := DialIMAP(ctx, server(IMAP, r.imap[idp.Google][imapd.ImplicitTLS], SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
+	_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Google][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: r.World.GoogleUser, Tokens: r.src("fresh")}, Options{}, nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Stage != StageToken || !strings.Contains(advice.Explain(err), "Get Email Token") {
 		t.Fatalf("got %v", err)
@@ -219,7 +219,7 @@ func TestTokenNeedingAuthorizationStopsBeforeConnecting(t *testing.T) {
 	if !errors.As(err, &na) {
 		t.Fatal("the store's error must stay reachable")
 	}
-	if st := r.imapServer[idp.Google].Stats(); len(st) != 0 {
+	if st := r.imapServer[provider.Google].Stats(); len(st) != 0 {
 		t.Fatalf("a connection was made: %v", st)
 	}
 }
@@ -229,12 +229,12 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 	ctx := context.Background()
 	tok, _ := r.Store.Get(ctx, "ms")
 	for _, req := range []TestRequest{
-		{Protocol: IMAP, Security: STARTTLS, User: r.World.MSUser},
-		{Protocol: SMTP, Security: STARTTLS, User: r.World.MSUser},
+		{Server: mailserver.Server{Protocol: mailserver.IMAP, Security: mailserver.STARTTLS}, User: r.World.MSUser},
+		{Server: mailserver.Server{Protocol: mailserver.SMTP, Security: mailserver.STARTTLS}, User: r.World.MSUser},
 	} {
-		addr := r.imap[idp.Microsoft][imapd.RequireStartTLS]
-		if req.Protocol == SMTP {
-			addr = r.smtp[idp.Microsoft][smtpd.RequireStartTLS]
+		addr := r.imap[provider.Microsoft][mailauth.RequireStartTLS]
+		if req.Protocol == mailserver.SMTP {
+			addr = r.smtp[provider.Microsoft][mailauth.RequireStartTLS]
 		}
 		host, port, _ := net.SplitHostPort(addr)
 		req.Host = host
@@ -252,7 +252,7 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 		}
 	}
 	// A failure keeps the server's words and the advice.
-	res := Test(ctx, r.src("ms"), TestRequest{Protocol: IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[idp.Microsoft][imapd.ImplicitTLS]), Security: SSL, User: "nobody@contoso.example"}, r.Cert.Pool())
+	res := Test(ctx, r.src("ms"), TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1", Port: mustPort(r.imap[provider.Microsoft][mailauth.ImplicitTLS]), Security: mailserver.SSL}, User: "nobody@contoso.example"}, r.Cert.Pool())
 	if res.OK || !strings.Contains(res.Summary, "AUTHENTICATE failed") || res.Advice == "" {
 		t.Fatalf("failed test: %+v", res)
 	}
@@ -298,16 +298,16 @@ func FuzzMask(f *testing.F) {
 func TestPOP3Logins(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
-		srv := pop3d.New(pop3d.Options{Style: style, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
+	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
+		srv := pop3d.New(pop3d.Options{ServerOptions: mailauth.ServerOptions{Style: style, Directory: r.Directory, TLS: r.Cert.ServerTLS()}})
 		t.Cleanup(func() { srv.Close() })
-		tlsAddr, _ := srv.Listen(pop3d.ImplicitTLS)
+		tlsAddr, _ := srv.Listen(mailauth.ImplicitTLS)
 		name, user := "ms", r.World.MSUser
-		if style == idp.Google {
+		if style == provider.Google {
 			name, user = "gmail", r.World.GoogleUser
 		}
 		srv.Add(user, []byte("Subject: hi\r\n\r\n.hidden line\r\n"))
-		c, err := DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.Cert), Auth{User: user, Tokens: r.src(name)}, Options{})
+		c, err := DialPOP3(ctx, server(mailserver.POP3, tlsAddr, mailserver.SSL, r.Cert), Auth{User: user, Tokens: r.src(name)}, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", style, err)
 		}
@@ -316,17 +316,17 @@ func TestPOP3Logins(t *testing.T) {
 		}
 		c.Quit()
 		// Refused: the server's words come back.
-		_, err = DialPOP3(ctx, server(POP3, tlsAddr, SSL, r.Cert), Auth{User: "nobody@example.com", Tokens: r.src(name)}, Options{})
+		_, err = DialPOP3(ctx, server(mailserver.POP3, tlsAddr, mailserver.SSL, r.Cert), Auth{User: "nobody@example.com", Tokens: r.src(name)}, Options{})
 		var e *Error
 		if !errors.As(err, &e) || !e.Rejected || !strings.Contains(e.Reply, "-ERR") {
 			t.Fatalf("%s refused: %v", style, err)
 		}
 	}
 	// STARTTLS (STLS) at the Exchange-like server, shared mailbox.
-	srv := pop3d.New(pop3d.Options{Style: idp.Microsoft, Directory: r.Directory, TLS: r.Cert.ServerTLS()})
+	srv := pop3d.New(pop3d.Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: r.Directory, TLS: r.Cert.ServerTLS()}})
 	t.Cleanup(func() { srv.Close() })
-	addr, _ := srv.Listen(pop3d.RequireStartTLS)
-	c, err := DialPOP3(ctx, server(POP3, addr, STARTTLS, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}, Options{})
+	addr, _ := srv.Listen(mailauth.RequireStartTLS)
+	c, err := DialPOP3(ctx, server(mailserver.POP3, addr, mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSSharedMailbox, Tokens: r.src("ms")}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

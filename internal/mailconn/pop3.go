@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/pop3"
 	"mailtokens/internal/secret"
@@ -12,31 +13,31 @@ import (
 
 // DialPOP3 connects and logs in. POP3 servers take XOAUTH2 in two steps
 // (AUTH XOAUTH2, "+", the initial response), which the client does.
-func DialPOP3(ctx context.Context, s Server, a Auth, opt Options) (*pop3.Client, error) {
-	s.Protocol = POP3
+func DialPOP3(ctx context.Context, s mailserver.Server, a Auth, opt Options) (*pop3.Client, error) {
+	s.Protocol = mailserver.POP3
 	return loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*pop3.Client, error) {
 		return pop3Login(ctx, conn, s, a, token, opt)
 	})
 }
 
-func pop3Login(ctx context.Context, conn net.Conn, s Server, a Auth, token secret.Secret, opt Options) (*pop3.Client, error) {
+func pop3Login(ctx context.Context, conn net.Conn, s mailserver.Server, a Auth, token secret.Secret, opt Options) (*pop3.Client, error) {
 	var rec *recordingConn
 	if opt.Transcript != nil {
 		rec = recordConn(conn, opt.Transcript)
 		conn = rec
 	}
-	c, err := pop3.NewClient(conn, s.timeout())
+	c, err := pop3.NewClient(conn, timeout(s))
 	if err != nil {
 		conn.Close()
-		return nil, &Error{Protocol: POP3, Server: s.Addr(), Stage: StageConnect, Err: err, Temporary: true}
+		return nil, &Error{Protocol: mailserver.POP3, Server: s.Addr(), Stage: StageConnect, Err: err, Temporary: true}
 	}
-	if s.Security == STARTTLS {
+	if s.Security == mailserver.STARTTLS {
 		if rec != nil {
 			rec.stop("C: STLS   (from here on the conversation is encrypted and not shown)")
 		}
-		if err := c.StartTLS(s.tlsConfig()); err != nil {
+		if err := c.StartTLS(tlsConfig(s)); err != nil {
 			c.Close()
-			e := &Error{Protocol: POP3, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: temporary(err)}
+			e := &Error{Protocol: mailserver.POP3, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: temporary(err)}
 			if errors.Is(err, pop3.ErrSTLSNotOffered) {
 				e.Reply = "STARTTLS (STLS) not offered"
 			}

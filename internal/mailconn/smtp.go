@@ -10,6 +10,7 @@ import (
 	"github.com/wneessen/go-mail/log"
 	"github.com/wneessen/go-mail/smtp"
 
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/secret"
 )
@@ -17,14 +18,14 @@ import (
 // DialSMTP connects, says EHLO, upgrades with STARTTLS when asked, and
 // logs in. The client is go-mail's SMTP client, so that batchmail can send
 // queued messages byte for byte over it.
-func DialSMTP(ctx context.Context, s Server, a Auth, opt Options) (*smtp.Client, error) {
-	s.Protocol = SMTP
+func DialSMTP(ctx context.Context, s mailserver.Server, a Auth, opt Options) (*smtp.Client, error) {
+	s.Protocol = mailserver.SMTP
 	return loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*smtp.Client, error) {
 		return smtpLogin(ctx, conn, s, a, token, opt)
 	})
 }
 
-func smtpLogin(ctx context.Context, conn net.Conn, s Server, a Auth, token secret.Secret, opt Options) (*smtp.Client, error) {
+func smtpLogin(ctx context.Context, conn net.Conn, s mailserver.Server, a Auth, token secret.Secret, opt Options) (*smtp.Client, error) {
 	c, err := smtp.NewClient(conn, s.Host)
 	if err != nil {
 		conn.Close()
@@ -38,14 +39,14 @@ func smtpLogin(ctx context.Context, conn net.Conn, s Server, a Auth, token secre
 		c.Close()
 		return nil, loginError(s, a.User, err, nil).at(StageConnect)
 	}
-	if s.Security == STARTTLS {
+	if s.Security == mailserver.STARTTLS {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
 			c.Close()
-			return nil, &Error{Protocol: SMTP, Server: s.Addr(), Stage: StageTLS, Reply: "STARTTLS not offered"}
+			return nil, &Error{Protocol: mailserver.SMTP, Server: s.Addr(), Stage: StageTLS, Reply: "STARTTLS not offered"}
 		}
-		if err := c.StartTLS(s.tlsConfig()); err != nil {
+		if err := c.StartTLS(tlsConfig(s)); err != nil {
 			c.Close()
-			return nil, &Error{Protocol: SMTP, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: temporary(err)}
+			return nil, &Error{Protocol: mailserver.SMTP, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: temporary(err)}
 		}
 	}
 	var auth smtp.Auth
@@ -54,9 +55,9 @@ func smtpLogin(ctx context.Context, conn net.Conn, s Server, a Auth, token secre
 		mech = oauthsasl.NewXOAUTH2Client(a.User, token.Reveal())
 		auth = saslAuth{mech}
 	} else if ok, mechs := c.Extension("AUTH"); ok && !hasWord(mechs, "PLAIN") && hasWord(mechs, "LOGIN") {
-		auth = smtp.LoginAuth(a.User, a.Password.Reveal(), s.Host, s.Security == NONE)
+		auth = smtp.LoginAuth(a.User, a.Password.Reveal(), s.Host, s.Security == mailserver.NONE)
 	} else {
-		auth = smtp.PlainAuth("", a.User, a.Password.Reveal(), s.Host, s.Security == NONE)
+		auth = smtp.PlainAuth("", a.User, a.Password.Reveal(), s.Host, s.Security == mailserver.NONE)
 	}
 	if err := c.Auth(auth); err != nil {
 		// go-mail closes the connection after a failed AUTH.

@@ -8,16 +8,14 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mailtokens/internal/advice"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/tokenstore"
 )
 
 // TestRequest is a login to try with a token.
 type TestRequest struct {
-	Protocol Protocol
-	Host     string
-	Port     int
-	Security Security
-	User     string
+	mailserver.Server
+	User string
 }
 
 // TestResult is how the login went, in the server's own words.
@@ -44,12 +42,13 @@ func (t Tester) Test(ctx context.Context, src *tokenstore.Source, req TestReques
 func Test(ctx context.Context, tokens Tokens, req TestRequest, roots *x509.CertPool) TestResult {
 	var res TestResult
 	opt := Options{Transcript: func(l string) { res.Transcript = append(res.Transcript, l) }}
-	s := Server{Protocol: req.Protocol, Host: req.Host, Port: req.Port, Security: req.Security, RootCAs: roots}
+	s := req.Server
+	s.RootCAs = roots
 	a := Auth{User: req.User, Tokens: tokens}
 	var what string
 	var err error
 	switch req.Protocol {
-	case IMAP:
+	case mailserver.IMAP:
 		var c *IMAPClient
 		if c, err = DialIMAP(ctx, s, a, opt, nil); err == nil {
 			st, serr := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
@@ -59,7 +58,7 @@ func Test(ctx context.Context, tokens Tokens, req TestRequest, roots *x509.CertP
 			c.Logout().Wait()
 			c.Close()
 		}
-	case POP3:
+	case mailserver.POP3:
 		c, perr := DialPOP3(ctx, s, a, opt)
 		if err = perr; err == nil {
 			if n, size, serr := c.Stat(); serr == nil {
@@ -67,7 +66,7 @@ func Test(ctx context.Context, tokens Tokens, req TestRequest, roots *x509.CertP
 			}
 			c.Quit()
 		}
-	case SMTP:
+	case mailserver.SMTP:
 		c, serr := DialSMTP(ctx, s, a, opt)
 		if err = serr; err == nil {
 			what = "; the server accepts mail from this login"

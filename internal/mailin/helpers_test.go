@@ -12,8 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/imapd"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
 	"mailtokens/internal/sandbox/sandboxtest"
 )
@@ -34,13 +35,13 @@ type rig struct {
 func newRig(t testing.TB, imapOpts ...func(*imapd.Options)) *rig {
 	t.Helper()
 	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.Passwords(),
-		sandboxtest.IMAP(idp.Microsoft, imapOpts...), sandboxtest.POP3(idp.Microsoft),
-		sandboxtest.Authorized("support", idp.Microsoft))
+		sandboxtest.IMAP(provider.Microsoft, imapOpts...), sandboxtest.POP3(provider.Microsoft),
+		sandboxtest.Authorized("support", provider.Microsoft))
 	// evmail opens the store itself, as the process it is in production.
 	e.Store.Close()
-	imap, pop3 := e.IMAP[idp.Microsoft], e.POP3[idp.Microsoft]
+	imap, pop3 := e.IMAP[provider.Microsoft], e.POP3[provider.Microsoft]
 	return &rig{t: t, Env: e, imap: imap.Server, pop3: pop3.Server,
-		imapS: imap.Addr[imapd.ImplicitTLS], imapP: imap.Addr[imapd.Plain], pop3S: pop3.Addr[pop3d.ImplicitTLS]}
+		imapS: imap.Addr[mailauth.ImplicitTLS], imapP: imap.Addr[mailauth.Plain], pop3S: pop3.Addr[mailauth.ImplicitTLS]}
 }
 
 // task writes a task file: the rig's store, OAUTH2 with the token, and the

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/pop3"
 	"mailtokens/internal/secret"
 )
@@ -33,7 +34,7 @@ func TestLostIMAP(t *testing.T) {
 	dial := func() *mailconn.IMAPClient {
 		t.Helper()
 		c, err := mailconn.DialIMAP(context.Background(),
-			mailconn.Server{Protocol: mailconn.IMAP, Host: host, Port: p, Security: mailconn.SSL, RootCAs: roots},
+			mailserver.Server{Protocol: mailserver.IMAP, Host: host, Port: p, Security: mailserver.SSL, RootCAs: roots},
 			mailconn.Auth{User: "clerk@contoso.example", Password: secret.New("clerk password")}, mailconn.Options{}, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/database"
-	"mailtokens/internal/mailconn"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
 	"mailtokens/internal/worker"
@@ -34,12 +33,8 @@ func run(env *cmdline.Env, args []string) error {
 	if err != nil {
 		return worker.StartupError(env, err)
 	}
-	proto := mailconn.IMAP
-	if cfg.Protocol == taskconf.POP3 {
-		proto = mailconn.POP3
-	}
 	task, err := worker.Setup(ctx, worker.Config{Program: "evmail", Actor: tokenstore.ActorEvmail, TaskPath: env.Conf,
-		Protocol: proto, Task: cfg.Worker, Stderr: env.Stderr})
+		Task: cfg.Worker, Stderr: env.Stderr})
 	if err != nil {
 		return worker.StartupError(env, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"mailtokens/internal/clock"
 	"mailtokens/internal/database"
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/worker"
 )
@@ -60,7 +61,7 @@ func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Rece
 		dest = &Command{Argv: cfg.DeliverTo.Command}
 	}
 	r.deliverer = &deliverer{ledger: ledger, mailbox: r.key, dest: dest, now: time.Now}
-	if cfg.Protocol == taskconf.POP3 {
+	if cfg.Protocol == mailserver.POP3 {
 		r.protocol = pop3Protocol{r}
 	} else {
 		r.protocol = imapProtocol{r}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/tokenstore"
@@ -67,7 +67,7 @@ func TestWaitsForAuthorization(t *testing.T) {
 	st := r.OpenStore(t)
 	defer st.Close()
 	ctx := context.Background()
-	st.Create(ctx, tokens.Settings(r.IDP, r.World, "later", idp.Microsoft), tokenstore.ActorCLI)
+	st.Create(ctx, tokens.Settings(r.IDP, r.World, "later", provider.Microsoft), tokenstore.ActorCLI)
 	r.imap.Append(r.World.MSUser, "INBOX", message(1, "waiting"))
 	log := r.start(r.task("later", map[string]string{"MAILBOX_EMAIL_TOKEN_NAME": "later"}))
 	waitFor(t, "the worker to say what the admin must do", func() bool {
@@ -77,7 +77,7 @@ func TestWaitsForAuthorization(t *testing.T) {
 		t.Fatal("delivered without a token?")
 	}
 	// The admin clicks Get Email Token.
-	if _, err := tokens.Authorize(ctx, st, r.IDP, r.World, "later", idp.Microsoft); err != nil {
+	if _, err := tokens.Authorize(ctx, st, r.IDP, r.World, "later", provider.Microsoft); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "delivery after authorization", func() bool { return len(maildir(t, filepath.Join(r.Dir, "inbox"))) == 1 })

@@ -12,8 +12,9 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/dovecot"
-	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/tokenstore"
 )
@@ -28,14 +29,14 @@ type dovecotRig struct {
 
 func newDovecotRig(t testing.TB) *dovecotRig {
 	t.Helper()
-	e := sandboxtest.New(t, sandboxtest.Authorized("ms", idp.Microsoft))
+	e := sandboxtest.New(t, sandboxtest.Authorized("ms", provider.Microsoft))
 	return &dovecotRig{Env: e, dc: e.Dovecot(t)}
 }
 
 // dialer logs in to submission with STARTTLS and XOAUTH2, as batchmail
 // does.
 func (r *dovecotRig) dialer(t testing.TB) func(context.Context) (*smtp.Client, error) {
-	srv := serverOf(t, r.dc.SubmissionAddr, mailconn.STARTTLS)
+	srv := serverOf(t, r.dc.SubmissionAddr, mailserver.STARTTLS)
 	srv.RootCAs = r.dc.CAPool
 	auth := mailconn.Auth{User: r.World.MSUser, Tokens: r.Store.Source("ms", tokenstore.ActorBatchmail)}
 	return func(ctx context.Context) (*smtp.Client, error) {
@@ -125,7 +126,7 @@ func TestDovecotRefusedToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := serverOf(t, r.dc.SubmissionAddr, mailconn.STARTTLS)
+	srv := serverOf(t, r.dc.SubmissionAddr, mailserver.STARTTLS)
 	srv.RootCAs = r.dc.CAPool
 	// A mailbox the token's account may not use.
 	auth := mailconn.Auth{User: "someone.else@contoso.example", Tokens: r.Store.Source("ms", tokenstore.ActorBatchmail)}

@@ -15,7 +15,9 @@ import (
 
 	"mailtokens/internal/clock"
 	"mailtokens/internal/mailconn"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/mailserver"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/syncbuf"
@@ -52,23 +54,23 @@ type rigOptions struct {
 func newRig(t testing.TB, opt rigOptions) *rig {
 	t.Helper()
 	c := clock.NewFake(sandboxtest.Epoch)
-	w := sandboxtest.New(t, sandboxtest.Authorized("ms", idp.Microsoft), sandboxtest.SMTP(idp.Microsoft, func(o *smtpd.Options) {
+	w := sandboxtest.New(t, sandboxtest.Authorized("ms", provider.Microsoft), sandboxtest.SMTP(provider.Microsoft, func(o *smtpd.Options) {
 		o.RatePerMinute, o.MaxMessageBytes, o.Clock = opt.ratePerMinute, opt.maxMessageBytes, c
 	}))
-	smtp := w.SMTP[idp.Microsoft]
-	return &rig{Env: w, smtp: smtp.Server, addr: smtp.Addr[smtpd.RequireStartTLS], clock: c}
+	smtp := w.SMTP[provider.Microsoft]
+	return &rig{Env: w, smtp: smtp.Server, addr: smtp.Addr[mailauth.RequireStartTLS], clock: c}
 }
 
-func serverOf(t testing.TB, addr string, sec mailconn.Security) mailconn.Server {
+func serverOf(t testing.TB, addr string, sec mailserver.Security) mailserver.Server {
 	t.Helper()
 	host, n := sandboxtest.HostPort(t, addr)
-	return mailconn.Server{Protocol: mailconn.SMTP, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
+	return mailserver.Server{Protocol: mailserver.SMTP, Host: host, Port: n, Security: sec, Timeout: 10 * time.Second}
 }
 
 // dialer logs in to the rig's server as the world's user with the stored
 // token, through mailconn as batchmail does.
 func (r *rig) dialer(t testing.TB) func(context.Context) (*smtp.Client, error) {
-	srv := serverOf(t, r.addr, mailconn.STARTTLS)
+	srv := serverOf(t, r.addr, mailserver.STARTTLS)
 	srv.RootCAs = r.Cert.Pool()
 	auth := mailconn.Auth{User: r.World.MSUser, Tokens: r.Store.Source("ms", tokenstore.ActorBatchmail)}
 	return func(ctx context.Context) (*smtp.Client, error) {

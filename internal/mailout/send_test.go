@@ -12,8 +12,8 @@ import (
 
 	"mailtokens/internal/clock"
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/secret"
@@ -542,7 +542,7 @@ func TestSentButSpoolBrokenNotResent(t *testing.T) {
 func TestRefusedTokenRefreshedOnce(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	_, rt, err := r.IDP.MintToken(ctx, r.World, idp.Microsoft, r.World.MSUser)
+	_, rt, err := r.IDP.MintToken(ctx, r.World, provider.Microsoft, r.World.MSUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,11 +567,11 @@ func TestRefusedTokenRefreshedOnce(t *testing.T) {
 func TestWaitsForAuthorizationAtThePollInterval(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	if _, err := r.Store.Create(ctx, tokens.Settings(r.IDP, r.World, "later", idp.Microsoft), tokenstore.ActorCLI); err != nil {
+	if _, err := r.Store.Create(ctx, tokens.Settings(r.IDP, r.World, "later", provider.Microsoft), tokenstore.ActorCLI); err != nil {
 		t.Fatal(err)
 	}
 	src := r.Store.Source("later", tokenstore.ActorBatchmail)
-	srv := serverOf(t, r.addr, mailconn.STARTTLS)
+	srv := serverOf(t, r.addr, mailserver.STARTTLS)
 	srv.RootCAs = r.Cert.Pool()
 	clock := &countingClock{Fake: r.clock}
 	var logs logBuffer
@@ -588,7 +588,7 @@ func TestWaitsForAuthorizationAtThePollInterval(t *testing.T) {
 		clock.sleeps = append(clock.sleeps, d)
 		if n == 3 {
 			// The admin clicks Get Email Token.
-			if _, err := tokens.Authorize(ctx, r.Store, r.IDP, r.World, "later", idp.Microsoft); err != nil {
+			if _, err := tokens.Authorize(ctx, r.Store, r.IDP, r.World, "later", provider.Microsoft); err != nil {
 				t.Error(err)
 			}
 		}

@@ -12,8 +12,9 @@ import (
 
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/pop3"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
-	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // local is what Retr returns for a message sent with CRLF: DotReader hands
@@ -58,8 +59,8 @@ func onTheWire(msg string) string {
 // TestSessionEveryMode logs in with USER/PASS over each way of securing the
 // connection and checks every TRANSACTION command against what was added.
 func TestSessionEveryMode(t *testing.T) {
-	for _, style := range []pop3d.Style{pop3d.Microsoft, pop3d.Google} {
-		for _, mode := range []pop3d.Mode{pop3d.Plain, pop3d.ImplicitTLS, pop3d.StartTLS, pop3d.RequireStartTLS} {
+	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
+		for _, mode := range []mailauth.Mode{mailauth.Plain, mailauth.ImplicitTLS, mailauth.StartTLS, mailauth.RequireStartTLS} {
 			t.Run(string(style)+"/"+mode.String(), func(t *testing.T) {
 				t.Parallel()
 				f := newFixture(t, style)
@@ -72,13 +73,13 @@ func TestSessionEveryMode(t *testing.T) {
 				}
 
 				c := dial(t, addr, mode)
-				if mode == pop3d.StartTLS || mode == pop3d.RequireStartTLS {
+				if mode == mailauth.StartTLS || mode == mailauth.RequireStartTLS {
 					_, cfg := testTLS(t)
 					if err := c.StartTLS(cfg); err != nil {
 						t.Fatal(err)
 					}
 				}
-				if got := c.IsTLS(); got != (mode != pop3d.Plain) {
+				if got := c.IsTLS(); got != (mode != mailauth.Plain) {
 					t.Errorf("IsTLS() = %v", got)
 				}
 				if err := c.User(pwUser, pwPassword); err != nil {
@@ -121,7 +122,7 @@ func TestSessionEveryMode(t *testing.T) {
 }
 
 func TestTop(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Google)
+	f, addr := plainServer(t, provider.Google)
 	f.srv.Add(pwUser, []byte("Subject: top\r\nX-A: 1\r\n\r\nline 1\r\n.line 2\r\nline 3\r\n"))
 	c := loggedIn(t, addr)
 	for _, tc := range []struct {
@@ -143,7 +144,7 @@ func TestTop(t *testing.T) {
 // before by its UID, so the UID must not change between sessions, even
 // when other messages go.
 func TestUIDsStayAcrossSessions(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Microsoft)
+	f, addr := plainServer(t, provider.Microsoft)
 	for _, m := range testMessages {
 		f.srv.Add(pwUser, []byte(m))
 	}
@@ -174,7 +175,7 @@ func TestUIDsStayAcrossSessions(t *testing.T) {
 }
 
 func TestDeleQuitRemoves(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Google)
+	f, addr := plainServer(t, provider.Google)
 	var uids []string
 	for _, m := range testMessages[:3] {
 		uids = append(uids, f.srv.Add(pwUser, []byte(m)))
@@ -211,7 +212,7 @@ func TestDeleQuitRemoves(t *testing.T) {
 }
 
 func TestRsetUndoesDele(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Google)
+	f, addr := plainServer(t, provider.Google)
 	f.srv.Add(pwUser, []byte(testMessages[0]))
 	c := loggedIn(t, addr)
 	if err := c.Dele(1); err != nil {
@@ -238,7 +239,7 @@ func loginAgain(t *testing.T, addr string) *pop3.Client {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for {
-		c := dial(t, addr, pop3d.Plain)
+		c := dial(t, addr, mailauth.Plain)
 		err := c.User(pwUser, pwPassword)
 		if err == nil {
 			return c
@@ -255,7 +256,7 @@ func loginAgain(t *testing.T, addr string) *pop3.Client {
 // TestDeleThenDroppedConnectionRemovesNothing is the durability rule: a
 // message marked but not committed by QUIT stays on the server.
 func TestDeleThenDroppedConnectionRemovesNothing(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Microsoft)
+	f, addr := plainServer(t, provider.Microsoft)
 	for _, m := range testMessages[:2] {
 		f.srv.Add(pwUser, []byte(m))
 	}
@@ -280,7 +281,7 @@ func TestDeleThenDroppedConnectionRemovesNothing(t *testing.T) {
 // TestRetrCutOff: a connection that breaks in the middle of a message must
 // not look like the end of a (short) message, and must delete nothing.
 func TestRetrCutOff(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Google)
+	f, addr := plainServer(t, provider.Google)
 	f.srv.Add(pwUser, []byte("Subject: long\r\n\r\n"+strings.Repeat("a line of the body\r\n", 500)))
 	f.srv.Add(pwUser, []byte(testMessages[0]))
 	c := loggedIn(t, addr)
@@ -317,7 +318,7 @@ func TestRetrCutOff(t *testing.T) {
 // TestBodyCloseDrains: a worker that stops reading a message half-way (say,
 // because delivery failed) can close it and go on using the connection.
 func TestBodyCloseDrains(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Google)
+	f, addr := plainServer(t, provider.Google)
 	f.srv.Add(pwUser, []byte("Subject: a\r\n\r\n"+strings.Repeat("x", 100000)+"\r\n"))
 	f.srv.Add(pwUser, []byte(testMessages[0]))
 	c := loggedIn(t, addr)
@@ -351,12 +352,12 @@ func TestBodyCloseDrains(t *testing.T) {
 }
 
 func TestInUse(t *testing.T) {
-	for _, style := range []pop3d.Style{pop3d.Microsoft, pop3d.Google} {
+	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
 		t.Run(string(style), func(t *testing.T) {
 			t.Parallel()
 			f, addr := plainServer(t, style)
 			first := loggedIn(t, addr)
-			second := dial(t, addr, pop3d.Plain)
+			second := dial(t, addr, mailauth.Plain)
 			err := second.User(pwUser, pwPassword)
 			var perr *pop3.Error
 			if !errors.As(err, &perr) || perr.Code != pop3.CodeInUse || !perr.Temporary() {
@@ -375,17 +376,17 @@ func TestInUse(t *testing.T) {
 
 func TestUserPassRefused(t *testing.T) {
 	for _, tc := range []struct {
-		style pop3d.Style
+		style provider.Type
 		msg   string
 		code  string
 	}{
-		{pop3d.Microsoft, "Logon failure: unknown user name or bad password.", ""},
-		{pop3d.Google, "[AUTH] Username and password not accepted.", pop3.CodeAuth},
+		{provider.Microsoft, "Logon failure: unknown user name or bad password.", ""},
+		{provider.Google, "[AUTH] Username and password not accepted.", pop3.CodeAuth},
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
 			t.Parallel()
 			_, addr := plainServer(t, tc.style)
-			c := dial(t, addr, pop3d.Plain)
+			c := dial(t, addr, mailauth.Plain)
 			const wrong = "wrong-password-Zq81"
 			err := c.User(pwUser, wrong)
 			var perr *pop3.Error
@@ -405,28 +406,28 @@ func TestUserPassRefused(t *testing.T) {
 
 func TestAuthXOAUTH2(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		style   pop3d.Style
-		flavor  idp.Flavor
-		owner   func(idp.World) string // whose token
-		mailbox func(idp.World) string // user= and the maildrop
+		name     string
+		style    provider.Type
+		provider provider.Type
+		owner    func(idp.World) string // whose token
+		mailbox  func(idp.World) string // user= and the maildrop
 	}{
-		{"microsoft", pop3d.Microsoft, idp.Microsoft,
+		{"microsoft", provider.Microsoft, provider.Microsoft,
 			func(w idp.World) string { return w.MSUser }, func(w idp.World) string { return w.MSUser }},
-		{"microsoft shared mailbox", pop3d.Microsoft, idp.Microsoft,
+		{"microsoft shared mailbox", provider.Microsoft, provider.Microsoft,
 			func(w idp.World) string { return w.MSUser }, func(w idp.World) string { return w.MSSharedMailbox }},
-		{"google", pop3d.Google, idp.Google,
+		{"google", provider.Google, provider.Google,
 			func(w idp.World) string { return w.GoogleUser }, func(w idp.World) string { return w.GoogleUser }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, tc.style)
-			addr := f.listen(t, pop3d.ImplicitTLS)
+			addr := f.listen(t, mailauth.ImplicitTLS)
 			mailbox := tc.mailbox(f.w)
 			f.srv.Add(mailbox, []byte(testMessages[0]))
-			tok := f.token(t, tc.flavor, tc.owner(f.w))
+			tok := f.token(t, tc.provider, tc.owner(f.w))
 
-			c := dial(t, addr, pop3d.ImplicitTLS)
+			c := dial(t, addr, mailauth.ImplicitTLS)
 			caps, err := c.Capabilities(context.Background())
 			if err != nil || !slices.Contains(pop3.SASLMechanisms(caps), "XOAUTH2") {
 				t.Fatalf("Capabilities() = %q, %v; want SASL with XOAUTH2", caps, err)
@@ -449,10 +450,10 @@ func TestAuthXOAUTH2(t *testing.T) {
 }
 
 func TestAuthOAUTHBEARERAtGoogle(t *testing.T) {
-	f := newFixture(t, pop3d.Google)
-	addr := f.listen(t, pop3d.ImplicitTLS)
-	tok := f.token(t, idp.Google, f.w.GoogleUser)
-	c := dial(t, addr, pop3d.ImplicitTLS)
+	f := newFixture(t, provider.Google)
+	addr := f.listen(t, mailauth.ImplicitTLS)
+	tok := f.token(t, provider.Google, f.w.GoogleUser)
+	c := dial(t, addr, mailauth.ImplicitTLS)
 	if err := c.Auth(oauthsasl.NewOAUTHBEARERClient(f.w.GoogleUser, tok, "127.0.0.1", 995)); err != nil {
 		t.Fatal(err)
 	}
@@ -467,21 +468,21 @@ func TestAuthOAUTHBEARERAtGoogle(t *testing.T) {
 // waiting for a -ERR that never comes.
 func TestAuthRefused(t *testing.T) {
 	for _, tc := range []struct {
-		style      pop3d.Style
+		style      provider.Type
 		msg, code  string
 		answers    []string // what the server got back to a failure challenge
 		hasFailure bool
 	}{
-		{pop3d.Microsoft, "Authentication failure: unknown user name or bad password.", "", nil, false},
-		{pop3d.Google, "[AUTH] Username and password not accepted.", pop3.CodeAuth, []string{""}, true},
+		{provider.Microsoft, "Authentication failure: unknown user name or bad password.", "", nil, false},
+		{provider.Google, "[AUTH] Username and password not accepted.", pop3.CodeAuth, []string{""}, true},
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, tc.style)
-			addr := f.listen(t, pop3d.ImplicitTLS)
-			user, flavor := f.w.MSUser, idp.Microsoft
-			if tc.style == pop3d.Google {
-				user, flavor = f.w.GoogleUser, idp.Google
+			addr := f.listen(t, mailauth.ImplicitTLS)
+			user, typ := f.w.MSUser, provider.Microsoft
+			if tc.style == provider.Google {
+				user, typ = f.w.GoogleUser, provider.Google
 			}
 			_, cfg := testTLS(t)
 			c, err := pop3.Dial(context.Background(), addr, cfg, 3*time.Second)
@@ -510,7 +511,7 @@ func TestAuthRefused(t *testing.T) {
 				t.Errorf("server counted %d failures", got)
 			}
 			// The session is still in AUTHORIZATION: a live token works.
-			if err := c.Auth(oauthsasl.NewXOAUTH2Client(user, f.token(t, flavor, user))); err != nil {
+			if err := c.Auth(oauthsasl.NewXOAUTH2Client(user, f.token(t, typ, user))); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -520,10 +521,10 @@ func TestAuthRefused(t *testing.T) {
 // TestSharedMailboxWithoutAccess: a token whose owner has no full access to
 // the mailbox in user= is refused.
 func TestSharedMailboxWithoutAccess(t *testing.T) {
-	f := newFixture(t, pop3d.Microsoft)
-	addr := f.listen(t, pop3d.ImplicitTLS)
-	tok := f.token(t, idp.Microsoft, f.w.MSOtherUser)
-	c := dial(t, addr, pop3d.ImplicitTLS)
+	f := newFixture(t, provider.Microsoft)
+	addr := f.listen(t, mailauth.ImplicitTLS)
+	tok := f.token(t, provider.Microsoft, f.w.MSOtherUser)
+	c := dial(t, addr, mailauth.ImplicitTLS)
 	var perr *pop3.Error
 	if err := c.Auth(oauthsasl.NewXOAUTH2Client(f.w.MSSharedMailbox, tok)); !errors.As(err, &perr) {
 		t.Fatalf("Auth: %v, want *pop3.Error", err)
@@ -536,8 +537,8 @@ func TestSTLS(t *testing.T) {
 	_, cfg := testTLS(t)
 
 	t.Run("offered", func(t *testing.T) {
-		f := newFixture(t, pop3d.Microsoft)
-		c := dial(t, f.listen(t, pop3d.StartTLS), pop3d.Plain)
+		f := newFixture(t, provider.Microsoft)
+		c := dial(t, f.listen(t, mailauth.StartTLS), mailauth.Plain)
 		caps, err := c.Capabilities(context.Background())
 		if err != nil || !pop3.HasCapability(caps, "STLS") {
 			t.Fatalf("Capabilities() = %q, %v", caps, err)
@@ -556,8 +557,8 @@ func TestSTLS(t *testing.T) {
 		}
 	})
 	t.Run("not offered", func(t *testing.T) {
-		f := newFixture(t, pop3d.Microsoft)
-		c := dial(t, f.listen(t, pop3d.Plain), pop3d.Plain)
+		f := newFixture(t, provider.Microsoft)
+		c := dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 		if err := c.StartTLS(cfg); !errors.Is(err, pop3.ErrSTLSNotOffered) {
 			t.Fatalf("StartTLS: %v, want ErrSTLSNotOffered", err)
 		}
@@ -566,8 +567,8 @@ func TestSTLS(t *testing.T) {
 		}
 	})
 	t.Run("required", func(t *testing.T) {
-		f := newFixture(t, pop3d.Microsoft)
-		c := dial(t, f.listen(t, pop3d.RequireStartTLS), pop3d.Plain)
+		f := newFixture(t, provider.Microsoft)
+		c := dial(t, f.listen(t, mailauth.RequireStartTLS), mailauth.Plain)
 		var perr *pop3.Error
 		if err := c.User(pwUser, pwPassword); !errors.As(err, &perr) {
 			t.Fatalf("login before STLS: %v, want *pop3.Error", err)
@@ -580,8 +581,8 @@ func TestSTLS(t *testing.T) {
 		}
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
-		f := newFixture(t, pop3d.Microsoft)
-		c := dial(t, f.listen(t, pop3d.StartTLS), pop3d.Plain)
+		f := newFixture(t, provider.Microsoft)
+		c := dial(t, f.listen(t, mailauth.StartTLS), mailauth.Plain)
 		err := c.StartTLS(&tls.Config{})
 		var certErr *tls.CertificateVerificationError
 		if !errors.As(err, &certErr) {
@@ -596,9 +597,9 @@ func TestSTLS(t *testing.T) {
 // TestNoCommandInjection: an argument with a line break would smuggle a
 // second command into the session; nothing is sent.
 func TestNoCommandInjection(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Google)
+	f, addr := plainServer(t, provider.Google)
 	f.srv.Add(pwUser, []byte(testMessages[0]))
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	if err := c.User(pwUser+"\r\nDELE 1", pwPassword); err == nil {
 		t.Fatal("User with a line break in the name succeeded")
 	}

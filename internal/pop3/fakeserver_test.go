@@ -11,7 +11,7 @@ import (
 
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/pop3"
-	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // Servers that misbehave in ways pop3d does not, scripted line by line.
@@ -80,7 +80,7 @@ func TestServerWithoutCAPA(t *testing.T) {
 		}
 		return say(w, "+OK")
 	})
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	caps, err := c.Capabilities(context.Background())
 	if err != nil || caps != nil {
 		t.Fatalf("Capabilities() = %q, %v; want nil, nil", caps, err)
@@ -116,7 +116,7 @@ func TestGarbageReply(t *testing.T) {
 		}
 		return nil
 	})
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	if err := c.Noop(); !errors.Is(err, pop3.ErrMalformed) {
 		t.Fatalf("Noop: %v, want ErrMalformed", err)
 	}
@@ -139,7 +139,7 @@ func TestSTLSInjection(t *testing.T) {
 		}
 		return say(w, "+OK Begin TLS", "+OK injected")
 	})
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	_, cfg := testTLS(t)
 	if err := c.StartTLS(cfg); !errors.Is(err, pop3.ErrMalformed) {
 		t.Fatalf("StartTLS with injected bytes: %v, want ErrMalformed", err)
@@ -171,7 +171,7 @@ func TestAuthKeepsChallenging(t *testing.T) {
 		}
 		return say(w, "+OK")
 	})
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	err := c.Auth(oauthsasl.NewXOAUTH2Client("user@example.test", "tok"))
 	var perr *pop3.Error
 	if err == nil || errors.As(err, &perr) {
@@ -199,7 +199,7 @@ func TestAuthInitialResponseOnRequest(t *testing.T) {
 				}
 				return say(w, "+OK User successfully authenticated.")
 			})
-			c := dial(t, addr, pop3d.Plain)
+			c := dial(t, addr, mailauth.Plain)
 			if err := c.Auth(oauthsasl.NewXOAUTH2Client("u@example.test", "tok")); err != nil {
 				t.Fatal(err)
 			}
@@ -229,7 +229,7 @@ func TestMalformedListings(t *testing.T) {
 		}
 		return say(w, "+OK")
 	})
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	if _, err := c.UIDL(); !errors.Is(err, pop3.ErrMalformed) {
 		t.Errorf("UIDL: %v, want ErrMalformed", err)
 	}

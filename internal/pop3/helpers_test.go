@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"mailtokens/internal/pop3"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
@@ -41,7 +42,7 @@ type fixture struct {
 	srv *pop3d.Server
 }
 
-func newFixture(t *testing.T, style pop3d.Style) *fixture {
+func newFixture(t *testing.T, style provider.Type) *fixture {
 	t.Helper()
 	serverTLS, _ := testTLS(t)
 	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.POP3(style, func(o *pop3d.Options) { o.TLS = serverTLS }))
@@ -50,7 +51,7 @@ func newFixture(t *testing.T, style pop3d.Style) *fixture {
 	return &fixture{p: p, w: w, dir: dir, srv: srv}
 }
 
-func (f *fixture) listen(t *testing.T, mode pop3d.Mode) string {
+func (f *fixture) listen(t *testing.T, mode mailauth.Mode) string {
 	t.Helper()
 	addr, err := f.srv.Listen(mode)
 	if err != nil {
@@ -60,21 +61,21 @@ func (f *fixture) listen(t *testing.T, mode pop3d.Mode) string {
 }
 
 // token mints a live access token for email.
-func (f *fixture) token(t *testing.T, flavor idp.Flavor, email string) string {
+func (f *fixture) token(t *testing.T, typ provider.Type, email string) string {
 	t.Helper()
-	at, _, err := f.p.MintToken(context.Background(), f.w, flavor, email)
+	at, _, err := f.p.MintToken(context.Background(), f.w, typ, email)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return at
 }
 
-// dial connects a client, with implicit TLS for pop3d.ImplicitTLS, and
+// dial connects a client, with implicit TLS for mailauth.ImplicitTLS, and
 // closes it when the test ends.
-func dial(t *testing.T, addr string, mode pop3d.Mode) *pop3.Client {
+func dial(t *testing.T, addr string, mode mailauth.Mode) *pop3.Client {
 	t.Helper()
 	var cfg *tls.Config
-	if mode == pop3d.ImplicitTLS {
+	if mode == mailauth.ImplicitTLS {
 		_, cfg = testTLS(t)
 	}
 	c, err := pop3.Dial(context.Background(), addr, cfg, testTimeout)
@@ -86,16 +87,16 @@ func dial(t *testing.T, addr string, mode pop3d.Mode) *pop3.Client {
 }
 
 // plainServer is a plain-text pop3d of one style with a password user.
-func plainServer(t *testing.T, style pop3d.Style) (*fixture, string) {
+func plainServer(t *testing.T, style provider.Type) (*fixture, string) {
 	t.Helper()
 	f := newFixture(t, style)
-	return f, f.listen(t, pop3d.Plain)
+	return f, f.listen(t, mailauth.Plain)
 }
 
 // loggedIn dials addr and logs in as the password user.
 func loggedIn(t *testing.T, addr string) *pop3.Client {
 	t.Helper()
-	c := dial(t, addr, pop3d.Plain)
+	c := dial(t, addr, mailauth.Plain)
 	if err := c.User(pwUser, pwPassword); err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	knadh "github.com/knadh/go-pop3"
+	"mailtokens/internal/provider"
 
-	"mailtokens/internal/sandbox/pop3d"
+	knadh "github.com/knadh/go-pop3"
 )
 
 // TestWhyNotKnadhGoPOP3 is why this package exists. The obvious choice was
@@ -31,7 +31,7 @@ func TestWhyNotKnadhGoPOP3(t *testing.T) {
 		"..\r\n" +
 		long + "\r\n" +
 		"end\r\n"
-	f, addr := plainServer(t, pop3d.Google)
+	f, addr := plainServer(t, provider.Google)
 	f.srv.Add(pwUser, []byte(msg))
 
 	host, port, err := net.SplitHostPort(addr)

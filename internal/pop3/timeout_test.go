@@ -9,7 +9,8 @@ import (
 
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/pop3"
-	"mailtokens/internal/sandbox/pop3d"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 func isTimeout(err error) bool {
@@ -38,7 +39,7 @@ func TestSilentServer(t *testing.T) {
 	} {
 		t.Run(tc.hangOn, func(t *testing.T) {
 			t.Parallel()
-			f, addr := plainServer(t, pop3d.Google)
+			f, addr := plainServer(t, provider.Google)
 			f.srv.Add(pwUser, []byte(testMessages[0]))
 			c, err := pop3.Dial(context.Background(), addr, nil, timeout)
 			if err != nil {
@@ -62,7 +63,7 @@ func TestSilentServer(t *testing.T) {
 }
 
 func TestSilentBeforeGreeting(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Microsoft)
+	f, addr := plainServer(t, provider.Microsoft)
 	f.srv.HangOn("")
 	const timeout = 300 * time.Millisecond
 	start := time.Now()
@@ -75,7 +76,7 @@ func TestSilentBeforeGreeting(t *testing.T) {
 // TestSilentDuringAuth: the AUTH exchange is bounded too, including the
 // wait for the server's "+".
 func TestSilentDuringAuth(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Microsoft)
+	f, addr := plainServer(t, provider.Microsoft)
 	f.srv.HangOn("AUTH")
 	c, err := pop3.Dial(context.Background(), addr, nil, 300*time.Millisecond)
 	if err != nil {
@@ -92,8 +93,8 @@ func TestSilentDuringAuth(t *testing.T) {
 // TestContextStopsCall: a context ends Dial and Capabilities long before
 // the Client's own timeout.
 func TestContextStopsCall(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Google)
-	c := dial(t, addr, pop3d.Plain)
+	f, addr := plainServer(t, provider.Google)
+	c := dial(t, addr, mailauth.Plain)
 	f.srv.HangOn("CAPA")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -119,7 +120,7 @@ func TestContextStopsCall(t *testing.T) {
 // TestTimeoutIsPerExchange: the timeout bounds each wait, not the session,
 // so a slow server that keeps answering is not given up on.
 func TestTimeoutIsPerExchange(t *testing.T) {
-	f, addr := plainServer(t, pop3d.Google)
+	f, addr := plainServer(t, provider.Google)
 	c, err := pop3.Dial(context.Background(), addr, nil, 500*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package provider
+package provider_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailtokens/internal/advice"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/secret"
@@ -19,23 +20,23 @@ const redirect = "http://localhost:8080/oauth2/callback"
 
 // sandbox starts the sandbox identity provider with the shared world and
 // returns configs for its Microsoft and Google apps.
-func sandbox(t *testing.T) (*idp.Server, idp.World, Config, Config) {
+func sandbox(t *testing.T) (*idp.Server, idp.World, provider.Config, provider.Config) {
 	t.Helper()
 	s := idptest.New(t, idptest.Options{RedirectURIs: []string{redirect}})
 	p, w := s.IDP, s.World
-	client := NewHTTPClient(5 * time.Second)
-	msAuth, msToken := p.Endpoints(w, idp.Microsoft)
-	gAuth, gToken := p.Endpoints(w, idp.Google)
-	ms := Config{Type: Microsoft, Tenant: w.TenantID, ClientID: w.MSClientID, ClientSecret: secret.New(w.MSSecret),
-		Scope: MicrosoftIMAPScope + " " + MicrosoftSMTPScope, Email: w.MSUser, AuthURL: msAuth, TokenURL: msToken,
+	client := provider.NewHTTPClient(5 * time.Second)
+	msAuth, msToken := p.Endpoints(w, provider.Microsoft)
+	gAuth, gToken := p.Endpoints(w, provider.Google)
+	ms := provider.Config{Type: provider.Microsoft, Tenant: w.TenantID, ClientID: w.MSClientID, ClientSecret: secret.New(w.MSSecret),
+		Scope: provider.MicrosoftIMAPScope + " " + provider.MicrosoftSMTPScope, Email: w.MSUser, AuthURL: msAuth, TokenURL: msToken,
 		RedirectURL: redirect, HTTPClient: client}
-	g := Config{Type: Google, ClientID: w.GoogleClientID, ClientSecret: secret.New(w.GoogleSecret),
+	g := provider.Config{Type: provider.Google, ClientID: w.GoogleClientID, ClientSecret: secret.New(w.GoogleSecret),
 		Email: w.GoogleUser, AuthURL: gAuth, TokenURL: gToken, RedirectURL: redirect, HTTPClient: client}
 	return p, w, ms, g
 }
 
 // signIn runs Get Email Token against the sandbox's pages.
-func signIn(t *testing.T, p *idp.Server, c Config, password string) *Token {
+func signIn(t *testing.T, p *idp.Server, c provider.Config, password string) *provider.Token {
 	t.Helper()
 	ctx := context.Background()
 	req, err := c.StartAuth()
@@ -61,7 +62,7 @@ func TestSandboxAuthCodeAndRefresh(t *testing.T) {
 	ctx := context.Background()
 
 	tok := signIn(t, p, ms, w.Password)
-	if tok.RefreshToken.IsZero() || tok.ExpiresIn < 50*time.Minute || !HasScope(tok.Scope, MicrosoftIMAPScope) {
+	if tok.RefreshToken.IsZero() || tok.ExpiresIn < 50*time.Minute || !provider.HasScope(tok.Scope, provider.MicrosoftIMAPScope) {
 		t.Fatalf("Microsoft token: expires in %v, scope %q, refresh token set: %v", tok.ExpiresIn, tok.Scope, !tok.RefreshToken.IsZero())
 	}
 	if len(tok.AccessToken.Reveal()) < 1500 {
@@ -76,7 +77,7 @@ func TestSandboxAuthCodeAndRefresh(t *testing.T) {
 	}
 	// The rotated-away token is spent.
 	_, err = ms.Refresh(ctx, tok.RefreshToken.Reveal())
-	var pe *Error
+	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Kind != advice.Reauthorize || !pe.HasCode(70000) || pe.TraceID == "" || pe.CorrelationID == "" {
 		t.Fatalf("reused refresh token: %#v", err)
 	}
@@ -107,7 +108,7 @@ func TestSandboxErrorsAreTypedAndExplained(t *testing.T) {
 	wrong := ms
 	wrong.ClientSecret = secret.New("not-the-secret")
 	_, err := wrong.Refresh(ctx, tok.RefreshToken.Reveal())
-	var pe *Error
+	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Kind != advice.Misconfigured || !pe.HasCode(7000215) || pe.HTTPStatus != 401 {
 		t.Fatalf("wrong secret: %#v", err)
 	}
@@ -132,7 +133,7 @@ func TestSandboxErrorsAreTypedAndExplained(t *testing.T) {
 	}
 
 	slow := ms
-	slow.HTTPClient = NewHTTPClient(200 * time.Millisecond)
+	slow.HTTPClient = provider.NewHTTPClient(200 * time.Millisecond)
 	p.InjectFault(idp.Fault{Kind: idp.FaultSlow, Delay: 5 * time.Second, Times: 1})
 	start := time.Now()
 	_, err = slow.Refresh(ctx, "whatever")
@@ -186,7 +187,7 @@ func TestSandboxDeviceFlow(t *testing.T) {
 	// made), and point to the redirect flow.
 	g.TokenURL = deadURL(t) + "/token"
 	_, err = g.StartDevice(ctx)
-	var pe *Error
+	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Kind != advice.Misconfigured || !strings.Contains(advice.Explain(err), "Get Email Token") {
 		t.Fatalf("Google device flow: %#v", err)
 	}
@@ -222,7 +223,7 @@ func TestSandboxRevoke(t *testing.T) {
 	if err := g.Revoke(ctx, gt.RefreshToken.Reveal()); err != nil {
 		t.Fatalf("second revoke: %v", err)
 	}
-	if err := ms.Revoke(ctx, "x"); !errors.Is(err, ErrNoRevocation) || !strings.Contains(ms.RevokeAdvice(), "Entra") {
+	if err := ms.Revoke(ctx, "x"); !errors.Is(err, provider.ErrNoRevocation) || !strings.Contains(ms.RevokeAdvice(), "Entra") {
 		t.Fatalf("Microsoft revoke: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package taskconf
 import (
 	"strings"
 	"time"
+
+	"mailtokens/internal/mailserver"
 )
 
 // Batchmail is the outbound worker's configuration.
@@ -19,7 +21,7 @@ type Batchmail struct {
 	PollInterval time.Duration
 }
 
-var smtpPorts = map[Security]int{SSL: 465, STARTTLS: 587, NONE: 25}
+var smtpPorts = map[mailserver.Security]int{mailserver.SSL: 465, mailserver.STARTTLS: 587, mailserver.NONE: 25}
 
 // LoadBatchmail reads batchmail's properties.
 func LoadBatchmail(path string) (cfg *Batchmail, warnings []string, err error) {
@@ -33,7 +35,7 @@ func LoadBatchmail(path string) (cfg *Batchmail, warnings []string, err error) {
 
 // ReadBatchmail reads batchmail's keys from a loaded file; problems go to f.
 func ReadBatchmail(f *File) *Batchmail {
-	c := &Batchmail{Worker: readWorker(f, "MAIL", "MAIL_TOKEN_NAME", STARTTLS, smtpPorts)}
+	c := &Batchmail{Worker: readWorker(f, "MAIL", "MAIL_TOKEN_NAME", mailserver.SMTP, mailserver.STARTTLS, smtpPorts)}
 	c.From = f.String("MAIL_FROM", c.User)
 	if c.From != "" && (!strings.Contains(c.From, "@") || strings.ContainsAny(c.From, " <>,;\t")) {
 		f.problem("MAIL_FROM", "%q is not a bare email address (write it without a name or <>)", c.From)

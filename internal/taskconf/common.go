@@ -1,11 +1,11 @@
 package taskconf
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
 	"strings"
 
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/secret"
 )
 
@@ -27,21 +27,23 @@ func readStore(f *File) Store {
 type Worker struct {
 	Store
 	Log
-	Server
+	mailserver.Server
+	// CAFile, when set, holds PEM certificates of the CAs that sign the
+	// server's certificate (a private CA); empty = the system's CAs. The
+	// worker reads it into Server.RootCAs.
+	CAFile string // PREFIX_TLS_CA_FILE
 	Login
 	// TokenKey is the key that names the token (MAILBOX_EMAIL_TOKEN_NAME or
 	// MAIL_TOKEN_NAME), for messages about it.
 	TokenKey string
 }
 
-func readWorker(f *File, prefix, tokenKey string, defSecurity Security, ports map[Security]int) Worker {
-	return Worker{
-		Store:    readStore(f),
-		Log:      readLog(f),
-		Server:   readServer(f, prefix, defSecurity, ports),
-		Login:    readLogin(f, prefix, tokenKey),
-		TokenKey: tokenKey,
-	}
+func readWorker(f *File, prefix, tokenKey string, proto mailserver.Protocol, defSecurity mailserver.Security, ports map[mailserver.Security]int) Worker {
+	w := Worker{Store: readStore(f), Log: readLog(f)}
+	w.Server, w.CAFile = readServer(f, prefix, proto, defSecurity, ports)
+	w.Login = readLogin(f, prefix, tokenKey)
+	w.TokenKey = tokenKey
+	return w
 }
 
 // Log is how a program logs.
@@ -64,16 +66,6 @@ func readLog(f *File) Log {
 	return l
 }
 
-// Security is how a mail connection is protected.
-type Security string
-
-// The connection security choices.
-const (
-	SSL      Security = "SSL"      // TLS from the first byte
-	STARTTLS Security = "STARTTLS" // plain, then upgraded; refused if the server cannot
-	NONE     Security = "NONE"     // no TLS: only sensible on loopback
-)
-
 // AuthType is how a worker logs in.
 type AuthType string
 
@@ -83,37 +75,24 @@ const (
 	OAuth2   AuthType = "OAUTH2"
 )
 
-// Server is a mail server's address and security.
-type Server struct {
-	Host     string
-	Port     int
-	Security Security
-	// CAFile, when set, holds PEM certificates of the CAs that sign the
-	// server's certificate (a private CA); empty = the system's CAs.
-	CAFile string
-}
-
-// Addr is host:port.
-func (s Server) Addr() string { return net.JoinHostPort(s.Host, fmt.Sprint(s.Port)) }
-
-// readServer reads PREFIX_HOST, PREFIX_PORT and PREFIX_SECURITY; ports
-// default from the security.
-func readServer(f *File, prefix string, defSecurity Security, ports map[Security]int) Server {
-	var s Server
+// readServer reads PREFIX_HOST, PREFIX_PORT, PREFIX_SECURITY and
+// PREFIX_TLS_CA_FILE; ports default from the security.
+func readServer(f *File, prefix string, proto mailserver.Protocol, defSecurity mailserver.Security, ports map[mailserver.Security]int) (s mailserver.Server, caFile string) {
+	s.Protocol = proto
 	s.Host = f.Required(prefix+"_HOST", "the mail server's host name, e.g. outlook.office365.com")
 	if s.Host != "" && !validHost(s.Host) {
 		f.problem(prefix+"_HOST", "%q is not a host name or IP address (no scheme, no port: put the port in %s_PORT)", s.Host, prefix)
 	}
-	s.Security = Security(f.Enum(prefix+"_SECURITY", string(defSecurity), string(SSL), string(STARTTLS), string(NONE)))
+	s.Security = mailserver.Security(f.Enum(prefix+"_SECURITY", string(defSecurity), string(mailserver.SSL), string(mailserver.STARTTLS), string(mailserver.NONE)))
 	s.Port = f.Int(prefix+"_PORT", ports[s.Security], 1, 65535)
-	s.CAFile = f.String(prefix+"_TLS_CA_FILE", "")
-	if s.CAFile != "" && s.Security == NONE {
+	caFile = f.String(prefix+"_TLS_CA_FILE", "")
+	if caFile != "" && s.Security == mailserver.NONE {
 		f.warn(prefix+"_TLS_CA_FILE", "is ignored because %s_SECURITY is NONE", prefix)
 	}
-	if s.Security == NONE && s.Host != "" && !isLoopback(s.Host) {
+	if s.Security == mailserver.NONE && s.Host != "" && !isLoopback(s.Host) {
 		f.warn(prefix+"_SECURITY", "NONE sends the login (password or token) in clear to %s: use SSL or STARTTLS", s.Host)
 	}
-	return s
+	return s, caFile
 }
 
 // Login is how a worker authenticates.

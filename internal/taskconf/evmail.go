@@ -3,15 +3,8 @@ package taskconf
 import (
 	"strings"
 	"time"
-)
 
-// Protocol is how evmail reads a mailbox.
-type Protocol string
-
-// The receive protocols.
-const (
-	IMAP Protocol = "IMAP"
-	POP3 Protocol = "POP3"
+	"mailtokens/internal/mailserver"
 )
 
 // After is what evmail does to a message on the server once delivered.
@@ -41,8 +34,7 @@ func (d Delivery) String() string {
 
 // Evmail is one inbound task: one mailbox.
 type Evmail struct {
-	Worker
-	Protocol      Protocol
+	Worker        // Server.Protocol is IMAP or POP3
 	Folder        string
 	PollInterval  time.Duration
 	AfterDelivery After
@@ -50,9 +42,9 @@ type Evmail struct {
 	DeliverTo     Delivery
 }
 
-var mailboxPorts = map[Protocol]map[Security]int{
-	IMAP: {SSL: 993, STARTTLS: 143, NONE: 143},
-	POP3: {SSL: 995, STARTTLS: 110, NONE: 110},
+var mailboxPorts = map[mailserver.Protocol]map[mailserver.Security]int{
+	mailserver.IMAP: {mailserver.SSL: 993, mailserver.STARTTLS: 143, mailserver.NONE: 143},
+	mailserver.POP3: {mailserver.SSL: 995, mailserver.STARTTLS: 110, mailserver.NONE: 110},
 }
 
 // LoadEvmail reads an evmail task file.
@@ -67,20 +59,20 @@ func LoadEvmail(path string) (cfg *Evmail, warnings []string, err error) {
 
 // ReadEvmail reads evmail's keys from a loaded file; problems go to f.
 func ReadEvmail(f *File) *Evmail {
-	protocol := Protocol(f.RequiredEnum("MAILBOX_PROTOCOL", string(IMAP), string(POP3)))
+	protocol := mailserver.Protocol(f.RequiredEnum("MAILBOX_PROTOCOL", string(mailserver.IMAP), string(mailserver.POP3)))
 	ports := mailboxPorts[protocol]
 	if ports == nil {
-		ports = mailboxPorts[IMAP]
+		ports = mailboxPorts[mailserver.IMAP]
 	}
-	c := &Evmail{Worker: readWorker(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME", SSL, ports), Protocol: protocol}
+	c := &Evmail{Worker: readWorker(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME", protocol, mailserver.SSL, ports)}
 	c.Folder = f.String("MAILBOX_FOLDER", "INBOX")
-	if c.Protocol == POP3 && f.Has("MAILBOX_FOLDER") && c.Folder != "INBOX" {
+	if c.Protocol == mailserver.POP3 && f.Has("MAILBOX_FOLDER") && c.Folder != "INBOX" {
 		f.warn("MAILBOX_FOLDER", "is ignored for POP3, which has only the inbox")
 	}
 	c.PollInterval = f.Duration("MAILBOX_POLL_INTERVAL", 60*time.Second, time.Second)
 
 	switch c.Protocol {
-	case POP3:
+	case mailserver.POP3:
 		c.AfterDelivery = After(f.Enum("MAILBOX_AFTER_DELIVERY", string(AfterDelete), string(AfterDelete), string(AfterKeep)))
 	default:
 		c.AfterDelivery = After(f.Enum("MAILBOX_AFTER_DELIVERY", string(AfterSeen), string(AfterSeen), string(AfterMove), string(AfterDelete)))

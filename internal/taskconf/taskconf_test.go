@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailtokens/internal/mailserver"
 )
 
 func write(t *testing.T, text string) string {
@@ -41,13 +43,13 @@ TOKEN_STORE = /var/lib/mailtokens/tokens.db
 	want := Evmail{
 		Worker: Worker{
 			Store:  Store{Path: "/var/lib/mailtokens/tokens.db", KeyFile: "data/tokens.key"},
-			Server: Server{Host: "outlook.office365.com", Port: 995, Security: SSL},
+			Server: mailserver.Server{Protocol: mailserver.POP3, Host: "outlook.office365.com", Port: 995, Security: mailserver.SSL},
 			Login:  Login{User: "shared@contoso.com", AuthType: OAuth2, TokenName: "Support mailbox"},
 		},
-		Protocol: POP3, Folder: "INBOX", PollInterval: 2 * time.Minute, AfterDelivery: AfterDelete,
+		Folder: "INBOX", PollInterval: 2 * time.Minute, AfterDelivery: AfterDelete,
 		DeliverTo: Delivery{Command: []string{"/usr/bin/importer", "--queue", "support desk", "a b"}},
 	}
-	if c.Store != want.Store || c.Protocol != want.Protocol || c.Server != want.Server || c.Login.User != want.User ||
+	if c.Store != want.Store || c.Protocol != want.Protocol || c.Server != want.Server || c.CAFile != want.CAFile || c.Login.User != want.User ||
 		c.AuthType != want.AuthType || c.TokenName != want.TokenName || c.Folder != want.Folder ||
 		c.PollInterval != want.PollInterval || c.AfterDelivery != want.AfterDelivery ||
 		!slices.Equal(c.DeliverTo.Command, want.DeliverTo.Command) {
@@ -61,7 +63,7 @@ func TestEvmailDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 143 || c.Security != STARTTLS || c.AuthType != Password || c.Password.Reveal() != "pass word " ||
+	if c.Port != 143 || c.Security != mailserver.STARTTLS || c.AuthType != Password || c.Password.Reveal() != "pass word " ||
 		c.AfterDelivery != AfterSeen || c.DeliverTo.Maildir != "data/inbox" || c.PollInterval != time.Minute {
 		t.Fatalf("defaults wrong: %+v", c)
 	}

@@ -48,10 +48,10 @@ func ExampleStore_Source() {
 
 	// The admin adds the token (what evadmin's form or `token add` would
 	// save) and signs in; the provider's answer is saved as a grant.
-	if _, err := st.Create(ctx, tokens.Settings(p, w, "Support mailbox", idp.Microsoft), tokenstore.ActorCLI); err != nil {
+	if _, err := st.Create(ctx, tokens.Settings(p, w, "Support mailbox", provider.Microsoft), tokenstore.ActorCLI); err != nil {
 		log.Fatal(err)
 	}
-	access, refresh, err := p.MintToken(ctx, w, idp.Microsoft, w.MSUser)
+	access, refresh, err := p.MintToken(ctx, w, provider.Microsoft, w.MSUser)
 	if err != nil {
 		log.Fatal(err)
 	}

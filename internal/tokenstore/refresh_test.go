@@ -57,11 +57,11 @@ func (w *world) open(t *testing.T) *Store {
 
 func (w *world) settings(name string, typ provider.Type) Settings {
 	if typ == provider.Google {
-		auth, token := w.IDP.Endpoints(w.World, idp.Google)
+		auth, token := w.IDP.Endpoints(w.World, provider.Google)
 		return Settings{Name: name, Config: provider.Config{Type: provider.Google, Email: w.World.GoogleUser, ClientID: w.World.GoogleClientID,
 			ClientSecret: secret.New(w.World.GoogleSecret), Scope: provider.GoogleMailScope, AuthURL: auth, TokenURL: token}}
 	}
-	auth, token := w.IDP.Endpoints(w.World, idp.Microsoft)
+	auth, token := w.IDP.Endpoints(w.World, provider.Microsoft)
 	return Settings{Name: name, Config: provider.Config{Type: provider.Microsoft, Email: w.World.MSUser, Tenant: w.World.TenantID, ClientID: w.World.MSClientID,
 		ClientSecret: secret.New(w.World.MSSecret), Scope: provider.MicrosoftIMAPScope + " " + provider.MicrosoftSMTPScope,
 		AuthURL: auth, TokenURL: token}}
@@ -577,7 +577,7 @@ func TestGoogleTestingAppRefreshExpiryIsKept(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	// The same app, with its consent screen left in "Testing".
-	w.IDP.AddApp(idp.App{Flavor: idp.Google, Name: "Mail workers", ClientID: w.World.GoogleClientID,
+	w.IDP.AddApp(idp.App{Provider: provider.Google, Name: "Mail workers", ClientID: w.World.GoogleClientID,
 		Secrets: []idp.Secret{{Value: w.World.GoogleSecret}}, RedirectURIs: []string{testRedirect}, Testing: true})
 	tok := w.authorized(t, "gmail", provider.Google)
 	if want := w.Clock.Now().Add(7 * 24 * time.Hour).Truncate(time.Millisecond); !tok.RefreshExpiresAt.Equal(want) {

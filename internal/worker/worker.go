@@ -18,6 +18,7 @@ import (
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
 )
@@ -27,7 +28,7 @@ import (
 type Task struct {
 	Log    *slog.Logger
 	Store  *tokenstore.Store // nil for PASSWORD logins
-	Server mailconn.Server
+	Server mailserver.Server
 	Auth   mailconn.Auth
 	// TokenName is the token the task uses ("" = the default token).
 	TokenName string
@@ -45,7 +46,6 @@ type Config struct {
 	Program  string           // "evmail", for messages
 	Actor    tokenstore.Actor // who uses the token, for its record
 	TaskPath string           // the task file
-	Protocol mailconn.Protocol
 	Task     taskconf.Worker
 	Stderr   io.Writer // where the log goes
 }
@@ -55,17 +55,16 @@ type Config struct {
 // authorized (if not, the worker keeps running and says what the admin must
 // do). It records that this task file uses the token.
 func Setup(ctx context.Context, c Config) (*Task, error) {
-	srv, login := c.Task.Server, c.Task.Login
-	t := &Task{Log: logging.New(c.Task.Log, c.Stderr).With("task", filepath.Base(c.TaskPath))}
-	t.Server = mailconn.Server{Protocol: c.Protocol, Host: srv.Host, Port: srv.Port, Security: mailconn.Security(srv.Security)}
-	if srv.CAFile != "" {
-		pem, err := os.ReadFile(srv.CAFile)
+	caFile, login := c.Task.CAFile, c.Task.Login
+	t := &Task{Log: logging.New(c.Task.Log, c.Stderr).With("task", filepath.Base(c.TaskPath)), Server: c.Task.Server}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("%s: read the CA file: %w", srv.CAFile, err)
+			return nil, fmt.Errorf("%s: read the CA file: %w", caFile, err)
 		}
 		t.Server.RootCAs = x509.NewCertPool()
 		if !t.Server.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", srv.CAFile)
+			return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
 		}
 	}
 	t.Auth = mailconn.Auth{User: login.User, Password: login.Password}

@@ -8,19 +8,20 @@ import (
 	"strings"
 
 	"mailtokens/internal/fielderr"
+	"mailtokens/internal/mailserver"
 )
 
 // ConnTest is the Test form: which server to log in to with the token.
 type ConnTest struct {
-	Protocol string // IMAP, POP3, SMTP
+	Protocol mailserver.Protocol
 	Server   string // host:port
-	Security string // SSL, STARTTLS, NONE
+	Security mailserver.Security
 	User     string // the mailbox; may differ from the token's account (shared mailbox)
 }
 
 // Defaults for the Test form per provider type.
 func DefaultConnTest(typ, email string) ConnTest {
-	c := ConnTest{Protocol: "IMAP", Security: "SSL", User: email}
+	c := ConnTest{Protocol: mailserver.IMAP, Security: mailserver.SSL, User: email}
 	switch typ {
 	case "google":
 		c.Server = "imap.gmail.com:993"
@@ -41,20 +42,16 @@ const (
 // ReadConnTest reads the Test form.
 func ReadConnTest(v url.Values) ConnTest {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
-	return ConnTest{Protocol: strings.ToUpper(get(fieldProtocol)), Server: get(fieldServer),
-		Security: strings.ToUpper(get(fieldSecurity)), User: get(fieldUser)}
+	return ConnTest{Protocol: mailserver.Protocol(strings.ToUpper(get(fieldProtocol))), Server: get(fieldServer),
+		Security: mailserver.Security(strings.ToUpper(get(fieldSecurity))), User: get(fieldUser)}
 }
 
 // Check returns the host and port, or the problems.
 func (c ConnTest) Check() (host string, port int, errs fielderr.List) {
-	switch c.Protocol {
-	case "IMAP", "POP3", "SMTP":
-	default:
+	if !c.Protocol.Valid() {
 		errs.Add(fieldProtocol, "choose IMAP, POP3 or SMTP")
 	}
-	switch c.Security {
-	case "SSL", "STARTTLS", "NONE":
-	default:
+	if !c.Security.Valid() {
 		errs.Add(fieldSecurity, "choose SSL, STARTTLS or NONE")
 	}
 	h, p, err := net.SplitHostPort(c.Server)

@@ -177,7 +177,7 @@ submission_relay_port = {{.RelayPort}}
 
 // oauth2Conf is the oauth2 passdb's file. With no tokeninfo_url the passdb
 // goes straight to the introspection endpoint, so force_introspection has
-// nothing to force. No scope is required: the tokens of both flavors pass,
+// nothing to force. No scope is required: the tokens of both providers pass,
 // and the sandbox's own servers check scopes.
 var oauth2Conf = template.Must(template.New("oauth2.conf.ext").Parse(`# Written by mailtokens/internal/sandbox/dovecot.
 introspection_mode = post

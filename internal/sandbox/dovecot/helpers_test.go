@@ -14,7 +14,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idptest"
 )
 
@@ -36,7 +36,7 @@ func newFixture(t *testing.T, opt Options) *fixture {
 	// A fake clock that starts at the real time, which Dovecot runs on.
 	s := idptest.New(t, idptest.Options{Start: time.Now()})
 	opt.IntrospectionURL = s.IDP.URL() + "/introspect"
-	return &fixture{Sandbox: s, user: s.World.MSUser, token: s.Token(t, idp.Microsoft, s.World.MSUser), srv: Start(t, opt)}
+	return &fixture{Sandbox: s, user: s.World.MSUser, token: s.Token(t, provider.Microsoft, s.World.MSUser), srv: Start(t, opt)}
 }
 
 // expire moves the identity provider's clock past every token's lifetime.

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"mailtokens/internal/provider"
 )
 
 // The device authorization grant (RFC 8628): POST /{tenant}/oauth2/v2.0/devicecode
@@ -35,7 +37,7 @@ const (
 type deviceAuth struct {
 	deviceCode string
 	userCode   string // normalized: no dash
-	flavor     Flavor
+	provider   provider.Type
 	app        *app
 	pathTenant *Tenant // Microsoft: nil for common/organizations
 	ms         msScopes
@@ -51,7 +53,7 @@ type deviceAuth struct {
 
 // displayUserCode is the user code as the provider shows it.
 func (d *deviceAuth) displayUserCode() string {
-	if d.flavor == Google && len(d.userCode) == 8 {
+	if d.provider == provider.Google && len(d.userCode) == 8 {
 		return d.userCode[:4] + "-" + d.userCode[4:]
 	}
 	return d.userCode
@@ -59,17 +61,17 @@ func (d *deviceAuth) displayUserCode() string {
 
 // newDeviceLocked starts a device authorization with a user code that is
 // not in use.
-func (s *Server) newDeviceLocked(f Flavor, a *app, lifetime time.Duration) *deviceAuth {
+func (s *Server) newDeviceLocked(f provider.Type, a *app, lifetime time.Duration) *deviceAuth {
 	now := s.clock.Now()
 	d := &deviceAuth{
-		flavor:    f,
+		provider:  f,
 		app:       a,
 		interval:  time.Duration(s.deviceInterval) * time.Second,
 		issuedAt:  now,
 		expiresAt: now.Add(lifetime),
 	}
 	for {
-		if f == Microsoft {
+		if f == provider.Microsoft {
 			d.userCode = randomFrom(msUserCodeAlphabet, 9)
 			d.deviceCode = "DAQABAAEAAAD" + randomURLSafe(320)
 		} else {
@@ -129,7 +131,7 @@ func (s *Server) msDeviceCodeLocked(r *http.Request, verification string) (any, 
 	if e != nil {
 		return nil, e
 	}
-	d := s.newDeviceLocked(Microsoft, a, msDeviceLifetime)
+	d := s.newDeviceLocked(provider.Microsoft, a, msDeviceLifetime)
 	d.pathTenant = tp.tenant
 	d.ms = ms
 	return msDeviceCodeResponse{
@@ -177,7 +179,7 @@ func (s *Server) googleDeviceCodeLocked(f url.Values, verification string) (any,
 		return nil, googleError(400, "invalid_request", "Missing required parameter: client_id")
 	}
 	a := s.apps[clientID]
-	if a == nil || a.Flavor != Google {
+	if a == nil || a.Provider != provider.Google {
 		return nil, googleError(401, "invalid_client", "The OAuth client was not found.")
 	}
 	raw := f.Get("scope")
@@ -193,7 +195,7 @@ func (s *Server) googleDeviceCodeLocked(f url.Values, verification string) (any,
 			return nil, googleError(400, "invalid_scope", "")
 		}
 	}
-	d := s.newDeviceLocked(Google, a, googleDeviceLifetime)
+	d := s.newDeviceLocked(provider.Google, a, googleDeviceLifetime)
 	d.google = scopes
 	return googleDeviceCodeResponse{
 		DeviceCode:      d.deviceCode,
@@ -257,7 +259,7 @@ func (s *Server) msPollDeviceLocked(a *app, f url.Values) (any, *oauthError) {
 		return nil, msMissingParam("device_code")
 	}
 	d := s.devices[v]
-	if d == nil || d.flavor != Microsoft || d.app != a {
+	if d == nil || d.provider != provider.Microsoft || d.app != a {
 		return nil, msErrorf(400, "bad_verification_code", 70018, "The provided value for the input parameter 'device_code' is not valid.")
 	}
 	switch s.pollDeviceLocked(d) {
@@ -292,7 +294,7 @@ func (s *Server) googlePollDeviceLocked(a *app, f url.Values) (any, *oauthError)
 		return nil, googleError(400, "invalid_request", "Missing required parameter: device_code")
 	}
 	d := s.devices[v]
-	if d == nil || d.flavor != Google || d.app != a {
+	if d == nil || d.provider != provider.Google || d.app != a {
 		return nil, googleError(400, "invalid_grant", "Bad Request")
 	}
 	switch s.pollDeviceLocked(d) {
@@ -363,13 +365,13 @@ func (s *Server) handleDeviceLoginSubmit(w http.ResponseWriter, r *http.Request)
 			Error:       out.formErr,
 			AcceptLabel: "Accept",
 		}
-		if d.flavor == Google {
-			data.pageMeta = pageMeta{Title: "Sign in - Google Accounts", Brand: Google}
+		if d.provider == provider.Google {
+			data.pageMeta = pageMeta{Title: "Sign in - Google Accounts", Brand: provider.Google}
 			data.Heading = "Sign in with Google"
 			data.Scopes = googleConsentLines(d.google)
 			data.AcceptLabel = "Allow"
 		} else {
-			data.pageMeta = pageMeta{Title: "Sign in to your account", Brand: Microsoft}
+			data.pageMeta = pageMeta{Title: "Sign in to your account", Brand: provider.Microsoft}
 			data.Scopes = d.ms.consentLines()
 			data.Note = "Only continue if you got this code from an app or device you trust."
 		}
@@ -404,21 +406,21 @@ func (s *Server) deviceLoginLocked(f url.Values) deviceOutcome {
 	case "cancel":
 		d.status = deviceDeclined
 		msg := "You have declined to sign in to the application on your device. You may now close this window."
-		if d.flavor == Google {
+		if d.provider == provider.Google {
 			msg = "You denied " + d.app.Name + " access to your Google Account."
 		}
-		return deviceOutcome{done: &deviceDoneData{pageMeta: pageMeta{Title: "Declined", Brand: d.flavor}, Heading: "Declined", Message: msg, Outcome: "declined"}}
+		return deviceOutcome{done: &deviceDoneData{pageMeta: pageMeta{Title: "Declined", Brand: d.provider}, Heading: "Declined", Message: msg, Outcome: "declined"}}
 	case "accept":
 	default:
 		return retry("Choose Accept or Cancel.")
 	}
 
-	u, ok := s.checkCredentialsLocked(d.flavor, email, f.Get("password"))
-	if msg := signInProblem(d.flavor, u, ok, d.pathTenant); msg != "" {
+	u, ok := s.checkCredentialsLocked(d.provider, email, f.Get("password"))
+	if msg := signInProblem(d.provider, u, ok, d.pathTenant); msg != "" {
 		return retry(msg)
 	}
 	var g *grant
-	if d.flavor == Microsoft {
+	if d.provider == provider.Microsoft {
 		tp := tenantPathOf(d.pathTenant)
 		if e := s.msUserAllowedLocked(d.app, tp, u); e != nil {
 			return retry(fmt.Sprintf("AADSTS%d: %s", e.aadsts, e.desc))
@@ -426,7 +428,7 @@ func (s *Server) deviceLoginLocked(f url.Values) deviceOutcome {
 		if !s.msConsentAllowedLocked(d.app, u, d.ms) {
 			// The code stays pending: an admin may still consent.
 			return deviceOutcome{done: &deviceDoneData{
-				pageMeta: pageMeta{Title: "Need admin approval", Brand: Microsoft},
+				pageMeta: pageMeta{Title: "Need admin approval", Brand: provider.Microsoft},
 				Heading:  "Need admin approval",
 				Message:  d.app.Name + " needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.",
 				Outcome:  "blocked",
@@ -435,7 +437,7 @@ func (s *Server) deviceLoginLocked(f url.Values) deviceOutcome {
 		g = s.msGrantLocked(d.app, u, d.ms)
 	} else {
 		// Google's device flow always grants offline access.
-		g = s.newGrantLocked(Google, d.app, u, "")
+		g = s.newGrantLocked(provider.Google, d.app, u, "")
 		g.google = d.google
 		g.offline = true
 		s.consentLocked(d.app, u).offlineGranted = true
@@ -443,18 +445,18 @@ func (s *Server) deviceLoginLocked(f url.Values) deviceOutcome {
 	d.status = deviceApproved
 	d.grant = g
 	msg := "You have signed in to the " + d.app.Name + " application on your device. You may now close this window."
-	if d.flavor == Google {
+	if d.provider == provider.Google {
 		msg = "Success! " + d.app.Name + " now has access to your Google Account. You can go back to your device."
 	}
-	return deviceOutcome{done: &deviceDoneData{pageMeta: pageMeta{Title: "Signed in", Brand: d.flavor}, Heading: "Signed in", Message: msg, Outcome: "approved"}}
+	return deviceOutcome{done: &deviceDoneData{pageMeta: pageMeta{Title: "Signed in", Brand: d.provider}, Heading: "Signed in", Message: msg, Outcome: "approved"}}
 }
 
 // signInProblem is the message a sign-in page shows for an unknown user or
 // a wrong password, in each provider's words; "" when the credentials are
 // good.
-func signInProblem(f Flavor, u *user, passwordOK bool, t *Tenant) string {
+func signInProblem(f provider.Type, u *user, passwordOK bool, t *Tenant) string {
 	switch {
-	case u == nil && f == Google:
+	case u == nil && f == provider.Google:
 		return "Couldn't find your Google Account."
 	case u == nil:
 		dir := "the"
@@ -462,7 +464,7 @@ func signInProblem(f Flavor, u *user, passwordOK bool, t *Tenant) string {
 			dir = "the '" + t.Domain + "'"
 		}
 		return "This username may be incorrect. (AADSTS50034: The user account {EmailHidden} does not exist in " + dir + " directory. To sign into this application, the account must be added to the directory.)"
-	case !passwordOK && f == Google:
+	case !passwordOK && f == provider.Google:
 		return "Wrong password. Try again or click Forgot password to reset it."
 	case !passwordOK:
 		return "Your account or password is incorrect. (AADSTS50126: Error validating credentials due to invalid username or password.)"

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"mailtokens/internal/provider"
 )
 
 // Google: /google/o/oauth2/v2/auth (accounts.google.com), /google/token,
@@ -39,7 +41,7 @@ func (s *Server) googleAuthLocked(r *http.Request) authOutcome {
 		return authOutcome{pageErr: googleError(400, "invalid_request", "Missing required parameter: client_id")}
 	}
 	a := s.apps[clientID]
-	if a == nil || a.Flavor != Google {
+	if a == nil || a.Provider != provider.Google {
 		return authOutcome{pageErr: googleError(401, "invalid_client", "The OAuth client was not found.")}
 	}
 	// Like Microsoft, Google shows errors on its own page until the
@@ -91,7 +93,7 @@ func (s *Server) googleAuthLocked(r *http.Request) authOutcome {
 		return authOutcome{redirect: withQuery(redirectURI, v)}
 	}
 	p := &pendingAuth{
-		flavor:      Google,
+		provider:    provider.Google,
 		app:         a,
 		path:        r.URL.Path,
 		redirectURI: redirectURI,
@@ -121,7 +123,7 @@ func (s *Server) handleGoogleAuthSubmit(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) googleAuthSubmitLocked(r *http.Request) authOutcome {
 	f := r.PostForm
-	p := s.pendingLocked(f.Get("request"), Google)
+	p := s.pendingLocked(f.Get("request"), provider.Google)
 	if p == nil {
 		return authOutcome{pageErr: googleError(400, "invalid_request", "This sign-in page has expired or was already used. Start the sign-in again from the application.")}
 	}
@@ -141,8 +143,8 @@ func (s *Server) googleAuthSubmitLocked(r *http.Request) authOutcome {
 	default:
 		return retry("Choose Allow or Cancel.")
 	}
-	u, ok := s.checkCredentialsLocked(Google, email, f.Get("password"))
-	if msg := signInProblem(Google, u, ok, nil); msg != "" {
+	u, ok := s.checkCredentialsLocked(provider.Google, email, f.Get("password"))
+	if msg := signInProblem(provider.Google, u, ok, nil); msg != "" {
 		return retry(msg)
 	}
 	delete(s.pending, p.id)
@@ -155,7 +157,7 @@ func (s *Server) googleAuthSubmitLocked(r *http.Request) authOutcome {
 	if issueRefresh {
 		c.offlineGranted = true
 	}
-	g := s.newGrantLocked(Google, p.app, u, "")
+	g := s.newGrantLocked(provider.Google, p.app, u, "")
 	g.google = p.google
 	g.offline = issueRefresh
 	code := s.issueCodeLocked(g, p, issueRefresh)
@@ -180,7 +182,7 @@ func (s *Server) writeGoogleAuthOutcome(w http.ResponseWriter, r *http.Request, 
 			note = p.app.Name + " will keep access to this data until you remove it from your Google Account."
 		}
 		s.render(w, http.StatusOK, "signin.html", signInData{
-			pageMeta:    pageMeta{Title: "Sign in - Google Accounts", Brand: Google},
+			pageMeta:    pageMeta{Title: "Sign in - Google Accounts", Brand: provider.Google},
 			Heading:     "Sign in with Google",
 			AppName:     p.app.Name,
 			Scopes:      googleConsentLines(p.google),
@@ -252,7 +254,7 @@ func (s *Server) googleTokenLocked(r *http.Request) (any, *oauthError) {
 	}
 	resp, e := s.googleGrantTypeLocked(gt, ca, f)
 	if gt == grantRefreshToken {
-		s.recordRefreshLocked(Google, ca.id, f.Get("refresh_token"), e)
+		s.recordRefreshLocked(provider.Google, ca.id, f.Get("refresh_token"), e)
 	}
 	return resp, e
 }
@@ -267,7 +269,7 @@ func (s *Server) googleGrantTypeLocked(gt string, ca clientAuth, f url.Values) (
 		return nil, googleError(400, "invalid_request", "Could not determine client ID from request.")
 	}
 	a := s.apps[ca.id]
-	if a == nil || a.Flavor != Google {
+	if a == nil || a.Provider != provider.Google {
 		return nil, googleError(401, "invalid_client", "The OAuth client was not found.")
 	}
 	if e := s.googleCheckSecretLocked(a, ca); e != nil {
@@ -310,7 +312,7 @@ func (s *Server) googleRedeemCodeLocked(a *app, f url.Values) (any, *oauthError)
 	c := s.codes[v]
 	// Google does not explain a bad code: unknown, reused, expired, or
 	// another client's code all read "Bad Request".
-	if c == nil || c.grant.flavor != Google || c.grant.app != a || c.redeemed || c.grant.revoked ||
+	if c == nil || c.grant.provider != provider.Google || c.grant.app != a || c.redeemed || c.grant.revoked ||
 		s.clock.Now().Sub(c.issuedAt) >= codeLifetime {
 		return nil, googleError(400, "invalid_grant", "Bad Request")
 	}
@@ -349,7 +351,7 @@ func (s *Server) googleRefreshLocked(a *app, f url.Values) (any, *oauthError) {
 	}
 	rt := s.refreshTokens[v]
 	now := s.clock.Now()
-	if rt == nil || rt.grant.flavor != Google {
+	if rt == nil || rt.grant.provider != provider.Google {
 		return nil, googleError(400, "invalid_grant", googleExpiredOrRevoked)
 	}
 	if rt.grant.app != a {
@@ -396,13 +398,13 @@ func (s *Server) handleGoogleRevoke(w http.ResponseWriter, r *http.Request) {
 // kind, or nil.
 func (s *Server) liveGoogleGrantLocked(tok string) *grant {
 	now := s.clock.Now()
-	if rt := s.refreshTokens[tok]; rt != nil && rt.grant.flavor == Google {
+	if rt := s.refreshTokens[tok]; rt != nil && rt.grant.provider == provider.Google {
 		if rt.revoked || rt.grant.revoked {
 			return nil
 		}
 		return rt.grant
 	}
-	if at := s.accessTokens[tok]; at != nil && at.flavor == Google && at.grant != nil {
+	if at := s.accessTokens[tok]; at != nil && at.provider == provider.Google && at.grant != nil {
 		if at.grant.revoked || !now.Before(at.expiresAt) {
 			return nil
 		}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/provider"
+
 	"golang.org/x/oauth2"
 )
 
@@ -274,7 +276,7 @@ func TestConformance_GoogleXOAuth2(t *testing.T) {
 		if err != nil {
 			t.Fatalf("style %v: %v", style, err)
 		}
-		if in := s.Introspect(next.AccessToken); !in.Active || in.Username != carol || in.Scope != gmailScope || in.Flavor != Google {
+		if in := s.Introspect(next.AccessToken); !in.Active || in.Username != carol || in.Scope != gmailScope || in.Provider != provider.Google {
 			t.Errorf("introspection = %+v", in)
 		}
 	}
@@ -306,7 +308,7 @@ func TestConformance_GoogleRefreshTokenLimit(t *testing.T) {
 		t.Errorf("second-oldest refresh token: %s", r.raw)
 	}
 	recs := s.Refreshes()
-	if len(recs) != 2 || recs[0].Flavor != Google || recs[0].Outcome != "invalid_grant" || recs[0].AADSTS != 0 || recs[1].Outcome != "ok" {
+	if len(recs) != 2 || recs[0].Provider != provider.Google || recs[0].Outcome != "invalid_grant" || recs[0].AADSTS != 0 || recs[1].Outcome != "ok" {
 		t.Errorf("Refreshes() = %+v", recs)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"mailtokens/internal/clock"
+	"mailtokens/internal/provider"
 )
 
 // The test world: two Microsoft tenants, a Google account, and apps of
@@ -64,18 +65,18 @@ func populate(s *Server) {
 	s.AddTenant(Tenant{ID: contosoID, Domain: contosoDomain})
 	s.AddTenant(Tenant{ID: fabrikamID, Domain: fabrikamDomain, UserConsentDisabled: true})
 	sec := []Secret{{Value: msSecret}}
-	s.AddApp(App{Flavor: Microsoft, Name: "Mail Tokens", ClientID: msWebID, Secrets: sec, RedirectURIs: []string{redirectURI}, Tenant: contosoID})
-	s.AddApp(App{Flavor: Microsoft, Name: "Mail Tokens Multi", ClientID: msMultiID, Secrets: sec, RedirectURIs: []string{redirectURI}, Tenant: contosoID, MultiTenant: true, AllowPublicClient: true})
-	s.AddApp(App{Flavor: Microsoft, Name: "Mail Tokens CLI", ClientID: msPublicID, RedirectURIs: []string{"http://localhost"}, Tenant: contosoID, AllowPublicClient: true})
-	s.AddApp(App{Flavor: Microsoft, Name: "Mail Daemon", ClientID: msDaemonID, Secrets: sec, Tenant: contosoID, AppPermissions: []string{"IMAP.AccessAsApp", "SMTP.SendAsApp"}})
-	s.AddApp(App{Flavor: Microsoft, Name: "No Reply App", ClientID: msNoReplyID, Secrets: sec, Tenant: contosoID})
+	s.AddApp(App{Provider: provider.Microsoft, Name: "Mail Tokens", ClientID: msWebID, Secrets: sec, RedirectURIs: []string{redirectURI}, Tenant: contosoID})
+	s.AddApp(App{Provider: provider.Microsoft, Name: "Mail Tokens Multi", ClientID: msMultiID, Secrets: sec, RedirectURIs: []string{redirectURI}, Tenant: contosoID, MultiTenant: true, AllowPublicClient: true})
+	s.AddApp(App{Provider: provider.Microsoft, Name: "Mail Tokens CLI", ClientID: msPublicID, RedirectURIs: []string{"http://localhost"}, Tenant: contosoID, AllowPublicClient: true})
+	s.AddApp(App{Provider: provider.Microsoft, Name: "Mail Daemon", ClientID: msDaemonID, Secrets: sec, Tenant: contosoID, AppPermissions: []string{"IMAP.AccessAsApp", "SMTP.SendAsApp"}})
+	s.AddApp(App{Provider: provider.Microsoft, Name: "No Reply App", ClientID: msNoReplyID, Secrets: sec, Tenant: contosoID})
 	gsec := []Secret{{Value: gSecret}}
-	s.AddApp(App{Flavor: Google, Name: "Mail Tokens (Google)", ClientID: gWebID, Secrets: gsec, RedirectURIs: []string{redirectURI}})
-	s.AddApp(App{Flavor: Google, Name: "Mail Tokens Testing", ClientID: gTestingID, Secrets: gsec, RedirectURIs: []string{redirectURI}, Testing: true})
-	s.AddApp(App{Flavor: Google, Name: "Mail Tokens TV", ClientID: gTVID, Secrets: gsec})
-	s.AddUser(User{Email: alice, Password: password, Tenant: contosoID, Flavor: Microsoft})
-	s.AddUser(User{Email: bob, Password: password, Tenant: fabrikamID, Flavor: Microsoft})
-	s.AddUser(User{Email: carol, Password: password, Flavor: Google})
+	s.AddApp(App{Provider: provider.Google, Name: "Mail Tokens (Google)", ClientID: gWebID, Secrets: gsec, RedirectURIs: []string{redirectURI}})
+	s.AddApp(App{Provider: provider.Google, Name: "Mail Tokens Testing", ClientID: gTestingID, Secrets: gsec, RedirectURIs: []string{redirectURI}, Testing: true})
+	s.AddApp(App{Provider: provider.Google, Name: "Mail Tokens TV", ClientID: gTVID, Secrets: gsec})
+	s.AddUser(User{Email: alice, Password: password, Tenant: contosoID, Provider: provider.Microsoft})
+	s.AddUser(User{Email: bob, Password: password, Tenant: fabrikamID, Provider: provider.Microsoft})
+	s.AddUser(User{Email: carol, Password: password, Provider: provider.Google})
 }
 
 func msEndpoint(s *Server, tenant string) oauth2.Endpoint {

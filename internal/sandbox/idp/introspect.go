@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"mailtokens/internal/provider"
 )
 
 // Token introspection (RFC 7662). Neither provider offers it to mail
@@ -17,7 +19,7 @@ type Introspection struct {
 	Username string // the user's email, lowercased; empty for app-only tokens
 	Scope    string // space-separated: Microsoft scp (delegated) or roles (app-only); Google scopes
 	ClientID string
-	Flavor   Flavor
+	Provider provider.Type
 	Exp      time.Time
 	AppOnly  bool
 	// Audience is the resource the token is for. A Microsoft token for
@@ -44,7 +46,7 @@ func (s *Server) Introspect(token string) Introspection {
 		Active:   true,
 		Scope:    t.scope,
 		ClientID: t.app.ClientID,
-		Flavor:   t.flavor,
+		Provider: t.provider,
 		Exp:      t.expiresAt,
 		AppOnly:  t.appOnly,
 		Audience: t.audience,
@@ -119,7 +121,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		Aud:       in.Audience,
 		AppOnly:   in.AppOnly,
 	}
-	if in.Flavor == Microsoft {
+	if in.Provider == provider.Microsoft {
 		resp.Iss = "https://sts.windows.net/" + in.TenantID + "/"
 	} else {
 		resp.Iss = "https://accounts.google.com"

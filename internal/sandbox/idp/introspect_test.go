@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailtokens/internal/provider"
 )
 
 // introspectHTTP asks /introspect the way a mail server would.
@@ -78,7 +80,7 @@ func TestConformance_Introspection(t *testing.T) {
 	}
 
 	in := s.Introspect(tok.AccessToken)
-	if !in.Active || in.Username != "bob.brown@fabrikam.example" || in.Flavor != Microsoft || in.AppOnly || !in.Exp.Equal(epoch.Add(3599*time.Second)) {
+	if !in.Active || in.Username != "bob.brown@fabrikam.example" || in.Provider != provider.Microsoft || in.AppOnly || !in.Exp.Equal(epoch.Add(3599*time.Second)) {
 		t.Errorf("Introspect = %+v", in)
 	}
 	// Microsoft access tokens survive consent revocation until they expire.

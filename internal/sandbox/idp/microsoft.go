@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"mailtokens/internal/provider"
 )
 
 // Microsoft identity platform v2: /{tenant}/oauth2/v2.0/authorize and
@@ -75,7 +77,7 @@ func tenantPathOf(t *Tenant) msTenantPath {
 // accounts).
 func (s *Server) msClientLocked(tp msTenantPath, clientID string) (*app, *oauthError) {
 	a := s.apps[clientID]
-	if a == nil || a.Flavor != Microsoft {
+	if a == nil || a.Provider != provider.Microsoft {
 		return nil, msAppNotFound(clientID, tp.raw)
 	}
 	switch tp.kind {
@@ -213,7 +215,7 @@ func (s *Server) msAuthorizeLocked(r *http.Request) authOutcome {
 		return fail(msErrorf(400, "login_required", 50058, "A silent sign-in request was sent but no user is signed in."))
 	}
 	p := &pendingAuth{
-		flavor:      Microsoft,
+		provider:    provider.Microsoft,
 		app:         a,
 		path:        r.URL.Path,
 		pathTenant:  tp.tenant,
@@ -243,7 +245,7 @@ func (s *Server) handleMSAuthorizeSubmit(w http.ResponseWriter, r *http.Request)
 
 func (s *Server) msAuthorizeSubmitLocked(r *http.Request) authOutcome {
 	f := r.PostForm
-	p := s.pendingLocked(f.Get("request"), Microsoft)
+	p := s.pendingLocked(f.Get("request"), provider.Microsoft)
 	if p == nil {
 		return authOutcome{pageErr: &oauthError{status: 400, code: "invalid_request", desc: "This sign-in page has expired or was already used. Start the sign-in again from the application."}}
 	}
@@ -261,8 +263,8 @@ func (s *Server) msAuthorizeSubmitLocked(r *http.Request) authOutcome {
 		return retry("Choose Accept or Cancel.")
 	}
 
-	u, ok := s.checkCredentialsLocked(Microsoft, email, f.Get("password"))
-	if msg := signInProblem(Microsoft, u, ok, p.pathTenant); msg != "" {
+	u, ok := s.checkCredentialsLocked(provider.Microsoft, email, f.Get("password"))
+	if msg := signInProblem(provider.Microsoft, u, ok, p.pathTenant); msg != "" {
 		return retry(msg)
 	}
 	if e := s.msUserAllowedLocked(p.app, tp, u); e != nil {
@@ -286,7 +288,7 @@ func (s *Server) msAuthorizeSubmitLocked(r *http.Request) authOutcome {
 // msGrantLocked records a successful Microsoft sign-in and the consent it
 // gave.
 func (s *Server) msGrantLocked(a *app, u *user, ms msScopes) *grant {
-	g := s.newGrantLocked(Microsoft, a, u, u.Tenant)
+	g := s.newGrantLocked(provider.Microsoft, a, u, u.Tenant)
 	g.ms = ms
 	g.offline = ms.offline
 	c := s.consentLocked(a, u)
@@ -305,7 +307,7 @@ func (s *Server) writeMSAuthOutcome(w http.ResponseWriter, r *http.Request, out 
 	default:
 		p := out.pending
 		s.render(w, http.StatusOK, "signin.html", signInData{
-			pageMeta:    pageMeta{Title: "Sign in to your account", Brand: Microsoft},
+			pageMeta:    pageMeta{Title: "Sign in to your account", Brand: provider.Microsoft},
 			Heading:     "Sign in",
 			AppName:     p.app.Name,
 			Scopes:      p.ms.consentLines(),
@@ -387,14 +389,14 @@ func (s *Server) msTokenLocked(r *http.Request) (any, *oauthError) {
 	}
 	resp, e := s.msGrantTypeLocked(r, gt, ca)
 	if gt == grantRefreshToken {
-		s.recordRefreshLocked(Microsoft, ca.id, f.Get("refresh_token"), e)
+		s.recordRefreshLocked(provider.Microsoft, ca.id, f.Get("refresh_token"), e)
 	}
 	return resp, e
 }
 
 // recordRefreshLocked notes a refresh attempt for Refreshes().
-func (s *Server) recordRefreshLocked(f Flavor, clientID, token string, e *oauthError) {
-	rec := RefreshRecord{Flavor: f, ClientID: clientID, RefreshToken: token, At: s.clock.Now(), Outcome: "ok"}
+func (s *Server) recordRefreshLocked(f provider.Type, clientID, token string, e *oauthError) {
+	rec := RefreshRecord{Provider: f, ClientID: clientID, RefreshToken: token, At: s.clock.Now(), Outcome: "ok"}
 	if e != nil {
 		rec.Outcome, rec.AADSTS = e.code, e.aadsts
 	}
@@ -474,7 +476,7 @@ func (s *Server) msRedeemCodeLocked(tp msTenantPath, a *app, f url.Values) (any,
 		return nil, msMissingParam("code")
 	}
 	c := s.codes[v]
-	if c == nil || c.grant.flavor != Microsoft {
+	if c == nil || c.grant.provider != provider.Microsoft {
 		if looksLikeMSCode(v) {
 			return nil, msErrorf(400, "invalid_grant", 70000, "The provided value for the 'code' parameter is not valid.")
 		}
@@ -525,7 +527,7 @@ func (s *Server) msRefreshLocked(tp msTenantPath, a *app, f url.Values) (any, *o
 	}
 	now := s.clock.Now()
 	rt := s.refreshTokens[v]
-	if rt == nil || rt.grant.flavor != Microsoft {
+	if rt == nil || rt.grant.provider != provider.Microsoft {
 		if looksLikeMSRefreshToken(v) {
 			return nil, msErrorf(400, "invalid_grant", 70000, "Provided grant is invalid or malformed.")
 		}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"mailtokens/internal/clock"
+	"mailtokens/internal/provider"
 )
 
 func TestConformance_MSTenantForms(t *testing.T) {
@@ -187,7 +188,7 @@ func TestConformance_MSClientAuthStyles(t *testing.T) {
 		}
 	}
 	// Secrets with characters that need form-encoding survive Basic auth.
-	s.AddApp(App{Flavor: Microsoft, Name: "Odd", ClientID: "odd-app", Secrets: []Secret{{Value: "a+b/c=d%e f~"}}, RedirectURIs: []string{redirectURI}, Tenant: contosoID})
+	s.AddApp(App{Provider: provider.Microsoft, Name: "Odd", ClientID: "odd-app", Secrets: []Secret{{Value: "a+b/c=d%e f~"}}, RedirectURIs: []string{redirectURI}, Tenant: contosoID})
 	cfg := msConfig(s)
 	cfg.ClientID, cfg.ClientSecret = "odd-app", "a+b/c=d%e f~"
 	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"mailtokens/internal/provider"
 )
 
 // HTML pages: embedded html/template files, one layout plus one file per
@@ -62,7 +64,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 // pageMeta is what the layout needs from every page.
 type pageMeta struct {
 	Title string
-	Brand Flavor // "" for the sandbox's own pages
+	Brand provider.Type // "" for the sandbox's own pages
 }
 
 type hiddenField struct{ Name, Value string }
@@ -115,7 +117,7 @@ func (s *Server) renderMSErrorPage(w http.ResponseWriter, r *http.Request, e *oa
 		msg = fmt.Sprintf("AADSTS%d: %s", e.aadsts, e.desc)
 	}
 	s.render(w, http.StatusBadRequest, "error.html", errorData{
-		pageMeta: pageMeta{Title: "Sign in to your account", Brand: Microsoft},
+		pageMeta: pageMeta{Title: "Sign in to your account", Brand: provider.Microsoft},
 		Heading:  "Sign in",
 		Lead:     "Sorry, but we're having trouble signing you in.",
 		Message:  msg,
@@ -135,7 +137,7 @@ func (s *Server) renderGoogleErrorPage(w http.ResponseWriter, e *oauthError) {
 		heading = "Access blocked: Authorization Error"
 	}
 	s.render(w, e.status, "error.html", errorData{
-		pageMeta: pageMeta{Title: "Error - Google Accounts", Brand: Google},
+		pageMeta: pageMeta{Title: "Error - Google Accounts", Brand: provider.Google},
 		Heading:  heading,
 		Lead:     fmt.Sprintf("Error %d: %s", e.status, e.code),
 		Message:  e.desc,
@@ -155,7 +157,7 @@ func (s *Server) handleErrorCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, http.StatusOK, "error.html", errorData{
-		pageMeta: pageMeta{Title: fmt.Sprintf("AADSTS%d", code), Brand: Microsoft},
+		pageMeta: pageMeta{Title: fmt.Sprintf("AADSTS%d", code), Brand: provider.Microsoft},
 		Heading:  fmt.Sprintf("AADSTS%d", code),
 		Message:  text,
 	})
@@ -199,7 +201,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	slices.SortFunc(data.Tenants, func(a, b Tenant) int { return strings.Compare(a.Domain, b.Domain) })
 	slices.SortFunc(data.Apps, func(a, b indexApp) int { return strings.Compare(a.Name+a.ClientID, b.Name+b.ClientID) })
-	slices.SortFunc(data.Users, func(a, b User) int { return strings.Compare(string(a.Flavor)+a.Email, string(b.Flavor)+b.Email) })
+	slices.SortFunc(data.Users, func(a, b User) int { return strings.Compare(string(a.Provider)+a.Email, string(b.Provider)+b.Email) })
 	data.Endpoints = []detail{
 		{"Microsoft authorize", base + "/{tenant}/oauth2/v2.0/authorize"},
 		{"Microsoft token", base + "/{tenant}/oauth2/v2.0/token"},

@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"mailtokens/internal/provider"
+
 	"golang.org/x/oauth2"
 )
 
 func TestConformance_IndexPage(t *testing.T) {
 	s, _ := newWorld(t)
-	s.AddApp(App{Flavor: Google, Name: `<script>alert("x")</script>`, ClientID: "evil"})
+	s.AddApp(App{Provider: provider.Google, Name: `<script>alert("x")</script>`, ClientID: "evil"})
 	status, body, _ := getPage(t, s.URL()+"/")
 	for _, want := range []string{contosoDomain, msWebID, alice, password, s.URL() + "/google/token", "/devicelogin", "&lt;script&gt;"} {
 		if status != 200 || !strings.Contains(body, want) {

@@ -27,15 +27,7 @@ import (
 	"time"
 
 	"mailtokens/internal/clock"
-)
-
-// Flavor says which provider an app or user belongs to.
-type Flavor string
-
-// The two providers the sandbox imitates.
-const (
-	Microsoft Flavor = "microsoft"
-	Google    Flavor = "google"
+	"mailtokens/internal/provider"
 )
 
 // Tenant is a Microsoft Entra tenant (a directory).
@@ -56,7 +48,7 @@ type Secret struct {
 
 // App is an app registration (Microsoft) or an OAuth client (Google).
 type App struct {
-	Flavor       Flavor
+	Provider     provider.Type
 	Name         string
 	ClientID     string
 	Secrets      []Secret
@@ -82,7 +74,7 @@ type User struct {
 	Email    string
 	Password string
 	Tenant   string // Microsoft tenant ID; empty for Google
-	Flavor   Flavor
+	Provider provider.Type
 }
 
 // Options configures a Server.
@@ -274,7 +266,7 @@ func (s *Server) AddApp(a App) {
 func (s *Server) AddUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users[userKey(u.Flavor, u.Email)] = &user{User: u, objectID: newUUID()}
+	s.users[userKey(u.Provider, u.Email)] = &user{User: u, objectID: newUUID()}
 }
 
 // GrantAdminConsent records that an admin of tenantID consented to the app
@@ -295,7 +287,7 @@ func (s *Server) SetRotation(on bool) {
 }
 
 // SetAccessTokenLifetime sets the lifetime of new access tokens for both
-// flavors (default 3599s); expires_in reflects it.
+// providers (default 3599s); expires_in reflects it.
 func (s *Server) SetAccessTokenLifetime(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -365,7 +357,7 @@ func (s *Server) ExpireSecrets(clientID string) {
 
 // RefreshRecord is one refresh_token grant request seen by a token endpoint.
 type RefreshRecord struct {
-	Flavor       Flavor
+	Provider     provider.Type
 	ClientID     string
 	RefreshToken string
 	At           time.Time
@@ -384,7 +376,7 @@ func (s *Server) Refreshes() []RefreshRecord {
 	return append([]RefreshRecord(nil), s.refreshes...)
 }
 
-// TokenRequests counts the token-endpoint requests (both flavors) that carried
+// TokenRequests counts the token-endpoint requests (both providers) that carried
 // the given grant_type, successful or not.
 func (s *Server) TokenRequests(grantType string) int {
 	s.mu.Lock()

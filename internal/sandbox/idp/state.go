@@ -3,6 +3,8 @@ package idp
 import (
 	"strings"
 	"time"
+
+	"mailtokens/internal/provider"
 )
 
 // state is everything the sandbox remembers. It is embedded in Server and
@@ -76,7 +78,7 @@ type user struct {
 	objectID string
 }
 
-func userKey(f Flavor, email string) string { return string(f) + "|" + strings.ToLower(email) }
+func userKey(f provider.Type, email string) string { return string(f) + "|" + strings.ToLower(email) }
 
 type adminConsentKey struct{ clientID, tenantID string }
 
@@ -104,7 +106,7 @@ type consent struct {
 // access tokens stand for.
 type grant struct {
 	id       string // shown as the "sid" claim
-	flavor   Flavor
+	provider provider.Type
 	app      *app
 	user     *user
 	tenantID string   // Microsoft: the user's tenant, the tokens' "tid"
@@ -133,7 +135,7 @@ type refreshToken struct {
 // about it by introspection.
 type accessToken struct {
 	value     string
-	flavor    Flavor
+	provider  provider.Type
 	grant     *grant // nil for app-only tokens
 	app       *app
 	tenantID  string
@@ -163,7 +165,7 @@ type authCode struct {
 // screen; the page carries its id in a hidden field.
 type pendingAuth struct {
 	id          string
-	flavor      Flavor
+	provider    provider.Type
 	app         *app
 	path        string  // the page's own path, for the form's action
 	pathTenant  *Tenant // Microsoft: nil for common/organizations
@@ -189,7 +191,7 @@ func (s *Server) revokeConsentLocked(clientID, email string) {
 	}
 	for _, g := range c.grants {
 		g.consentRevoked = true
-		if g.flavor == Google {
+		if g.provider == provider.Google {
 			g.revoked = true
 		}
 	}
@@ -209,10 +211,10 @@ func (s *Server) consentLocked(a *app, u *user) *consent {
 
 // newGrantLocked records an interactive sign-in (or device approval) as a
 // grant under the user's consent.
-func (s *Server) newGrantLocked(f Flavor, a *app, u *user, tenantID string) *grant {
+func (s *Server) newGrantLocked(f provider.Type, a *app, u *user, tenantID string) *grant {
 	g := &grant{
 		id:        newUUID(),
-		flavor:    f,
+		provider:  f,
 		app:       a,
 		user:      u,
 		tenantID:  tenantID,
@@ -226,7 +228,7 @@ func (s *Server) newGrantLocked(f Flavor, a *app, u *user, tenantID string) *gra
 
 // checkCredentialsLocked looks the user up and checks the password. It
 // returns nil, false for an unknown user and u, false for a wrong password.
-func (s *Server) checkCredentialsLocked(f Flavor, email, password string) (*user, bool) {
+func (s *Server) checkCredentialsLocked(f provider.Type, email, password string) (*user, bool) {
 	u := s.users[userKey(f, strings.TrimSpace(email))]
 	if u == nil {
 		return nil, false
@@ -242,9 +244,9 @@ func (s *Server) newPendingLocked(p *pendingAuth) {
 }
 
 // pendingLocked returns a live pending request, or nil.
-func (s *Server) pendingLocked(id string, f Flavor) *pendingAuth {
+func (s *Server) pendingLocked(id string, f provider.Type) *pendingAuth {
 	p := s.pending[id]
-	if p == nil || p.flavor != f || s.clock.Now().Sub(p.createdAt) > pendingLifetime {
+	if p == nil || p.provider != f || s.clock.Now().Sub(p.createdAt) > pendingLifetime {
 		return nil
 	}
 	return p

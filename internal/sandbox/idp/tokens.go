@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"mailtokens/internal/provider"
 )
 
 // Token shapes. Clients must treat tokens as opaque, but they meet their
@@ -191,7 +193,7 @@ func newGoogleRefreshTokenString() string { return googleRTPrefix + randomFrom(u
 func (s *Server) issueAccessTokenLocked(g *grant, ms msScopes) *accessToken {
 	now := s.clock.Now()
 	t := &accessToken{
-		flavor:    g.flavor,
+		provider:  g.provider,
 		grant:     g,
 		app:       g.app,
 		tenantID:  g.tenantID,
@@ -199,12 +201,12 @@ func (s *Server) issueAccessTokenLocked(g *grant, ms msScopes) *accessToken {
 		issuedAt:  now,
 		expiresAt: now.Add(s.accessLifetime),
 	}
-	switch g.flavor {
-	case Microsoft:
+	switch g.provider {
+	case provider.Microsoft:
 		t.audience = ms.resourceURI
 		t.scope = ms.scp()
 		t.value = s.msAccessTokenString(t)
-	case Google:
+	case provider.Google:
 		t.audience = g.app.ClientID
 		t.scope = strings.Join(g.google, " ")
 		t.value = newGoogleAccessTokenString()
@@ -222,7 +224,7 @@ func (s *Server) issueAppTokenLocked(a *app, tenantID string, res *msResource, r
 		roles = a.AppPermissions
 	}
 	t := &accessToken{
-		flavor:    Microsoft,
+		provider:  provider.Microsoft,
 		app:       a,
 		tenantID:  tenantID,
 		audience:  resourceURI,
@@ -245,10 +247,10 @@ const googleMaxRefreshTokens = 100
 func (s *Server) issueRefreshTokenLocked(g *grant) *refreshToken {
 	now := s.clock.Now()
 	rt := &refreshToken{grant: g, issuedAt: now, lastUsed: now}
-	switch g.flavor {
-	case Microsoft:
+	switch g.provider {
+	case provider.Microsoft:
 		rt.value = newMSRefreshTokenString()
-	case Google:
+	case provider.Google:
 		rt.value = newGoogleRefreshTokenString()
 		c := s.consentLocked(g.app, g.user)
 		c.googleRefresh = append(c.googleRefresh, rt)
@@ -271,10 +273,10 @@ func (s *Server) issueCodeLocked(g *grant, p *pendingAuth, issueRefresh bool) *a
 		issuedAt:     s.clock.Now(),
 		issueRefresh: issueRefresh,
 	}
-	switch g.flavor {
-	case Microsoft:
+	switch g.provider {
+	case provider.Microsoft:
 		c.value = msCodePrefix + randomURLSafe(760)
-	case Google:
+	case provider.Google:
 		c.value = googleCodePrefix + randomFrom(urlSafe, 70)
 	}
 	s.codes[c.value] = c

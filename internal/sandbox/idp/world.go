@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"mailtokens/internal/provider"
+
 	"golang.org/x/oauth2"
 )
 
@@ -46,27 +48,27 @@ func (s *Server) AddWorld(redirectURIs ...string) World {
 	redirects := append([]string{mintRedirect}, redirectURIs...)
 	s.AddTenant(Tenant{ID: w.TenantID, Domain: w.TenantDomain})
 	s.AddApp(App{
-		Flavor: Microsoft, Name: "Contoso mail workers", ClientID: w.MSClientID,
+		Provider: provider.Microsoft, Name: "Contoso mail workers", ClientID: w.MSClientID,
 		Secrets: []Secret{{Value: w.MSSecret}}, RedirectURIs: redirects, Tenant: w.TenantID,
 		AllowPublicClient: true,
 		AppPermissions:    []string{"IMAP.AccessAsApp", "POP.AccessAsApp", "SMTP.SendAsApp"},
 	})
 	s.GrantAdminConsent(w.MSClientID, w.TenantID)
 	s.AddApp(App{
-		Flavor: Google, Name: "Mail workers", ClientID: w.GoogleClientID,
+		Provider: provider.Google, Name: "Mail workers", ClientID: w.GoogleClientID,
 		Secrets: []Secret{{Value: w.GoogleSecret}}, RedirectURIs: redirects,
 	})
 	for _, u := range []string{w.MSUser, w.MSOtherUser} {
-		s.AddUser(User{Email: u, Password: w.Password, Tenant: w.TenantID, Flavor: Microsoft})
+		s.AddUser(User{Email: u, Password: w.Password, Tenant: w.TenantID, Provider: provider.Microsoft})
 	}
-	s.AddUser(User{Email: w.GoogleUser, Password: w.Password, Flavor: Google})
+	s.AddUser(User{Email: w.GoogleUser, Password: w.Password, Provider: provider.Google})
 	return w
 }
 
 // Endpoints returns the sandbox's authorization and token URLs for a
-// flavor (Microsoft through the world's tenant).
-func (s *Server) Endpoints(w World, f Flavor) (authURL, tokenURL string) {
-	if f == Google {
+// provider (Microsoft through the world's tenant).
+func (s *Server) Endpoints(w World, f provider.Type) (authURL, tokenURL string) {
+	if f == provider.Google {
 		return s.URL() + "/google/o/oauth2/v2/auth", s.URL() + "/google/token"
 	}
 	base := s.URL() + "/" + w.TenantID + "/oauth2/v2.0"
@@ -77,13 +79,13 @@ func (s *Server) Endpoints(w World, f Flavor) (authURL, tokenURL string) {
 // page, sign-in and consent, PKCE, the token endpoint — for tests that need
 // a live token without caring how. Microsoft scopes default to IMAP, POP
 // and SMTP for Exchange Online; Google's to the mail scope.
-func (s *Server) MintToken(ctx context.Context, w World, f Flavor, email string, scopes ...string) (access, refresh string, err error) {
+func (s *Server) MintToken(ctx context.Context, w World, f provider.Type, email string, scopes ...string) (access, refresh string, err error) {
 	cfg := oauth2.Config{RedirectURL: mintRedirect}
 	cfg.Endpoint.AuthURL, cfg.Endpoint.TokenURL = s.Endpoints(w, f)
 	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	var opts []oauth2.AuthCodeOption
 	switch f {
-	case Google:
+	case provider.Google:
 		cfg.ClientID, cfg.ClientSecret = w.GoogleClientID, w.GoogleSecret
 		if len(scopes) == 0 {
 			scopes = []string{"https://mail.google.com/"}

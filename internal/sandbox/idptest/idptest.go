@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mailtokens/internal/clock"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/testcert"
@@ -64,12 +65,12 @@ func New(t testing.TB, opt Options) *Sandbox {
 	return s
 }
 
-// Token mints a live access token for email at the provider of flavor.
-func (s *Sandbox) Token(t testing.TB, flavor idp.Flavor, email string, scopes ...string) string {
+// Token mints a live access token for email at the provider typ.
+func (s *Sandbox) Token(t testing.TB, typ provider.Type, email string, scopes ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	at, _, err := s.IDP.MintToken(ctx, s.World, flavor, email, scopes...)
+	at, _, err := s.IDP.MintToken(ctx, s.World, typ, email, scopes...)
 	if err != nil {
 		t.Fatalf("mint a token for %s: %v", email, err)
 	}

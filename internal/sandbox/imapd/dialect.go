@@ -6,7 +6,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mailtokens/internal/oauthsasl"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/mailauth"
 )
 
@@ -29,9 +29,9 @@ type dialect struct {
 	noMechanism *imap.Error
 }
 
-var dialects = map[idp.Flavor]*dialect{
-	idp.Microsoft: exchange,
-	idp.Google:    gmail,
+var dialects = map[provider.Type]*dialect{
+	provider.Microsoft: exchange,
+	provider.Google:    gmail,
 }
 
 // exchange is Exchange Online (outlook.office365.com). It offers no

@@ -10,8 +10,9 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idptest"
+	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/syncbuf"
 )
 
@@ -26,7 +27,7 @@ type fixture struct {
 	srv *Server
 }
 
-func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
+func newFixture(t *testing.T, style provider.Type, opt Options) *fixture {
 	t.Helper()
 	f := &fixture{Sandbox: idptest.New(t, idptest.Options{Start: idptest.Epoch})}
 	opt.Style, opt.Directory, opt.TLS = style, f.Directory, f.Cert.ServerTLS()
@@ -38,7 +39,7 @@ func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
 	return f
 }
 
-func (f *fixture) listen(t *testing.T, mode Mode) string {
+func (f *fixture) listen(t *testing.T, mode mailauth.Mode) string {
 	t.Helper()
 	addr, err := f.srv.Listen(mode)
 	if err != nil {
@@ -63,10 +64,10 @@ func dialConn(t *testing.T, addr string) net.Conn {
 // With ImplicitTLS
 // the client names no server, so crypto/tls verifies the certificate by
 // the IP address dialed, as a worker given MAILBOX_HOST = 127.0.0.1 would.
-func (f *fixture) dial(t *testing.T, addr string, mode Mode, opt *imapclient.Options) *imapclient.Client {
+func (f *fixture) dial(t *testing.T, addr string, mode mailauth.Mode, opt *imapclient.Options) *imapclient.Client {
 	t.Helper()
 	var conn net.Conn
-	if mode == ImplicitTLS {
+	if mode == mailauth.ImplicitTLS {
 		tc, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", addr, f.Cert.ClientTLS())
 		if err != nil {
 			t.Fatal(err)

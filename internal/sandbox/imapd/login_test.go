@@ -12,7 +12,8 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"mailtokens/internal/oauthsasl"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // wantIMAPError fails unless err is the *imap.Error want (type, code, text).
@@ -38,24 +39,24 @@ func numMessages(t *testing.T, c *imapclient.Client, folder string) uint32 {
 // every mechanism the service offers.
 func TestTokenLoginOwnMailbox(t *testing.T) {
 	for _, tc := range []struct {
-		style idp.Flavor
+		style provider.Type
 		mech  string
 	}{
-		{idp.Microsoft, oauthsasl.XOAUTH2},
-		{idp.Google, oauthsasl.XOAUTH2},
-		{idp.Google, oauthsasl.OAUTHBEARER},
+		{provider.Microsoft, oauthsasl.XOAUTH2},
+		{provider.Google, oauthsasl.XOAUTH2},
+		{provider.Google, oauthsasl.OAUTHBEARER},
 	} {
 		t.Run(string(tc.style)+"/"+tc.mech, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
 			user := f.World.MSUser
-			if tc.style == idp.Google {
+			if tc.style == provider.Google {
 				user = f.World.GoogleUser
 			}
 			if _, err := f.srv.Append(user, "INBOX", testMessage("waiting")); err != nil {
 				t.Fatal(err)
 			}
-			addr := f.listen(t, ImplicitTLS)
-			c := f.dial(t, addr, ImplicitTLS, nil)
+			addr := f.listen(t, mailauth.ImplicitTLS)
+			c := f.dial(t, addr, mailauth.ImplicitTLS, nil)
 
 			token := f.Token(t, tc.style, user)
 			var client sasl.Client = oauthsasl.NewXOAUTH2Client(user, token)
@@ -79,16 +80,16 @@ func TestTokenLoginOwnMailbox(t *testing.T) {
 // A delegate's token opens a shared mailbox named in user= when the
 // Directory grants full access, and is refused without it.
 func TestTokenLoginSharedMailbox(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	w := f.World
 	f.Directory.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
 	if _, err := f.srv.Append(w.MSSharedMailbox, "INBOX", testMessage("for the helpdesk")); err != nil {
 		t.Fatal(err)
 	}
-	addr := f.listen(t, ImplicitTLS)
+	addr := f.listen(t, mailauth.ImplicitTLS)
 
-	c := f.dial(t, addr, ImplicitTLS, nil)
-	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, idp.Microsoft, w.MSUser))); err != nil {
+	c := f.dial(t, addr, mailauth.ImplicitTLS, nil)
+	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, provider.Microsoft, w.MSUser))); err != nil {
 		t.Fatalf("delegate with full access: %v", err)
 	}
 	// The session is the shared mailbox's, not the token owner's.
@@ -96,8 +97,8 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 		t.Errorf("shared INBOX holds %d messages, want 1", n)
 	}
 
-	other := f.dial(t, addr, ImplicitTLS, nil)
-	err := other.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, idp.Microsoft, w.MSOtherUser)))
+	other := f.dial(t, addr, mailauth.ImplicitTLS, nil)
+	err := other.Authenticate(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, provider.Microsoft, w.MSOtherUser)))
 	wantIMAPError(t, "user without full access", err, exchange.authFailed)
 
 	st := f.srv.Stats()[w.MSSharedMailbox]
@@ -115,42 +116,42 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 func TestTokenRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		style idp.Flavor
+		style provider.Type
 		// token returns the token to present for the world's user.
 		token func(t *testing.T, f *fixture) string
 	}{
-		{"microsoft/expired", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			tok := f.Token(t, idp.Microsoft, f.World.MSUser)
+		{"microsoft/expired", provider.Microsoft, func(t *testing.T, f *fixture) string {
+			tok := f.Token(t, provider.Microsoft, f.World.MSUser)
 			f.Clock.Advance(2 * time.Hour) // access tokens live about an hour
 			return tok
 		}},
-		{"microsoft/graph audience", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://graph.microsoft.com/IMAP.AccessAsUser.All")
+		{"microsoft/graph audience", provider.Microsoft, func(t *testing.T, f *fixture) string {
+			return f.Token(t, provider.Microsoft, f.World.MSUser, "https://graph.microsoft.com/IMAP.AccessAsUser.All")
 		}},
-		{"microsoft/SMTP scope only", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://outlook.office.com/SMTP.Send")
+		{"microsoft/SMTP scope only", provider.Microsoft, func(t *testing.T, f *fixture) string {
+			return f.Token(t, provider.Microsoft, f.World.MSUser, "https://outlook.office.com/SMTP.Send")
 		}},
-		{"microsoft/unknown token", idp.Microsoft, func(*testing.T, *fixture) string { return "eyJ0eXAiOiJKV1QifQ.e30.c2ln" }},
-		{"google/expired", idp.Google, func(t *testing.T, f *fixture) string {
-			tok := f.Token(t, idp.Google, f.World.GoogleUser)
+		{"microsoft/unknown token", provider.Microsoft, func(*testing.T, *fixture) string { return "eyJ0eXAiOiJKV1QifQ.e30.c2ln" }},
+		{"google/expired", provider.Google, func(t *testing.T, f *fixture) string {
+			tok := f.Token(t, provider.Google, f.World.GoogleUser)
 			f.Clock.Advance(2 * time.Hour)
 			return tok
 		}},
-		{"google/readonly scope", idp.Google, func(t *testing.T, f *fixture) string {
-			return f.Token(t, idp.Google, f.World.GoogleUser, "https://www.googleapis.com/auth/gmail.readonly")
+		{"google/readonly scope", provider.Google, func(t *testing.T, f *fixture) string {
+			return f.Token(t, provider.Google, f.World.GoogleUser, "https://www.googleapis.com/auth/gmail.readonly")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
 			user := f.World.MSUser
-			if tc.style == idp.Google {
+			if tc.style == provider.Google {
 				user = f.World.GoogleUser
 			}
 			tok := tc.token(t, f)
-			c := f.dial(t, f.listen(t, Plain), Plain, nil)
+			c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain, nil)
 			client := oauthsasl.NewXOAUTH2Client(user, tok)
 			err := c.Authenticate(client)
-			if tc.style == idp.Microsoft {
+			if tc.style == provider.Microsoft {
 				wantIMAPError(t, "Authenticate", err, exchange.authFailed)
 				if client.Failure() != nil {
 					t.Errorf("Exchange sent a failure challenge: %+v", client.Failure())
@@ -176,39 +177,39 @@ func TestTokenRefused(t *testing.T) {
 // The expired-token case over time: the same token works, then stops
 // working once the clock passes its expiry.
 func TestTokenExpires(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
-	tok := f.Token(t, idp.Microsoft, user)
-	addr := f.listen(t, Plain)
-	if err := f.dial(t, addr, Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok)); err != nil {
+	tok := f.Token(t, provider.Microsoft, user)
+	addr := f.listen(t, mailauth.Plain)
+	if err := f.dial(t, addr, mailauth.Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok)); err != nil {
 		t.Fatalf("fresh token: %v", err)
 	}
 	f.Clock.Advance(time.Hour)
-	err := f.dial(t, addr, Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok))
+	err := f.dial(t, addr, mailauth.Plain, nil).Authenticate(oauthsasl.NewXOAUTH2Client(user, tok))
 	wantIMAPError(t, "token an hour later", err, exchange.authFailed)
 }
 
 // PASSWORD logins: the LOGIN command and AUTHENTICATE PLAIN, right and
 // wrong, worded per service.
 func TestPasswordLogin(t *testing.T) {
-	for _, style := range []idp.Flavor{idp.Microsoft, idp.Google} {
+	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
 		t.Run(string(style), func(t *testing.T) {
 			f := newFixture(t, style, Options{})
 			const mailbox, password = "printer@contoso.example", "correct horse"
 			f.Directory.SetPassword(mailbox, password)
-			addr := f.listen(t, ImplicitTLS)
+			addr := f.listen(t, mailauth.ImplicitTLS)
 			d := dialects[style]
 
-			if err := f.dial(t, addr, ImplicitTLS, nil).Login(mailbox, password).Wait(); err != nil {
+			if err := f.dial(t, addr, mailauth.ImplicitTLS, nil).Login(mailbox, password).Wait(); err != nil {
 				t.Errorf("LOGIN: %v", err)
 			}
-			err := f.dial(t, addr, ImplicitTLS, nil).Login(mailbox, "wrong").Wait()
+			err := f.dial(t, addr, mailauth.ImplicitTLS, nil).Login(mailbox, "wrong").Wait()
 			wantIMAPError(t, "LOGIN with a wrong password", err, d.loginFailed)
 
-			if err := f.dial(t, addr, ImplicitTLS, nil).Authenticate(sasl.NewPlainClient("", mailbox, password)); err != nil {
+			if err := f.dial(t, addr, mailauth.ImplicitTLS, nil).Authenticate(sasl.NewPlainClient("", mailbox, password)); err != nil {
 				t.Errorf("AUTHENTICATE PLAIN: %v", err)
 			}
-			err = f.dial(t, addr, ImplicitTLS, nil).Authenticate(sasl.NewPlainClient("", mailbox, "wrong"))
+			err = f.dial(t, addr, mailauth.ImplicitTLS, nil).Authenticate(sasl.NewPlainClient("", mailbox, "wrong"))
 			wantIMAPError(t, "AUTHENTICATE PLAIN with a wrong password", err, d.authFailed)
 
 			st := f.srv.Stats()[mailbox]
@@ -223,15 +224,15 @@ func TestPasswordLogin(t *testing.T) {
 // mechanism it does not have.
 func TestMechanismsOffered(t *testing.T) {
 	for _, tc := range []struct {
-		style      idp.Flavor
+		style      provider.Type
 		want, dont []imap.Cap
 	}{
-		{idp.Microsoft, []imap.Cap{"AUTH=PLAIN", "AUTH=XOAUTH2", imap.CapSASLIR}, []imap.Cap{"AUTH=OAUTHBEARER"}},
-		{idp.Google, []imap.Cap{"AUTH=PLAIN", "AUTH=XOAUTH2", "AUTH=OAUTHBEARER", imap.CapSASLIR}, nil},
+		{provider.Microsoft, []imap.Cap{"AUTH=PLAIN", "AUTH=XOAUTH2", imap.CapSASLIR}, []imap.Cap{"AUTH=OAUTHBEARER"}},
+		{provider.Google, []imap.Cap{"AUTH=PLAIN", "AUTH=XOAUTH2", "AUTH=OAUTHBEARER", imap.CapSASLIR}, nil},
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
-			c := f.dial(t, f.listen(t, Plain), Plain, nil)
+			c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain, nil)
 			caps, err := c.Capability().Wait()
 			if err != nil {
 				t.Fatal(err)
@@ -246,8 +247,8 @@ func TestMechanismsOffered(t *testing.T) {
 					t.Errorf("%s offered", cp)
 				}
 			}
-			if tc.style == idp.Microsoft {
-				tok := f.Token(t, idp.Microsoft, f.World.MSUser)
+			if tc.style == provider.Microsoft {
+				tok := f.Token(t, provider.Microsoft, f.World.MSUser)
 				err := c.Authenticate(oauthsasl.NewOAUTHBEARERClient(f.World.MSUser, tok, "127.0.0.1", 993))
 				wantIMAPError(t, "OAUTHBEARER at Exchange", err, exchange.noMechanism)
 			}
@@ -260,21 +261,21 @@ func TestMechanismsOffered(t *testing.T) {
 func TestWireRefusal(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	for _, tc := range []struct {
-		style idp.Flavor
+		style provider.Type
 		mech  string
 		ir    []byte
 		// lines alternate: what the server must send, what the client
 		// answers ("" for the empty answer; nil ends).
 		lines []string
 	}{
-		{idp.Microsoft, oauthsasl.XOAUTH2, oauthsasl.XOAUTH2Response("support@contoso.example", "not-a-token"),
+		{provider.Microsoft, oauthsasl.XOAUTH2, oauthsasl.XOAUTH2Response("support@contoso.example", "not-a-token"),
 			[]string{"a1 NO AUTHENTICATE failed."}},
-		{idp.Google, oauthsasl.XOAUTH2, oauthsasl.XOAUTH2Response("support.team@gmail.example", "ya29.not-a-token"),
+		{provider.Google, oauthsasl.XOAUTH2, oauthsasl.XOAUTH2Response("support.team@gmail.example", "ya29.not-a-token"),
 			[]string{
 				"+ " + b64([]byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`)), "",
 				"a1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)",
 			}},
-		{idp.Google, oauthsasl.OAUTHBEARER, oauthsasl.OAUTHBEARERResponse("support.team@gmail.example", "127.0.0.1", 993, "ya29.not-a-token"),
+		{provider.Google, oauthsasl.OAUTHBEARER, oauthsasl.OAUTHBEARERResponse("support.team@gmail.example", "127.0.0.1", 993, "ya29.not-a-token"),
 			[]string{
 				"+ " + b64([]byte(`{"status":"invalid_request","scope":"https://mail.google.com/"}`)), b64([]byte{1}),
 				"a1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)",
@@ -282,7 +283,7 @@ func TestWireRefusal(t *testing.T) {
 	} {
 		t.Run(string(tc.style)+"/"+tc.mech, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
-			w := dialWire(t, f.listen(t, Plain))
+			w := dialWire(t, f.listen(t, mailauth.Plain))
 			w.send("a1 AUTHENTICATE " + tc.mech + " " + b64(tc.ir))
 			for i, l := range tc.lines {
 				if i%2 == 0 {
@@ -300,9 +301,9 @@ func TestWireRefusal(t *testing.T) {
 // A client without SASL-IR sends AUTHENTICATE alone and gets the usual
 // empty continuation, "+ ", before it sends its credentials.
 func TestWirePlainWithoutInitialResponse(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	f.Directory.SetPassword("printer@contoso.example", "pw")
-	w := dialWire(t, f.listen(t, Plain))
+	w := dialWire(t, f.listen(t, mailauth.Plain))
 	w.send("a1 AUTHENTICATE PLAIN")
 	w.expect("+ ")
 	w.send(base64.StdEncoding.EncodeToString([]byte("\x00printer@contoso.example\x00pw")))
@@ -314,14 +315,14 @@ func TestWirePlainWithoutInitialResponse(t *testing.T) {
 // A Microsoft access token is a JWT of about 2,000 characters; its
 // AUTHENTICATE line with SASL-IR is far longer than that.
 func TestLongTokenLine(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
-	tok := f.Token(t, idp.Microsoft, user)
+	tok := f.Token(t, provider.Microsoft, user)
 	line := "a1 AUTHENTICATE XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, tok))
 	if len(line) <= 2000 {
 		t.Fatalf("AUTHENTICATE line is %d bytes; the test needs more than 2,000", len(line))
 	}
-	w := dialWire(t, f.listen(t, Plain))
+	w := dialWire(t, f.listen(t, mailauth.Plain))
 	w.send(line)
 	if got := w.line(); !strings.HasPrefix(got, "a1 OK ") {
 		t.Fatalf("server sent %q, want a1 OK", got)
@@ -331,12 +332,12 @@ func TestLongTokenLine(t *testing.T) {
 // A RequireStartTLS listener refuses logins until the client upgrades; the
 // optional variant lets it log in in clear text.
 func TestSTARTTLS(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
-	tok := f.Token(t, idp.Microsoft, user)
-	required := f.listen(t, RequireStartTLS)
+	tok := f.Token(t, provider.Microsoft, user)
+	required := f.listen(t, mailauth.RequireStartTLS)
 
-	clear := f.dial(t, required, Plain, nil)
+	clear := f.dial(t, required, mailauth.Plain, nil)
 	caps, err := clear.Capability().Wait()
 	if err != nil {
 		t.Fatal(err)
@@ -362,25 +363,25 @@ func TestSTARTTLS(t *testing.T) {
 		t.Errorf("AUTHENTICATE after STARTTLS: %v", err)
 	}
 
-	optional := f.dial(t, f.listen(t, StartTLS), Plain, nil)
+	optional := f.dial(t, f.listen(t, mailauth.StartTLS), mailauth.Plain, nil)
 	if err := optional.Authenticate(oauthsasl.NewXOAUTH2Client(user, tok)); err != nil {
 		t.Errorf("AUTHENTICATE in clear text where STARTTLS is optional: %v", err)
 	}
 }
 
 func TestListenNeedsTLSConfig(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
-	s, err := New(Options{Style: idp.Microsoft, Directory: f.Directory})
+	f := newFixture(t, provider.Microsoft, Options{})
+	s, err := New(Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: f.Directory}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, mode := range []Mode{ImplicitTLS, RequireStartTLS, StartTLS} {
+	for _, mode := range []mailauth.Mode{mailauth.ImplicitTLS, mailauth.RequireStartTLS, mailauth.StartTLS} {
 		if _, err := s.Listen(mode); err == nil {
 			t.Errorf("Listen(%v) without Options.TLS succeeded", mode)
 		}
 	}
-	if _, err := New(Options{Style: "yahoo", Directory: f.Directory}); err == nil {
+	if _, err := New(Options{ServerOptions: mailauth.ServerOptions{Style: "yahoo", Directory: f.Directory}}); err == nil {
 		t.Error("New with an unknown style succeeded")
 	}
 }

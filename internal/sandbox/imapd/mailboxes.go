@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"mailtokens/internal/provider"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-
-	"mailtokens/internal/sandbox/idp"
 )
 
 // Message is a message as the server stores it.
@@ -27,9 +27,9 @@ type Message struct {
 // standardFolders are created with every mailbox, so that a client moving
 // mail to "Archive" or "[Gmail]/Trash" finds what it would find at the
 // real service.
-var standardFolders = map[idp.Flavor][]string{
-	idp.Microsoft: {"INBOX", "Archive", "Deleted Items", "Drafts", "Junk Email", "Outbox", "Sent Items"},
-	idp.Google:    {"INBOX", "[Gmail]/All Mail", "[Gmail]/Drafts", "[Gmail]/Sent Mail", "[Gmail]/Spam", "[Gmail]/Trash"},
+var standardFolders = map[provider.Type][]string{
+	provider.Microsoft: {"INBOX", "Archive", "Deleted Items", "Drafts", "Junk Email", "Outbox", "Sent Items"},
+	provider.Google:    {"INBOX", "[Gmail]/All Mail", "[Gmail]/Drafts", "[Gmail]/Sent Mail", "[Gmail]/Spam", "[Gmail]/Trash"},
 }
 
 // folderName spells INBOX the one way imapmemserver knows it; IMAP makes

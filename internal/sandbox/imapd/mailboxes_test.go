@@ -11,7 +11,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailtokens/internal/oauthsasl"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // loggedIn returns a client logged in to the world's Microsoft user's
@@ -19,8 +20,8 @@ import (
 func (f *fixture) loggedIn(t *testing.T, addr string, opt *imapclient.Options) *imapclient.Client {
 	t.Helper()
 	user := f.World.MSUser
-	c := f.dial(t, addr, Plain, opt)
-	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(user, f.Token(t, idp.Microsoft, user))); err != nil {
+	c := f.dial(t, addr, mailauth.Plain, opt)
+	if err := c.Authenticate(oauthsasl.NewXOAUTH2Client(user, f.Token(t, provider.Microsoft, user))); err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
 	return c
@@ -52,7 +53,7 @@ func wantMessages(t *testing.T, s *Server, mailbox, folder string, want ...Messa
 // What a worker does to delivered mail — mark it seen, move it — shows in
 // the server's state, and reading that state marks nothing.
 func TestAppendStoreMove(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	a, b := testMessage("first"), testMessage("second")
 	uidA, err := f.srv.Append(user, "INBOX", a)
@@ -75,7 +76,7 @@ func TestAppendStoreMove(t *testing.T) {
 		Message{UID: 2, Raw: b, Flags: []imap.Flag{imap.FlagFlagged}})
 
 	sent := &transcript{}
-	c := f.loggedIn(t, f.listen(t, Plain), &imapclient.Options{DebugWriter: sent})
+	c := f.loggedIn(t, f.listen(t, mailauth.Plain), &imapclient.Options{DebugWriter: sent})
 	if !c.Caps().Has(imap.CapMove) || !c.Caps().Has(imap.CapUIDPlus) {
 		t.Errorf("capabilities after login %v, want MOVE and UIDPLUS", c.Caps())
 	}
@@ -104,13 +105,13 @@ func TestAppendStoreMove(t *testing.T) {
 // Without MOVE a client must fall back to COPY + STORE \Deleted + EXPUNGE;
 // the server refuses MOVE itself.
 func TestNoMove(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{NoMove: true})
+	f := newFixture(t, provider.Microsoft, Options{NoMove: true})
 	user := f.World.MSUser
 	a := testMessage("to move")
 	if _, err := f.srv.Append(user, "INBOX", a); err != nil {
 		t.Fatal(err)
 	}
-	addr := f.listen(t, Plain)
+	addr := f.listen(t, mailauth.Plain)
 
 	sent := &transcript{}
 	c := f.loggedIn(t, addr, &imapclient.Options{DebugWriter: sent})
@@ -146,9 +147,9 @@ func TestNoMove(t *testing.T) {
 
 // A message appended while a client idles reaches it as EXISTS.
 func TestIdleSeesAppend(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	exists := make(chan uint32, 8)
-	c := f.loggedIn(t, f.listen(t, Plain), &imapclient.Options{
+	c := f.loggedIn(t, f.listen(t, mailauth.Plain), &imapclient.Options{
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(data *imapclient.UnilateralDataMailbox) {
 				if data.NumMessages != nil {
@@ -188,7 +189,7 @@ func TestIdleSeesAppend(t *testing.T) {
 // RenumberFolder keeps the messages but changes UIDVALIDITY, which is what
 // a client must notice; RecreateFolder also empties the folder.
 func TestUIDValidityChange(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	a, b := testMessage("kept one"), testMessage("kept two")
 	if _, err := f.srv.Append(user, "INBOX", a, imap.FlagSeen); err != nil {
@@ -205,7 +206,7 @@ func TestUIDValidityChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := f.listen(t, Plain)
+	addr := f.listen(t, mailauth.Plain)
 	sel, err := f.loggedIn(t, addr, nil).Select("INBOX", nil).Wait()
 	if err != nil || sel.UIDValidity != uv1 {
 		t.Fatalf("SELECT: UIDVALIDITY %v (%v), want %d", sel, err, uv1)
@@ -244,7 +245,7 @@ func TestUIDValidityChange(t *testing.T) {
 // Mailboxes and folders appear on demand; asking about ones that do not
 // exist is an error, not an empty answer.
 func TestMailboxesOnDemand(t *testing.T) {
-	f := newFixture(t, idp.Google, Options{})
+	f := newFixture(t, provider.Google, Options{})
 	if _, err := f.srv.Messages("nobody@gmail.example", "INBOX"); err == nil {
 		t.Error("Messages of an unknown mailbox succeeded")
 	}

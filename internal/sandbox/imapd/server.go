@@ -12,38 +12,13 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/mailauth"
 )
 
-// Mode is how a listener secures its connections (shared by the sandbox's
-// servers).
-type Mode = mailauth.Mode
-
-// The listener modes.
-const (
-	ImplicitTLS     = mailauth.ImplicitTLS
-	RequireStartTLS = mailauth.RequireStartTLS
-	StartTLS        = mailauth.StartTLS
-	Plain           = mailauth.Plain
-)
-
-// LoginStats counts the logins to one mailbox.
-type LoginStats = mailauth.LoginStats
-
 // Options configures a Server.
 type Options struct {
-	// Style is the service to imitate: idp.Microsoft (Exchange Online) or
-	// idp.Google (Gmail).
-	Style idp.Flavor
-	// Directory decides who may log in to which mailbox.
-	Directory *mailauth.Directory
-	// TLS is the server's TLS configuration, needed by every Mode but
-	// Plain (testcert.Cert.ServerTLS gives one).
-	TLS *tls.Config
-	// Logger gets one line per login and the protocol library's errors;
-	// nil discards them. Tokens and passwords are never logged.
-	Logger *slog.Logger
+	mailauth.ServerOptions
 	// NoMove leaves out the MOVE extension (RFC 6851), so that a client's
 	// fallback (UID COPY, UID STORE +FLAGS \Deleted, UID EXPUNGE) is
 	// exercised. Exchange Online and Gmail both offer MOVE.
@@ -72,7 +47,7 @@ type Server struct {
 func New(opt Options) (*Server, error) {
 	d, ok := dialects[opt.Style]
 	if !ok {
-		return nil, fmt.Errorf("imapd: style %q: want %q or %q", opt.Style, idp.Microsoft, idp.Google)
+		return nil, fmt.Errorf("imapd: style %q: want %q or %q", opt.Style, provider.Microsoft, provider.Google)
 	}
 	if opt.Directory == nil {
 		return nil, errors.New("imapd: no Directory")
@@ -80,13 +55,9 @@ func New(opt Options) (*Server, error) {
 	s := &Server{
 		opt:       opt,
 		dialect:   d,
-		log:       opt.Logger,
+		log:       opt.Log("imapd"),
 		mailboxes: map[string]*imapmemserver.User{},
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	s.log = s.log.With("server", "imapd", "style", string(opt.Style))
 	s.ledger.Log = s.log
 	s.inspect = newInspector(s)
 	return s, nil
@@ -111,26 +82,26 @@ func (s *Server) caps() imap.CapSet {
 
 // Listen starts a listener on 127.0.0.1 with a free port and returns its
 // address.
-func (s *Server) Listen(mode Mode) (addr string, err error) {
+func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	opts := &imapserver.Options{
 		NewSession: s.newSession,
 		Caps:       s.caps(),
 		Logger:     printfLogger{s.log},
 	}
 	switch mode {
-	case ImplicitTLS:
+	case mailauth.ImplicitTLS:
 		// Connections are *tls.Conn, which imapserver takes as secure.
-	case RequireStartTLS:
+	case mailauth.RequireStartTLS:
 		opts.TLSConfig = s.opt.TLS
-	case StartTLS:
+	case mailauth.StartTLS:
 		opts.TLSConfig = s.opt.TLS
 		opts.InsecureAuth = true
-	case Plain:
+	case mailauth.Plain:
 		opts.InsecureAuth = true
 	default:
 		return "", fmt.Errorf("imapd: listen: unknown mode %v", mode)
 	}
-	if mode != Plain && s.opt.TLS == nil {
+	if mode != mailauth.Plain && s.opt.TLS == nil {
 		return "", fmt.Errorf("imapd: listen %v: Options.TLS is not set", mode)
 	}
 
@@ -139,7 +110,7 @@ func (s *Server) Listen(mode Mode) (addr string, err error) {
 		return "", fmt.Errorf("imapd: listen: %w", err)
 	}
 	ln = s.conns.track(ln)
-	if mode == ImplicitTLS {
+	if mode == mailauth.ImplicitTLS {
 		ln = tls.NewListener(ln, s.opt.TLS)
 	}
 	srv := imapserver.New(opts)

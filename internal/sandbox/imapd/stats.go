@@ -3,7 +3,7 @@ package imapd
 import "mailtokens/internal/sandbox/mailauth"
 
 // Stats returns the login counts by mailbox address (lowercased).
-func (s *Server) Stats() map[string]LoginStats { return s.ledger.Stats() }
+func (s *Server) Stats() map[string]mailauth.LoginStats { return s.ledger.Stats() }
 
 func (s *Server) loggedIn(mech, mailbox string) { s.ledger.LoggedIn(mech, mailbox) }
 

@@ -2,47 +2,11 @@ package mailauth
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"strings"
 	"sync"
 )
-
-// Mode is how a sandbox server's listener secures its connections; the
-// IMAP, POP3 and SMTP servers share it.
-type Mode int
-
-// The listener modes.
-const (
-	// ImplicitTLS speaks TLS from the first byte (993, 995, 465).
-	ImplicitTLS Mode = iota + 1
-	// RequireStartTLS starts in clear text, offers STARTTLS and refuses
-	// logins until the client has upgraded, as Exchange and Gmail do on
-	// 143, 110 and 587.
-	RequireStartTLS
-	// StartTLS offers STARTTLS but also allows logins without it, to test
-	// that a client upgrades on its own.
-	StartTLS
-	// Plain never offers TLS and allows logins in clear text; for loopback
-	// tests only.
-	Plain
-)
-
-// String names m for logs and test names.
-func (m Mode) String() string {
-	switch m {
-	case ImplicitTLS:
-		return "tls"
-	case RequireStartTLS:
-		return "starttls-required"
-	case StartTLS:
-		return "starttls"
-	case Plain:
-		return "plain"
-	}
-	return fmt.Sprintf("Mode(%d)", int(m))
-}
 
 // Normalize is how both services compare mailbox addresses.
 func Normalize(mailbox string) string { return strings.ToLower(strings.TrimSpace(mailbox)) }

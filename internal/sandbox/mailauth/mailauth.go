@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"mailtokens/internal/oauthsasl"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 )
 
@@ -154,15 +155,15 @@ func (d *Directory) Bearer(proto Protocol, mailbox, token string) error {
 	mailbox = norm(mailbox)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch in.Flavor {
-	case idp.Google:
+	switch in.Provider {
+	case provider.Google:
 		if !hasScope(in.Scope, googleMailScope) {
 			return &Rejected{Reason: "token lacks " + googleMailScope, Scope: googleMailScope}
 		}
 		if in.Username != mailbox {
 			return &Rejected{Reason: fmt.Sprintf("token of %s cannot open %s", in.Username, mailbox), Scope: googleMailScope}
 		}
-	case idp.Microsoft:
+	case provider.Microsoft:
 		if !strings.Contains(in.Audience, "outlook.office") {
 			return &Rejected{Reason: "token is for " + in.Audience + ", not Exchange Online"}
 		}

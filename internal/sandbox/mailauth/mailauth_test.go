@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 )
 
@@ -17,15 +18,15 @@ func TestRules(t *testing.T) {
 	d := New(p.Introspect)
 	d.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
 	ctx := context.Background()
-	imapOnly, _, err := p.MintToken(ctx, w, idp.Microsoft, w.MSUser, "https://outlook.office.com/IMAP.AccessAsUser.All")
+	imapOnly, _, err := p.MintToken(ctx, w, provider.Microsoft, w.MSUser, "https://outlook.office.com/IMAP.AccessAsUser.All")
 	if err != nil {
 		t.Fatal(err)
 	}
-	graph, _, err := p.MintToken(ctx, w, idp.Microsoft, w.MSUser, "https://graph.microsoft.com/Mail.Read")
+	graph, _, err := p.MintToken(ctx, w, provider.Microsoft, w.MSUser, "https://graph.microsoft.com/Mail.Read")
 	if err != nil {
 		t.Fatal(err)
 	}
-	gmail, _, err := p.MintToken(ctx, w, idp.Google, w.GoogleUser)
+	gmail, _, err := p.MintToken(ctx, w, provider.Google, w.GoogleUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestRules(t *testing.T) {
 		}
 	}
 	// SMTP AUTH switched off for the mailbox: Exchange's 5.7.139.
-	smtpTok, _, _ := p.MintToken(ctx, w, idp.Microsoft, w.MSUser)
+	smtpTok, _, _ := p.MintToken(ctx, w, provider.Microsoft, w.MSUser)
 	if err := d.Bearer(SMTP, w.MSUser, smtpTok); err != nil {
 		t.Fatalf("SMTP with SMTP.Send: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 )
@@ -94,11 +95,11 @@ func FuzzSession(f *testing.F) {
 	dir := mailauth.New(func(string) idp.Introspection { return idp.Introspection{} })
 	dir.SetPassword("u", "p")
 	f.Fuzz(func(t *testing.T, input []byte, google bool) {
-		style := Microsoft
+		style := provider.Microsoft
 		if google {
-			style = Google
+			style = provider.Google
 		}
-		s := New(Options{Style: style, Directory: dir})
+		s := New(Options{ServerOptions: mailauth.ServerOptions{Style: style, Directory: dir}})
 		s.Add("u", []byte("Subject: 1\r\n\r\none\r\n"))
 		s.Add("u", []byte("Subject: 2\n\n.two\n"))
 		srvSide, cliSide := net.Pipe()
@@ -107,7 +108,7 @@ func FuzzSession(f *testing.F) {
 			_, _ = cliSide.Write(input)
 			_ = cliSide.Close()
 		}()
-		newSession(s, srvSide, Plain).run()
+		newSession(s, srvSide, mailauth.Plain).run()
 		_ = srvSide.Close()
 
 		if !strings.Contains(strings.ToUpper(string(input)), "QUIT") {

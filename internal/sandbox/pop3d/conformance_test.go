@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"mailtokens/internal/oauthsasl"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/pop3d"
@@ -38,15 +39,15 @@ type world struct {
 	srv *pop3d.Server
 }
 
-func newServer(t *testing.T, style pop3d.Style) (*world, string) {
+func newServer(t *testing.T, style provider.Type) (*world, string) {
 	t.Helper()
 	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.POP3(style))
 	e.Directory.SetPassword(user, password)
-	p, w, srv, addr := e.IDP, e.World, e.POP3[style].Server, e.POP3[style].Addr[pop3d.Plain]
+	p, w, srv, addr := e.IDP, e.World, e.POP3[style].Server, e.POP3[style].Addr[mailauth.Plain]
 	return &world{p: p, w: w, srv: srv}, addr
 }
 
-func (w *world) token(t *testing.T, f idp.Flavor, email string) string {
+func (w *world) token(t *testing.T, f provider.Type, email string) string {
 	t.Helper()
 	at, _, err := w.p.MintToken(context.Background(), w.w, f, email)
 	if err != nil {
@@ -132,14 +133,14 @@ func (c *raw) login() {
 
 func TestGreetingAndCapabilities(t *testing.T) {
 	for _, tc := range []struct {
-		style    pop3d.Style
+		style    provider.Type
 		greeting string
 		capaOK   string
 		caps     []string
 	}{
-		{pop3d.Microsoft, "+OK The Microsoft Exchange POP3 service is ready. [", "+OK",
+		{provider.Microsoft, "+OK The Microsoft Exchange POP3 service is ready. [", "+OK",
 			[]string{"TOP", "UIDL", "SASL PLAIN XOAUTH2", "USER"}},
-		{pop3d.Google, "+OK Gpop ready for requests from 127.0.0.1 ", "+OK Capability list follows",
+		{provider.Google, "+OK Gpop ready for requests from 127.0.0.1 ", "+OK Capability list follows",
 			[]string{"USER", "RESP-CODES", "EXPIRE 0", "LOGIN-DELAY 300", "TOP", "UIDL", "X-GOOGLE-RICO", "SASL PLAIN XOAUTH2 OAUTHBEARER"}},
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
@@ -159,7 +160,7 @@ func TestGreetingAndCapabilities(t *testing.T) {
 // TestExchangeGreetingNamesHost: Exchange puts its server name in the
 // greeting as base64 of UTF-16LE.
 func TestExchangeGreetingNamesHost(t *testing.T) {
-	_, addr := newServer(t, pop3d.Microsoft)
+	_, addr := newServer(t, provider.Microsoft)
 	_, greeting := connect(t, addr)
 	b64 := strings.TrimSuffix(greeting[strings.Index(greeting, "[")+1:], "]")
 	b, err := base64.StdEncoding.DecodeString(b64)
@@ -170,11 +171,11 @@ func TestExchangeGreetingNamesHost(t *testing.T) {
 
 func TestCapabilitiesFollowTLSMode(t *testing.T) {
 	p := idp.NewTest(t, idp.Options{})
-	srv := pop3d.New(pop3d.Options{Style: pop3d.Microsoft, Directory: mailauth.New(p.Introspect), TLS: &tls.Config{}})
+	srv := pop3d.New(pop3d.Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: mailauth.New(p.Introspect), TLS: &tls.Config{}}})
 	t.Cleanup(func() { _ = srv.Close() })
-	for mode, want := range map[pop3d.Mode][]string{
-		pop3d.StartTLS:        {"TOP", "UIDL", "SASL PLAIN XOAUTH2", "USER", "STLS"},
-		pop3d.RequireStartTLS: {"TOP", "UIDL", "STLS"},
+	for mode, want := range map[mailauth.Mode][]string{
+		mailauth.StartTLS:        {"TOP", "UIDL", "SASL PLAIN XOAUTH2", "USER", "STLS"},
+		mailauth.RequireStartTLS: {"TOP", "UIDL", "STLS"},
 	} {
 		addr, err := srv.Listen(mode)
 		if err != nil {
@@ -185,11 +186,11 @@ func TestCapabilitiesFollowTLSMode(t *testing.T) {
 		if got := c.lines(); !slices.Equal(got, want) {
 			t.Errorf("%v: CAPA = %q, want %q", mode, got, want)
 		}
-		if mode == pop3d.RequireStartTLS {
+		if mode == mailauth.RequireStartTLS {
 			c.cmd("USER "+user, "-ERR Command is not valid in this state.")
 		}
 	}
-	if _, err := pop3d.New(pop3d.Options{Directory: mailauth.New(p.Introspect)}).Listen(pop3d.ImplicitTLS); err == nil {
+	if _, err := pop3d.New(pop3d.Options{ServerOptions: mailauth.ServerOptions{Directory: mailauth.New(p.Introspect)}}).Listen(mailauth.ImplicitTLS); err == nil {
 		t.Error("ImplicitTLS without a TLS configuration listened")
 	}
 }
@@ -198,7 +199,7 @@ func TestCapabilitiesFollowTLSMode(t *testing.T) {
 // missing final line break is added, and lines starting with "." are
 // stuffed.
 func TestWireForm(t *testing.T) {
-	w, addr := newServer(t, pop3d.Google)
+	w, addr := newServer(t, provider.Google)
 	msg := "Subject: dots\n\n.hidden\n..\n.\nlast"
 	wire := "Subject: dots\r\n\r\n.hidden\r\n..\r\n.\r\nlast\r\n"
 	uid := w.srv.Add(user, []byte(msg))
@@ -241,7 +242,7 @@ func TestWireForm(t *testing.T) {
 }
 
 func TestUIDsLookLikeTheService(t *testing.T) {
-	for style, prefix := range map[pop3d.Style]string{pop3d.Microsoft: "AAQkAD", pop3d.Google: "GmailId"} {
+	for style, prefix := range map[provider.Type]string{provider.Microsoft: "AAQkAD", provider.Google: "GmailId"} {
 		w, _ := newServer(t, style)
 		a, b := w.srv.Add(user, []byte("x")), w.srv.Add(user, []byte("x"))
 		if a == b || !strings.HasPrefix(a, prefix) || strings.ContainsFunc(a, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
@@ -251,7 +252,7 @@ func TestUIDsLookLikeTheService(t *testing.T) {
 }
 
 func TestStates(t *testing.T) {
-	w, addr := newServer(t, pop3d.Microsoft)
+	w, addr := newServer(t, provider.Microsoft)
 	w.srv.Add(user, []byte("Subject: a\r\n\r\na\r\n"))
 	c, _ := connect(t, addr)
 	const wrongState = "-ERR Command is not valid in this state."
@@ -280,7 +281,7 @@ func TestStates(t *testing.T) {
 // TestSessionSnapshot: RFC 1939 numbers messages for the whole session;
 // mail that arrives meanwhile appears in the next one.
 func TestSessionSnapshot(t *testing.T) {
-	w, addr := newServer(t, pop3d.Google)
+	w, addr := newServer(t, provider.Google)
 	w.srv.Add(user, []byte("a"))
 	c, _ := connect(t, addr)
 	c.login()
@@ -296,11 +297,11 @@ func TestSessionSnapshot(t *testing.T) {
 
 func TestPasswordLogin(t *testing.T) {
 	for _, tc := range []struct {
-		style             pop3d.Style
+		style             provider.Type
 		userOK, ok, wrong string
 	}{
-		{pop3d.Microsoft, "+OK", "+OK User successfully logged on.", "-ERR Logon failure: unknown user name or bad password."},
-		{pop3d.Google, "+OK send PASS", "+OK Welcome.", "-ERR [AUTH] Username and password not accepted."},
+		{provider.Microsoft, "+OK", "+OK User successfully logged on.", "-ERR Logon failure: unknown user name or bad password."},
+		{provider.Google, "+OK send PASS", "+OK Welcome.", "-ERR [AUTH] Username and password not accepted."},
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
 			w, addr := newServer(t, tc.style)
@@ -318,18 +319,18 @@ func TestPasswordLogin(t *testing.T) {
 
 func TestPlainMechanism(t *testing.T) {
 	ir := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
-	_, addr := newServer(t, pop3d.Google)
+	_, addr := newServer(t, provider.Google)
 	c, _ := connect(t, addr)
 	c.cmd("AUTH PLAIN "+ir, "+OK Welcome.")
 
-	_, addr = newServer(t, pop3d.Microsoft)
+	_, addr = newServer(t, provider.Microsoft)
 	c, _ = connect(t, addr)
 	c.cmd("AUTH PLAIN", "+")
 	c.cmd(ir, "+OK User successfully authenticated.")
 }
 
 func TestAuthListsMechanisms(t *testing.T) {
-	_, addr := newServer(t, pop3d.Google)
+	_, addr := newServer(t, provider.Google)
 	c, _ := connect(t, addr)
 	c.cmd("AUTH", "+OK")
 	if got := c.lines(); !slices.Equal(got, []string{"PLAIN", "XOAUTH2", "OAUTHBEARER"}) {
@@ -337,7 +338,7 @@ func TestAuthListsMechanisms(t *testing.T) {
 	}
 	c.cmd("AUTH CRAM-MD5", "-ERR [AUTH] Unrecognized authentication type.")
 
-	_, addr = newServer(t, pop3d.Microsoft)
+	_, addr = newServer(t, provider.Microsoft)
 	c, _ = connect(t, addr)
 	c.cmd("AUTH OAUTHBEARER", "-ERR Unrecognized authentication type.")
 }
@@ -351,8 +352,8 @@ func TestXOAUTH2(t *testing.T) {
 	}
 
 	t.Run("microsoft", func(t *testing.T) {
-		w, addr := newServer(t, pop3d.Microsoft)
-		tok := w.token(t, idp.Microsoft, w.w.MSUser)
+		w, addr := newServer(t, provider.Microsoft)
+		tok := w.token(t, provider.Microsoft, w.w.MSUser)
 
 		c, _ := connect(t, addr)
 		c.cmd("AUTH XOAUTH2", "+")
@@ -376,8 +377,8 @@ func TestXOAUTH2(t *testing.T) {
 	})
 
 	t.Run("google", func(t *testing.T) {
-		w, addr := newServer(t, pop3d.Google)
-		tok := w.token(t, idp.Google, w.w.GoogleUser)
+		w, addr := newServer(t, provider.Google)
+		tok := w.token(t, provider.Google, w.w.GoogleUser)
 
 		c, _ := connect(t, addr)
 		c.cmd("AUTH XOAUTH2 "+ir(w.w.GoogleUser, tok), "+OK Welcome.")
@@ -414,8 +415,8 @@ func TestXOAUTH2(t *testing.T) {
 }
 
 func TestOAUTHBEARERAtGoogle(t *testing.T) {
-	w, addr := newServer(t, pop3d.Google)
-	tok := w.token(t, idp.Google, w.w.GoogleUser)
+	w, addr := newServer(t, provider.Google)
+	tok := w.token(t, provider.Google, w.w.GoogleUser)
 	ir := func(a, tok string) string {
 		return base64.StdEncoding.EncodeToString(oauthsasl.OAUTHBEARERResponse(a, "pop.gmail.com", 995, tok))
 	}
@@ -432,7 +433,7 @@ func TestOAUTHBEARERAtGoogle(t *testing.T) {
 }
 
 func TestInUse(t *testing.T) {
-	w, addr := newServer(t, pop3d.Google)
+	w, addr := newServer(t, provider.Google)
 	first, _ := connect(t, addr)
 	first.login()
 	second, _ := connect(t, addr)
@@ -447,7 +448,7 @@ func TestInUse(t *testing.T) {
 }
 
 func TestLineTooLong(t *testing.T) {
-	_, addr := newServer(t, pop3d.Google)
+	_, addr := newServer(t, provider.Google)
 	c, _ := connect(t, addr)
 	c.cmd("USER "+strings.Repeat("x", 70<<10), "-ERR line too long")
 	c.closed()
@@ -456,7 +457,7 @@ func TestLineTooLong(t *testing.T) {
 // TestDropAfter: the connection ends in the middle of the message, without
 // the terminating line, and the DELE of the session is not carried out.
 func TestDropAfter(t *testing.T) {
-	w, addr := newServer(t, pop3d.Google)
+	w, addr := newServer(t, provider.Google)
 	w.srv.Add(user, []byte("Subject: x\r\n\r\n"+strings.Repeat("0123456789\r\n", 1000)))
 	w.srv.Add(user, []byte("Subject: y\r\n\r\ny\r\n"))
 	c, _ := connect(t, addr)
@@ -480,7 +481,7 @@ func TestDropAfter(t *testing.T) {
 }
 
 func TestHangOnAndClose(t *testing.T) {
-	w, addr := newServer(t, pop3d.Microsoft)
+	w, addr := newServer(t, provider.Microsoft)
 	w.srv.HangOn("NOOP")
 	c, _ := connect(t, addr)
 	c.login()
@@ -500,7 +501,7 @@ func TestHangOnAndClose(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close waits for a hanging session")
 	}
-	if _, err := w.srv.Listen(pop3d.Plain); err == nil {
+	if _, err := w.srv.Listen(mailauth.Plain); err == nil {
 		t.Error("a closed server listened again")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+
+	"mailtokens/internal/provider"
 )
 
 // Message is a message held by the Server.
@@ -107,7 +109,7 @@ func (s *Server) unlock(name string, deleted []*message) {
 func (s *Server) newUID() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
-	if s.opt.Style == Google {
+	if s.opt.Style == provider.Google {
 		return "GmailId" + hex.EncodeToString(b[:8])
 	}
 	return "AAQkAD" + base64.RawURLEncoding.EncodeToString(b)

@@ -1,7 +1,6 @@
 package pop3d
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,36 +9,15 @@ import (
 	"sync"
 	"time"
 
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/mailauth"
 )
 
-// Mode is how a listener's connections are secured (shared by the
-// sandbox's servers).
-type Mode = mailauth.Mode
+func offersSTLS(m mailauth.Mode) bool { return m == mailauth.StartTLS || m == mailauth.RequireStartTLS }
 
-// The listener modes.
-const (
-	ImplicitTLS     = mailauth.ImplicitTLS
-	StartTLS        = mailauth.StartTLS
-	RequireStartTLS = mailauth.RequireStartTLS
-	Plain           = mailauth.Plain
-)
-
-func offersSTLS(m Mode) bool { return m == StartTLS || m == RequireStartTLS }
-
-// Options configure a Server.
+// Options configure a Server; Style defaults to provider.Microsoft.
 type Options struct {
-	// Style is the service to imitate.
-	Style Style
-	// Directory decides logins, with mailauth.POP3 as the protocol. It is
-	// required.
-	Directory *mailauth.Directory
-	// TLS is the server's TLS configuration, needed by every Mode but
-	// Plain.
-	TLS *tls.Config
-	// Logger receives one line per session event; nil discards. Passwords
-	// and tokens are never logged.
-	Logger *slog.Logger
+	mailauth.ServerOptions
 }
 
 // Server is a POP3 server on loopback that holds mailboxes in memory. It
@@ -66,20 +44,16 @@ func New(opt Options) *Server {
 		panic("pop3d: Options.Directory is nil")
 	}
 	if opt.Style == "" {
-		opt.Style = Microsoft
+		opt.Style = provider.Microsoft
 	}
 	t := styles[opt.Style]
 	if t == nil {
 		panic(fmt.Sprintf("pop3d: unknown style %v", opt.Style))
 	}
-	log := opt.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &Server{
 		opt:   opt,
 		texts: t,
-		log:   log.With("server", "pop3d", "style", string(opt.Style)),
+		log:   opt.Log("pop3d"),
 		boxes: map[string]*maildrop{},
 		stats: counts{mailboxes: map[string]*MailboxStats{}},
 		conns: map[net.Conn]struct{}{},
@@ -90,11 +64,11 @@ func New(opt Options) *Server {
 // Listen starts serving connections secured as mode on a new loopback port
 // and returns its address. A Server may listen in several modes at once;
 // they share the mailboxes.
-func (s *Server) Listen(mode Mode) (addr string, err error) {
-	if mode < ImplicitTLS || mode > Plain {
+func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
+	if mode < mailauth.ImplicitTLS || mode > mailauth.Plain {
 		return "", fmt.Errorf("pop3d: listen: unknown mode %v", mode)
 	}
-	if mode != Plain && s.opt.TLS == nil {
+	if mode != mailauth.Plain && s.opt.TLS == nil {
 		return "", fmt.Errorf("pop3d: listen %v: Options.TLS is nil", mode)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -115,7 +89,7 @@ func (s *Server) Listen(mode Mode) (addr string, err error) {
 	return ln.Addr().String(), nil
 }
 
-func (s *Server) serve(ln net.Listener, mode Mode) {
+func (s *Server) serve(ln net.Listener, mode mailauth.Mode) {
 	defer s.wg.Done()
 	for {
 		conn, err := ln.Accept()

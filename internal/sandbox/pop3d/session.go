@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // state is the RFC 1939 session state. UPDATE is not a state a session
@@ -41,7 +43,7 @@ var (
 type session struct {
 	srv      *Server
 	t        *texts
-	mode     Mode
+	mode     mailauth.Mode
 	conn     net.Conn // the current transport: TLS after STLS
 	r        *bufio.Reader
 	w        *bufio.Writer
@@ -56,7 +58,7 @@ type session struct {
 	deleted []bool
 }
 
-func newSession(s *Server, conn net.Conn, mode Mode) *session {
+func newSession(s *Server, conn net.Conn, mode mailauth.Mode) *session {
 	ip, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
 	ss := &session{
 		srv: s, t: s.texts, mode: mode, remoteIP: ip,
@@ -77,7 +79,7 @@ func (ss *session) setConn(conn net.Conn) {
 
 func (ss *session) run() {
 	defer ss.release(false)
-	if ss.mode == ImplicitTLS {
+	if ss.mode == mailauth.ImplicitTLS {
 		if !ss.handshake() {
 			return
 		}
@@ -275,7 +277,7 @@ func (ss *session) dispatch(c command) error {
 }
 
 // tlsFirst reports whether logins must wait for STLS.
-func (ss *session) tlsFirst() bool { return ss.mode == RequireStartTLS && !ss.isTLS }
+func (ss *session) tlsFirst() bool { return ss.mode == mailauth.RequireStartTLS && !ss.isTLS }
 
 func (ss *session) capa() error {
 	var lines []string

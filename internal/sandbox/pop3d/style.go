@@ -6,23 +6,7 @@ import (
 	"fmt"
 	"unicode/utf16"
 
-	"mailtokens/internal/sandbox/idp"
-)
-
-// Style is the service a Server imitates, as for the other sandbox
-// servers: idp.Microsoft or idp.Google.
-type Style = idp.Flavor
-
-const (
-	// Microsoft is Exchange Online (outlook.office365.com:995): XOAUTH2
-	// only in two steps, a bare "+" for the empty challenge, no failure
-	// challenge, plain-text errors without response codes.
-	Microsoft = idp.Microsoft
-	// Google is Gmail (pop.gmail.com:995): XOAUTH2 and OAUTHBEARER, the
-	// initial response on the AUTH line or after "+ ", a JSON failure
-	// challenge that must be answered before the final -ERR, and RFC 2449
-	// response codes.
-	Google = idp.Google
+	"mailtokens/internal/provider"
 )
 
 // texts are what a style says. Where a text was seen in a session log or
@@ -85,8 +69,12 @@ type capability struct {
 // UTF-16LE and base64 encoded.
 const exchangeHost = "SANDBOX01.CONTOSO.PROD.OUTLOOK.EXAMPLE"
 
-var styles = map[Style]*texts{
-	Microsoft: {
+// styles are the texts of each provider's service.
+var styles = map[provider.Type]*texts{
+	// Exchange Online (outlook.office365.com:995): XOAUTH2 only in two
+	// steps, a bare "+" for the empty challenge, no failure challenge,
+	// plain-text errors without response codes.
+	provider.Microsoft: {
 		// Seen: "+OK The Microsoft Exchange POP3 service is ready. [UwBDADEA...]".
 		greeting: func(string) string {
 			return "The Microsoft Exchange POP3 service is ready. [" + utf16Base64(exchangeHost) + "]"
@@ -128,7 +116,11 @@ var styles = map[Style]*texts{
 		okay:           "",
 		quit:           "Microsoft Exchange Server POP3 server signing off.",
 	},
-	Google: {
+	// Gmail (pop.gmail.com:995): XOAUTH2 and OAUTHBEARER, the initial
+	// response on the AUTH line or after "+ ", a JSON failure challenge
+	// that must be answered before the final -ERR, and RFC 2449 response
+	// codes.
+	provider.Google: {
 		// Seen: "+OK Gpop ready for requests from 95.86.241.51 n67mb28062338lja".
 		greeting: func(ip string) string {
 			return "Gpop ready for requests from " + ip + " " + randomTag()

@@ -3,9 +3,9 @@
 // token store holding live tokens. Options compose:
 //
 //	e := sandboxtest.New(t,
-//		sandboxtest.IMAP(idp.Microsoft),
-//		sandboxtest.Authorized("support", idp.Microsoft))
-//	addr := e.IMAP[idp.Microsoft].Addr[imapd.ImplicitTLS]
+//		sandboxtest.IMAP(provider.Microsoft),
+//		sandboxtest.Authorized("support", provider.Microsoft))
+//	addr := e.IMAP[provider.Microsoft].Addr[mailauth.ImplicitTLS]
 //
 // Everything is stopped, closed and removed when the test ends. Only tests
 // and the demo import this package; the programs a site installs never do.
@@ -21,7 +21,6 @@ import (
 
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/dovecot"
-	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
@@ -55,9 +54,9 @@ type Env struct {
 	CAFile string
 	// The mail servers the options asked for, by style, each listening on
 	// every mode.
-	IMAP map[idp.Flavor]*Listening[*imapd.Server]
-	SMTP map[idp.Flavor]*Listening[*smtpd.Server]
-	POP3 map[idp.Flavor]*Listening[*pop3d.Server]
+	IMAP map[provider.Type]*Listening[*imapd.Server]
+	SMTP map[provider.Type]*Listening[*smtpd.Server]
+	POP3 map[provider.Type]*Listening[*pop3d.Server]
 	// Store is open for the test (nil without [Store] or [Authorized]); its
 	// files are StorePath and KeyFile.
 	Store              *tokenstore.Store
@@ -76,9 +75,9 @@ type Option func(*config)
 
 type config struct {
 	sandbox   idptest.Options
-	imap      map[idp.Flavor][]func(*imapd.Options)
-	smtp      map[idp.Flavor][]func(*smtpd.Options)
-	pop3      map[idp.Flavor][]func(*pop3d.Options)
+	imap      map[provider.Type][]func(*imapd.Options)
+	smtp      map[provider.Type][]func(*smtpd.Options)
+	pop3      map[provider.Type][]func(*pop3d.Options)
 	store     bool
 	tokens    []token
 	shared    bool
@@ -86,8 +85,8 @@ type config struct {
 }
 
 type token struct {
-	name   string
-	flavor idp.Flavor
+	name     string
+	provider provider.Type
 }
 
 // FakeClock puts the provider and the store on a [clock.Fake] reading
@@ -110,17 +109,17 @@ func DeviceInterval(seconds int) Option {
 
 // IMAP starts an IMAP server in style's dialect; edit functions change its
 // options after the fixture has filled in Style, Directory and TLS.
-func IMAP(style idp.Flavor, edit ...func(*imapd.Options)) Option {
+func IMAP(style provider.Type, edit ...func(*imapd.Options)) Option {
 	return func(c *config) { c.imap[style] = append(c.imap[style], edit...) }
 }
 
 // SMTP starts an SMTP server in style's dialect, as [IMAP] does.
-func SMTP(style idp.Flavor, edit ...func(*smtpd.Options)) Option {
+func SMTP(style provider.Type, edit ...func(*smtpd.Options)) Option {
 	return func(c *config) { c.smtp[style] = append(c.smtp[style], edit...) }
 }
 
 // POP3 starts a POP3 server in style's dialect, as [IMAP] does.
-func POP3(style idp.Flavor, edit ...func(*pop3d.Options)) Option {
+func POP3(style provider.Type, edit ...func(*pop3d.Options)) Option {
 	return func(c *config) { c.pop3[style] = append(c.pop3[style], edit...) }
 }
 
@@ -129,12 +128,12 @@ func POP3(style idp.Flavor, edit ...func(*pop3d.Options)) Option {
 func Store() Option { return func(c *config) { c.store = true } }
 
 // Authorized opens the store ([Store]) and stores a live token under name
-// for the world's user at the provider of flavor, as if an admin had clicked
+// for the world's user at the provider typ, as if an admin had clicked
 // Get Email Token.
-func Authorized(name string, flavor idp.Flavor) Option {
+func Authorized(name string, typ provider.Type) Option {
 	return func(c *config) {
 		c.store = true
-		c.tokens = append(c.tokens, token{name, flavor})
+		c.tokens = append(c.tokens, token{name, typ})
 	}
 }
 
@@ -148,14 +147,14 @@ func Passwords() Option { return func(c *config) { c.passwords = true } }
 // New stands up the sandbox for t.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	c := &config{imap: map[idp.Flavor][]func(*imapd.Options){}, smtp: map[idp.Flavor][]func(*smtpd.Options){},
-		pop3: map[idp.Flavor][]func(*pop3d.Options){}}
+	c := &config{imap: map[provider.Type][]func(*imapd.Options){}, smtp: map[provider.Type][]func(*smtpd.Options){},
+		pop3: map[provider.Type][]func(*pop3d.Options){}}
 	for _, o := range opts {
 		o(c)
 	}
 	w := &Env{Sandbox: idptest.New(t, c.sandbox), Dir: t.TempDir(),
-		IMAP: map[idp.Flavor]*Listening[*imapd.Server]{}, SMTP: map[idp.Flavor]*Listening[*smtpd.Server]{},
-		POP3: map[idp.Flavor]*Listening[*pop3d.Server]{}}
+		IMAP: map[provider.Type]*Listening[*imapd.Server]{}, SMTP: map[provider.Type]*Listening[*smtpd.Server]{},
+		POP3: map[provider.Type]*Listening[*pop3d.Server]{}}
 	if c.shared {
 		w.Directory.GrantFullAccess(w.World.MSSharedMailbox, w.World.MSUser)
 	}
@@ -166,21 +165,24 @@ func New(t testing.TB, opts ...Option) *Env {
 	if w.CAFile, _, _, err = w.Cert.WriteFiles(w.Dir); err != nil {
 		t.Fatal(err)
 	}
+	servers := func(style provider.Type) mailauth.ServerOptions {
+		return mailauth.ServerOptions{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}
+	}
 	for style, edits := range c.imap {
-		w.IMAP[style] = start(t, imapd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits, imapd.New)
+		w.IMAP[style] = start(t, imapd.Options{ServerOptions: servers(style)}, edits, imapd.New)
 	}
 	for style, edits := range c.smtp {
-		w.SMTP[style] = start(t, smtpd.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits, smtpd.New)
+		w.SMTP[style] = start(t, smtpd.Options{ServerOptions: servers(style)}, edits, smtpd.New)
 	}
 	for style, edits := range c.pop3 {
-		w.POP3[style] = start(t, pop3d.Options{Style: style, Directory: w.Directory, TLS: w.Cert.ServerTLS()}, edits,
+		w.POP3[style] = start(t, pop3d.Options{ServerOptions: servers(style)}, edits,
 			func(o pop3d.Options) (*pop3d.Server, error) { return pop3d.New(o), nil })
 	}
 	w.StorePath, w.KeyFile = filepath.Join(w.Dir, "tokens.db"), filepath.Join(w.Dir, "tokens.key")
 	if c.store {
 		w.Store = w.OpenStore(t)
 		for _, tok := range c.tokens {
-			w.Authorize(t, w.Store, tok.name, tok.flavor)
+			w.Authorize(t, w.Store, tok.name, tok.provider)
 		}
 	}
 	return w
@@ -231,10 +233,10 @@ func (w *Env) OpenStore(t testing.TB) *tokenstore.Store {
 }
 
 // Authorize stores a live token under name in st for the world's user at
-// the provider of flavor, creating the token if it is absent.
-func (w *Env) Authorize(t testing.TB, st *tokenstore.Store, name string, flavor idp.Flavor) *tokenstore.Token {
+// the provider typ, creating the token if it is absent.
+func (w *Env) Authorize(t testing.TB, st *tokenstore.Store, name string, typ provider.Type) *tokenstore.Token {
 	t.Helper()
-	tok, err := tokens.Authorize(context.Background(), st, w.IDP, w.World, name, flavor)
+	tok, err := tokens.Authorize(context.Background(), st, w.IDP, w.World, name, typ)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +252,7 @@ func (w *Env) Dovecot(t testing.TB) *dovecot.Server {
 }
 
 // HostPort splits a listener's address for a task file or a
-// mailconn.Server.
+// mailserver.Server.
 func HostPort(t testing.TB, addr string) (string, int) {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)

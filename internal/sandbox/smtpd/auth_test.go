@@ -12,7 +12,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailtokens/internal/oauthsasl"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // A token logs its owner in, over each listener kind a worker uses, with
@@ -20,14 +21,14 @@ import (
 // the IP address dialed.
 func TestTokenLogin(t *testing.T) {
 	for _, tc := range []struct {
-		style idp.Flavor
-		mode  Mode
+		style provider.Type
+		mode  mailauth.Mode
 		mech  string
 	}{
-		{idp.Microsoft, RequireStartTLS, oauthsasl.XOAUTH2},
-		{idp.Google, RequireStartTLS, oauthsasl.XOAUTH2},
-		{idp.Google, ImplicitTLS, oauthsasl.XOAUTH2},
-		{idp.Google, ImplicitTLS, oauthsasl.OAUTHBEARER},
+		{provider.Microsoft, mailauth.RequireStartTLS, oauthsasl.XOAUTH2},
+		{provider.Google, mailauth.RequireStartTLS, oauthsasl.XOAUTH2},
+		{provider.Google, mailauth.ImplicitTLS, oauthsasl.XOAUTH2},
+		{provider.Google, mailauth.ImplicitTLS, oauthsasl.OAUTHBEARER},
 	} {
 		t.Run(string(tc.style)+"/"+tc.mode.String()+"/"+tc.mech, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
@@ -59,14 +60,14 @@ func TestTokenLogin(t *testing.T) {
 
 // A delegate's token logs in as a shared mailbox only with full access.
 func TestTokenLoginSharedMailbox(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	w := f.World
 	f.Directory.GrantFullAccess(w.MSSharedMailbox, w.MSUser)
-	addr := f.listen(t, Plain)
+	addr := f.listen(t, mailauth.Plain)
 
-	f.authenticate(t, f.dial(t, addr, Plain), idp.Microsoft, w.MSSharedMailbox, w.MSUser)
+	f.authenticate(t, f.dial(t, addr, mailauth.Plain), provider.Microsoft, w.MSSharedMailbox, w.MSUser)
 
-	err := f.dial(t, addr, Plain).Auth(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, idp.Microsoft, w.MSOtherUser)))
+	err := f.dial(t, addr, mailauth.Plain).Auth(oauthsasl.NewXOAUTH2Client(w.MSSharedMailbox, f.Token(t, provider.Microsoft, w.MSOtherUser)))
 	wantSMTPError(t, "AUTH without full access", err, 535, smtp.EnhancedCode{5, 7, 3})
 
 	if st := f.srv.Stats()[w.MSSharedMailbox]; st.Logins != 1 || st.Failures != 1 {
@@ -79,37 +80,37 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 func TestTokenRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		style idp.Flavor
+		style provider.Type
 		token func(t *testing.T, f *fixture) string
 	}{
-		{"microsoft/expired", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			tok := f.Token(t, idp.Microsoft, f.World.MSUser)
+		{"microsoft/expired", provider.Microsoft, func(t *testing.T, f *fixture) string {
+			tok := f.Token(t, provider.Microsoft, f.World.MSUser)
 			f.Clock.Advance(time.Hour) // access tokens live 3,599 seconds
 			return tok
 		}},
-		{"microsoft/graph audience", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://graph.microsoft.com/SMTP.Send")
+		{"microsoft/graph audience", provider.Microsoft, func(t *testing.T, f *fixture) string {
+			return f.Token(t, provider.Microsoft, f.World.MSUser, "https://graph.microsoft.com/SMTP.Send")
 		}},
-		{"microsoft/IMAP scope only", idp.Microsoft, func(t *testing.T, f *fixture) string {
-			return f.Token(t, idp.Microsoft, f.World.MSUser, "https://outlook.office.com/IMAP.AccessAsUser.All")
+		{"microsoft/IMAP scope only", provider.Microsoft, func(t *testing.T, f *fixture) string {
+			return f.Token(t, provider.Microsoft, f.World.MSUser, "https://outlook.office.com/IMAP.AccessAsUser.All")
 		}},
-		{"google/expired", idp.Google, func(t *testing.T, f *fixture) string {
-			tok := f.Token(t, idp.Google, f.World.GoogleUser)
+		{"google/expired", provider.Google, func(t *testing.T, f *fixture) string {
+			tok := f.Token(t, provider.Google, f.World.GoogleUser)
 			f.Clock.Advance(time.Hour)
 			return tok
 		}},
-		{"google/send-only API scope", idp.Google, func(t *testing.T, f *fixture) string {
-			return f.Token(t, idp.Google, f.World.GoogleUser, "https://www.googleapis.com/auth/gmail.send")
+		{"google/send-only API scope", provider.Google, func(t *testing.T, f *fixture) string {
+			return f.Token(t, provider.Google, f.World.GoogleUser, "https://www.googleapis.com/auth/gmail.send")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
 			user := f.user(tc.style)
 			tok := tc.token(t, f)
-			c := f.dial(t, f.listen(t, Plain), Plain)
+			c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 			client := oauthsasl.NewXOAUTH2Client(user, tok)
 			err := c.Auth(client)
-			if tc.style == idp.Microsoft {
+			if tc.style == provider.Microsoft {
 				wantSMTPError(t, "AUTH", err, 535, smtp.EnhancedCode{5, 7, 3})
 				if client.Failure() != nil {
 					t.Errorf("Exchange sent a failure challenge: %+v", client.Failure())
@@ -136,28 +137,28 @@ func TestTokenRefused(t *testing.T) {
 func TestPasswordLogin(t *testing.T) {
 	const mailbox, password = "printer@contoso.example", "correct horse"
 	t.Run("microsoft", func(t *testing.T) {
-		f := newFixture(t, idp.Microsoft, Options{})
+		f := newFixture(t, provider.Microsoft, Options{})
 		f.Directory.SetPassword(mailbox, password)
-		addr := f.listen(t, Plain)
-		if err := f.dial(t, addr, Plain).Auth(sasl.NewLoginClient(mailbox, password)); err != nil {
+		addr := f.listen(t, mailauth.Plain)
+		if err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewLoginClient(mailbox, password)); err != nil {
 			t.Errorf("AUTH LOGIN: %v", err)
 		}
-		err := f.dial(t, addr, Plain).Auth(sasl.NewLoginClient(mailbox, "wrong"))
+		err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewLoginClient(mailbox, "wrong"))
 		wantSMTPError(t, "AUTH LOGIN with a wrong password", err, 535, smtp.EnhancedCode{5, 7, 3})
-		err = f.dial(t, addr, Plain).Auth(sasl.NewPlainClient("", mailbox, password))
+		err = f.dial(t, addr, mailauth.Plain).Auth(sasl.NewPlainClient("", mailbox, password))
 		wantSMTPError(t, "AUTH PLAIN at Exchange", err, 504, smtp.EnhancedCode{5, 7, 4})
 	})
 	t.Run("google", func(t *testing.T) {
-		f := newFixture(t, idp.Google, Options{})
+		f := newFixture(t, provider.Google, Options{})
 		f.Directory.SetPassword(mailbox, password)
-		addr := f.listen(t, Plain)
-		if err := f.dial(t, addr, Plain).Auth(sasl.NewPlainClient("", mailbox, password)); err != nil {
+		addr := f.listen(t, mailauth.Plain)
+		if err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewPlainClient("", mailbox, password)); err != nil {
 			t.Errorf("AUTH PLAIN: %v", err)
 		}
-		if err := f.dial(t, addr, Plain).Auth(sasl.NewLoginClient(mailbox, password)); err != nil {
+		if err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewLoginClient(mailbox, password)); err != nil {
 			t.Errorf("AUTH LOGIN: %v", err)
 		}
-		err := f.dial(t, addr, Plain).Auth(sasl.NewPlainClient("", mailbox, "wrong"))
+		err := f.dial(t, addr, mailauth.Plain).Auth(sasl.NewPlainClient("", mailbox, "wrong"))
 		se := wantSMTPError(t, "AUTH PLAIN with a wrong password", err, 535, smtp.EnhancedCode{5, 7, 8})
 		if !strings.HasPrefix(se.Message, "Username and Password not accepted.") {
 			t.Errorf("reply text %q", se.Message)
@@ -175,28 +176,28 @@ func TestWireRefusal(t *testing.T) {
 	ms, google := "support@contoso.example", "support.team@gmail.example"
 	for _, tc := range []struct {
 		name    string
-		style   idp.Flavor
+		style   provider.Type
 		disable bool // DisableSMTPAuth for the mailbox
 		auth    string
 		// lines alternate: what the server must send, what the client
 		// answers.
 		lines [][]string
 	}{
-		{"microsoft/bad token", idp.Microsoft, false,
+		{"microsoft/bad token", provider.Microsoft, false,
 			"AUTH XOAUTH2 " + b64(oauthsasl.XOAUTH2Response(ms, "not-a-token")),
 			[][]string{{"535 5.7.3 Authentication unsuccessful"}}},
-		{"microsoft/SMTP AUTH disabled", idp.Microsoft, true,
+		{"microsoft/SMTP AUTH disabled", provider.Microsoft, true,
 			"AUTH LOGIN " + b64([]byte(ms)),
 			[][]string{{"334 " + b64([]byte("Password:"))}, {b64([]byte("sandbox-password"))},
 				{"535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information."}}},
-		{"google/bad token", idp.Google, false,
+		{"google/bad token", provider.Google, false,
 			"AUTH XOAUTH2 " + b64(oauthsasl.XOAUTH2Response(google, "ya29.not-a-token")),
 			[][]string{
 				{"334 " + b64([]byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`))}, {""},
 				{"535-5.7.8 Username and Password not accepted. Learn more at",
 					"535 5.7.8  https://support.google.com/mail/?p=BadCredentials - gsmtp"},
 			}},
-		{"google/bad token OAUTHBEARER", idp.Google, false,
+		{"google/bad token OAUTHBEARER", provider.Google, false,
 			"AUTH OAUTHBEARER " + b64(oauthsasl.OAUTHBEARERResponse(google, "127.0.0.1", 587, "ya29.not-a-token")),
 			[][]string{
 				{"334 " + b64([]byte(`{"status":"invalid_request","scope":"https://mail.google.com/"}`))}, {b64([]byte{1})},
@@ -210,7 +211,7 @@ func TestWireRefusal(t *testing.T) {
 			if tc.disable {
 				f.Directory.DisableSMTPAuth(ms)
 			}
-			w := dialWire(t, f.listen(t, Plain))
+			w := dialWire(t, f.listen(t, mailauth.Plain))
 			w.ehlo()
 			w.send(tc.auth)
 			for i, l := range tc.lines {
@@ -229,11 +230,11 @@ func TestWireRefusal(t *testing.T) {
 // SMTP AUTH turned off for a mailbox refuses tokens too, with the code
 // that tells the admin what to change.
 func TestSMTPAuthDisabled(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	f.Directory.DisableSMTPAuth(user)
-	c := f.dial(t, f.listen(t, Plain), Plain)
-	err := c.Auth(oauthsasl.NewXOAUTH2Client(user, f.Token(t, idp.Microsoft, user)))
+	c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
+	err := c.Auth(oauthsasl.NewXOAUTH2Client(user, f.Token(t, provider.Microsoft, user)))
 	se := wantSMTPError(t, "AUTH with SMTP AUTH disabled", err, 535, smtp.EnhancedCode{5, 7, 139})
 	if !strings.Contains(se.Message, "https://aka.ms/smtp_auth_disabled") {
 		t.Errorf("reply text %q", se.Message)
@@ -245,17 +246,17 @@ func TestSMTPAuthDisabled(t *testing.T) {
 // the upgrade AUTH is offered and works.
 func TestSTARTTLSRequired(t *testing.T) {
 	for _, tc := range []struct {
-		style      idp.Flavor
+		style      provider.Type
 		auth, mail string
 		mechanisms string
 	}{
-		{idp.Microsoft, "504 5.7.4 Unrecognized authentication type", "530 5.7.57 Client not authenticated to send mail.", "AUTH LOGIN XOAUTH2"},
-		{idp.Google, "530 5.7.0 Must issue a STARTTLS command first. - gsmtp", "530 5.7.0 Must issue a STARTTLS command first. - gsmtp", "AUTH LOGIN PLAIN XOAUTH2 OAUTHBEARER"},
+		{provider.Microsoft, "504 5.7.4 Unrecognized authentication type", "530 5.7.57 Client not authenticated to send mail.", "AUTH LOGIN XOAUTH2"},
+		{provider.Google, "530 5.7.0 Must issue a STARTTLS command first. - gsmtp", "530 5.7.0 Must issue a STARTTLS command first. - gsmtp", "AUTH LOGIN PLAIN XOAUTH2 OAUTHBEARER"},
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
 			user := f.user(tc.style)
-			addr := f.listen(t, RequireStartTLS)
+			addr := f.listen(t, mailauth.RequireStartTLS)
 
 			w := dialWire(t, addr)
 			kw := w.ehlo()
@@ -268,7 +269,7 @@ func TestSTARTTLSRequired(t *testing.T) {
 			w.send("MAIL FROM:<" + user + ">")
 			w.expect(tc.mail)
 
-			c := f.dial(t, addr, RequireStartTLS)
+			c := f.dial(t, addr, mailauth.RequireStartTLS)
 			if ok, mechs := c.Extension("AUTH"); !ok || "AUTH "+mechs != tc.mechanisms {
 				t.Errorf("EHLO after STARTTLS offers %q, want %q", mechs, tc.mechanisms)
 			}
@@ -279,47 +280,47 @@ func TestSTARTTLSRequired(t *testing.T) {
 
 // StartTLS (optional) lets a client authenticate without upgrading.
 func TestSTARTTLSOptional(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
-	w := dialWire(t, f.listen(t, StartTLS))
+	f := newFixture(t, provider.Microsoft, Options{})
+	w := dialWire(t, f.listen(t, mailauth.StartTLS))
 	if kw := w.ehlo(); !slices.Contains(kw, "STARTTLS") || !slices.Contains(kw, "AUTH LOGIN XOAUTH2") {
 		t.Errorf("EHLO: %q, want STARTTLS and AUTH LOGIN XOAUTH2", kw)
 	}
 	user := f.World.MSUser
-	w.send("AUTH XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, f.Token(t, idp.Microsoft, user))))
+	w.send("AUTH XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, f.Token(t, provider.Microsoft, user))))
 	w.expect("235 2.0.0 Authentication succeeded")
 }
 
 // A Microsoft token makes an AUTH line longer than go-smtp's default limit
 // of 2,000 bytes; the server must take it.
 func TestLongTokenLine(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
-	line := "AUTH XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, f.Token(t, idp.Microsoft, user)))
+	line := "AUTH XOAUTH2 " + base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, f.Token(t, provider.Microsoft, user)))
 	if len(line) <= 2000 {
 		t.Fatalf("AUTH line is %d bytes; the test needs more than 2,000", len(line))
 	}
-	w := dialWire(t, f.listen(t, Plain))
+	w := dialWire(t, f.listen(t, mailauth.Plain))
 	w.ehlo()
 	w.send(line)
 	w.expect("235 2.0.0 Authentication succeeded")
 }
 
 func TestNewAndListenRefuseBadOptions(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
-	s, err := New(Options{Style: idp.Microsoft, Directory: f.Directory})
+	f := newFixture(t, provider.Microsoft, Options{})
+	s, err := New(Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: f.Directory}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, mode := range []Mode{ImplicitTLS, RequireStartTLS, StartTLS} {
+	for _, mode := range []mailauth.Mode{mailauth.ImplicitTLS, mailauth.RequireStartTLS, mailauth.StartTLS} {
 		if _, err := s.Listen(mode); err == nil {
 			t.Errorf("Listen(%v) without Options.TLS succeeded", mode)
 		}
 	}
 	for _, opt := range []Options{
-		{Style: "yahoo", Directory: f.Directory},
-		{Style: idp.Google},
-		{Style: idp.Google, Directory: f.Directory, RatePerMinute: -1},
+		{ServerOptions: mailauth.ServerOptions{Style: "yahoo", Directory: f.Directory}},
+		{ServerOptions: mailauth.ServerOptions{Style: provider.Google}},
+		{ServerOptions: mailauth.ServerOptions{Style: provider.Google, Directory: f.Directory}, RatePerMinute: -1},
 	} {
 		if _, err := New(opt); err == nil {
 			t.Errorf("New(%+v) succeeded", opt)

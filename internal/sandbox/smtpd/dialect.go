@@ -6,7 +6,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailtokens/internal/oauthsasl"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/mailauth"
 )
 
@@ -46,9 +46,9 @@ type dialect struct {
 	sendAsDenied func(mailbox, from string) *smtp.SMTPError
 }
 
-var dialects = map[idp.Flavor]*dialect{
-	idp.Microsoft: exchange,
-	idp.Google:    gmail,
+var dialects = map[provider.Type]*dialect{
+	provider.Microsoft: exchange,
+	provider.Google:    gmail,
 }
 
 // exchange is Exchange Online (smtp.office365.com). It never explains a

@@ -13,8 +13,9 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailtokens/internal/oauthsasl"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/idptest"
+	"mailtokens/internal/sandbox/mailauth"
 )
 
 // ioTimeout bounds every test connection: a client or server stuck in an
@@ -29,7 +30,7 @@ type fixture struct {
 	srv *Server
 }
 
-func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
+func newFixture(t *testing.T, style provider.Type, opt Options) *fixture {
 	t.Helper()
 	f := &fixture{Sandbox: idptest.New(t, idptest.Options{Start: idptest.Epoch})}
 	opt.Style, opt.Directory, opt.TLS, opt.Clock = style, f.Directory, f.Cert.ServerTLS(), f.Clock
@@ -42,14 +43,14 @@ func newFixture(t *testing.T, style idp.Flavor, opt Options) *fixture {
 }
 
 // user is the world's user of the style's provider.
-func (f *fixture) user(style idp.Flavor) string {
-	if style == idp.Google {
+func (f *fixture) user(style provider.Type) string {
+	if style == provider.Google {
 		return f.World.GoogleUser
 	}
 	return f.World.MSUser
 }
 
-func (f *fixture) listen(t *testing.T, mode Mode) string {
+func (f *fixture) listen(t *testing.T, mode mailauth.Mode) string {
 	t.Helper()
 	addr, err := f.srv.Listen(mode)
 	if err != nil {
@@ -62,17 +63,17 @@ func (f *fixture) listen(t *testing.T, mode Mode) string {
 // server against the test CA by the IP address dialed; with RequireStartTLS it
 // upgrades first, naming the server by that IP as a sender configured with
 // MAIL_HOST = 127.0.0.1 would.
-func (f *fixture) dial(t *testing.T, addr string, mode Mode) *smtp.Client {
+func (f *fixture) dial(t *testing.T, addr string, mode mailauth.Mode) *smtp.Client {
 	t.Helper()
 	var c *smtp.Client
 	switch mode {
-	case ImplicitTLS:
+	case mailauth.ImplicitTLS:
 		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", addr, f.Cert.ClientTLS())
 		if err != nil {
 			t.Fatal(err)
 		}
 		c = smtp.NewClient(conn)
-	case RequireStartTLS:
+	case mailauth.RequireStartTLS:
 		cfg := f.Cert.ClientTLS()
 		cfg.ServerName = "127.0.0.1"
 		var err error
@@ -135,9 +136,9 @@ func wantSMTPError(t *testing.T, what string, err error, code int, enhanced smtp
 }
 
 // authenticate logs c in as mailbox with a token of owner, with XOAUTH2.
-func (f *fixture) authenticate(t *testing.T, c *smtp.Client, flavor idp.Flavor, mailbox, owner string) {
+func (f *fixture) authenticate(t *testing.T, c *smtp.Client, typ provider.Type, mailbox, owner string) {
 	t.Helper()
-	if err := c.Auth(oauthsasl.NewXOAUTH2Client(mailbox, f.Token(t, flavor, owner))); err != nil {
+	if err := c.Auth(oauthsasl.NewXOAUTH2Client(mailbox, f.Token(t, typ, owner))); err != nil {
 		t.Fatalf("AUTH as %s with %s's token: %v", mailbox, owner, err)
 	}
 }

@@ -12,39 +12,13 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailtokens/internal/clock"
-	"mailtokens/internal/sandbox/idp"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/mailauth"
 )
 
-// Mode is how a listener secures its connections (shared by the sandbox's
-// servers).
-type Mode = mailauth.Mode
-
-// The listener modes.
-const (
-	ImplicitTLS     = mailauth.ImplicitTLS
-	RequireStartTLS = mailauth.RequireStartTLS
-	StartTLS        = mailauth.StartTLS
-	Plain           = mailauth.Plain
-)
-
-// LoginStats counts the logins to one mailbox.
-type LoginStats = mailauth.LoginStats
-
 // Options configures a Server.
 type Options struct {
-	// Style is the service to imitate: idp.Microsoft (Exchange Online) or
-	// idp.Google (Gmail).
-	Style idp.Flavor
-	// Directory decides who may log in as which mailbox.
-	Directory *mailauth.Directory
-	// TLS is the server's TLS configuration, needed by every Mode but
-	// Plain (testcert.Cert.ServerTLS gives one).
-	TLS *tls.Config
-	// Logger gets one line per login and message and the protocol
-	// library's errors; nil discards them. Tokens and passwords are never
-	// logged.
-	Logger *slog.Logger
+	mailauth.ServerOptions
 	// RatePerMinute is how many messages one mailbox may submit in any 60
 	// seconds before MAIL is refused with a temporary error; 0 means no
 	// limit. Exchange Online's limit is 30.
@@ -86,7 +60,7 @@ type Server struct {
 func New(opt Options) (*Server, error) {
 	d, ok := dialects[opt.Style]
 	if !ok {
-		return nil, fmt.Errorf("smtpd: style %q: want %q or %q", opt.Style, idp.Microsoft, idp.Google)
+		return nil, fmt.Errorf("smtpd: style %q: want %q or %q", opt.Style, provider.Microsoft, provider.Google)
 	}
 	if opt.Directory == nil {
 		return nil, errors.New("smtpd: no Directory")
@@ -97,17 +71,13 @@ func New(opt Options) (*Server, error) {
 	s := &Server{
 		opt:       opt,
 		dialect:   d,
-		log:       opt.Logger,
+		log:       opt.Log("smtpd"),
 		clock:     opt.Clock,
 		arrived:   make(chan struct{}),
 		script:    script{rejectRcpt: map[string]*smtp.SMTPError{}},
 		sendAs:    map[string]map[string]bool{},
 		submitted: map[string][]time.Time{},
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	s.log = s.log.With("server", "smtpd", "style", string(opt.Style))
 	s.ledger.Log = s.log
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -117,7 +87,7 @@ func New(opt Options) (*Server, error) {
 
 // Listen starts a listener on 127.0.0.1 with a free port and returns its
 // address.
-func (s *Server) Listen(mode Mode) (addr string, err error) {
+func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	be := &backend{srv: s}
 	srv := smtp.NewServer(be)
 	srv.Domain = s.dialect.domain
@@ -140,18 +110,18 @@ func (s *Server) Listen(mode Mode) (addr string, err error) {
 	srv.WriteTimeout = time.Minute
 	srv.ErrorLog = printfLogger{s.log}
 	switch mode {
-	case ImplicitTLS:
+	case mailauth.ImplicitTLS:
 		// Connections are *tls.Conn, which go-smtp takes as secure.
-	case RequireStartTLS:
+	case mailauth.RequireStartTLS:
 		srv.TLSConfig = s.opt.TLS
 		be.requireTLS = true
-	case StartTLS:
+	case mailauth.StartTLS:
 		srv.TLSConfig = s.opt.TLS
-	case Plain:
+	case mailauth.Plain:
 	default:
 		return "", fmt.Errorf("smtpd: listen: unknown mode %v", mode)
 	}
-	if mode != Plain && s.opt.TLS == nil {
+	if mode != mailauth.Plain && s.opt.TLS == nil {
 		return "", fmt.Errorf("smtpd: listen %v: Options.TLS is not set", mode)
 	}
 
@@ -159,7 +129,7 @@ func (s *Server) Listen(mode Mode) (addr string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("smtpd: listen: %w", err)
 	}
-	if mode == ImplicitTLS {
+	if mode == mailauth.ImplicitTLS {
 		ln = tls.NewListener(ln, s.opt.TLS)
 	}
 

@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
 
-	"mailtokens/internal/sandbox/idp"
+	"github.com/emersion/go-smtp"
 )
 
 // delivered collects Deliver calls.
@@ -34,13 +35,13 @@ func (d *delivered) deliver(rcpt string, raw []byte) {
 // server's clock; and hands each recipient's copy to Deliver.
 func TestReceived(t *testing.T) {
 	var d delivered
-	f := newFixture(t, idp.Microsoft, Options{Deliver: d.deliver})
+	f := newFixture(t, provider.Microsoft, Options{Deliver: d.deliver})
 	user := f.World.MSUser
-	c := f.dial(t, f.listen(t, RequireStartTLS), RequireStartTLS)
+	c := f.dial(t, f.listen(t, mailauth.RequireStartTLS), mailauth.RequireStartTLS)
 	if size, ok := c.MaxMessageSize(); !ok || size != 157286400 {
 		t.Errorf("SIZE %d, want Exchange Online's 157286400", size)
 	}
-	f.authenticate(t, c, idp.Microsoft, strings.ToUpper(user), user)
+	f.authenticate(t, c, provider.Microsoft, strings.ToUpper(user), user)
 	msg := testMessage("exact bytes")
 	to := []string{"customer@example.net", "Other@Example.net"}
 	if err := send(c, user, to, msg); err != nil {
@@ -67,16 +68,16 @@ func TestReceived(t *testing.T) {
 
 func TestMailBeforeAuth(t *testing.T) {
 	for _, tc := range []struct {
-		style    idp.Flavor
+		style    provider.Type
 		code     smtp.EnhancedCode
 		wantText string
 	}{
-		{idp.Microsoft, smtp.EnhancedCode{5, 7, 57}, "Client not authenticated to send mail."},
-		{idp.Google, smtp.EnhancedCode{5, 7, 0}, "Authentication Required. Learn more at\n https://support.google.com/mail/?p=WantAuthError - gsmtp"},
+		{provider.Microsoft, smtp.EnhancedCode{5, 7, 57}, "Client not authenticated to send mail."},
+		{provider.Google, smtp.EnhancedCode{5, 7, 0}, "Authentication Required. Learn more at\n https://support.google.com/mail/?p=WantAuthError - gsmtp"},
 	} {
 		t.Run(string(tc.style), func(t *testing.T) {
 			f := newFixture(t, tc.style, Options{})
-			c := f.dial(t, f.listen(t, Plain), Plain)
+			c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 			se := wantSMTPError(t, "MAIL before AUTH", c.Mail(f.user(tc.style), nil), 530, tc.code)
 			if se.Message != tc.wantText {
 				t.Errorf("reply text %q, want %q", se.Message, tc.wantText)
@@ -88,11 +89,11 @@ func TestMailBeforeAuth(t *testing.T) {
 // Exchange refuses, after DATA, a MAIL FROM the mailbox has no Send As
 // right for; Gmail takes it.
 func TestSendAs(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	w := f.World
-	addr := f.listen(t, Plain)
-	c := f.dial(t, addr, Plain)
-	f.authenticate(t, c, idp.Microsoft, w.MSUser, w.MSUser)
+	addr := f.listen(t, mailauth.Plain)
+	c := f.dial(t, addr, mailauth.Plain)
+	f.authenticate(t, c, provider.Microsoft, w.MSUser, w.MSUser)
 
 	err := send(c, w.MSSharedMailbox, []string{"customer@example.net"}, testMessage("as the helpdesk"))
 	se := wantSMTPError(t, "send as the shared mailbox", err, 554, smtp.EnhancedCode{5, 2, 252})
@@ -109,9 +110,9 @@ func TestSendAs(t *testing.T) {
 		t.Fatalf("send as the shared mailbox with Send As: %v", err)
 	}
 
-	g := newFixture(t, idp.Google, Options{})
-	gc := g.dial(t, g.listen(t, Plain), Plain)
-	g.authenticate(t, gc, idp.Google, g.World.GoogleUser, g.World.GoogleUser)
+	g := newFixture(t, provider.Google, Options{})
+	gc := g.dial(t, g.listen(t, mailauth.Plain), mailauth.Plain)
+	g.authenticate(t, gc, provider.Google, g.World.GoogleUser, g.World.GoogleUser)
 	if err := send(gc, "someone.else@example.net", []string{"customer@example.net"}, testMessage("as someone")); err != nil {
 		t.Errorf("Gmail refused another MAIL FROM: %v", err)
 	}
@@ -120,11 +121,11 @@ func TestSendAs(t *testing.T) {
 // Past RatePerMinute messages in a minute, MAIL gets a temporary 421 and
 // the server hangs up; a minute later the mailbox may send again.
 func TestThrottle(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{RatePerMinute: 2})
+	f := newFixture(t, provider.Microsoft, Options{RatePerMinute: 2})
 	user := f.World.MSUser
-	addr := f.listen(t, Plain)
-	c := f.dial(t, addr, Plain)
-	f.authenticate(t, c, idp.Microsoft, user, user)
+	addr := f.listen(t, mailauth.Plain)
+	c := f.dial(t, addr, mailauth.Plain)
+	f.authenticate(t, c, provider.Microsoft, user, user)
 	for i := range 2 {
 		if err := send(c, user, []string{"customer@example.net"}, testMessage("burst")); err != nil {
 			t.Fatalf("message %d: %v", i+1, err)
@@ -140,8 +141,8 @@ func TestThrottle(t *testing.T) {
 	}
 
 	f.Clock.Advance(2 * time.Second) // the first two are now over a minute old
-	c2 := f.dial(t, addr, Plain)
-	f.authenticate(t, c2, idp.Microsoft, user, user)
+	c2 := f.dial(t, addr, mailauth.Plain)
+	f.authenticate(t, c2, provider.Microsoft, user, user)
 	if err := send(c2, user, []string{"customer@example.net"}, testMessage("later")); err != nil {
 		t.Errorf("a minute later: %v", err)
 	}
@@ -152,12 +153,12 @@ func TestThrottle(t *testing.T) {
 
 // A scripted recipient refusal hits that recipient only, until lifted.
 func TestRejectRecipient(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	f.srv.RejectRecipient("Nobody@Contoso.example", 550, "5.1.10", "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup")
 	f.srv.RejectRecipient("busy@example.net", 450, "4.2.1", "Mailbox busy, try again later")
-	c := f.dial(t, f.listen(t, Plain), Plain)
-	f.authenticate(t, c, idp.Microsoft, user, user)
+	c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
+	f.authenticate(t, c, provider.Microsoft, user, user)
 
 	if err := c.Mail(user, nil); err != nil {
 		t.Fatal(err)
@@ -195,11 +196,11 @@ func TestRejectRecipient(t *testing.T) {
 // FailData fails the next N DATA transfers, after the whole message was
 // sent, and keeps nothing of them.
 func TestFailData(t *testing.T) {
-	f := newFixture(t, idp.Google, Options{})
+	f := newFixture(t, provider.Google, Options{})
 	user := f.World.GoogleUser
 	f.srv.FailData(2, 451, "4.3.0", "Mail server temporarily rejected message.")
-	c := f.dial(t, f.listen(t, Plain), Plain)
-	f.authenticate(t, c, idp.Google, user, user)
+	c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
+	f.authenticate(t, c, provider.Google, user, user)
 	for i := range 2 {
 		err := send(c, user, []string{"customer@example.net"}, testMessage("try"))
 		se := wantSMTPError(t, "scripted DATA failure", err, 451, smtp.EnhancedCode{4, 3, 0})
@@ -221,10 +222,10 @@ func TestFailData(t *testing.T) {
 // DropAfterData: the message arrives, the sender gets no reply, only a
 // closed connection.
 func TestDropAfterData(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	user := f.World.MSUser
 	f.srv.DropAfterData(1)
-	addr := f.listen(t, Plain)
+	addr := f.listen(t, mailauth.Plain)
 
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
@@ -234,8 +235,8 @@ func TestDropAfterData(t *testing.T) {
 		waited <- msgs
 	}()
 
-	c := f.dial(t, addr, Plain)
-	f.authenticate(t, c, idp.Microsoft, user, user)
+	c := f.dial(t, addr, mailauth.Plain)
+	f.authenticate(t, c, provider.Microsoft, user, user)
 	err := send(c, user, []string{"customer@example.net"}, testMessage("lost reply"))
 	var se *smtp.SMTPError
 	if err == nil || errors.As(err, &se) {
@@ -245,8 +246,8 @@ func TestDropAfterData(t *testing.T) {
 		t.Fatalf("WaitReceived = %+v, want the one message, marked Dropped", msgs)
 	}
 
-	c2 := f.dial(t, addr, Plain)
-	f.authenticate(t, c2, idp.Microsoft, user, user)
+	c2 := f.dial(t, addr, mailauth.Plain)
+	f.authenticate(t, c2, provider.Microsoft, user, user)
 	if err := send(c2, user, []string{"customer@example.net"}, testMessage("lost reply")); err != nil {
 		t.Fatalf("resend: %v", err)
 	}
@@ -256,7 +257,7 @@ func TestDropAfterData(t *testing.T) {
 }
 
 func TestWaitReceivedGivesUp(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	msgs, err := f.srv.WaitReceived(ctx, 1)
@@ -266,20 +267,20 @@ func TestWaitReceivedGivesUp(t *testing.T) {
 }
 
 func TestMaxMessageBytes(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{MaxMessageBytes: 1024})
+	f := newFixture(t, provider.Microsoft, Options{MaxMessageBytes: 1024})
 	user := f.World.MSUser
-	c := f.dial(t, f.listen(t, Plain), Plain)
+	c := f.dial(t, f.listen(t, mailauth.Plain), mailauth.Plain)
 	if size, _ := c.MaxMessageSize(); size != 1024 {
 		t.Errorf("SIZE %d, want 1024", size)
 	}
-	f.authenticate(t, c, idp.Microsoft, user, user)
+	f.authenticate(t, c, provider.Microsoft, user, user)
 	big := append(testMessage("big"), bytes.Repeat([]byte("0123456789abcdef\r\n"), 100)...)
 	err := send(c, user, []string{"customer@example.net"}, big)
 	wantSMTPError(t, "oversized message", err, 552, smtp.EnhancedCode{5, 3, 4})
 }
 
 func TestScriptPanicsOnMistakes(t *testing.T) {
-	f := newFixture(t, idp.Microsoft, Options{})
+	f := newFixture(t, provider.Microsoft, Options{})
 	for _, tc := range []struct {
 		code     int
 		enhanced string

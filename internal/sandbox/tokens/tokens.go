@@ -16,9 +16,9 @@ import (
 
 // Settings are the token settings for the world's Microsoft or Google app
 // and user, pointing at the sandbox's endpoints.
-func Settings(p *idp.Server, w idp.World, name string, f idp.Flavor) tokenstore.Settings {
+func Settings(p *idp.Server, w idp.World, name string, f provider.Type) tokenstore.Settings {
 	auth, token := p.Endpoints(w, f)
-	if f == idp.Google {
+	if f == provider.Google {
 		return tokenstore.Settings{Name: name, Config: provider.Config{Type: provider.Google, Email: w.GoogleUser,
 			ClientID: w.GoogleClientID, ClientSecret: secret.New(w.GoogleSecret), AuthURL: auth, TokenURL: token}}
 	}
@@ -28,14 +28,14 @@ func Settings(p *idp.Server, w idp.World, name string, f idp.Flavor) tokenstore.
 
 // Authorize creates the token (if absent) and stores a live grant for the
 // world's user, as if an admin had clicked Get Email Token.
-func Authorize(ctx context.Context, st *tokenstore.Store, p *idp.Server, w idp.World, name string, f idp.Flavor) (*tokenstore.Token, error) {
+func Authorize(ctx context.Context, st *tokenstore.Store, p *idp.Server, w idp.World, name string, f provider.Type) (*tokenstore.Token, error) {
 	if _, err := st.Get(ctx, name); err != nil {
 		if _, err := st.Create(ctx, Settings(p, w, name, f), tokenstore.ActorCLI); err != nil {
 			return nil, err
 		}
 	}
 	user := w.MSUser
-	if f == idp.Google {
+	if f == provider.Google {
 		user = w.GoogleUser
 	}
 	at, rt, err := p.MintToken(ctx, w, f, user)
