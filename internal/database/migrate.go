@@ -141,6 +141,14 @@ CREATE TABLE leases (
 	until  INTEGER NOT NULL
 );
 `,
+	// 5: a mail server's refusal of a token the store thought valid forces
+	// one refresh per episode, whatever the number of workers: when the last
+	// such refresh was (0 after an admin acted), and the generation of the
+	// token it produced (the episode lasts while the row keeps it).
+	`
+ALTER TABLE tokens ADD COLUMN rejection_refresh_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN rejection_generation INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

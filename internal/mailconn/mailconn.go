@@ -9,6 +9,7 @@ package mailconn
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -113,7 +114,10 @@ func loginAs[C any](ctx context.Context, s mailserver.Server, a Auth, opt Option
 }
 
 // login runs attempt with the right credentials: the password, or an
-// access token — refreshed and retried once when the server rejects it.
+// access token — refreshed and retried once when the server rejects it,
+// unless the store says a refresh would not help (a refusal already forced
+// one lately): then the server's refusal is the answer, marked
+// AfterRefresh and wrapping the store's *tokenstore.RefusedError.
 // attempt connects anew each time (servers often drop the connection after
 // a failed login).
 func login(ctx context.Context, s mailserver.Server, a Auth, opt Options, attempt func(token secret.Secret) error) error {
@@ -131,18 +135,34 @@ func login(ctx context.Context, s mailserver.Server, a Auth, opt Options, attemp
 		}
 		return err
 	}
-	opt.log().Warn("server rejected the access token; refreshing it and trying once more",
-		"protocol", s.Protocol, "server", s.Addr(), "user", a.User, "reply", replyOf(err))
 	fresh, rerr := a.Tokens.Rejected(ctx, acc.Token)
+	var refused *tokenstore.RefusedError
+	if errors.As(rerr, &refused) {
+		opt.log().Warn("server rejected the access token again; not refreshing it, the problem is on the mail side",
+			"protocol", s.Protocol, "server", s.Addr(), "user", a.User, "reply", replyOf(err))
+		return afterRefresh(err, rerr)
+	}
 	if rerr != nil {
 		return tokenError(s, a, rerr)
 	}
+	opt.log().Warn("server rejected the access token; refreshed it, trying once more",
+		"protocol", s.Protocol, "server", s.Addr(), "user", a.User, "reply", replyOf(err))
 	if err = attempt(fresh.Token); err == nil {
 		markUsed(ctx, s, a, opt)
 		return nil
 	}
-	if e, ok := err.(*Error); ok {
+	return afterRefresh(err, nil)
+}
+
+// afterRefresh marks a refusal as coming after the token was refreshed for
+// an earlier one, with the store's reason for not refreshing again, if any.
+func afterRefresh(err, reason error) error {
+	var e *Error
+	if errors.As(err, &e) {
 		e.AfterRefresh = true
+		if reason != nil {
+			e.Err = errors.Join(e.Err, reason)
+		}
 	}
 	return err
 }

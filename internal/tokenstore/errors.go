@@ -110,3 +110,34 @@ func (e *RefreshFailingError) Unwrap() error { return e.Cause }
 
 // Advice: waiting may help; the provider's error says what to check.
 func (e *RefreshFailingError) Advice() (string, advice.Kind) { return "", advice.Temporary }
+
+// RefusedError means a mail server refused an access token that the
+// provider issued lately, after an earlier refusal had already forced a
+// refresh: another refresh would not cure it, so the provider is not asked.
+// The problem is on the mail side (the mailbox, the protocol being enabled,
+// the app's permissions); the token's status is unchanged.
+type RefusedError struct {
+	Name string
+	// ForcedAt is when a refusal last forced a refresh.
+	ForcedAt time.Time
+	// RetryAt is when a refusal may force a refresh again. Zero: not until
+	// the token nears expiry or an admin acts on it, because the token
+	// refused is the one that refresh got.
+	RetryAt time.Time
+}
+
+func (e *RefusedError) Error() string {
+	if e.RetryAt.IsZero() {
+		return fmt.Sprintf("token %q: the mail server refuses the access token refreshed at %s because of an earlier refusal; "+
+			"not refreshing it again until it nears expiry or an admin acts", e.Name, e.ForcedAt.Format(time.TimeOnly))
+	}
+	return fmt.Sprintf("token %q: the mail server refuses the access token; a refusal forced a refresh at %s, "+
+		"the next may not before %s", e.Name, e.ForcedAt.Format(time.TimeOnly), e.RetryAt.Format(time.TimeOnly))
+}
+
+// Advice: the mail side must be fixed; the token itself is fine.
+func (e *RefusedError) Advice() (string, advice.Kind) {
+	return "The mail server refuses a token the provider just issued, so the token is not the problem: " +
+		"check the mailbox user (a shared mailbox needs Full Access for the token's account), " +
+		"that IMAP, POP or SMTP AUTH is enabled for the mailbox, and the app's permissions.", advice.Misconfigured
+}

@@ -35,6 +35,11 @@ const (
 
 var refreshBackoff = backoff.Backoff{Min: backoffMin, Max: backoffMax}
 
+// rejectionRefreshEvery is the least time between two refreshes that mail
+// servers' refusals force, whatever the number of workers (an admin acting
+// on the token lifts it).
+const rejectionRefreshEvery = 5 * time.Minute
+
 // Access is an access token ready to present to a mail server.
 type Access struct {
 	Token  secret.Secret
@@ -73,8 +78,15 @@ func (src *Source) Token(ctx context.Context) (Access, error) {
 // Rejected is for when a mail server refused the access token the store
 // thought valid: it refreshes once — unless another caller already
 // replaced that token — and returns the new one.
+//
+// One refresh per rejection episode, across processes: when the token
+// refused is the one such a refresh got, or one was forced less than five
+// minutes ago, the provider is not asked and the error is a *RefusedError
+// (the mail side's problem). The episode ends when the token nears expiry
+// (it is then refreshed as usual) or an admin acts on it. Other errors are
+// Token's.
 func (src *Source) Rejected(ctx context.Context, rejected secret.Secret) (Access, error) {
-	return src.store.access(ctx, src.name, src.actor, refreshIfCurrent, rejected)
+	return src.store.access(ctx, src.name, src.actor, refreshRejected, rejected)
 }
 
 // Refresh refreshes now, whatever the token's age (Refresh now, and
@@ -93,8 +105,9 @@ func (src *Source) MarkUsed(ctx context.Context, detail string) error {
 type refreshMode int
 
 const (
-	refreshIfStale refreshMode = iota
-	refreshIfCurrent
+	refreshIfStale   refreshMode = iota
+	refreshIfCurrent             // unless someone replaced the token meanwhile
+	refreshRejected              // refreshIfCurrent, once per rejection episode
 	refreshAlways
 )
 
@@ -114,11 +127,11 @@ func (s *Store) access(ctx context.Context, name string, actor Actor, mode refre
 			return Access{}, err
 		}
 		now := s.now()
-		refresh, err := decide(t, now, mode, rejected)
+		refresh, forced, err := decide(t, now, mode, rejected)
 		if err != nil || !refresh {
 			return accessOf(t), err
 		}
-		acquired, err := s.takeLease(ctx, t, now)
+		acquired, err := s.takeLease(ctx, t, now, forced)
 		if err != nil {
 			return Access{}, err
 		}
@@ -133,7 +146,7 @@ func (s *Store) access(ctx context.Context, name string, actor Actor, mode refre
 			}
 			continue
 		}
-		a, err := s.refresh(ctx, t, actor)
+		a, err := s.refresh(ctx, t, actor, forced)
 		if errors.Is(err, errChanged) {
 			continue
 		}
@@ -158,41 +171,63 @@ func accessOf(t *Token) Access {
 	return Access{Token: t.AccessToken, Expiry: t.Expiry, Email: t.Email, Type: t.Type}
 }
 
-// decide says whether t must be refreshed now, or why no token can be had.
-func decide(t *Token, now time.Time, mode refreshMode, rejected secret.Secret) (bool, error) {
+// decide says whether t must be refreshed now, and whether a mail server's
+// refusal forces that refresh (it counts against the rejection episode),
+// or why no token can be had.
+func decide(t *Token, now time.Time, mode refreshMode, rejected secret.Secret) (refresh, forced bool, err error) {
 	switch t.Status {
 	case StatusNew, StatusRevoked, StatusNeedsAuthorization:
 		var cause *provider.Error
 		if t.Status == StatusNeedsAuthorization {
 			cause = t.lastError()
 		}
-		return false, &NeedsAuthorizationError{Name: t.Name, Status: t.Status, Cause: cause}
+		return false, false, &NeedsAuthorizationError{Name: t.Name, Status: t.Status, Cause: cause}
 	}
 	switch mode {
 	case refreshAlways:
-		return true, nil
-	case refreshIfCurrent:
+		return true, false, nil
+	case refreshIfCurrent, refreshRejected:
 		if !t.AccessToken.Equal(rejected) && t.Expiry.After(now) {
-			return false, nil // already replaced by someone else
+			return false, false, nil // already replaced by someone else
+		}
+		// A stale token is refreshed as usual; only a fresh one's refusal
+		// forces a refresh.
+		if mode == refreshRejected && t.AccessToken.Equal(rejected) && fresh(t, now) {
+			if err := t.refusedAgain(now); err != nil {
+				return false, false, err
+			}
+			forced = true
 		}
 	case refreshIfStale:
 		if fresh(t, now) {
-			return false, nil
+			return false, false, nil
 		}
 	}
 	if t.NextRefreshAt.After(now) {
 		// Backing off after a temporary failure: a still-valid token
 		// beats no token, even with less than MinValidity left.
 		if t.Expiry.After(now) && mode == refreshIfStale {
-			return false, nil
+			return false, false, nil
 		}
 		rf := &RefreshFailingError{Name: t.Name, RetryAt: t.NextRefreshAt}
 		if e := t.lastError(); e != nil {
 			rf.Cause = e
 		}
-		return false, rf
+		return false, false, rf
 	}
-	return true, nil
+	return true, forced, nil
+}
+
+// refusedAgain says why a mail server's refusal of t's fresh access token
+// may not force a refresh now (a *RefusedError), or returns nil.
+func (t *Token) refusedAgain(now time.Time) error {
+	switch retry := t.RejectionRefreshAt.Add(rejectionRefreshEvery); {
+	case t.RejectionEpisode:
+		return &RefusedError{Name: t.Name, ForcedAt: t.RejectionRefreshAt}
+	case !t.RejectionRefreshAt.IsZero() && now.Before(retry):
+		return &RefusedError{Name: t.Name, ForcedAt: t.RejectionRefreshAt, RetryAt: retry}
+	}
+	return nil
 }
 
 // fresh reports whether t's access token may be handed out without a
@@ -222,11 +257,17 @@ func (s *Store) lockName(ctx context.Context, name string) (unlock func(), err e
 }
 
 // takeLease claims the right to refresh t, if nobody holds it and nobody
-// changed the token since we read it.
-func (s *Store) takeLease(ctx context.Context, t *Token, now time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET lease_owner = ?, lease_until = ?
-		WHERE id = ? AND generation = ? AND lease_until < ?`,
-		s.db.Owner(), database.Millis(now.Add(leaseFor)), t.ID, t.Generation, database.Millis(now))
+// changed the token since we read it. A refresh forced by a refusal is
+// counted from here, whatever its outcome: the provider may see it.
+func (s *Store) takeLease(ctx context.Context, t *Token, now time.Time, forced bool) (bool, error) {
+	rejectionAt := database.Millis(t.RejectionRefreshAt)
+	if forced {
+		rejectionAt = database.Millis(now)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET lease_owner = ?, lease_until = ?, rejection_refresh_at = ?
+		WHERE id = ? AND generation = ? AND lease_until < ? AND rejection_refresh_at = ?`,
+		s.db.Owner(), database.Millis(now.Add(leaseFor)), rejectionAt, t.ID, t.Generation, database.Millis(now),
+		database.Millis(t.RejectionRefreshAt))
 	if err != nil {
 		return false, fmt.Errorf("token %q: claim refresh: %w", t.Name, err)
 	}
@@ -267,8 +308,9 @@ func (s *Store) waitForLease(ctx context.Context, t *Token) error {
 // refresh runs the provider request while holding the lease and records
 // the outcome. The lease is released in the same transaction as the
 // result, and a rotated refresh token is committed before anyone can read
-// the token again.
-func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, error) {
+// the token again. A refresh forced by a refusal opens a rejection episode
+// for the token it gets; any other success ends one.
+func (s *Store) refresh(ctx context.Context, t *Token, actor Actor, forced bool) (Access, error) {
 	cfg := s.ProviderConfig(t, "")
 	var tok *provider.Token
 	var err error
@@ -305,10 +347,17 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, err
 			scope = tok.Scope
 		}
 		nowMs := database.Millis(now)
+		// The episode lasts while the row keeps the generation written here
+		// (right-hand sides read the row as it was).
+		episode := "rejection_generation"
+		if forced {
+			episode = "generation + 1"
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET access_token = ?, refresh_token = ?, access_expires_at = ?,
 			access_issued_at = ?, granted_scope = ?, refresh_issued_at = ?, refresh_used_at = ?, status = 'valid',
 			last_error_code = '', last_error_text = '', last_error_at = 0, refresh_failures = 0, next_refresh_at = 0,
-			refresh_expires_at = ?, generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
+			refresh_expires_at = ?, rejection_generation = `+episode+`, generation = generation + 1,
+			lease_owner = '', lease_until = 0, updated_at = ?
 			WHERE id = ? AND generation = ?`,
 			s.db.Seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
 			s.db.Seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
@@ -321,6 +370,9 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor) (Access, err
 		text := fmt.Sprintf("access token valid until %s", expiryOf(now, tok).UTC().Format(time.RFC3339))
 		if rotated {
 			text += "; refresh token rotated"
+		}
+		if forced {
+			text += "; forced: a mail server refused the previous access token"
 		}
 		out = Access{Token: tok.AccessToken, Expiry: expiryOf(now, tok), Email: t.Email, Type: t.Type}
 		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventRefreshed, "", text)

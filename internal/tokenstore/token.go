@@ -103,6 +103,16 @@ type Token struct {
 	LastUsedAt time.Time
 	LastUsedBy Actor
 
+	// RejectionRefreshAt is when a mail server's refusal of the access
+	// token last forced a refresh; zero when none did since an admin last
+	// acted on the token.
+	RejectionRefreshAt time.Time
+	// RejectionEpisode: the access token is the one that forced refresh
+	// got, so a mail server refusing it has a problem a refresh does not
+	// cure. It ends when the token is refreshed near its expiry or an admin
+	// acts (Get Email Token, paste, edit, Refresh now).
+	RejectionEpisode bool
+
 	CreatedAt, UpdatedAt time.Time
 	// Generation counts changes to the token material; the refresh
 	// coordination compares it to notice other processes' work.

@@ -18,7 +18,7 @@ const tokenColumns = `id, name, type, email, tenant, client_id, client_secret, s
 	secret_expires_on, is_default, grant_kind, access_token, refresh_token, access_expires_at, access_issued_at,
 	granted_scope, authorized_at, refresh_issued_at, refresh_used_at, status, last_error_code, last_error_text,
 	last_error_at, refresh_failures, next_refresh_at, generation, last_used_at, last_used_by, created_at, updated_at,
-	refresh_expires_at`
+	refresh_expires_at, rejection_refresh_at, rejection_generation`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -28,11 +28,13 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 	var t Token
 	var typ, grant, status, lastUsedBy string
 	var secretExp, accessExp, accessIssued, authorized, rtIssued, rtUsed, errAt, nextRefresh, lastUsed, created, updated, rtExp int64
+	var rejectionAt, rejectionGen int64
 	var clientSecret, accessToken, refreshToken []byte
 	err := r.Scan(&t.ID, &t.Name, &typ, &t.Email, &t.Tenant, &t.ClientID, &clientSecret, &t.Scope, &t.AuthURL, &t.TokenURL,
 		&secretExp, &t.Default, &grant, &accessToken, &refreshToken, &accessExp, &accessIssued,
 		&t.GrantedScope, &authorized, &rtIssued, &rtUsed, &status, &t.LastError.Code, &t.LastError.Text,
-		&errAt, &t.RefreshFailures, &nextRefresh, &t.Generation, &lastUsed, &lastUsedBy, &created, &updated, &rtExp)
+		&errAt, &t.RefreshFailures, &nextRefresh, &t.Generation, &lastUsed, &lastUsedBy, &created, &updated, &rtExp,
+		&rejectionAt, &rejectionGen)
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +43,8 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 	t.AuthorizedAt, t.RefreshIssuedAt, t.RefreshUsedAt = database.FromMillis(authorized), database.FromMillis(rtIssued), database.FromMillis(rtUsed)
 	t.LastError.At, t.NextRefreshAt, t.LastUsedAt = database.FromMillis(errAt), database.FromMillis(nextRefresh), database.FromMillis(lastUsed)
 	t.CreatedAt, t.UpdatedAt, t.RefreshExpiresAt = database.FromMillis(created), database.FromMillis(updated), database.FromMillis(rtExp)
+	t.RejectionRefreshAt = database.FromMillis(rejectionAt)
+	t.RejectionEpisode = rejectionAt != 0 && rejectionGen == t.Generation
 	t.HasClientSecret, t.HasAccessToken, t.HasRefreshToken = len(clientSecret) > 0, len(accessToken) > 0, len(refreshToken) > 0
 	if reveal {
 		for _, c := range []struct {
@@ -187,7 +191,8 @@ func (s *Store) Create(ctx context.Context, set Settings, actor Actor) (*Token, 
 // one (the secret is write-only in the admin utility). When the settings the
 // provider checks (client, secret, tenant, URLs) change and the token was
 // stopped by a configuration error, it becomes usable again so the next use
-// retries with the fixed settings.
+// retries with the fixed settings. An edit ends a rejection episode (see
+// [Source.Rejected]).
 func (s *Store) Update(ctx context.Context, name string, set Settings, actor Actor) (*Token, error) {
 	if err := set.Validate(); err != nil {
 		return nil, err
@@ -215,7 +220,7 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 		now := database.Millis(s.now())
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET name = ?, type = ?, email = ?, tenant = ?, client_id = ?, client_secret = ?,
 			scope = ?, auth_url = ?, token_url = ?, secret_expires_on = ?, status = ?, next_refresh_at = 0,
-			generation = generation + 1, updated_at = ? WHERE id = ?`,
+			rejection_refresh_at = 0, generation = generation + 1, updated_at = ? WHERE id = ?`,
 			set.Name, string(set.Type), set.Email, set.Tenant, set.ClientID,
 			s.db.Seal(set.ClientSecret.Reveal(), columnAD(old.ID, "client_secret")),
 			set.Scope, set.AuthURL, set.TokenURL, database.Millis(set.SecretExpiresOn), string(status), now, old.ID)
@@ -278,7 +283,8 @@ func (s *Store) SetDefault(ctx context.Context, name string, actor Actor) error 
 // sign-in, app-only token, or pasted tokens) and makes the token valid.
 // Without a new refresh token, an existing one is kept for the interactive
 // grants (Google sends none when it does not show the consent screen) and
-// dropped for the others.
+// dropped for the others. A new grant ends a rejection episode (see
+// [Source.Rejected]).
 func (s *Store) SaveGrant(ctx context.Context, name string, grant Grant, tok *provider.Token, actor Actor) (*Token, error) {
 	if tok == nil || tok.AccessToken.IsZero() {
 		return nil, fmt.Errorf("save token %q: no access token", name)
@@ -300,8 +306,8 @@ func (s *Store) SaveGrant(ctx context.Context, name string, grant Grant, tok *pr
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET grant_kind = ?, access_token = ?, refresh_token = ?,
 			access_expires_at = ?, access_issued_at = ?, granted_scope = ?, authorized_at = ?, refresh_issued_at = ?,
 			refresh_used_at = 0, status = 'valid', last_error_code = '', last_error_text = '', last_error_at = 0,
-			refresh_failures = 0, next_refresh_at = 0, refresh_expires_at = ?, generation = generation + 1, updated_at = ?
-			WHERE id = ?`,
+			refresh_failures = 0, next_refresh_at = 0, refresh_expires_at = ?, rejection_refresh_at = 0,
+			generation = generation + 1, updated_at = ? WHERE id = ?`,
 			string(grant), s.db.Seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
 			s.db.Seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
 			database.Millis(expiryOf(now, tok)), nowMs, tok.Scope, nowMs, database.Millis(rtIssued), database.Millis(rtExpires), nowMs, t.ID)
@@ -335,7 +341,7 @@ func (s *Store) MarkRevoked(ctx context.Context, name string, actor Actor, note 
 		now := database.Millis(s.now())
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET access_token = NULL, refresh_token = NULL, access_expires_at = 0,
 			access_issued_at = 0, refresh_issued_at = 0, refresh_used_at = 0, refresh_expires_at = 0, status = 'revoked', refresh_failures = 0,
-			next_refresh_at = 0, generation = generation + 1, updated_at = ? WHERE id = ?`, now, t.ID); err != nil {
+			next_refresh_at = 0, rejection_refresh_at = 0, generation = generation + 1, updated_at = ? WHERE id = ?`, now, t.ID); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, t.ID, t.Name, now, actor, EventRevoked, "", note)
