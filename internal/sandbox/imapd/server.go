@@ -1,11 +1,9 @@
 package imapd
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
@@ -38,9 +36,7 @@ type Server struct {
 	mu        sync.Mutex
 	mailboxes map[string]*imapmemserver.User // by normalized address
 	ledger    mailauth.Ledger
-	listeners []net.Listener
-	closed    bool
-	serving   sync.WaitGroup
+	listeners *mailauth.Listeners
 }
 
 // New returns a Server with no listeners and no mailboxes.
@@ -58,6 +54,7 @@ func New(opt Options) (*Server, error) {
 		log:       opt.Log("imapd"),
 		mailboxes: map[string]*imapmemserver.User{},
 	}
+	s.listeners = mailauth.NewListeners("imapd", s.log)
 	s.ledger.Log = s.log
 	s.inspect = newInspector(s)
 	return s, nil
@@ -101,55 +98,17 @@ func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	default:
 		return "", fmt.Errorf("imapd: listen: unknown mode %v", mode)
 	}
-	if mode != mailauth.Plain && s.opt.TLS == nil {
-		return "", fmt.Errorf("imapd: listen %v: Options.TLS is not set", mode)
-	}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("imapd: listen: %w", err)
-	}
-	ln = s.conns.track(ln)
-	if mode == mailauth.ImplicitTLS {
-		ln = tls.NewListener(ln, s.opt.TLS)
-	}
 	srv := imapserver.New(opts)
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		ln.Close()
-		return "", errors.New("imapd: listen: server closed")
-	}
-	s.listeners = append(s.listeners, ln)
-	s.serving.Add(1)
-	go func() {
-		defer s.serving.Done()
-		_ = srv.Serve(ln)
-	}()
-	s.log.Info("listening", "addr", ln.Addr().String(), "mode", mode.String())
-	return ln.Addr().String(), nil
+	return s.listeners.Listen(mode, s.opt.TLS, s.conns.track, srv.Serve, nil)
 }
 
 // Close stops every listener and drops every connection.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
+	if s.listeners.Close() {
+		// The connections' own goroutines end when their connection does.
+		s.conns.closeAll()
+		s.inspect.close()
 	}
-	s.closed = true
-	listeners := s.listeners
-	s.mu.Unlock()
-
-	// Serve returns once its listener is closed; the connections' own
-	// goroutines end when their connection is.
-	for _, ln := range listeners {
-		_ = ln.Close()
-	}
-	s.serving.Wait()
-	s.conns.closeAll()
-	s.inspect.close()
 	return nil
 }
 

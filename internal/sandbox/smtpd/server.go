@@ -1,11 +1,9 @@
 package smtpd
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -50,10 +48,7 @@ type Server struct {
 	sendAs    map[string]map[string]bool // address -> mailboxes that may send as it
 	submitted map[string][]time.Time     // mailbox -> when its recent messages were accepted
 	ledger    mailauth.Ledger
-	servers   []*smtp.Server
-	listeners []net.Listener
-	closed    bool
-	serving   sync.WaitGroup
+	listeners *mailauth.Listeners
 }
 
 // New returns a Server with no listeners.
@@ -78,6 +73,7 @@ func New(opt Options) (*Server, error) {
 		sendAs:    map[string]map[string]bool{},
 		submitted: map[string][]time.Time{},
 	}
+	s.listeners = mailauth.NewListeners("smtpd", s.log)
 	s.ledger.Log = s.log
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -121,56 +117,13 @@ func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	default:
 		return "", fmt.Errorf("smtpd: listen: unknown mode %v", mode)
 	}
-	if mode != mailauth.Plain && s.opt.TLS == nil {
-		return "", fmt.Errorf("smtpd: listen %v: Options.TLS is not set", mode)
-	}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("smtpd: listen: %w", err)
-	}
-	if mode == mailauth.ImplicitTLS {
-		ln = tls.NewListener(ln, s.opt.TLS)
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		ln.Close()
-		return "", errors.New("smtpd: listen: server closed")
-	}
-	s.servers = append(s.servers, srv)
-	s.listeners = append(s.listeners, ln)
-	s.serving.Add(1)
-	go func() {
-		defer s.serving.Done()
-		_ = srv.Serve(ln)
-	}()
-	s.log.Info("listening", "addr", ln.Addr().String(), "mode", mode.String())
-	return ln.Addr().String(), nil
+	return s.listeners.Listen(mode, s.opt.TLS, nil, srv.Serve, srv)
 }
 
 // Close stops every listener and drops every connection. A session in the
 // middle of a DATA may still finish recording its message.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	servers, listeners := s.servers, s.listeners
-	s.mu.Unlock()
-
-	for _, srv := range servers {
-		_ = srv.Close()
-	}
-	// Close the listeners too: one whose Serve had not registered it with
-	// go-smtp yet when Close ran would otherwise wait in Accept forever.
-	for _, ln := range listeners {
-		_ = ln.Close()
-	}
-	s.serving.Wait()
+	s.listeners.Close()
 	return nil
 }
 
