@@ -1,9 +1,11 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -148,6 +150,40 @@ func TestSetupLink(t *testing.T) {
 	// The link is used up.
 	if r := h.browser().get("/setup?token=one-time-setup-token"); r.status != http.StatusNotFound {
 		t.Fatalf("second use of the setup link: %d", r.status)
+	}
+}
+
+// The setup link posted many times at once (a double click, a script)
+// creates one admin; the other posts are told the link is used up.
+func TestSetupLinkConcurrentPosts(t *testing.T) {
+	h := newHarness(t, func(_ *harness, c *Config) { c.SetupToken = "one-time-setup-token" })
+	h.storeExec(t, `DELETE FROM admins`)
+	const posts = 8
+	codes := make(chan int, posts)
+	var wg sync.WaitGroup
+	for i := range posts {
+		b := h.browser()
+		wg.Go(func() {
+			r := b.do(http.MethodPost, "/setup", url.Values{"token": {"one-time-setup-token"}, "name": {fmt.Sprintf("root%d", i)},
+				"password": {"a long enough secret"}, "password_again": {"a long enough secret"}})
+			codes <- r.status
+		})
+	}
+	wg.Wait()
+	close(codes)
+	created := 0
+	for c := range codes {
+		switch c {
+		case http.StatusSeeOther:
+			created++
+		case http.StatusNotFound:
+		default:
+			t.Errorf("a concurrent setup post answered %d", c)
+		}
+	}
+	var n int
+	if err := h.Store.DB().QueryRow(`SELECT COUNT(*) FROM admins`).Scan(&n); err != nil || n != 1 || created != 1 {
+		t.Fatalf("%d admins in the store, %d posts told they created one; want 1 and 1 (%v)", n, created, err)
 	}
 }
 

@@ -1,6 +1,11 @@
 package admin
 
-import "net/http"
+import (
+	"errors"
+	"net/http"
+
+	"mailtokens/internal/admin/accounts"
+)
 
 // setupCreate creates the first admin and logs it in (POST /setup).
 func (s *Server) setupCreate(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +25,12 @@ func (s *Server) setupCreate(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "setup", nil, "Create the first admin", page)
 		return
 	}
-	if _, err := s.accounts.SetAdminPassword(r.Context(), name, pw); err != nil {
+	err := s.accounts.CreateFirstAdmin(r.Context(), name, pw)
+	if errors.Is(err, accounts.ErrNotFirst) {
+		s.renderError(w, r, http.StatusNotFound, "This setup link is not valid (any more): an admin exists. Log in, or create an admin with: evadmin admin passwd NAME")
+		return
+	}
+	if err != nil {
 		page.Error = err.Error()
 		s.render(w, r, http.StatusBadRequest, "setup", nil, "Create the first admin", page)
 		return

@@ -78,15 +78,9 @@ func CheckAdminPassword(name, password string) error {
 // SetAdminPassword creates the admin, or changes its password. Changing a
 // password ends the admin's sessions.
 func (s *Accounts) SetAdminPassword(ctx context.Context, name, password string) (created bool, err error) {
-	if !adminNameRE.MatchString(name) {
-		return false, fmt.Errorf("admin name %q: use letters, digits and . _ @ - (at most 64), starting with a letter or digit", name)
-	}
-	if err := CheckAdminPassword(name, password); err != nil {
-		return false, err
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	hash, err := newHash(name, password)
 	if err != nil {
-		return false, fmt.Errorf("hash password: %w", err)
+		return false, err
 	}
 	now := database.Millis(s.now())
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -111,6 +105,48 @@ func (s *Accounts) SetAdminPassword(ctx context.Context, name, password string) 
 		return false, fmt.Errorf("set password of admin %q: %w", name, err)
 	}
 	return created, nil
+}
+
+// newHash checks a new admin's name and password and hashes the password.
+func newHash(name, password string) ([]byte, error) {
+	if !adminNameRE.MatchString(name) {
+		return nil, fmt.Errorf("admin name %q: use letters, digits and . _ @ - (at most 64), starting with a letter or digit", name)
+	}
+	if err := CheckAdminPassword(name, password); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	return hash, nil
+}
+
+// ErrNotFirst means an admin exists already: the one-time setup is over.
+var ErrNotFirst = errors.New("an admin exists already")
+
+// CreateFirstAdmin creates the first admin, in one transaction with the
+// check that there is none, so that concurrent posts of the one-time setup
+// link create one admin (or change nobody's password); the others get
+// ErrNotFirst.
+func (s *Accounts) CreateFirstAdmin(ctx context.Context, name, password string) error {
+	hash, err := newHash(name, password)
+	if err != nil {
+		return err
+	}
+	now := database.Millis(s.now())
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrNotFirst
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO admins (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+			name, string(hash), now, now)
+		return err
+	})
 }
 
 // dummyHash makes a login with an unknown name cost as much as one with a
