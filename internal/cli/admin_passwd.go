@@ -15,7 +15,7 @@ func runAdminPasswd(env *Env, args []string) error {
 		return err
 	}
 	name := pos[0]
-	store, err := env.open()
+	store, err := env.create()
 	if err != nil {
 		return err
 	}

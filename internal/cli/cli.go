@@ -96,13 +96,26 @@ func (env *Env) logger() *slog.Logger {
 	return env.log
 }
 
-// open opens the token store named in the properties.
-func (env *Env) open() (*tokenstore.Store, error) {
+// open opens the token store named in the properties; it must exist.
+func (env *Env) open() (*tokenstore.Store, error) { return env.openStore(false) }
+
+// create opens the token store, creating it when it does not exist yet,
+// and says so: only serve, token add and admin passwd may.
+func (env *Env) create() (*tokenstore.Store, error) { return env.openStore(true) }
+
+func (env *Env) openStore(create bool) (*tokenstore.Store, error) {
 	cfg, err := env.config()
 	if err != nil {
 		return nil, err
 	}
-	return tokenstore.Open(env.Ctx, tokenstore.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile})
+	st, err := tokenstore.Open(env.Ctx, tokenstore.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile, MustExist: !create})
+	if err != nil {
+		return nil, err
+	}
+	if st.DB().Created() {
+		env.logger().Info("created a new token store", "store", cfg.Store.Path, "key_file", cfg.Store.KeyFile, "key_id", st.KeyID())
+	}
+	return st, nil
 }
 
 // withToken runs a command about one token: it parses the flags (the token

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -116,6 +117,41 @@ func TestHelpAndConfAnywhere(t *testing.T) {
 			t.Errorf("evadmin %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
 		}
 	}
+}
+
+// Only serve, token add and admin passwd create a store, and say so; a
+// read-only command on a mistyped TOKEN_STORE creates nothing.
+func TestOnlyTheAdminCreatesAStore(t *testing.T) {
+	w := newWorld(t)
+	if _, err := os.Stat(w.StorePath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the world has a store already: %v", err)
+	}
+	for _, args := range [][]string{{"token", "list"}, {"token", "show", "x"}, {"token", "refresh", "x"}} {
+		code, _, errs := w.run("", args...)
+		if code != ExitFail || !strings.Contains(errs, "does not exist; nothing was created") || !strings.Contains(errs, "Only evadmin creates a store") {
+			t.Errorf("evadmin %s on no store: exit %d\n%s", strings.Join(args, " "), code, errs)
+		}
+		if _, err := os.Stat(w.StorePath); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("evadmin %s created %s", strings.Join(args, " "), w.StorePath)
+		}
+	}
+	os.WriteFile(w.conf, []byte(strings.Replace(readFile(t, w.conf), "LOG_LEVEL = WARN", "LOG_LEVEL = INFO", 1)), 0o600)
+	code, _, errs := w.run("a long enough password\n", "admin", "passwd", "root")
+	if code != ExitOK || !strings.Contains(errs, "created a new token store") {
+		t.Fatalf("admin passwd on no store: exit %d\n%s", code, errs)
+	}
+	if fi, err := os.Stat(w.StorePath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the new store: %v %v", fi, err)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 func TestTokenLifecycle(t *testing.T) {

@@ -33,7 +33,7 @@ func Serve(env *Env, ready func(addr string)) error {
 		return err
 	}
 	log := env.logger()
-	store, err := env.open()
+	store, err := env.create()
 	if err != nil {
 		return err
 	}

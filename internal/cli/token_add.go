@@ -51,7 +51,7 @@ func runTokenAdd(env *Env, args []string) error {
 	if err := set.Validate(); err != nil {
 		return notAdded(err)
 	}
-	store, err := env.open()
+	store, err := env.create()
 	if err != nil {
 		return err
 	}

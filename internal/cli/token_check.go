@@ -24,12 +24,25 @@ func runTokenTest(env *Env, args []string) error {
 	security := fs.String("security", "", "SSL, STARTTLS or NONE (default: from the port)")
 	user := fs.String("user", "", "the mailbox to log in to (default: the token's email)")
 	quiet := fs.Bool("q", false, "print only the outcome")
-	return env.withToken(fs, args, func(store *tokenstore.Store, name string) error {
-		return testToken(env, store, name, *imapAddr, *pop3Addr, *smtpAddr, *security, *user, *quiet)
-	})
+	pos, err := env.Parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	req, err := testRequest(*imapAddr, *pop3Addr, *smtpAddr, *security)
+	if err != nil {
+		return err
+	}
+	store, err := env.open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return testToken(env, store, pos[0], req, *user, *quiet)
 }
 
-func testToken(env *Env, store *tokenstore.Store, name, imapAddr, pop3Addr, smtpAddr, security, user string, quiet bool) error {
+// testRequest reads the server to test from the flags: usage errors come
+// before the store is opened.
+func testRequest(imapAddr, pop3Addr, smtpAddr, security string) (mailconn.TestRequest, error) {
 	var req mailconn.TestRequest
 	var addr string
 	n := 0
@@ -43,20 +56,24 @@ func testToken(env *Env, store *tokenstore.Store, name, imapAddr, pop3Addr, smtp
 		}
 	}
 	if n != 1 {
-		return cmdline.Usagef("give exactly one of --imap, --pop3 or --smtp HOST:PORT")
+		return req, cmdline.Usagef("give exactly one of --imap, --pop3 or --smtp HOST:PORT")
 	}
 	host, portText, err := net.SplitHostPort(addr)
 	port, perr := strconv.Atoi(portText)
 	if err != nil || perr != nil || port < 1 || port > 65535 {
-		return cmdline.Usagef("%q is not HOST:PORT", addr)
+		return req, cmdline.Usagef("%q is not HOST:PORT", addr)
 	}
 	req.Host, req.Port = host, port
 	req.Security = mailserver.Security(strings.ToUpper(security))
 	if req.Security == "" {
 		req.Security = defaultSecurity(port)
 	} else if !req.Security.Valid() {
-		return cmdline.Usagef("--security %q: use SSL, STARTTLS or NONE", security)
+		return req, cmdline.Usagef("--security %q: use SSL, STARTTLS or NONE", security)
 	}
+	return req, nil
+}
+
+func testToken(env *Env, store *tokenstore.Store, name string, req mailconn.TestRequest, user string, quiet bool) error {
 	t, err := store.Get(env.Ctx, name)
 	if err != nil {
 		return err

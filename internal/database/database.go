@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3" // the SQLite driver
+
+	"mailtokens/internal/advice"
 )
 
 // Options configure Open.
@@ -35,15 +37,33 @@ type Options struct {
 	// Key, when set, is the key in text form and wins over both; for tests
 	// and embedding.
 	Key string
+	// MustExist refuses to create the file: only evadmin creates a store
+	// (serve, token add, admin passwd); a worker or a read-only command with
+	// a mistyped TOKEN_STORE must not start an empty one with a new key.
+	MustExist bool
+}
+
+// NotFoundError is a store file that does not exist where MustExist
+// wanted one.
+type NotFoundError struct{ Path string }
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("token store %s does not exist; nothing was created", e.Path)
+}
+
+// Advice: the path is wrong, or the store was never made.
+func (e *NotFoundError) Advice() (string, advice.Kind) {
+	return "Check TOKEN_STORE (a relative path is relative to the working directory). Only evadmin creates a store: evadmin serve, evadmin token add or evadmin admin passwd.", advice.Misconfigured
 }
 
 // DB is the open database: a *sql.DB with the store's key. It is safe for
 // concurrent use, and several processes may open the same file.
 type DB struct {
 	*sql.DB
-	key   *key
-	path  string
-	owner string
+	key     *key
+	path    string
+	owner   string
+	created bool
 }
 
 // Open opens (creating and migrating if needed) the database at opt.Path.
@@ -54,8 +74,16 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 	if strings.ContainsAny(opt.Path, "?#") {
 		return nil, fmt.Errorf("open token store: path %q must not contain ? or #", opt.Path)
 	}
-	if err := createPrivate(opt.Path); err != nil {
-		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
+	var created bool
+	if opt.MustExist {
+		if _, err := os.Stat(opt.Path); errors.Is(err, os.ErrNotExist) {
+			return nil, &NotFoundError{Path: opt.Path}
+		}
+	} else {
+		var err error
+		if created, err = createPrivate(opt.Path); err != nil {
+			return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
+		}
 	}
 	// WAL lets workers read while another process writes; FULL sync makes a
 	// committed (rotated) refresh token survive a power cut; immediate
@@ -72,7 +100,7 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
 	}
-	d := &DB{DB: db, path: opt.Path, owner: newOwner()}
+	d := &DB{DB: db, path: opt.Path, owner: newOwner(), created: created}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
@@ -110,6 +138,10 @@ func connect(ctx context.Context, db *sql.DB) error {
 	}
 }
 
+// Created reports whether Open created the file: a new store, which the
+// program should say it made.
+func (d *DB) Created() bool { return d.created }
+
 // Path is the database file.
 func (d *DB) Path() string { return d.path }
 
@@ -139,20 +171,20 @@ var createMu sync.Mutex
 // process holds on it through SQLite (another store open on the same file),
 // after which an outside sqlite3 could delete the WAL under it. O_EXCL fails
 // without a descriptor when the file exists.
-func createPrivate(path string) error {
+func createPrivate(path string) (created bool, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
+		return false, err
 	}
 	createMu.Lock()
 	defer createMu.Unlock()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	return f.Close()
+	return true, f.Close()
 }
 
 const keyCheckPlain = "mailtokens key check"

@@ -47,7 +47,7 @@ func run(env *cmdline.Env, args []string) error {
 	if task.Store != nil {
 		db = task.Store.DB()
 	} else {
-		db, err = database.Open(ctx, database.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile})
+		db, err = database.Open(ctx, database.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile, MustExist: true})
 		if err != nil {
 			return worker.StartupError(env, err)
 		}

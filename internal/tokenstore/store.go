@@ -27,6 +27,8 @@ type Options struct {
 	// Key, when set, is the key in text form and wins over both; for tests
 	// and embedding.
 	Key string
+	// MustExist refuses to create a new store (see database.Options).
+	MustExist bool
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -50,7 +52,7 @@ type Store struct {
 // Open opens (creating and migrating if needed) the database at opt.Path
 // and the token store in it.
 func Open(ctx context.Context, opt Options) (*Store, error) {
-	db, err := database.Open(ctx, database.Options{Path: opt.Path, KeyFile: opt.KeyFile, Key: opt.Key})
+	db, err := database.Open(ctx, database.Options{Path: opt.Path, KeyFile: opt.KeyFile, Key: opt.Key, MustExist: opt.MustExist})
 	if err != nil {
 		return nil, err
 	}

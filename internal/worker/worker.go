@@ -71,7 +71,7 @@ func Setup(ctx context.Context, c Config) (*Task, error) {
 	if login.AuthType != taskconf.OAuth2 {
 		return t, nil
 	}
-	store, err := tokenstore.Open(ctx, tokenstore.Options{Path: c.Task.Store.Path, KeyFile: c.Task.Store.KeyFile})
+	store, err := tokenstore.Open(ctx, tokenstore.Options{Path: c.Task.Store.Path, KeyFile: c.Task.Store.KeyFile, MustExist: true})
 	if err != nil {
 		return nil, err
 	}
