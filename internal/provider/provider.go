@@ -10,9 +10,11 @@ package provider
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -243,19 +245,73 @@ func (c Config) Validate() error {
 	return errs.Err()
 }
 
-// checkURL returns why u cannot be a provider endpoint, or "".
+// checkURL returns why u cannot be a provider endpoint, or "". The check
+// is strict because an endpoint's origin goes into the pages'
+// Content-Security-Policy: "https://x.example;sandbox/auth" or
+// "https://*/auth" must not reach it.
 func checkURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" || (p.Scheme != "https" && p.Scheme != "http") {
-		return fmt.Sprintf("%q is not an absolute http(s) URL", u)
+	p, msg := parseEndpoint(u)
+	if msg != "" {
+		return msg
 	}
 	if p.Scheme == "http" && !isLoopback(p.Hostname()) {
 		return fmt.Sprintf("%q must use https (plain http is only allowed to this machine)", u)
 	}
-	if p.User != nil {
-		return "must not contain a user name or password"
-	}
 	return ""
+}
+
+// Origin is the scheme://host[:port] of an endpoint URL in lower case, for
+// the pages' Content-Security-Policy, or "" when u is not a URL checkURL
+// accepts.
+func Origin(u string) string {
+	p, msg := parseEndpoint(u)
+	if msg != "" {
+		return ""
+	}
+	return p.Scheme + "://" + strings.ToLower(p.Host)
+}
+
+// hostLabelRE is one label of a DNS name.
+var hostLabelRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// parseEndpoint parses an absolute http(s) URL with a DNS name or an IP
+// address for host, an optional numeric port, no user, no fragment, and no
+// character that needs quoting.
+func parseEndpoint(u string) (*url.URL, string) {
+	bad := fmt.Sprintf("%q is not an absolute http(s) URL", u)
+	for _, r := range u {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("\"<>\\`{}|^", r) {
+			return nil, fmt.Sprintf("%q is not a URL: write it without spaces, quotes or control characters", u)
+		}
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Opaque != "" || (p.Scheme != "https" && p.Scheme != "http") {
+		return nil, bad
+	}
+	p.Scheme = strings.ToLower(p.Scheme)
+	if p.User != nil {
+		return nil, "must not contain a user name or password"
+	}
+	if p.Fragment != "" || strings.Contains(u, "#") {
+		return nil, fmt.Sprintf("%q must not have a #fragment", u)
+	}
+	if port := p.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Sprintf("%q has no valid port", u)
+		}
+	}
+	host := p.Hostname()
+	if host == "" {
+		return nil, bad
+	}
+	if net.ParseIP(host) == nil {
+		for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+			if !hostLabelRE.MatchString(label) {
+				return nil, fmt.Sprintf("%q has no valid host name", u)
+			}
+		}
+	}
+	return p, ""
 }
 
 func isLoopback(host string) bool {
