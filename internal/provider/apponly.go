@@ -29,5 +29,5 @@ func (c Config) AppOnly(ctx context.Context) (*Token, error) {
 	if err != nil {
 		return nil, c.wrap("client credentials", err)
 	}
-	return fromOAuth2(t, ""), nil
+	return c.fromOAuth2("client credentials", t, "")
 }

@@ -54,5 +54,5 @@ func (c Config) Exchange(ctx context.Context, code, verifier string) (*Token, er
 	if err != nil {
 		return nil, c.wrap("exchange authorization code", err)
 	}
-	return fromOAuth2(t, ""), nil
+	return c.fromOAuth2("exchange authorization code", t, "")
 }

@@ -72,5 +72,5 @@ func (c Config) PollDevice(ctx context.Context, d *DeviceAuth) (*Token, error) {
 	if err != nil {
 		return nil, c.wrap("device sign-in", err)
 	}
-	return fromOAuth2(t, ""), nil
+	return c.fromOAuth2("device sign-in", t, "")
 }

@@ -23,7 +23,7 @@ func (c Config) Refresh(ctx context.Context, refreshToken string) (*Token, error
 	if err != nil {
 		return nil, c.wrap("refresh", err)
 	}
-	return fromOAuth2(t, refreshToken), nil
+	return c.fromOAuth2("refresh", t, refreshToken)
 }
 
 // errNoEndpoint is returned when a flow needs an endpoint the config lacks.

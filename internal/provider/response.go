@@ -27,28 +27,46 @@ func ParseTokenResponse(data []byte) (*Token, error) {
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("not a JSON token response: %v", err)
 	}
-	if r.AccessToken == "" {
-		return nil, fmt.Errorf("the JSON has no access_token")
-	}
-	if r.TokenType != "" && !strings.EqualFold(r.TokenType, "bearer") {
-		return nil, fmt.Errorf("token_type %q: mail servers take Bearer tokens only", r.TokenType)
-	}
-	tok := &Token{AccessToken: secret.New(r.AccessToken), RefreshToken: secret.New(r.RefreshToken), Scope: r.Scope}
+	var expiresIn int64
 	if len(r.ExpiresIn) > 0 && string(r.ExpiresIn) != "null" {
 		// Some providers send the number as a string.
 		n, err := strconv.ParseInt(strings.Trim(string(r.ExpiresIn), `"`), 10, 64)
-		if err != nil || n < 0 || n > 10*365*24*3600 {
+		if err != nil {
 			return nil, fmt.Errorf("expires_in %s is not a number of seconds", r.ExpiresIn)
 		}
-		tok.ExpiresIn = time.Duration(n) * time.Second
+		expiresIn = n
 	}
-	if err := CheckTokenText(tok.AccessToken.Reveal()); err != nil {
-		return nil, fmt.Errorf("access_token %v", err)
+	if err := checkIssued(r.AccessToken, r.RefreshToken, r.TokenType, expiresIn); err != nil {
+		return nil, err
 	}
-	if err := CheckTokenText(tok.RefreshToken.Reveal()); err != nil {
-		return nil, fmt.Errorf("refresh_token %v", err)
+	return &Token{AccessToken: secret.New(r.AccessToken), RefreshToken: secret.New(r.RefreshToken), Scope: r.Scope,
+		ExpiresIn: time.Duration(expiresIn) * time.Second}, nil
+}
+
+// maxExpiresIn is the longest access-token lifetime believed: a provider
+// saying more is broken, not generous.
+const maxExpiresIn = 10 * 365 * 24 * 3600
+
+// checkIssued checks what a provider issued, pasted or received, the same
+// way: an access token that can travel in a SASL exchange, a refresh token
+// likewise, a Bearer type, and a lifetime that makes sense.
+func checkIssued(access, refresh, tokenType string, expiresIn int64) error {
+	if access == "" {
+		return fmt.Errorf("the answer has no access_token")
 	}
-	return tok, nil
+	if tokenType != "" && !strings.EqualFold(tokenType, "bearer") {
+		return fmt.Errorf("token_type %q: mail servers take Bearer tokens only", tokenType)
+	}
+	if expiresIn < 0 || expiresIn > maxExpiresIn {
+		return fmt.Errorf("expires_in %d is not a lifetime in seconds", expiresIn)
+	}
+	if err := CheckTokenText(access); err != nil {
+		return fmt.Errorf("access_token %v", err)
+	}
+	if err := CheckTokenText(refresh); err != nil {
+		return fmt.Errorf("refresh_token %v", err)
+	}
+	return nil
 }
 
 // CheckTokenText refuses what cannot be a bearer token (and would break

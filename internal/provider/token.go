@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"mailtokens/internal/advice"
 	"mailtokens/internal/secret"
 )
 
@@ -21,10 +22,15 @@ type Token struct {
 	RefreshExpiresIn time.Duration
 }
 
-// fromOAuth2 converts x/oauth2's token. presentedRT is the refresh token
-// sent with a refresh request: x/oauth2 copies it into the answer when the
-// provider sent none, which would hide whether the provider rotated it.
-func fromOAuth2(t *oauth2.Token, presentedRT string) *Token {
+// fromOAuth2 converts x/oauth2's token, checked as a pasted one is (op
+// names the flow in the error). presentedRT is the refresh token sent with
+// a refresh request: x/oauth2 copies it into the answer when the provider
+// sent none, which would hide whether the provider rotated it.
+func (c Config) fromOAuth2(op string, t *oauth2.Token, presentedRT string) (*Token, error) {
+	if err := checkIssued(t.AccessToken, t.RefreshToken, t.TokenType, t.ExpiresIn); err != nil {
+		return nil, &Error{Op: op, Provider: c.Type, Kind: advice.Misconfigured, Code: "invalid_token_response",
+			Description: "the provider's answer cannot be used: " + err.Error(), Err: err}
+	}
 	out := &Token{
 		AccessToken: secret.New(t.AccessToken),
 		ExpiresIn:   time.Duration(t.ExpiresIn) * time.Second,
@@ -38,5 +44,5 @@ func fromOAuth2(t *oauth2.Token, presentedRT string) *Token {
 	if n, ok := t.Extra("refresh_token_expires_in").(float64); ok && n > 0 && !out.RefreshToken.IsZero() {
 		out.RefreshExpiresIn = time.Duration(n) * time.Second
 	}
-	return out
+	return out, nil
 }
