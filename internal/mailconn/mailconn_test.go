@@ -281,6 +281,22 @@ func TestMask(t *testing.T) {
 	}
 }
 
+// A server sends no credentials: its capability lines stay readable in the
+// SMTP transcript (go-mail hands a multi-line reply over without its
+// codes, so "ENHANCEDSTATUSCODES" arrived bare and was hidden as base64,
+// and "AUTH LOGIN XOAUTH2" lost its mechanisms).
+func TestMaskServerLines(t *testing.T) {
+	for _, line := range []string{"ENHANCEDSTATUSCODES", "AUTH LOGIN XOAUTH2", "250-AUTH LOGIN XOAUTH2", "SMTPUTF8", "PIPELINING", "VXNlcm5hbWU6"} {
+		if got := maskServer(line); got != line {
+			t.Errorf("maskServer(%q) = %q", line, got)
+		}
+	}
+	challenge := "334 eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0="
+	if got := maskServer(challenge); !strings.Contains(got, `(decoded: {"status":"401"`) {
+		t.Errorf("maskServer(%q) = %q", challenge, got)
+	}
+}
+
 // FuzzMask: any line the server or client sends is masked without panicking,
 // and a credential-carrying command never keeps its argument.
 func FuzzMask(f *testing.F) {

@@ -121,13 +121,13 @@ func (s saslAuth) Next(fromServer []byte, more bool) ([]byte, error) {
 type transcriptLogger struct{ line func(string) }
 
 func (t transcriptLogger) Debugf(l log.Log) {
-	prefix := "S: "
+	prefix, m := "S: ", maskServer
 	if l.Direction == log.DirClientToServer {
-		prefix = "C: "
+		prefix, m = "C: ", mask
 	}
 	text := strings.TrimRight(sprintf(l.Format, l.Messages...), "\r\n")
 	for _, ln := range strings.Split(text, "\n") {
-		t.line(prefix + mask(ln))
+		t.line(prefix + m(ln))
 	}
 }
 func (transcriptLogger) Infof(log.Log)  {}

@@ -23,10 +23,18 @@ var (
 	base64RE  = regexp.MustCompile(`^[A-Za-z0-9+/]{16,}={0,2}$`)
 )
 
-// mask hides credentials in one protocol line, and decodes a server's JSON
-// failure challenge so a person can read it.
-func mask(line string) string {
-	if m := authCmdRE.FindStringSubmatch(line); m != nil {
+// maskServer is mask for a line the server sent: a server sends no
+// credentials, so a capability such as ENHANCEDSTATUSCODES or
+// "AUTH LOGIN XOAUTH2" stays readable; a JSON failure challenge is decoded.
+func maskServer(line string) string { return maskLine(line, true) }
+
+// mask hides credentials in one protocol line a client sent (or whose
+// direction is unknown), and decodes a server's JSON failure challenge so
+// a person can read it.
+func mask(line string) string { return maskLine(line, false) }
+
+func maskLine(line string, fromServer bool) string {
+	if m := authCmdRE.FindStringSubmatch(line); m != nil && !fromServer {
 		if m[1] == line {
 			return line
 		}
@@ -44,7 +52,9 @@ func mask(line string) string {
 		if dec, err := base64.StdEncoding.DecodeString(rest); err == nil && bytes.HasPrefix(bytes.TrimSpace(dec), []byte("{")) && utf8.Valid(dec) {
 			return prefix + rest + "   (decoded: " + string(bytes.TrimSpace(dec)) + ")"
 		}
-		return prefix + hidden
+		if !fromServer {
+			return prefix + hidden
+		}
 	}
 	if len(line) > 400 {
 		return line[:400] + "…"
@@ -59,6 +69,7 @@ type lineWriter struct {
 	prefix string
 	emit   func(string)
 	lines  int
+	mask   func(string) string // nil: mask
 }
 
 const maxTranscriptLines = 300
@@ -75,7 +86,11 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		line := strings.TrimRight(string(w.buf[:i]), "\r")
 		w.buf = w.buf[i+1:]
 		if w.lines < maxTranscriptLines {
-			w.emit(w.prefix + mask(line))
+			m := mask
+			if w.mask != nil {
+				m = w.mask
+			}
+			w.emit(w.prefix + m(line))
 		} else if w.lines == maxTranscriptLines {
 			w.emit("…")
 		}
@@ -101,7 +116,7 @@ func recordConn(conn net.Conn, emit func(string)) *recordingConn {
 		defer mu.Unlock()
 		emit(s)
 	}
-	return &recordingConn{Conn: conn, in: &lineWriter{prefix: "S: ", emit: safe}, out: &lineWriter{prefix: "C: ", emit: safe}}
+	return &recordingConn{Conn: conn, in: &lineWriter{prefix: "S: ", emit: safe, mask: maskServer}, out: &lineWriter{prefix: "C: ", emit: safe}}
 }
 
 type recordingConn struct {
