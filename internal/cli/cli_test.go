@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/mailauth"
 	"mailtokens/internal/sandbox/sandboxtest"
+	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/testenv"
 )
 
@@ -249,6 +251,39 @@ func TestTokenLoginDevice(t *testing.T) {
 	waitLine(t, lines, regexp.MustCompile(`token support authorized`))
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d", code)
+	}
+}
+
+// Ctrl-C while waiting for the browser says so, and changes nothing (it
+// used to say "no sign-in within 10m0s").
+func TestTokenLoginInterrupted(t *testing.T) {
+	w := newWorld(t)
+	w.addMS("support")
+	ctx, cancel := context.WithCancel(context.Background())
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	outR, outW := io.Pipe()
+	var errb syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"-conf", w.conf, "token", "login", "support"}, inR, outW, &errb)
+		outW.Close()
+	}()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitLine(t, lines, regexp.MustCompile(`^\s+(http\S+)$`))
+	cancel()
+	if code := <-done; code != ExitFail || !strings.Contains(errb.String(), "interrupted before the sign-in finished") {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if out := w.mustRun("", "token", "show", "support"); !strings.Contains(out, "not yet authorized") {
+		t.Fatalf("after the interrupted sign-in:\n%s", out)
 	}
 }
 

@@ -101,6 +101,7 @@ func runTokenList(env *Env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tTYPE\tEMAIL\tSTATUS\tACCESS TOKEN EXPIRES\tLAST USED")
+	warned := false
 	for _, t := range tokens {
 		h := health.Of(t, now)
 		name := t.Name
@@ -118,8 +119,15 @@ func runTokenList(env *Env, args []string) error {
 		status := h.Status
 		if len(h.Warnings) > 0 {
 			status += " (!)"
+			warned = true
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, t.Type, t.Email, status, expires, used)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if warned {
+		fmt.Fprintln(env.Stdout, "\n(!) something will break soon: `evadmin token show NAME` says what and what to do")
+	}
+	return nil
 }

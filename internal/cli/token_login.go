@@ -53,6 +53,9 @@ func login(env *Env, store *tokenstore.Store, name string, device bool) error {
 		redirect := cfg.RedirectURL()
 		tok, err = browserLogin(ctx, env, t, store.ProviderConfig(t, redirect), cfg.Listen, redirect)
 	}
+	if err != nil && env.Ctx.Err() != nil {
+		return errInterrupted
+	}
 	if err != nil {
 		return err
 	}
@@ -82,6 +85,9 @@ func deviceLogin(ctx context.Context, env *Env, t *tokenstore.Token, pc provider
 }
 
 // callbackResult is the provider's redirect, however it reached us.
+// errInterrupted ends a sign-in stopped with Ctrl-C (or SIGTERM).
+var errInterrupted = errors.New("interrupted before the sign-in finished; nothing was changed")
+
 type callbackResult struct {
 	query url.Values
 	err   error

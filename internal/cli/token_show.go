@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"mailtokens/internal/health"
@@ -64,7 +65,11 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 		line("Secret expires", t.SecretExpiresOn.Format(time.DateOnly))
 	}
 	line("Scope", t.Scope)
-	line("Requests scopes", fmt.Sprint(t.Scopes()))
+	if t.Grant == tokenstore.GrantClientCredentials {
+		line("Requests scopes", strings.Join(t.AppOnlyScopes(), " ")+" (app-only)")
+	} else {
+		line("Requests scopes", strings.Join(t.Scopes(), " "))
+	}
 	line("Token URL", t.Endpoints().Token)
 	line("Status", h.Status)
 	line("Why", h.Detail)
@@ -86,7 +91,7 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 		fmt.Fprintln(w, "\nEvents:")
 		for _, e := range events {
 			code := ""
-			if e.Code != "" {
+			if e.Code != "" && !strings.Contains(e.Text, e.Code) {
 				code = " [" + e.Code + "]"
 			}
 			fmt.Fprintf(w, "  %s  %-20s %-12s%s %s\n", e.At.Local().Format(time.DateTime), e.Kind, e.Actor, code, e.Text)

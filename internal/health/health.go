@@ -86,12 +86,12 @@ func Of(t *tokenstore.Token, now time.Time) Report {
 		r.Warnings = append(r.Warnings, refreshWarnings(t, now)...)
 	}
 	if !t.SecretExpiresOn.IsZero() && t.Status != tokenstore.StatusRevoked {
-		left := t.SecretExpiresOn.Sub(now)
-		switch {
-		case left <= 0:
-			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expired on %s: create a new one and save it here.", t.SecretExpiresOn.Format(time.DateOnly)))
-		case left <= secretExpiryWarn:
-			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expires %s (%s): create a new one before then and save it here.", When(t.SecretExpiresOn, now), t.SecretExpiresOn.Format(time.DateOnly)))
+		on := t.SecretExpiresOn.Format(time.DateOnly)
+		switch days := DaysUntil(t.SecretExpiresOn, now); {
+		case days < 0:
+			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expired on %s: create a new one and save it here.", on))
+		case time.Duration(days)*24*time.Hour <= secretExpiryWarn:
+			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expires %s (%s): create a new one before then and save it here.", inDays(days), on))
 		}
 	}
 	if len(r.Warnings) > 0 && r.Level == OK {
@@ -137,6 +137,28 @@ func refreshWarnings(t *tokenstore.Token, now time.Time) []string {
 		}
 	}
 	return out
+}
+
+// DaysUntil is how many calendar days lie between now's date and date's
+// (a date such as a secret's expiry, kept as midnight in its zone): 0 on
+// the day itself, negative after it. Counting hours would say "in 3 days"
+// on the 6th for the 10th.
+func DaysUntil(date, now time.Time) int {
+	y, m, d := now.In(date.Location()).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, date.Location())
+	y, m, d = date.Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, date.Location())
+	return int(day.Sub(today).Round(24*time.Hour) / (24 * time.Hour))
+}
+
+func inDays(days int) string {
+	switch days {
+	case 0:
+		return "today"
+	case 1:
+		return "tomorrow"
+	}
+	return fmt.Sprintf("in %d days", days)
 }
 
 // When says when t is, relative to now, in words: "in 42 min", "3 days

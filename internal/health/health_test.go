@@ -83,3 +83,26 @@ func TestWhen(t *testing.T) {
 		}
 	}
 }
+
+// A secret that expires on the 10th expires "in 4 days" all through the
+// 6th, "today" on the 10th, and has expired on the 11th: calendar days,
+// not 24-hour spans (it said "in 3 days" on the 6th after midnight).
+func TestSecretExpiryCountsCalendarDays(t *testing.T) {
+	expires := time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		now  time.Time
+		want string
+	}{
+		{time.Date(2026, 12, 6, 0, 1, 0, 0, time.UTC), "expires in 4 days (2026-12-10)"},
+		{time.Date(2026, 12, 6, 23, 59, 0, 0, time.UTC), "expires in 4 days (2026-12-10)"},
+		{time.Date(2026, 12, 9, 12, 0, 0, 0, time.UTC), "expires tomorrow (2026-12-10)"},
+		{time.Date(2026, 12, 10, 18, 0, 0, 0, time.UTC), "expires today (2026-12-10)"},
+		{time.Date(2026, 12, 11, 0, 1, 0, 0, time.UTC), "expired on 2026-12-10"},
+	} {
+		tok := &tokenstore.Token{Status: tokenstore.StatusNew, Settings: tokenstore.Settings{SecretExpiresOn: expires}}
+		h := Of(tok, c.now)
+		if len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], c.want) {
+			t.Errorf("at %s: %q, want %q", c.now, h.Warnings, c.want)
+		}
+	}
+}
