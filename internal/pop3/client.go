@@ -210,7 +210,7 @@ func (c *Client) send(command, line string) error {
 // status reads a status line. A -ERR is returned as *Error, which leaves
 // the connection usable.
 func (c *Client) status(command string) (string, error) {
-	line, err := c.r.ReadLine()
+	line, err := c.readLine()
 	if err != nil {
 		return "", c.fail(command, err)
 	}
@@ -242,7 +242,7 @@ func (c *Client) cmd(command, line string) (string, error) {
 func (c *Client) lines(command string, each func(string) error) error {
 	var first error
 	for {
-		line, err := c.r.ReadLine()
+		line, err := c.readLine()
 		if err != nil {
 			return c.fail(command, err)
 		}

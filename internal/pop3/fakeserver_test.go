@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/textproto"
 	"testing"
@@ -241,5 +242,40 @@ func TestMalformedListings(t *testing.T) {
 	}
 	if err := c.Noop(); err != nil {
 		t.Errorf("Noop after malformed listings: %v", err)
+	}
+}
+
+// TestReplyCutBeforeLineEnd: a reply line the connection cuts before its
+// line end is no reply. A RETR answered by a bare "+OK" and a close must
+// not open an (empty) message; a cut listing line is not a listing line.
+func TestReplyCutBeforeLineEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name, sent string
+		call       func(*pop3.Client) error
+	}{
+		{"RETR", "+OK", func(c *pop3.Client) error {
+			rc, err := c.Retr(1)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, rc)
+			return err
+		}},
+		{"UIDL", "+OK\r\n1 uid-cut-he", func(c *pop3.Client) error { _, err := c.UIDL(); return err }},
+		{"UIDL", "+OK\r\n1 uid\r\n.", func(c *pop3.Client) error { _, err := c.UIDL(); return err }},
+		{"NOOP", "+O", func(c *pop3.Client) error { return c.Noop() }},
+	} {
+		addr := fakeServer(t, func(r *textproto.Reader, w *bufio.Writer) error {
+			say(w, "+OK ready")
+			if _, err := r.ReadLine(); err != nil {
+				return err
+			}
+			w.WriteString(tc.sent)
+			return w.Flush()
+		})
+		c := dial(t, addr, pop3d.Plain)
+		if err := tc.call(c); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%s cut after %q: %v, want io.ErrUnexpectedEOF", tc.name, tc.sent, err)
+		}
 	}
 }
