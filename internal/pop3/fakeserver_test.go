@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"strings"
 	"testing"
 
 	"mailtokens/internal/oauthsasl"
@@ -276,6 +277,47 @@ func TestReplyCutBeforeLineEnd(t *testing.T) {
 		c := dial(t, addr, pop3d.Plain)
 		if err := tc.call(c); !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("%s cut after %q: %v, want io.ErrUnexpectedEOF", tc.name, tc.sent, err)
+		}
+	}
+}
+
+// TestRepliesOverLimits: a reply line or a listing beyond what any server
+// sends fails the connection with ErrTooLong before it is held in memory.
+func TestRepliesOverLimits(t *testing.T) {
+	long := strings.Repeat("x", pop3.MaxLineLength+1)
+	for _, tc := range []struct {
+		name string
+		sent func(w *bufio.Writer)
+	}{
+		{"status line", func(w *bufio.Writer) { w.WriteString("+OK " + long + "\r\n") }},
+		{"listing line", func(w *bufio.Writer) { w.WriteString("+OK\r\n1 " + long + "\r\n.\r\n") }},
+		{"listing lines", func(w *bufio.Writer) {
+			w.WriteString("+OK\r\n")
+			for i := range pop3.MaxListingLines + 1 {
+				fmt.Fprintf(w, "%d u%d\r\n", i+1, i)
+			}
+			w.WriteString(".\r\n")
+		}},
+		{"listing bytes", func(w *bufio.Writer) {
+			w.WriteString("+OK\r\n")
+			for i := range pop3.MaxListingBytes / 1000 {
+				fmt.Fprintf(w, "%d %s\r\n", i+1, strings.Repeat("u", 1000))
+			}
+			w.WriteString(".\r\n")
+		}},
+	} {
+		addr := fakeServer(t, func(r *textproto.Reader, w *bufio.Writer) error {
+			say(w, "+OK ready")
+			if err := expect(r, "UIDL"); err != nil {
+				return err
+			}
+			tc.sent(w)
+			w.Flush() // fails once the client has hung up
+			return nil
+		})
+		c := dial(t, addr, pop3d.Plain)
+		if _, err := c.UIDL(); !errors.Is(err, pop3.ErrTooLong) || !c.Broken() {
+			t.Errorf("%s over the limit: %v (broken %v), want ErrTooLong", tc.name, err, c.Broken())
 		}
 	}
 }
