@@ -16,10 +16,11 @@ import (
 )
 
 // hostilePOP3 is a POP3 server on loopback that logs anyone in (USER and
-// PASS get +OK), greets with greeting, answers UIDL with uidl, and hangs up
-// at any other command. greeting and uidl write what they like, as much as
-// they like; a write error (the client has gone) ends them.
-func hostilePOP3(t *testing.T, greeting, uidl func(w *bufio.Writer)) string {
+// PASS get +OK), greets with greeting, answers the commands in replies by
+// their verb, and hangs up at any other command. The replies write what
+// they like, as much as they like; a write error (the client has gone)
+// ends them.
+func hostilePOP3(t *testing.T, greeting func(w *bufio.Writer), replies map[string]func(w *bufio.Writer)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,11 +46,12 @@ func hostilePOP3(t *testing.T, greeting, uidl func(w *bufio.Writer)) string {
 					if err != nil {
 						return
 					}
-					switch verb, _, _ := strings.Cut(strings.TrimSpace(line), " "); strings.ToUpper(verb) {
-					case "USER", "PASS":
+					verb, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+					switch reply := replies[strings.ToUpper(verb)]; {
+					case reply != nil:
+						reply(w)
+					case strings.EqualFold(verb, "USER") || strings.EqualFold(verb, "PASS"):
 						w.WriteString("+OK\r\n")
-					case "UIDL":
-						uidl(w)
 					default:
 						return
 					}
@@ -79,6 +81,18 @@ func endless(prefix string, n int, suffix string) func(w *bufio.Writer) {
 		}
 		w.WriteString(suffix)
 	}
+}
+
+// hostileTask is a POP3 task for a hostile server at addr: PASSWORD login
+// in clear (loopback), keys on top.
+func (r *rig) hostileTask(addr string, keys map[string]string) string {
+	base := map[string]string{"MAILBOX_PROTOCOL": "POP3", "MAILBOX_HOST": hostOf(addr), "MAILBOX_PORT": portOf(addr),
+		"MAILBOX_SECURITY": "NONE", "MAILBOX_AUTH_TYPE": "PASSWORD", "MAILBOX_PASSWORD": "secret-password",
+		"MAILBOX_EMAIL_TOKEN_NAME": "", "MAILBOX_TLS_CA_FILE": ""}
+	for k, v := range keys {
+		base[k] = v
+	}
+	return r.task("hostile", base)
 }
 
 // manyUIDs answers UIDL with n entries, their ids made of prefix and the
@@ -154,8 +168,9 @@ func TestPOP3EndlessLinesMemory(t *testing.T) {
 	}
 	const huge = 300 << 20
 	cases := []struct {
-		name           string
-		greeting, uidl func(w *bufio.Writer)
+		name     string
+		greeting func(w *bufio.Writer)
+		uidl     func(w *bufio.Writer)
 	}{
 		{"greeting of 300 MB without CRLF", endless("+OK ", huge, ""), nil},
 		{"UIDL line of 300 MB", say("+OK ready\r\n"), endless("+OK\r\n1 ", huge, "\r\n.\r\n")},
@@ -165,10 +180,8 @@ func TestPOP3EndlessLinesMemory(t *testing.T) {
 	r := newRig(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := hostilePOP3(t, tc.greeting, tc.uidl)
-			task := r.task("hostile", map[string]string{"MAILBOX_PROTOCOL": "POP3", "MAILBOX_HOST": hostOf(addr), "MAILBOX_PORT": portOf(addr),
-				"MAILBOX_SECURITY": "NONE", "MAILBOX_AUTH_TYPE": "PASSWORD", "MAILBOX_PASSWORD": "secret-password",
-				"MAILBOX_EMAIL_TOKEN_NAME": "", "MAILBOX_TLS_CA_FILE": ""})
+			addr := hostilePOP3(t, tc.greeting, map[string]func(*bufio.Writer){"UIDL": tc.uidl})
+			task := r.hostileTask(addr, nil)
 			run := runEvmail(t, 2*time.Minute, "-conf", task, "-once")
 			t.Logf("%s: exit %d after %v, peak RSS %.1f MiB", tc.name, run.code, run.took.Round(time.Millisecond), run.peak)
 			if run.killed || run.code != 1 {
