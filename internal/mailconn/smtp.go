@@ -17,7 +17,9 @@ import (
 
 // DialSMTP connects, says EHLO, upgrades with STARTTLS when asked, and
 // logs in. The client is go-mail's SMTP client, so that batchmail can send
-// queued messages byte for byte over it.
+// queued messages byte for byte over it. For the life of the connection, a
+// server that sends more than MaxSMTPReply bytes in one reply fails the
+// read with an error wrapping ErrReplyTooLong.
 func DialSMTP(ctx context.Context, s mailserver.Server, a Auth, opt Options) (*smtp.Client, error) {
 	s.Protocol = mailserver.SMTP
 	return loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*smtp.Client, error) {
@@ -26,6 +28,7 @@ func DialSMTP(ctx context.Context, s mailserver.Server, a Auth, opt Options) (*s
 }
 
 func smtpLogin(ctx context.Context, conn net.Conn, s mailserver.Server, a Auth, token secret.Secret, opt Options) (*smtp.Client, error) {
+	conn = &replyLimitConn{Conn: conn}
 	c, err := smtp.NewClient(conn, s.Host)
 	if err != nil {
 		conn.Close()

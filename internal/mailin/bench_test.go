@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +38,7 @@ func dovecotTask(r *rig, dc *dovecot.Server, proto, maildir string) string {
 	host, port := splitAddr(addr)
 	return r.task("bench-"+proto, map[string]string{"MAILBOX_PROTOCOL": proto, "MAILBOX_HOST": host, "MAILBOX_PORT": port,
 		"MAILBOX_TLS_CA_FILE": dc.CAFile, "MAILBOX_AFTER_DELIVERY": "DELETE", "MAILBOX_DELIVER_TO": "maildir:" + maildir,
-		"LOG_LEVEL": "WARN"})
+		"LOG_LEVEL": "WARN", "MAILBOX_MAX_MESSAGE_SIZE": "0"}) // the 100 MB message is a little over 100 MiB
 }
 
 // BenchmarkReceive2000 downloads 2,000 messages of about 20 KB from Dovecot
@@ -111,23 +109,14 @@ func BenchmarkMailboxSize(b *testing.B) {
 // peakRSS runs evmail -once as its own process and returns its peak
 // resident set size in MiB.
 func peakRSS(t testing.TB, task string) float64 {
-	logFile, err := os.CreateTemp(t.TempDir(), "evmail-*.log")
-	if err != nil {
-		t.Fatal(err)
+	run := runEvmail(t, 10*time.Minute, "-conf", task, "-once")
+	if run.code != 0 || run.killed {
+		t.Fatalf("evmail: exit %d, killed %v\n%s", run.code, run.killed, run.log)
 	}
-	defer logFile.Close()
-	cmd := evmailProcess(t, logFile, "-conf", task, "-once")
-	if err := cmd.Wait(); err != nil {
-		log, _ := os.ReadFile(logFile.Name())
-		t.Fatalf("evmail: %v\n%s", err, log)
-	}
-	log, _ := os.ReadFile(logFile.Name())
-	m := regexp.MustCompile(`PEAK_RSS=(\d+)`).FindSubmatch(log)
-	if m == nil {
+	if run.peak == 0 {
 		t.Skip("the peak RSS is read from /proc/self/status, which this system lacks")
 	}
-	kb, _ := strconv.Atoi(string(m[1]))
-	return float64(kb) / 1024
+	return run.peak
 }
 
 // BenchmarkPeakRSS100MB receives one 100 MB message (IMAP) in a separate

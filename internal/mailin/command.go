@@ -43,10 +43,20 @@ func (c *Command) Run(ctx context.Context, key string, redelivery bool, r io.Rea
 		return fmt.Errorf("deliver: start %s: %w", c.Argv[0], err)
 	}
 	lf := &lfWriter{w: stdin}
+	src := &readErr{r: contextReader{ctx, r}}
 	// A program may stop reading early and still exit 0: exit 0 is the
 	// contract, so a broken pipe alone is not a failure.
-	if _, err := io.Copy(lf, contextReader{ctx, r}); err == nil {
+	if _, err := io.Copy(lf, src); err == nil {
 		lf.Flush()
+	}
+	if src.err != nil {
+		// The message did not arrive whole (the server cut it off, or ctx
+		// ended). Closing stdin would tell the program it has all of it,
+		// and it would deliver the part: kill it first.
+		cmd.Process.Kill()
+		stdin.Close()
+		cmd.Wait()
+		return fmt.Errorf("deliver: %s killed: the message did not arrive whole: %w", c.Argv[0], src.err)
 	}
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
@@ -59,6 +69,21 @@ func (c *Command) Run(ctx context.Context, key string, redelivery bool, r io.Rea
 		return fmt.Errorf("deliver: %s: %v", c.Argv[0], err)
 	}
 	return nil
+}
+
+// readErr remembers the error, other than io.EOF, that reading the message
+// ended with, to tell it from the program's side failing.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 // limitedBuffer keeps the first 4 KiB of a program's stderr for the log.

@@ -82,14 +82,20 @@ func (d *deliverer) begin(ctx context.Context, uids []string) ([]*item, error) {
 }
 
 // write delivers one pending message; open gives its body as the server
-// sends it.
+// sends it. The message counts as delivered only when its body closes
+// without error too: the transport's word that every byte arrived (a POP3
+// terminating line, an IMAP FETCH's tagged OK). Otherwise it stays pending:
+// found at its destination next time (a Maildir file), or delivered again.
 func (d *deliverer) write(ctx context.Context, it *item, open func() (io.ReadCloser, error)) error {
 	body, err := open()
 	if err != nil {
 		return err
 	}
-	defer body.Close()
-	if err := d.dest.deliver(ctx, it.rec.Location, d.mailbox+" "+it.rec.UID, it.redelivery, body); err != nil {
+	err = d.dest.deliver(ctx, it.rec.Location, d.mailbox+" "+it.rec.UID, it.redelivery, body)
+	if cerr := body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("deliver %s: %w", it.rec.UID, err)
 	}
 	it.done, it.wrote = true, true

@@ -67,6 +67,9 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 		}
 	}
 	slices.Sort(uids)
+	if uids, err = r.imapWithinSize(c, sel.UIDValidity, uids, st); err != nil {
+		return err
+	}
 	for batch := range slices.Chunk(uids, batchSize) {
 		if err := r.imapBatch(ctx, c, sel.UIDValidity, &state, batch, st); err != nil {
 			return err

@@ -22,6 +22,9 @@ func (r *Receiver) pop3Pass(ctx context.Context, c *pop3.Client, st *passStats) 
 	for _, id := range ids {
 		present[id.UID] = true
 	}
+	if ids, err = r.pop3WithinSize(c, ids, st); err != nil {
+		return err
+	}
 	var deleted []string
 	var firstErr error
 	for batch := range slices.Chunk(ids, batchSize) {
@@ -40,7 +43,7 @@ func (r *Receiver) pop3Pass(ctx context.Context, c *pop3.Client, st *passStats) 
 		for i, it := range items {
 			if !it.done && ctx.Err() == nil {
 				num := batch[i].Num
-				if err := r.deliverer.write(ctx, it, func() (io.ReadCloser, error) { return c.Retr(num) }); err != nil {
+				if err := r.deliverer.write(ctx, it, func() (io.ReadCloser, error) { return r.retr(c, num) }); err != nil {
 					st.failed++
 					if firstErr == nil {
 						firstErr = err
@@ -98,6 +101,16 @@ func (r *Receiver) pop3Pass(ctx context.Context, c *pop3.Client, st *passStats) 
 		firstErr = ctx.Err()
 	}
 	return firstErr
+}
+
+// retr opens message num, to be read no further than the size limit: past
+// it, the connection is closed rather than drained.
+func (r *Receiver) retr(c *pop3.Client, num int) (io.ReadCloser, error) {
+	body, err := c.Retr(num)
+	if err != nil {
+		return nil, err
+	}
+	return capBody(body, r.cfg.MaxMessageSize, func() { c.Close() }), nil
 }
 
 // pop3Protocol receives over POP3.

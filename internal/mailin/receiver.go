@@ -39,12 +39,16 @@ type Receiver struct {
 	protocol    protocol
 	// lease makes this process the mailbox's only receiver.
 	lease *database.Lease
+	// logged holds the messages over MAILBOX_MAX_MESSAGE_SIZE already
+	// logged by this process.
+	logged map[string]bool
 }
 
 // NewReceiver prepares the mailbox's state and its destination; ledger
 // records what has been delivered.
 func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Receiver, error) {
-	r := &Receiver{cfg: cfg, task: task, ledger: ledger, log: task.Log, opTimeout: 2 * time.Minute, maxSession: 45 * time.Minute}
+	r := &Receiver{cfg: cfg, task: task, ledger: ledger, log: task.Log, opTimeout: 2 * time.Minute, maxSession: 45 * time.Minute,
+		logged: map[string]bool{}}
 	r.key = strings.ToLower(fmt.Sprintf("%s|%s|%d|%s|%s", cfg.Protocol, cfg.Host, cfg.Port, cfg.User, cfg.Folder))
 	// One receiver per mailbox, whatever the protocol or port it is read
 	// over: the lease is keyed by server, user and folder.
@@ -75,6 +79,7 @@ type passStats struct {
 	already   int // recognised as delivered before
 	failed    int
 	acted     int // marked, moved or deleted on the server
+	tooLarge  int // left on the server for MAILBOX_MAX_MESSAGE_SIZE
 }
 
 // protocol is how a mailbox is received: one implementation per protocol
@@ -236,6 +241,9 @@ func (r *Receiver) session(ctx context.Context, c session, start time.Time) (pol
 func (r *Receiver) summary(st passStats, d time.Duration, err error) {
 	args := []any{"delivered", st.delivered, "recognised", st.already, "failed", st.failed,
 		"done_on_server", st.acted, "took", d.Round(time.Millisecond).String()}
+	if st.tooLarge > 0 {
+		args = append(args, "too_large", st.tooLarge)
+	}
 	if err != nil || st.failed > 0 {
 		r.log.Warn("pass finished with problems", args...)
 		return

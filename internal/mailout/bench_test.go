@@ -5,10 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wneessen/go-mail/smtp"
 
@@ -122,24 +122,15 @@ func peakRSS(tb testing.TB, r *rig, size int) float64 {
 	}
 	writeMessage(tb, spool.path(DirNew, "large"), r.World.MSUser, "large", size)
 	conf := r.conf(tb, spoolDir, "MAIL_KEEP_SENT = NO\n")
-	hwm := filepath.Join(tb.TempDir(), "hwm")
-	var log logBuffer
-	cmd := exec.Command(os.Args[0], "-conf", conf, "-once")
-	cmd.Env = append(os.Environ(), childEnv+"=1", hwmEnv+"="+hwm)
-	cmd.Stderr = &log
-	if err := cmd.Run(); err != nil {
-		tb.Fatalf("batchmail: %v\n%s", err, log.String())
+	run := runBatchmail(tb, 10*time.Minute, "-conf", conf, "-once")
+	if run.code != 0 || run.killed {
+		tb.Fatalf("batchmail: exit %d, killed %v\n%s", run.code, run.killed, run.log)
 	}
 	if got := r.smtp.Received(); len(got) == 0 || len(got[len(got)-1].Raw) < size {
 		tb.Fatalf("the server did not get the message")
 	}
-	line, err := os.ReadFile(hwm)
-	if err != nil {
-		tb.Skipf("no VmHWM from the process (not Linux?): %v", err)
+	if run.peak == 0 {
+		tb.Skip("no VmHWM from the process (not Linux?)")
 	}
-	var kb float64
-	if _, err := fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(string(line), "VmHWM:")), "%f kB", &kb); err != nil {
-		tb.Fatalf("parse %q: %v", line, err)
-	}
-	return kb / 1024
+	return run.peak
 }

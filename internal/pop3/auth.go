@@ -57,7 +57,7 @@ func (c *Client) Auth(mech sasl.Client) error {
 	}
 	irPending := ir != nil
 	for round := 0; ; round++ {
-		line, err := c.r.ReadLine()
+		line, err := c.readLine()
 		if err != nil {
 			return c.fail(command, err)
 		}

@@ -19,7 +19,7 @@ const DefaultTimeout = time.Minute
 
 // readBufferSize is larger than bufio's default so that streaming a large
 // message costs fewer reads and deadline updates; it is not a line limit
-// (textproto joins longer lines).
+// (see MaxLineLength; a message body's lines have none).
 const readBufferSize = 64 << 10
 
 // Client is a connection to a POP3 server. It is not safe for concurrent
@@ -210,7 +210,7 @@ func (c *Client) send(command, line string) error {
 // status reads a status line. A -ERR is returned as *Error, which leaves
 // the connection usable.
 func (c *Client) status(command string) (string, error) {
-	line, err := c.r.ReadLine()
+	line, err := c.readLine()
 	if err != nil {
 		return "", c.fail(command, err)
 	}
@@ -238,16 +238,22 @@ func (c *Client) cmd(command, line string) (string, error) {
 // lines reads the rest of a multi-line reply, undoing dot-stuffing, and
 // hands each line to each. A line each rejects does not stop the reading:
 // the reply is read to its end so that the connection stays in step, and
-// the first rejection is returned.
+// the first rejection is returned. A reply longer than MaxListingLines or
+// MaxListingBytes fails the connection.
 func (c *Client) lines(command string, each func(string) error) error {
 	var first error
+	var n, size int
 	for {
-		line, err := c.r.ReadLine()
+		line, err := c.readLine()
 		if err != nil {
 			return c.fail(command, err)
 		}
 		if line == "." {
 			break
+		}
+		n, size = n+1, size+len(line)
+		if n > MaxListingLines || size > MaxListingBytes {
+			return c.fail(command, fmt.Errorf("%w: more than %d lines or %d bytes", ErrTooLong, MaxListingLines, MaxListingBytes))
 		}
 		if err := each(strings.TrimPrefix(line, ".")); err != nil && first == nil {
 			first = err

@@ -22,6 +22,11 @@
 // or a reply that makes no sense the connection is out of step with the
 // server, and every later call returns that first error.
 //
+// Everything else the server sends is bounded: a reply line by
+// MaxLineLength, a listing (CAPA, UIDL, LIST) by MaxListingLines and
+// MaxListingBytes. A server past them is broken or hostile; the connection
+// fails with ErrTooLong instead of filling memory.
+//
 // Passwords and tokens never appear in errors: a failed PASS is reported as
 // "PASS", a failed login as "AUTH <mechanism>".
 package pop3

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/textproto"
+	"strings"
 	"testing"
 
 	"mailtokens/internal/oauthsasl"
@@ -241,5 +243,81 @@ func TestMalformedListings(t *testing.T) {
 	}
 	if err := c.Noop(); err != nil {
 		t.Errorf("Noop after malformed listings: %v", err)
+	}
+}
+
+// TestReplyCutBeforeLineEnd: a reply line the connection cuts before its
+// line end is no reply. A RETR answered by a bare "+OK" and a close must
+// not open an (empty) message; a cut listing line is not a listing line.
+func TestReplyCutBeforeLineEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name, sent string
+		call       func(*pop3.Client) error
+	}{
+		{"RETR", "+OK", func(c *pop3.Client) error {
+			rc, err := c.Retr(1)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, rc)
+			return err
+		}},
+		{"UIDL", "+OK\r\n1 uid-cut-he", func(c *pop3.Client) error { _, err := c.UIDL(); return err }},
+		{"UIDL", "+OK\r\n1 uid\r\n.", func(c *pop3.Client) error { _, err := c.UIDL(); return err }},
+		{"NOOP", "+O", func(c *pop3.Client) error { return c.Noop() }},
+	} {
+		addr := fakeServer(t, func(r *textproto.Reader, w *bufio.Writer) error {
+			say(w, "+OK ready")
+			if _, err := r.ReadLine(); err != nil {
+				return err
+			}
+			w.WriteString(tc.sent)
+			return w.Flush()
+		})
+		c := dial(t, addr, mailauth.Plain)
+		if err := tc.call(c); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%s cut after %q: %v, want io.ErrUnexpectedEOF", tc.name, tc.sent, err)
+		}
+	}
+}
+
+// TestRepliesOverLimits: a reply line or a listing beyond what any server
+// sends fails the connection with ErrTooLong before it is held in memory.
+func TestRepliesOverLimits(t *testing.T) {
+	long := strings.Repeat("x", pop3.MaxLineLength+1)
+	for _, tc := range []struct {
+		name string
+		sent func(w *bufio.Writer)
+	}{
+		{"status line", func(w *bufio.Writer) { w.WriteString("+OK " + long + "\r\n") }},
+		{"listing line", func(w *bufio.Writer) { w.WriteString("+OK\r\n1 " + long + "\r\n.\r\n") }},
+		{"listing lines", func(w *bufio.Writer) {
+			w.WriteString("+OK\r\n")
+			for i := range pop3.MaxListingLines + 1 {
+				fmt.Fprintf(w, "%d u%d\r\n", i+1, i)
+			}
+			w.WriteString(".\r\n")
+		}},
+		{"listing bytes", func(w *bufio.Writer) {
+			w.WriteString("+OK\r\n")
+			for i := range pop3.MaxListingBytes / 1000 {
+				fmt.Fprintf(w, "%d %s\r\n", i+1, strings.Repeat("u", 1000))
+			}
+			w.WriteString(".\r\n")
+		}},
+	} {
+		addr := fakeServer(t, func(r *textproto.Reader, w *bufio.Writer) error {
+			say(w, "+OK ready")
+			if err := expect(r, "UIDL"); err != nil {
+				return err
+			}
+			tc.sent(w)
+			w.Flush() // fails once the client has hung up
+			return nil
+		})
+		c := dial(t, addr, mailauth.Plain)
+		if _, err := c.UIDL(); !errors.Is(err, pop3.ErrTooLong) || !c.Broken() {
+			t.Errorf("%s over the limit: %v (broken %v), want ErrTooLong", tc.name, err, c.Broken())
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package pop3
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -155,5 +157,132 @@ func FuzzClient(f *testing.F) {
 			step(err)
 		}
 		step(c.Quit())
+	})
+}
+
+// fuzzServer plays "+OK ready" and then, after the client's first command,
+// its reply: serverBytes as given, then the end of the connection.
+func fuzzServer(t *testing.T, serverBytes []byte) *Client {
+	t.Helper()
+	cli, srv := net.Pipe()
+	t.Cleanup(func() { cli.Close() })
+	go func() {
+		defer srv.Close()
+		if _, err := srv.Write([]byte("+OK ready\r\n")); err != nil {
+			return
+		}
+		buf := make([]byte, 512)
+		if _, err := srv.Read(buf); err != nil { // the command
+			return
+		}
+		go func() { _, _ = io.Copy(io.Discard, srv) }()
+		_, _ = srv.Write(serverBytes)
+	}()
+	c, err := NewClient(cli, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// dotLines is the model of a multi-line reply body: the lines up to the
+// terminating ".", dot-stuffing undone, each with its line end (CRLF or
+// LF) turned into "\n"; terminated says whether the "." line came. A line
+// without its LF is not a line.
+func dotLines(b []byte) (lines []string, terminated bool) {
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return lines, false
+		}
+		line := string(b[:i])
+		b = b[i+1:]
+		line = strings.TrimSuffix(line, "\r")
+		if line == "." {
+			return lines, true
+		}
+		lines = append(lines, strings.TrimPrefix(line, ".")+"\n")
+	}
+}
+
+// FuzzRetr plays arbitrary bytes as the body of a RETR reply, then ends
+// the connection. The message reads to a clean end only when a terminating
+// line came (and always when the lines end in CRLF), and then holds
+// exactly the lines before it: a message cut anywhere never passes for a
+// whole one.
+func FuzzRetr(f *testing.F) {
+	for _, s := range []string{
+		"+OK\r\nSubject: x\r\n\r\nbody\r\n.\r\n",
+		"+OK 12 octets\r\n..dot\r\n.\r\n",
+		"+OK\r\nline\r\n.",
+		"+OK\r\nline\r\n.\r",
+		"+OK\r\nno end",
+		"+OK",
+		"+OK\r\n.\r\n",
+		"-ERR no such message\r\n",
+		"+OK\nbare\nlf\n.\n",
+		"+OK\r\na\rb\r\r\n.x\r\n.\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, serverBytes []byte) {
+		c := fuzzServer(t, serverBytes)
+		rc, err := c.Retr(1)
+		if err != nil {
+			return
+		}
+		got, err := io.ReadAll(rc)
+		status, body, _ := bytes.Cut(serverBytes, []byte("\n"))
+		if !bytes.HasPrefix(bytes.ToUpper(status), []byte("+OK")) {
+			t.Fatalf("RETR opened a body after %q", status)
+		}
+		lines, terminated := dotLines(body)
+		// net/textproto's DotReader misreads an empty line ended by a bare
+		// LF (the next line does not begin a line for it): with bare LFs a
+		// whole message may fail, which is safe. A cut one must never pass.
+		crlfOnly := bytes.Count(body, []byte("\n")) == bytes.Count(body, []byte("\r\n"))
+		if (err == nil && !terminated) || (err != nil && terminated && crlfOnly) {
+			t.Fatalf("read ended with %v, but a terminating line came: %v (server sent %q)", err, terminated, serverBytes)
+		}
+		if err == nil && string(got) != strings.Join(lines, "") {
+			t.Fatalf("the message is %q, want %q", got, strings.Join(lines, ""))
+		}
+		if err == nil && rc.Close() != nil {
+			t.Fatal("Close after a whole message failed")
+		}
+	})
+}
+
+// FuzzUIDL plays arbitrary bytes as a UIDL reply, then ends the
+// connection. A listing is returned only when its terminating line came,
+// and then holds exactly the lines before it.
+func FuzzUIDL(f *testing.F) {
+	for _, s := range []string{
+		"+OK\r\n1 a\r\n2 GmailId18c9a2b3c4d5e6f7\r\n.\r\n",
+		"+OK\r\n1 a\r\n.",
+		"+OK\r\n1 a\r\n2 b",
+		"+OK\r\n.\r\n",
+		"+OK\r\n1 a b\r\n.\r\n",
+		"+OK\n1 x\n.\n",
+		"-ERR\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, serverBytes []byte) {
+		c := fuzzServer(t, serverBytes)
+		ids, err := c.UIDL()
+		if err != nil {
+			return
+		}
+		_, body, _ := bytes.Cut(serverBytes, []byte("\n"))
+		lines, terminated := dotLines(body)
+		if !terminated || len(ids) != len(lines) {
+			t.Fatalf("UIDL = %d ids from %q (terminated %v, %d lines)", len(ids), serverBytes, terminated, len(lines))
+		}
+		for i, id := range ids {
+			if f := strings.Fields(lines[i]); len(f) != 2 || f[1] != id.UID || fmt.Sprint(id.Num) != strings.TrimLeft(f[0], "0") || !validUID(id.UID) {
+				t.Fatalf("id %+v from line %q", id, lines[i])
+			}
+		}
 	})
 }

@@ -40,7 +40,14 @@ type Evmail struct {
 	AfterDelivery After
 	MoveTo        string
 	DeliverTo     Delivery
+	// MaxMessageSize is the largest message evmail receives, in bytes as
+	// the server counts them (CRLF line ends); larger ones are left on the
+	// server and logged. 0 means no limit.
+	MaxMessageSize int64
 }
+
+// DefaultMaxMessageSize is MAILBOX_MAX_MESSAGE_SIZE when it is not set.
+const DefaultMaxMessageSize = 100 << 20
 
 var mailboxPorts = map[mailserver.Protocol]map[mailserver.Security]int{
 	mailserver.IMAP: {mailserver.SSL: 993, mailserver.STARTTLS: 143, mailserver.NONE: 143},
@@ -87,6 +94,8 @@ func ReadEvmail(f *File) *Evmail {
 	if c.AfterDelivery == AfterMove && strings.EqualFold(c.MoveTo, c.Folder) {
 		f.problem("MAILBOX_MOVE_TO", "is the folder being read (%s): messages would come back forever; name another folder", c.Folder)
 	}
+
+	c.MaxMessageSize = f.Size("MAILBOX_MAX_MESSAGE_SIZE", DefaultMaxMessageSize)
 
 	dest := f.String("MAILBOX_DELIVER_TO", "maildir:data/inbox")
 	switch {

@@ -183,6 +183,33 @@ func (f *File) Int(key string, def, lo, hi int) int {
 	return n
 }
 
+// Size returns key's value as a number of bytes, or def: a whole number
+// with an optional unit KB, MB or GB (1024, 1024², 1024³; case and a space
+// before the unit do not matter), or a bare number of bytes.
+func (f *File) Size(key string, def int64) int64 {
+	v, ok := f.raw(key)
+	if !ok || v == "" {
+		return def
+	}
+	num, unit := v, int64(1)
+	upper := strings.ToUpper(v)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(upper, u.suffix) {
+			num, unit = strings.TrimSpace(v[:len(v)-len(u.suffix)]), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<50)/unit || strings.HasPrefix(num, "+") {
+		f.problem(key, "%q is not a size: write a whole number of bytes, or one with KB, MB or GB, like 100MB (0 for no limit)", v)
+		return def
+	}
+	return n * unit
+}
+
 // Duration returns key's value as a Go duration (30s, 5m, 1h) of at least
 // lo, or def. A bare number is refused: seconds or milliseconds?
 func (f *File) Duration(key string, def, lo time.Duration) time.Duration {

@@ -30,6 +30,7 @@ MAILBOX_USER = shared@contoso.com
 MAILBOX_AUTH_TYPE = OAUTH2
 MAILBOX_EMAIL_TOKEN_NAME = Support mailbox
 MAILBOX_POLL_INTERVAL = 2m
+MAILBOX_MAX_MESSAGE_SIZE = 25 mb
 MAILBOX_DELIVER_TO = command:/usr/bin/importer --queue "support desk" 'a b'
 TOKEN_STORE = /var/lib/mailtokens/tokens.db
 `)
@@ -51,7 +52,7 @@ TOKEN_STORE = /var/lib/mailtokens/tokens.db
 	}
 	if c.Store != want.Store || c.Protocol != want.Protocol || c.Server != want.Server || c.CAFile != want.CAFile || c.Login.User != want.User ||
 		c.AuthType != want.AuthType || c.TokenName != want.TokenName || c.Folder != want.Folder ||
-		c.PollInterval != want.PollInterval || c.AfterDelivery != want.AfterDelivery ||
+		c.PollInterval != want.PollInterval || c.AfterDelivery != want.AfterDelivery || c.MaxMessageSize != 25<<20 ||
 		!slices.Equal(c.DeliverTo.Command, want.DeliverTo.Command) {
 		t.Fatalf("got %+v\nwant %+v", c, want)
 	}
@@ -64,7 +65,8 @@ func TestEvmailDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != 143 || c.Security != mailserver.STARTTLS || c.AuthType != Password || c.Password.Reveal() != "pass word " ||
-		c.AfterDelivery != AfterSeen || c.DeliverTo.Maildir != "data/inbox" || c.PollInterval != time.Minute {
+		c.AfterDelivery != AfterSeen || c.DeliverTo.Maildir != "data/inbox" || c.PollInterval != time.Minute ||
+		c.MaxMessageSize != 100<<20 {
 		t.Fatalf("defaults wrong: %+v", c)
 	}
 }
@@ -102,6 +104,7 @@ MAILBOX_AFTER_DELIVERY = MOVE
 MAILBOX_DELIVER_TO = mbox:/var/mail/x
 MAILBOX_TOKEN_NAME = support
 MAILBOX_HOST = imaps://outlook.office365.com
+MAILBOX_MAX_MESSAGE_SIZE = 100 M
 `)
 	want := []string{
 		`:1: MAILBOX_PROTOCOL: "IMAP4" is not allowed: use IMAP or POP3`,
@@ -112,6 +115,7 @@ MAILBOX_HOST = imaps://outlook.office365.com
 		`:8: MAILBOX_DELIVER_TO: "mbox:/var/mail/x": use maildir:<dir> or command:<program args>`,
 		`:9: MAILBOX_TOKEN_NAME: unknown key: did you mean MAILBOX_EMAIL_TOKEN_NAME?`,
 		`:10: MAILBOX_HOST: set twice (also on line 2): keep one`,
+		`:11: MAILBOX_MAX_MESSAGE_SIZE: "100 M" is not a size: write a whole number of bytes, or one with KB, MB or GB, like 100MB (0 for no limit)`,
 	}
 	// Problems without a line (missing keys) come first.
 	var missing []string
@@ -294,6 +298,30 @@ func TestSplitCommand(t *testing.T) {
 	for _, bad := range []string{`prog "open`, `prog 'open`, `prog \`} {
 		if _, err := SplitCommand(bad); err == nil {
 			t.Errorf("SplitCommand(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSize(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int64
+		ok    bool
+	}{
+		{"0", 0, true}, {"1048576", 1 << 20, true}, {"100MB", 100 << 20, true}, {"100 mb", 100 << 20, true},
+		{"512KB", 512 << 10, true}, {"2GB", 2 << 30, true}, {"10B", 10, true},
+		{"-1", 0, false}, {"+5MB", 0, false}, {"1.5MB", 0, false}, {"MB", 0, false}, {"100 M", 0, false}, {"99999999999GB", 0, false},
+	} {
+		f, err := Load(write(t, "MAILBOX_MAX_MESSAGE_SIZE = "+tc.value+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := f.Size("MAILBOX_MAX_MESSAGE_SIZE", 7)
+		if tc.ok && (got != tc.want || f.Err() != nil) {
+			t.Errorf("Size(%q) = %d, %v; want %d", tc.value, got, f.Err(), tc.want)
+		}
+		if !tc.ok && (got != 7 || f.Err() == nil || !strings.Contains(f.Err().Error(), "task.properties:1: MAILBOX_MAX_MESSAGE_SIZE")) {
+			t.Errorf("Size(%q) = %d, %v; want the default and a problem at line 1", tc.value, got, f.Err())
 		}
 	}
 }

@@ -480,6 +480,28 @@ func TestDropAfter(t *testing.T) {
 	}
 }
 
+// TestDropAt: the cut falls exactly where asked, counted over the reply as
+// it goes on the wire (dot-stuffing and the terminating line included);
+// past the end, the whole reply is sent and the connection closed.
+func TestDropAt(t *testing.T) {
+	w, addr := newServer(t, provider.Google)
+	w.srv.Add(user, []byte("Subject: x\r\n\r\n.dot\r\n"))
+	whole := "+OK message follows\r\nSubject: x\r\n\r\n..dot\r\n.\r\n"
+	for _, offset := range []int{0, 1, 21, len(whole) - 1, len(whole), len(whole) + 5} {
+		c, _ := connect(t, addr)
+		c.login()
+		w.srv.DropAt(1, offset)
+		c.send("RETR 1")
+		rest, err := io.ReadAll(c.r.R)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := whole[:min(offset, len(whole))]; string(rest) != want {
+			t.Errorf("DropAt(1, %d): RETR sent %q, want %q", offset, rest, want)
+		}
+	}
+}
+
 func TestHangOnAndClose(t *testing.T) {
 	w, addr := newServer(t, provider.Microsoft)
 	w.srv.HangOn("NOOP")

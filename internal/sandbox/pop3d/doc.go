@@ -28,6 +28,6 @@
 //     empty line for XOAUTH2) before "-ERR [AUTH] Username and password not
 //     accepted." The answers are recorded in Stats.ChallengeAnswers.
 //
-// Faults for tests: DropAfter cuts a RETR in the middle, HangOn makes the
+// Faults for tests: DropAfter and DropAt cut a RETR short, HangOn makes the
 // server go silent, Slow delays every reply.
 package pop3d

@@ -11,6 +11,7 @@ import (
 
 type faults struct {
 	dropIn int           // the dropIn-th RETR from now is cut off; 0 = none
+	dropAt int           // bytes of that RETR's reply sent before the cut; -1 = about half
 	hangOn string        // a session that receives this verb stops answering
 	hang   bool          // hangOn is set ("" means before the greeting)
 	slow   time.Duration // delay before every reply
@@ -21,10 +22,19 @@ type faults struct {
 // message are sent, then the connection closes without the terminating
 // ".". Nothing is committed, as for any connection that ends without QUIT.
 // n <= 0 switches it off.
-func (s *Server) DropAfter(n int) {
+func (s *Server) DropAfter(n int) { s.DropAt(n, -1) }
+
+// DropAt is DropAfter with the cut placed exactly: the first offset bytes
+// of the reply as it goes on the wire (the +OK line, the dot-stuffed
+// message, the terminating ".\r\n") are sent, then the connection closes.
+// An offset at or past the reply's end sends it whole and closes the
+// connection before the next command. A negative offset cuts about half
+// way through the message, as DropAfter does.
+func (s *Server) DropAt(n, offset int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults.dropIn = max(n, 0)
+	s.faults.dropAt = offset
 }
 
 // HangOn makes every session that receives the command verb (say "STAT")
@@ -64,13 +74,14 @@ func (s *Server) slowness() time.Duration {
 	return s.faults.slow
 }
 
-// dropThisRetr counts a RETR against DropAfter and says whether to cut it.
-func (s *Server) dropThisRetr() bool {
+// dropThisRetr counts a RETR against DropAt and says whether to cut it,
+// and where.
+func (s *Server) dropThisRetr() (cut bool, offset int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.faults.dropIn == 0 {
-		return false
+		return false, 0
 	}
 	s.faults.dropIn--
-	return s.faults.dropIn == 0
+	return s.faults.dropIn == 0, s.faults.dropAt
 }

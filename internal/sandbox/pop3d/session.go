@@ -381,22 +381,25 @@ func (ss *session) retr(c command) error {
 	}
 	ss.srv.count(ss.box, func(st *MailboxStats) { st.Retrs++ })
 	m := ss.msgs[i]
-	if ss.srv.dropThisRetr() {
-		return ss.dropMidway(m.wire)
+	if cut, offset := ss.srv.dropThisRetr(); cut {
+		return ss.dropMidway(m.wire, offset)
 	}
 	return ss.okBody(ss.t.retrOK, m.wire)
 }
 
-// dropMidway sends the +OK and half the message, then ends the session
-// without the terminating "." (DropAfter).
-func (ss *session) dropMidway(wire []byte) error {
-	ss.log.Info("dropping the connection in the middle of RETR (DropAfter)")
+// dropMidway sends the first offset bytes of the RETR reply (negative:
+// the +OK and half the message), then ends the session (DropAt).
+func (ss *session) dropMidway(wire []byte, offset int) error {
+	ss.log.Info("dropping the connection in the middle of RETR (DropAt)", "offset", offset)
 	head := "+OK"
 	if ss.t.retrOK != "" {
 		head += " " + ss.t.retrOK
 	}
 	head += "\r\n"
-	cut := &cutWriter{w: ss.conn, left: len(head) + len(wire)/2}
+	if offset < 0 {
+		offset = len(head) + len(wire)/2
+	}
+	cut := &cutWriter{w: ss.conn, left: offset}
 	w := bufio.NewWriter(cut)
 	w.WriteString(head)
 	_ = writeDotStuffed(w, wire)
