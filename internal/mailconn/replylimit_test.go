@@ -16,9 +16,9 @@ import (
 	"mailtokens/internal/mailserver"
 )
 
-// TestSMTPReplyLimit: an mailserver.SMTP server that answers with a line or a list
+// TestSMTPReplyLimit: an SMTP server that answers with a line or a list
 // without end fails the login with ErrReplyTooLong, in the clear and after
-// mailserver.STARTTLS (where the limit counts TLS records under go-mail's client);
+// STARTTLS (where the limit counts TLS records under go-mail's client);
 // replies of a normal size pass.
 func TestSMTPReplyLimit(t *testing.T) {
 	cert, err := testcert.New()
@@ -33,12 +33,12 @@ func TestSMTPReplyLimit(t *testing.T) {
 		}
 	}
 	normal := func(w *bufio.Writer) {
-		w.WriteString("250-smtp.example.test\r\n250-mailserver.STARTTLS\r\n250 AUTH PLAIN\r\n")
+		w.WriteString("250-smtp.example.test\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
 	}
 	for _, tc := range []struct {
 		name       string
 		sec        mailserver.Security
-		ehlo       func(w *bufio.Writer) // after mailserver.STARTTLS when sec is mailserver.STARTTLS
+		ehlo       func(w *bufio.Writer) // after STARTTLS when sec is STARTTLS
 		wantTooBig bool
 	}{
 		{"endless EHLO in the clear", mailserver.NONE, endless, true},
