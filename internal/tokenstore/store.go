@@ -1,7 +1,8 @@
-// Package tokenstore keeps named OAuth2 tokens in SQLite, encrypted at rest,
-// with an event log, and hands out access tokens that are valid for at least
-// ten more minutes, refreshing them when needed. Several processes (the
-// admin utility and every worker) share one store file; refreshes are
+// Package tokenstore keeps named OAuth2 tokens in the shared database
+// (internal/database), secrets sealed, with an event log and the task files
+// that use each token, and hands out access tokens that are valid for at
+// least ten more minutes, refreshing them when needed. Several processes
+// (the admin utility and every worker) share one store file; refreshes are
 // coordinated through the database so that no refresh token is spent twice.
 package tokenstore
 
