@@ -9,11 +9,12 @@
 // CRLF in between; and it buffers each message whole in memory.
 // TestWhyNotKnadhGoPOP3 shows all of it against the sandbox server.
 //
-// Here a message body is a stream (Retr returns an io.ReadCloser over
-// net/textproto's DotReader), which undoes dot-stuffing, has no line length
-// limit and never holds more than a buffer of the message. DotReader also
+// Here a message body is a stream (Retr returns an io.ReadCloser over a
+// dot reader of our own, dot.go), which undoes dot-stuffing, has no line
+// length limit and never holds more than a buffer of the message. It also
 // turns the wire's CRLF line endings into "\n", the local form that maildir
-// files and delivery programs expect.
+// files and delivery programs expect. (net/textproto's DotReader, used
+// before, misreads a line that follows an empty bare-LF line.)
 //
 // Every exchange with the server runs under an idle timeout: each read and
 // each write must make progress within the Client's timeout, so a server

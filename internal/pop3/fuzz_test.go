@@ -206,8 +206,8 @@ func dotLines(b []byte) (lines []string, terminated bool) {
 }
 
 // FuzzRetr plays arbitrary bytes as the body of a RETR reply, then ends
-// the connection. The message reads to a clean end only when a terminating
-// line came (and always when the lines end in CRLF), and then holds
+// the connection. The message reads to a clean end exactly when a
+// terminating line came (with CRLF or bare LF line ends), and then holds
 // exactly the lines before it: a message cut anywhere never passes for a
 // whole one.
 func FuzzRetr(f *testing.F) {
@@ -237,11 +237,7 @@ func FuzzRetr(f *testing.F) {
 			t.Fatalf("RETR opened a body after %q", status)
 		}
 		lines, terminated := dotLines(body)
-		// net/textproto's DotReader misreads an empty line ended by a bare
-		// LF (the next line does not begin a line for it): with bare LFs a
-		// whole message may fail, which is safe. A cut one must never pass.
-		crlfOnly := bytes.Count(body, []byte("\n")) == bytes.Count(body, []byte("\r\n"))
-		if (err == nil && !terminated) || (err != nil && terminated && crlfOnly) {
+		if (err == nil && !terminated) || (err != nil && terminated) {
 			t.Fatalf("read ended with %v, but a terminating line came: %v (server sent %q)", err, terminated, serverBytes)
 		}
 		if err == nil && string(got) != strings.Join(lines, "") {

@@ -106,7 +106,7 @@ func (c *Client) openBody(verb string, num int, more string) (io.ReadCloser, err
 	if _, err := c.cmd(command, command); err != nil {
 		return nil, err
 	}
-	c.body = &messageReader{c: c, command: command, r: c.r.DotReader()}
+	c.body = &messageReader{c: c, command: command, r: newDotReader(c.r.R)}
 	return c.body, nil
 }
 

@@ -11,7 +11,7 @@ import (
 type messageReader struct {
 	c       *Client
 	command string
-	r       io.Reader // textproto's DotReader
+	r       io.Reader // a dotReader
 	eof     bool
 	err     error
 	closed  bool
