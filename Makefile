@@ -7,7 +7,7 @@ RACE    ?= -race
 TESTFLAGS ?=
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build test lint bench fuzz demo clean
+.PHONY: all build test lint bench fuzz demo demo-notice clean
 
 all: build
 
@@ -35,8 +35,12 @@ lint:
 # that the programs a site installs never contain the sandbox. Data in
 # demo-data/ (wiped at each start).
 DEMO_FLAGS ?=
-demo: build
+demo: demo-notice build
 	$(BIN)/evdemo $(DEMO_FLAGS)
+
+# The first build compiles SQLite (cgo) for a few minutes without a word.
+demo-notice:
+	@test -x $(BIN)/evdemo || echo "Building the programs; the first build compiles SQLite and takes a few minutes…"
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -71,7 +71,13 @@ func run(env *cmdline.Env, args []string) error {
 			errc <- fmt.Errorf("batchmail exited with %d", code)
 		}
 	})
-	servers, caNote := "", fmt.Sprintf("the sandbox CA is in %s/sandbox-tls", *dir)
+	servers := fmt.Sprintf(`
+The sandbox's mail servers (Microsoft-like; the workers use them):
+  IMAP        %s (TLS)
+  POP3        %s (TLS)
+  SMTP        %s (STARTTLS)
+`, w.IMAPAddr, w.POP3Addr, w.SMTPAddr)
+	caNote := fmt.Sprintf("the sandbox CA is in %s/sandbox-tls", *dir)
 	if w.Dovecot != nil {
 		servers = fmt.Sprintf(`
 The mail servers are a private Dovecot's instead of the sandbox's:

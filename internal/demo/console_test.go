@@ -47,9 +47,15 @@ func TestDemoInBrowser(t *testing.T) {
 	var url, password string
 	lines := bufio.NewScanner(outR)
 	re := regexp.MustCompile(`Open (http://\S+)/ and log in as\s+demo\s+with the password\s+(\S+)`)
+	named := map[string]bool{}
 	for lines.Scan() {
 		if m := re.FindStringSubmatch(lines.Text()); m != nil {
 			url, password = m[1], m[2]
+		}
+		for _, p := range []string{"IMAP", "POP3", "SMTP"} {
+			if regexp.MustCompile(`^\s+` + p + `\s+127\.0\.0\.1:\d+ `).MatchString(lines.Text()) {
+				named[p] = true
+			}
 		}
 		if strings.Contains(lines.Text(), "Ctrl-C stops everything") {
 			break
@@ -57,6 +63,9 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	if url == "" {
 		t.Fatal("the demo did not print the address and password")
+	}
+	if len(named) != 3 {
+		t.Errorf("the console names the sandbox's %v servers, want IMAP, POP3 and SMTP", named)
 	}
 	go io.Copy(io.Discard, outR)
 

@@ -244,11 +244,15 @@ func (r *Receiver) summary(st passStats, d time.Duration, err error) {
 	if st.tooLarge > 0 {
 		args = append(args, "too_large", st.tooLarge)
 	}
-	if err != nil || st.failed > 0 {
+	switch {
+	case err != nil || st.failed > 0:
 		r.log.Warn("pass finished with problems", args...)
-		return
+	case st == passStats{}:
+		// An idle mailbox is looked at every poll interval: not news.
+		r.log.Debug("pass finished", args...)
+	default:
+		r.log.Info("pass finished", args...)
 	}
-	r.log.Info("pass finished", args...)
 }
 
 // lost reports whether the exchange over c that failed with err left the

@@ -1,7 +1,10 @@
 package mailin
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +145,22 @@ func TestSIGTERMDuringASilentRETR(t *testing.T) {
 	r.pop3.ClearFaults()
 	if code, out := r.run(task); code != 0 || len(maildir(t, inbox)) != 1 {
 		t.Fatalf("next start: %d\n%s", code, out)
+	}
+}
+
+// An idle mailbox, looked at every poll interval, does not fill an INFO
+// log (the demo's console showed a line every 5 s); a pass that did
+// something, or failed, is still told.
+func TestIdlePassIsNotNews(t *testing.T) {
+	var out bytes.Buffer
+	r := &Receiver{log: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	r.summary(passStats{}, time.Millisecond, nil)
+	if out.Len() != 0 {
+		t.Errorf("an idle pass logged at INFO: %s", out.String())
+	}
+	r.summary(passStats{delivered: 1}, time.Millisecond, nil)
+	r.summary(passStats{}, time.Millisecond, errors.New("connection reset"))
+	if n := strings.Count(out.String(), "pass finished"); n != 2 {
+		t.Errorf("%d pass lines, want 2:\n%s", n, out.String())
 	}
 }
