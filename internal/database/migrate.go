@@ -149,6 +149,20 @@ CREATE TABLE leases (
 ALTER TABLE tokens ADD COLUMN rejection_refresh_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tokens ADD COLUMN rejection_generation INTEGER NOT NULL DEFAULT 0;
 `,
+	// 6: failed admin logins per (name, address): the wait before the next
+	// attempt, shared by every evadmin process and cleared by
+	// `evadmin admin unlock`.
+	`
+CREATE TABLE login_throttle (
+	name     TEXT    NOT NULL COLLATE NOCASE,
+	address  TEXT    NOT NULL,
+	failures INTEGER NOT NULL,
+	last_at  INTEGER NOT NULL,
+	until    INTEGER NOT NULL,
+	PRIMARY KEY (name, address)
+);
+CREATE INDEX login_throttle_eviction ON login_throttle (failures, last_at);
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

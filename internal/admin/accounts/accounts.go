@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,10 @@ import (
 type Accounts struct {
 	db  *database.DB
 	now func() time.Time
+	// hashing bounds the password checks running at once: bcrypt is the
+	// expensive part of a login, and guesses must not take every core.
+	hashing         chan struct{}
+	maxThrottleKeys int
 }
 
 // New is the accounts in db; now is the clock (nil: time.Now).
@@ -33,7 +38,7 @@ func New(db *database.DB, now func() time.Time) *Accounts {
 	if now == nil {
 		now = time.Now
 	}
-	return &Accounts{db: db, now: now}
+	return &Accounts{db: db, now: now, hashing: make(chan struct{}, runtime.NumCPU()), maxThrottleKeys: DefaultMaxThrottleKeys}
 }
 
 // Admin is an account of the admin utility.
@@ -109,7 +114,7 @@ func (s *Accounts) SetAdminPassword(ctx context.Context, name, password string) 
 
 // newHash checks a new admin's name and password and hashes the password.
 func newHash(name, password string) ([]byte, error) {
-	if !adminNameRE.MatchString(name) {
+	if !ValidName(name) {
 		return nil, fmt.Errorf("admin name %q: use letters, digits and . _ @ - (at most 64), starting with a letter or digit", name)
 	}
 	if err := CheckAdminPassword(name, password); err != nil {
@@ -158,6 +163,7 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 // CheckAdminLogin verifies a name and password; ErrBadLogin when wrong.
+// It does not throttle: requests from outside go through [Accounts.Login].
 func (s *Accounts) CheckAdminLogin(ctx context.Context, name, password string) (*Admin, error) {
 	var a Admin
 	var hash string
