@@ -47,6 +47,7 @@ var Program = &cmdline.Program{
 	Commands: []cmdline.Command{
 		{Name: "serve", Summary: "run the web utility", Run: with(runServe)},
 		{Name: "admin passwd", Args: "NAME", Summary: "create an admin or change its password (password on stdin)", Run: with(runAdminPasswd)},
+		{Name: "admin unlock", Args: "NAME", Summary: "let an admin log in again at once after too many wrong passwords", Run: with(runAdminUnlock)},
 		{Name: "token list", Args: "[--json]", Summary: "list tokens and their health", Run: with(runTokenList)},
 		{Name: "token show", Args: "NAME [--json]", Summary: "show one token, its health and events", Run: with(runTokenShow)},
 		{Name: "token add", Args: "NAME --type microsoft|google|generic --client-id C [--email E] [--tenant T] [--scope S] [--auth-url U] [--token-url U] [--client-secret-file F]", Summary: "add a token (secret from the file, or stdin)", Run: with(runTokenAdd)},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -224,6 +225,38 @@ func TestAdminPasswd(t *testing.T) {
 		t.Fatal(out)
 	}
 	if out := w.mustRun("another long password\n", "admin", "passwd", "root"); !strings.Contains(out, "changed") {
+		t.Fatal(out)
+	}
+}
+
+// Wrong passwords in the web utility slow the next login down; `admin
+// unlock`, another process, lets the admin in at once.
+func TestAdminUnlock(t *testing.T) {
+	w := newWorld(t)
+	w.mustRun("a long enough password\n", "admin", "passwd", "root")
+	base, _ := startServe(t, w)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login := func(password string) int {
+		resp, err := client.PostForm(base+"/login", url.Values{"name": {"root"}, "password": {password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for range accounts.FreeAttempts {
+		login("wrong password!")
+	}
+	if code := login("a long enough password"); code != http.StatusTooManyRequests {
+		t.Fatalf("after %d wrong passwords: %d, want 429", accounts.FreeAttempts, code)
+	}
+	if out := w.mustRun("", "admin", "unlock", "ROOT"); !strings.Contains(out, "admin ROOT may log in again: failed logins from 1 address(es) forgotten") {
+		t.Fatal(out)
+	}
+	if code := login("a long enough password"); code != http.StatusSeeOther {
+		t.Fatalf("after unlock: %d", code)
+	}
+	if out := w.mustRun("", "admin", "unlock", "root"); !strings.Contains(out, "no failed logins") {
 		t.Fatal(out)
 	}
 }
