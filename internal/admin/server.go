@@ -158,6 +158,11 @@ func (s *Server) buildRoutes() http.Handler {
 	private("POST /tokens/{id}/revoke", s.withToken(s.tokenRevoke))
 	private("GET /tokens/{id}/delete", s.withToken(s.tokenDeleteConfirm))
 	private("POST /tokens/{id}/delete", s.withToken(s.tokenDelete))
+	private("GET /admins", s.adminList)
+	private("GET /admins/password", s.adminPasswordEdit)
+	private("POST /admins/password", s.adminPasswordUpdate)
+	private("GET /admins/{id}/delete", s.withAdmin(s.adminDeleteConfirm))
+	private("POST /admins/{id}/delete", s.withAdmin(s.adminDelete))
 
 	mux.HandleFunc("/", s.notFound)
 	var h http.Handler = mux

@@ -20,7 +20,7 @@ func runAdminUnlock(env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	n, err := accounts.New(store.DB(), nil).Unlock(env.Ctx, name)
+	n, err := accounts.New(store.DB(), nil).Unlock(env.Ctx, name, accounts.ActorCLI)
 	if err != nil {
 		return err
 	}

@@ -163,6 +163,18 @@ CREATE TABLE login_throttle (
 );
 CREATE INDEX login_throttle_eviction ON login_throttle (failures, last_at);
 `,
+	// 7: what was done to admin accounts, by whom (token actions are in
+	// events already).
+	`
+CREATE TABLE admin_events (
+	id    INTEGER PRIMARY KEY AUTOINCREMENT,
+	at    INTEGER NOT NULL,
+	actor TEXT    NOT NULL,
+	kind  TEXT    NOT NULL,
+	admin TEXT    NOT NULL,
+	text  TEXT    NOT NULL DEFAULT ''
+);
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

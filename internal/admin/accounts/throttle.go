@@ -84,6 +84,9 @@ func (s *Accounts) Login(ctx context.Context, name, password, address string) (*
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE name = ? AND address = ?`, name, address); err != nil {
 		return nil, fmt.Errorf("clear failed logins of %q: %w", name, err)
 	}
+	if err := s.Record(ctx, AdminActor(a.Name), EventLoggedIn, a.Name, "from "+address); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -135,10 +138,19 @@ func (s *Accounts) countAttempt(ctx context.Context, name, address string) error
 
 // Unlock forgets the failed logins of name from every address, and says
 // from how many.
-func (s *Accounts) Unlock(ctx context.Context, name string) (addresses int64, err error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE name = ?`, name)
+func (s *Accounts) Unlock(ctx context.Context, name, actor string) (addresses int64, err error) {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		if addresses, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		return record(ctx, tx, database.Millis(s.now()), actor, EventUnlocked, name, fmt.Sprintf("failed logins from %d address(es) forgotten", addresses))
+	})
 	if err != nil {
 		return 0, fmt.Errorf("unlock admin %q: %w", name, err)
 	}
-	return res.RowsAffected()
+	return addresses, nil
 }

@@ -48,7 +48,7 @@ func TestThrottleSharedAndUnlocked(t *testing.T) {
 	if _, err := a.Login(ctx, "alice", "correct horse battery", "192.0.2.2"); err != nil {
 		t.Fatalf("from another address: %v", err)
 	}
-	if n, err := New(a.db, nil).Unlock(ctx, "ALICE"); err != nil || n != 1 {
+	if n, err := New(a.db, nil).Unlock(ctx, "ALICE", ActorCLI); err != nil || n != 1 {
 		t.Fatalf("unlock: %d %v", n, err)
 	}
 	if _, err := a.Login(ctx, "alice", "correct horse battery", "192.0.2.1"); err != nil {
