@@ -79,7 +79,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{}, {"frobnicate"}, {"token"}, {"token", "add"}, {"token", "add", "x"},
 		{"token", "add", "x", "--type", "outlook"}, {"token", "show"}, {"token", "show", "a", "b"},
 		{"token", "list", "--bogus"}, {"token", "test", "x"}, {"token", "test", "x", "--imap", "nohostport"},
-		{"token", "test", "x", "--imap", "h:1", "--smtp", "h:2"}, {"admin", "passwd"},
+		{"token", "test", "x", "--imap", "h:1", "--smtp", "h:2"}, {"admin", "passwd"}, {"admin", "delete"}, {"admin", "unlock"}, {"admin", "list", "x"},
 	} {
 		if code, out, errs := w.run("", args...); code != ExitUsage {
 			t.Errorf("evadmin %s: exit %d, want 2\n%s%s", strings.Join(args, " "), code, out, errs)
@@ -226,6 +226,34 @@ func TestAdminPasswd(t *testing.T) {
 	}
 	if out := w.mustRun("another long password\n", "admin", "passwd", "root"); !strings.Contains(out, "changed") {
 		t.Fatal(out)
+	}
+}
+
+func TestAdminListAndDelete(t *testing.T) {
+	w := newWorld(t)
+	w.mustRun("a long enough password\n", "admin", "passwd", "root")
+	w.mustRun("another long password\n", "admin", "passwd", "bob")
+	out := w.mustRun("", "admin", "list")
+	if !regexp.MustCompile(`(?m)^NAME +CREATED +LAST LOGIN\n(bob|root) +\d{4}-\d\d-\d\d \d\d:\d\d +never\n`).MatchString(out) || !strings.Contains(out, "root") {
+		t.Fatalf("admin list:\n%s", out)
+	}
+	if code, _, errs := w.run("", "admin", "delete", "nobody"); code != ExitFail || !strings.Contains(errs, `delete admin "nobody": no such admin`) {
+		t.Fatalf("delete nobody: %d %s", code, errs)
+	}
+	if out := w.mustRun("", "admin", "delete", "bob"); !strings.Contains(out, "admin bob deleted") {
+		t.Fatal(out)
+	}
+	if code, _, errs := w.run("", "admin", "delete", "root"); code != ExitFail || !strings.Contains(errs, "the last admin cannot be deleted") {
+		t.Fatalf("delete the last admin: %d %s", code, errs)
+	}
+	out = w.mustRun("", "admin", "list", "--events")
+	for _, want := range []string{"deleted  +bob  +cli", "created  +bob  +cli", "created  +root  +cli"} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("admin list --events lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "bob  ") && strings.Contains(strings.SplitN(out, "Account events", 2)[0], "bob") {
+		t.Errorf("bob still listed:\n%s", out)
 	}
 }
 
