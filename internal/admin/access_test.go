@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"mailtokens/internal/admin/accounts"
 )
 
 // TestEveryPrivateRouteNeedsASession walks the route table: without a
@@ -21,6 +23,7 @@ func TestEveryPrivateRouteNeedsASession(t *testing.T) {
 	for _, rt := range h.srv.Routes() {
 		method, path, _ := strings.Cut(rt.Pattern, " ")
 		path = strings.ReplaceAll(path, "/tokens/{id}", id)
+		path = strings.ReplaceAll(path, "/admins/{id}", "/admins/1")
 		path = strings.ReplaceAll(path, "{$}", "")
 		if strings.HasSuffix(path, "/") && path != "/" {
 			path += "style.css"
@@ -61,6 +64,9 @@ func TestEveryPrivateRouteNeedsASession(t *testing.T) {
 		t.Errorf("public routes: %v", public)
 	}
 	// Nothing was changed by the anonymous requests.
+	if n, err := h.srv.accounts.AdminCount(t.Context()); err != nil || n != 1 {
+		t.Fatalf("anonymous requests changed the admins: %d %v", n, err)
+	}
 	if tok, err := h.Store.Get(t.Context(), "support"); err != nil || tok.Default || tok.Status != "new" {
 		t.Fatalf("anonymous requests changed the token: %+v %v", tok, err)
 	}
@@ -105,18 +111,19 @@ func TestLoginLogoutAndThrottle(t *testing.T) {
 		t.Fatalf("after logout: %d", r.status)
 	}
 
-	// Throttling: five failures, then even the right password must wait.
+	// Throttling: after the free failures even the right password must
+	// wait (login_check_test.go has the attacks).
 	c := h.browser()
-	for range maxFailures {
+	for range accounts.FreeAttempts {
 		c.do(http.MethodPost, "/login", url.Values{"name": {adminName}, "password": {"guess guess guess"}})
 	}
 	r = c.do(http.MethodPost, "/login", url.Values{"name": {adminName}, "password": {adminPassword}})
 	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many failed logins") {
-		t.Fatalf("after %d failures: %d %s", maxFailures, r.status, flashOrErrors(r.body))
+		t.Fatalf("after %d failures: %d %s", accounts.FreeAttempts, r.status, flashOrErrors(r.body))
 	}
-	h.Clock.Advance(window)
+	h.Clock.Advance(accounts.FirstDelay)
 	if r := c.do(http.MethodPost, "/login", url.Values{"name": {adminName}, "password": {adminPassword}}); r.status != http.StatusSeeOther {
-		t.Fatalf("after the window: %d", r.status)
+		t.Fatalf("after the delay: %d", r.status)
 	}
 }
 

@@ -14,6 +14,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *accounts.S
 		}
 	}
 	s.clearSessionCookie(w)
+	if err := s.accounts.Record(r.Context(), accounts.AdminActor(sess.Admin.Name), accounts.EventLoggedOut, sess.Admin.Name, ""); err != nil {
+		s.log.Error("record logout", "err", err)
+	}
 	s.log.Info("admin logged out", "admin", sess.Admin.Name)
 	seeOther(w, r, "/login")
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -36,8 +37,11 @@ type Config struct {
 	MetricsToken string
 	// Tester runs the Test button; nil hides it.
 	Tester Tester
-	Logger *slog.Logger
-	Now    func() time.Time
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; from anyone else the header is ignored.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Server is the web utility.
@@ -52,7 +56,6 @@ type Server struct {
 	routes   []Route
 	pending  *pendingAuths // OAuth state of started sign-ins
 	devices  *deviceFlows  // device-code sign-ins in progress
-	limiter  *loginLimiter
 	flashes  *flashes
 	ctx      context.Context // ends with Close: background device polls stop
 	cancel   context.CancelFunc
@@ -89,7 +92,6 @@ func New(cfg Config, store *tokenstore.Store) (*Server, error) {
 		pages:    p,
 		pending:  newPendingAuths(),
 		devices:  newDeviceFlows(),
-		limiter:  newLoginLimiter(),
 		flashes:  newFlashes(),
 		redirect: cfg.PublicURL + "/oauth2/callback",
 	}
@@ -156,6 +158,11 @@ func (s *Server) buildRoutes() http.Handler {
 	private("POST /tokens/{id}/revoke", s.withToken(s.tokenRevoke))
 	private("GET /tokens/{id}/delete", s.withToken(s.tokenDeleteConfirm))
 	private("POST /tokens/{id}/delete", s.withToken(s.tokenDelete))
+	private("GET /admins", s.adminList)
+	private("GET /admins/password", s.adminPasswordEdit)
+	private("POST /admins/password", s.adminPasswordUpdate)
+	private("GET /admins/{id}/delete", s.withAdmin(s.adminDeleteConfirm))
+	private("POST /admins/{id}/delete", s.withAdmin(s.adminDelete))
 
 	mux.HandleFunc("/", s.notFound)
 	var h http.Handler = mux

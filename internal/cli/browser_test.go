@@ -145,6 +145,30 @@ func TestBrowser(t *testing.T) {
 	if got := browser.Text(t, ctx, ".flash.ok"); !strings.Contains(got, "Support is valid until") {
 		t.Fatalf("after the device sign-in: %q", got)
 	}
+
+	// The admin accounts: a second admin from the command line, alice
+	// changes her password and deletes bob.
+	w.mustRun("bob's long password\n", "admin", "passwd", "bob")
+	do("open the admins page", chromedp.Click(chromedp.Search(`//nav/a[text()="Admins"]`)), chromedp.WaitVisible(chromedp.CSS(`table.admins`)))
+	browser.Screenshot(t, ctx, "admin-08-admins")
+	do("open the password form", chromedp.Click(chromedp.Search(`//a[contains(., "Change my password")]`)), chromedp.WaitVisible(chromedp.CSS(`input[name=current]`)))
+	do("change the password",
+		chromedp.SendKeys(chromedp.CSS(`input[name=current]`), "correct horse battery"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "a brand new passphrase"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password_again]`), "a brand new passphrase"))
+	browser.Screenshot(t, ctx, "admin-09-password")
+	do("save the password", chromedp.Click(chromedp.CSS(`button[type=submit].primary`)), chromedp.WaitVisible(chromedp.CSS(`.flash.ok`)))
+	if got := browser.Text(t, ctx, ".flash.ok"); !strings.Contains(got, "Your password was changed") {
+		t.Fatalf("after the password change: %q", got)
+	}
+	do("delete bob", chromedp.Click(chromedp.Search(`//tr[.//td[@class="name" and text()="bob"]]//a[contains(., "Delete")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//button[contains(., "Delete admin bob")]`)))
+	browser.Screenshot(t, ctx, "admin-10-delete-admin")
+	do("confirm", chromedp.Click(chromedp.Search(`//button[contains(., "Delete admin bob")]`)), chromedp.WaitVisible(chromedp.CSS(`.flash.ok`)))
+	browser.Screenshot(t, ctx, "admin-11-admin-deleted")
+	if got := browser.Text(t, ctx, "table.events"); !strings.Contains(got, "deleted") || !strings.Contains(got, "password_changed") {
+		t.Fatalf("account events after the deletion: %q", got)
+	}
 }
 
 func tokenID(t *testing.T, w *world, name string) int64 {

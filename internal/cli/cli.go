@@ -47,6 +47,9 @@ var Program = &cmdline.Program{
 	Commands: []cmdline.Command{
 		{Name: "serve", Summary: "run the web utility", Run: with(runServe)},
 		{Name: "admin passwd", Args: "NAME", Summary: "create an admin or change its password (password on stdin)", Run: with(runAdminPasswd)},
+		{Name: "admin list", Args: "[--events]", Summary: "list the admin accounts (and the newest account events)", Run: with(runAdminList)},
+		{Name: "admin delete", Args: "NAME", Summary: "delete an admin account (never the last one)", Run: with(runAdminDelete)},
+		{Name: "admin unlock", Args: "NAME", Summary: "let an admin log in again at once after too many wrong passwords", Run: with(runAdminUnlock)},
 		{Name: "token list", Args: "[--json]", Summary: "list tokens and their health", Run: with(runTokenList)},
 		{Name: "token show", Args: "NAME [--json]", Summary: "show one token, its health and events", Run: with(runTokenShow)},
 		{Name: "token add", Args: "NAME --type microsoft|google|generic --client-id C [--email E] [--tenant T] [--scope S] [--auth-url U] [--token-url U] [--client-secret-file F]", Summary: "add a token (secret from the file, or stdin)", Run: with(runTokenAdd)},

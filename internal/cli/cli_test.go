@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -80,7 +81,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{}, {"frobnicate"}, {"token"}, {"token", "add"}, {"token", "add", "x"},
 		{"token", "add", "x", "--type", "outlook"}, {"token", "show"}, {"token", "show", "a", "b"},
 		{"token", "list", "--bogus"}, {"token", "test", "x"}, {"token", "test", "x", "--imap", "nohostport"},
-		{"token", "test", "x", "--imap", "h:1", "--smtp", "h:2"}, {"admin", "passwd"},
+		{"token", "test", "x", "--imap", "h:1", "--smtp", "h:2"}, {"admin", "passwd"}, {"admin", "delete"}, {"admin", "unlock"}, {"admin", "list", "x"},
 	} {
 		if code, out, errs := w.run("", args...); code != ExitUsage {
 			t.Errorf("evadmin %s: exit %d, want 2\n%s%s", strings.Join(args, " "), code, out, errs)
@@ -226,6 +227,66 @@ func TestAdminPasswd(t *testing.T) {
 		t.Fatal(out)
 	}
 	if out := w.mustRun("another long password\n", "admin", "passwd", "root"); !strings.Contains(out, "changed") {
+		t.Fatal(out)
+	}
+}
+
+func TestAdminListAndDelete(t *testing.T) {
+	w := newWorld(t)
+	w.mustRun("a long enough password\n", "admin", "passwd", "root")
+	w.mustRun("another long password\n", "admin", "passwd", "bob")
+	out := w.mustRun("", "admin", "list")
+	if !regexp.MustCompile(`(?m)^NAME +CREATED +LAST LOGIN\n(bob|root) +\d{4}-\d\d-\d\d \d\d:\d\d +never\n`).MatchString(out) || !strings.Contains(out, "root") {
+		t.Fatalf("admin list:\n%s", out)
+	}
+	if code, _, errs := w.run("", "admin", "delete", "nobody"); code != ExitFail || !strings.Contains(errs, `delete admin "nobody": no such admin`) {
+		t.Fatalf("delete nobody: %d %s", code, errs)
+	}
+	if out := w.mustRun("", "admin", "delete", "bob"); !strings.Contains(out, "admin bob deleted") {
+		t.Fatal(out)
+	}
+	if code, _, errs := w.run("", "admin", "delete", "root"); code != ExitFail || !strings.Contains(errs, "the last admin cannot be deleted") {
+		t.Fatalf("delete the last admin: %d %s", code, errs)
+	}
+	out = w.mustRun("", "admin", "list", "--events")
+	for _, want := range []string{"deleted  +bob  +cli", "created  +bob  +cli", "created  +root  +cli"} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("admin list --events lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "bob  ") && strings.Contains(strings.SplitN(out, "Account events", 2)[0], "bob") {
+		t.Errorf("bob still listed:\n%s", out)
+	}
+}
+
+// Wrong passwords in the web utility slow the next login down; `admin
+// unlock`, another process, lets the admin in at once.
+func TestAdminUnlock(t *testing.T) {
+	w := newWorld(t)
+	w.mustRun("a long enough password\n", "admin", "passwd", "root")
+	base, _ := startServe(t, w)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login := func(password string) int {
+		resp, err := client.PostForm(base+"/login", url.Values{"name": {"root"}, "password": {password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for range accounts.FreeAttempts {
+		login("wrong password!")
+	}
+	if code := login("a long enough password"); code != http.StatusTooManyRequests {
+		t.Fatalf("after %d wrong passwords: %d, want 429", accounts.FreeAttempts, code)
+	}
+	if out := w.mustRun("", "admin", "unlock", "ROOT"); !strings.Contains(out, "admin ROOT may log in again: failed logins from 1 address(es) forgotten") {
+		t.Fatal(out)
+	}
+	if code := login("a long enough password"); code != http.StatusSeeOther {
+		t.Fatalf("after unlock: %d", code)
+	}
+	if out := w.mustRun("", "admin", "unlock", "root"); !strings.Contains(out, "no failed logins") {
 		t.Fatal(out)
 	}
 }

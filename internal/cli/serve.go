@@ -40,7 +40,7 @@ func Serve(env *Env, ready func(addr string)) error {
 	defer store.Close()
 
 	acfg := admin.Config{PublicURL: cfg.PublicURL, Secure: cfg.TLS() || strings.HasPrefix(cfg.PublicURL, "https:"),
-		Logger: log, Tester: mailconn.Tester{}}
+		Logger: log, Tester: mailconn.Tester{}, TrustedProxies: cfg.TrustedProxies}
 	if n, err := accounts.New(store.DB(), nil).AdminCount(env.Ctx); err != nil {
 		return err
 	} else if n == 0 {

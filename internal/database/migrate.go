@@ -149,6 +149,32 @@ CREATE TABLE leases (
 ALTER TABLE tokens ADD COLUMN rejection_refresh_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tokens ADD COLUMN rejection_generation INTEGER NOT NULL DEFAULT 0;
 `,
+	// 6: failed admin logins per (name, address): the wait before the next
+	// attempt, shared by every evadmin process and cleared by
+	// `evadmin admin unlock`.
+	`
+CREATE TABLE login_throttle (
+	name     TEXT    NOT NULL COLLATE NOCASE,
+	address  TEXT    NOT NULL,
+	failures INTEGER NOT NULL,
+	last_at  INTEGER NOT NULL,
+	until    INTEGER NOT NULL,
+	PRIMARY KEY (name, address)
+);
+CREATE INDEX login_throttle_eviction ON login_throttle (failures, last_at);
+`,
+	// 7: what was done to admin accounts, by whom (token actions are in
+	// events already).
+	`
+CREATE TABLE admin_events (
+	id    INTEGER PRIMARY KEY AUTOINCREMENT,
+	at    INTEGER NOT NULL,
+	actor TEXT    NOT NULL,
+	kind  TEXT    NOT NULL,
+	admin TEXT    NOT NULL,
+	text  TEXT    NOT NULL DEFAULT ''
+);
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

@@ -2,6 +2,7 @@ package taskconf
 
 import (
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -17,6 +18,9 @@ type Evadmin struct {
 	// MetricsTokenFile holds the bearer token Prometheus sends for
 	// /metrics; empty = /metrics needs a logged-in session.
 	MetricsTokenFile string
+	// TrustedProxies (TRUSTED_PROXIES) are the reverse proxies whose
+	// X-Forwarded-For names the client, for login throttling.
+	TrustedProxies []netip.Prefix
 }
 
 // RedirectURL is the OAuth2 redirect URI to register at the providers.
@@ -58,6 +62,7 @@ func ReadEvadmin(f *File) *Evadmin {
 		f.problem(key, "TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither")
 	}
 	c.MetricsTokenFile = f.String("METRICS_TOKEN_FILE", "")
+	c.TrustedProxies = readPrefixes(f, "TRUSTED_PROXIES")
 	if listenErr == nil && host != "" && !isLoopback(host) && c.TLSCertFile == "" {
 		f.warn("LISTEN", "listens beyond this machine without TLS: passwords and session cookies cross the network in clear unless a TLS proxy is in front")
 	}
@@ -65,4 +70,26 @@ func ReadEvadmin(f *File) *Evadmin {
 		f.warn("PUBLIC_URL", "Microsoft and Google accept plain http redirect URIs only for localhost: use https")
 	}
 	return c
+}
+
+// readPrefixes reads a list of addresses and CIDR ranges, separated by
+// commas or blanks; a single address is a range of one.
+func readPrefixes(f *File, key string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, item := range strings.FieldsFunc(f.String(key, ""), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil || a.Zone() != "" {
+				f.problem(key, "%q is not an address or CIDR range (e.g. 10.0.0.5 or 10.0.0.0/24)", item)
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,10 @@ import (
 type Accounts struct {
 	db  *database.DB
 	now func() time.Time
+	// hashing bounds the password checks running at once: bcrypt is the
+	// expensive part of a login, and guesses must not take every core.
+	hashing         chan struct{}
+	maxThrottleKeys int
 }
 
 // New is the accounts in db; now is the clock (nil: time.Now).
@@ -33,7 +38,7 @@ func New(db *database.DB, now func() time.Time) *Accounts {
 	if now == nil {
 		now = time.Now
 	}
-	return &Accounts{db: db, now: now}
+	return &Accounts{db: db, now: now, hashing: make(chan struct{}, runtime.NumCPU()), maxThrottleKeys: DefaultMaxThrottleKeys}
 }
 
 // Admin is an account of the admin utility.
@@ -75,9 +80,22 @@ func CheckAdminPassword(name, password string) error {
 	return nil
 }
 
-// SetAdminPassword creates the admin, or changes its password. Changing a
-// password ends the admin's sessions.
+// SetAdminPassword creates the admin, or changes its password, for the
+// command line (the account log names "cli"). Changing a password ends the
+// admin's sessions.
 func (s *Accounts) SetAdminPassword(ctx context.Context, name, password string) (created bool, err error) {
+	return s.setPassword(ctx, name, password, ActorCLI, true)
+}
+
+// ChangeOwnPassword changes a logged-in admin's password (the caller has
+// checked the current one) and ends all its sessions; [ErrNoAdmin] when
+// the account was deleted meanwhile.
+func (s *Accounts) ChangeOwnPassword(ctx context.Context, name, password string) error {
+	_, err := s.setPassword(ctx, name, password, AdminActor(name), false)
+	return err
+}
+
+func (s *Accounts) setPassword(ctx context.Context, name, password, actor string, create bool) (created bool, err error) {
 	hash, err := newHash(name, password)
 	if err != nil {
 		return false, err
@@ -86,11 +104,16 @@ func (s *Accounts) SetAdminPassword(ctx context.Context, name, password string) 
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM admins WHERE name = ?`, name).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) && !create {
+			return ErrNoAdmin
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			created = true
-			_, err = tx.ExecContext(ctx, `INSERT INTO admins (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-				name, string(hash), now, now)
-			return err
+			if _, err := tx.ExecContext(ctx, `INSERT INTO admins (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+				name, string(hash), now, now); err != nil {
+				return err
+			}
+			return record(ctx, tx, now, actor, EventCreated, name, "")
 		}
 		if err != nil {
 			return err
@@ -98,8 +121,10 @@ func (s *Accounts) SetAdminPassword(ctx context.Context, name, password string) 
 		if _, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ?, updated_at = ? WHERE id = ?`, string(hash), now, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE admin_id = ?`, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE admin_id = ?`, id); err != nil {
+			return err
+		}
+		return record(ctx, tx, now, actor, EventPasswordChanged, name, "sessions ended")
 	})
 	if err != nil {
 		return false, fmt.Errorf("set password of admin %q: %w", name, err)
@@ -109,7 +134,7 @@ func (s *Accounts) SetAdminPassword(ctx context.Context, name, password string) 
 
 // newHash checks a new admin's name and password and hashes the password.
 func newHash(name, password string) ([]byte, error) {
-	if !adminNameRE.MatchString(name) {
+	if !ValidName(name) {
 		return nil, fmt.Errorf("admin name %q: use letters, digits and . _ @ - (at most 64), starting with a letter or digit", name)
 	}
 	if err := CheckAdminPassword(name, password); err != nil {
@@ -143,9 +168,11 @@ func (s *Accounts) CreateFirstAdmin(ctx context.Context, name, password string) 
 		if n > 0 {
 			return ErrNotFirst
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO admins (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-			name, string(hash), now, now)
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO admins (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+			name, string(hash), now, now); err != nil {
+			return err
+		}
+		return record(ctx, tx, now, ActorSetup, EventCreated, name, "the first admin")
 	})
 }
 
@@ -158,6 +185,7 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 // CheckAdminLogin verifies a name and password; ErrBadLogin when wrong.
+// It does not throttle: requests from outside go through [Accounts.Login].
 func (s *Accounts) CheckAdminLogin(ctx context.Context, name, password string) (*Admin, error) {
 	var a Admin
 	var hash string
@@ -179,6 +207,83 @@ func (s *Accounts) CheckAdminLogin(ctx context.Context, name, password string) (
 		return nil, fmt.Errorf("check login: %w", err)
 	}
 	return &a, nil
+}
+
+// ErrNoAdmin means no admin account has the name or id.
+var ErrNoAdmin = errors.New("no such admin")
+
+// ErrLastAdmin refuses deleting the only admin: nobody could log in.
+var ErrLastAdmin = errors.New("the last admin cannot be deleted: create another one first (evadmin admin passwd NAME)")
+
+// List returns the admin accounts by name.
+func (s *Accounts) List(ctx context.Context) ([]Admin, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at, last_login_at FROM admins ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list admins: %w", err)
+	}
+	defer rows.Close()
+	var out []Admin
+	for rows.Next() {
+		var a Admin
+		var created, last int64
+		if err := rows.Scan(&a.ID, &a.Name, &created, &last); err != nil {
+			return nil, err
+		}
+		a.CreatedAt, a.LastLoginAt = database.FromMillis(created), database.FromMillis(last)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AdminByID returns one admin account; [ErrNoAdmin] when there is none.
+func (s *Accounts) AdminByID(ctx context.Context, id int64) (*Admin, error) {
+	var a Admin
+	var created, last int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, created_at, last_login_at FROM admins WHERE id = ?`, id).
+		Scan(&a.ID, &a.Name, &created, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoAdmin
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read admin %d: %w", id, err)
+	}
+	a.CreatedAt, a.LastLoginAt = database.FromMillis(created), database.FromMillis(last)
+	return &a, nil
+}
+
+// Delete deletes an admin account and its sessions, in one transaction
+// with the check that another admin remains; errors [ErrNoAdmin],
+// [ErrLastAdmin].
+func (s *Accounts) Delete(ctx context.Context, name, actor string) error {
+	now := database.Millis(s.now())
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n); err != nil {
+			return err
+		}
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id, name FROM admins WHERE name = ?`, name).Scan(&id, &name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNoAdmin
+		}
+		if err != nil {
+			return err
+		}
+		if n <= 1 {
+			return ErrLastAdmin
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM admins WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE name = ?`, name); err != nil {
+			return err
+		}
+		return record(ctx, tx, now, actor, EventDeleted, name, "")
+	})
+	if err != nil {
+		return fmt.Errorf("delete admin %q: %w", name, err)
+	}
+	return nil
 }
 
 // AdminCount is how many admin accounts exist; 0 means evadmin offers the
