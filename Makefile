@@ -7,7 +7,7 @@ RACE    ?= -race
 TESTFLAGS ?=
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build test lint bench fuzz demo clean
+.PHONY: all build test lint bench fuzz demo install clean
 
 all: build
 
@@ -37,6 +37,15 @@ lint:
 DEMO_FLAGS ?=
 demo: build
 	$(BIN)/evdemo $(DEMO_FLAGS)
+
+# Installs for real what `make build` built (run that first, as yourself):
+# the mailtokens user, /opt/mailtokens/bin, /etc/mailtokens with example
+# task files, /var/lib/mailtokens and the systemd units; see
+# deploy/install.sh. DESTDIR=DIR installs into DIR and creates no user,
+# changes no owner: it prints those commands instead.
+DESTDIR ?=
+install:
+	DESTDIR="$(DESTDIR)" BIN="$(BIN)" sh deploy/install.sh
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
