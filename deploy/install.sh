@@ -65,7 +65,8 @@ example() {
 		return
 	fi
 	{
-		echo "# Installed by deploy/install.sh from conf/$src, for $unit."
+		echo "# Installed by deploy/install.sh from conf/$src,"
+		echo "# for $unit."
 		case $unit in
 		*@*)
 			echo "# Another task: install -m 0640 -g $NAME this file as NAME.properties"
@@ -116,6 +117,7 @@ if [ -n "$DESTDIR" ] || ! getent passwd "$NAME" >/dev/null; then
 	# shellcheck disable=SC2086 # $group is two words or one
 	privileged useradd --system $group --home-dir "$DATA" --no-create-home \
 		--shell /usr/sbin/nologin --comment "mailtokens services" "$NAME"
+	[ -n "$DESTDIR" ] || echo "created the system user $NAME"
 fi
 
 dir 0755 root:root "$PREFIX"
