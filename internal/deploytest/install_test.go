@@ -434,9 +434,10 @@ func TestUnitsVerify(t *testing.T) {
 	us := units(t)
 	for _, u := range us {
 		out, err := verify(u.name)
-		t.Logf("systemd-analyze verify --root=DESTDIR %s: %v %s", u.name, err, out)
 		if err != nil || out != "" {
-			t.Errorf("systemd-analyze verify %s: %v\n%s", u.name, err, out)
+			t.Errorf("systemd-analyze verify --root=%s %s: %v\n%s", in.dest, u.name, err, out)
+		} else {
+			t.Logf("systemd-analyze verify --root=%s %s: exit 0, no output", in.dest, u.name)
 		}
 	}
 
@@ -447,7 +448,9 @@ func TestUnitsVerify(t *testing.T) {
 	if err := os.Remove(program); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := verify(u.name); err == nil || !strings.Contains(out, "not executable") {
+	out, err := verify(u.name)
+	if err == nil || !strings.Contains(out, "not executable") {
 		t.Errorf("systemd-analyze verify %s passes without %s: %v %s", u.name, program, err, out)
 	}
+	t.Logf("without %s: %v: %s", program, err, out)
 }
