@@ -7,7 +7,7 @@ RACE    ?= -race
 TESTFLAGS ?=
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build test lint bench fuzz demo demo-notice clean
+.PHONY: all build test lint bench fuzz demo demo-notice install clean
 
 all: build
 
@@ -41,6 +41,15 @@ demo: demo-notice build
 # The first build compiles SQLite (cgo) for a few minutes without a word.
 demo-notice:
 	@test -x $(BIN)/evdemo || echo "Building the programs; the first build compiles SQLite and takes a few minutes…"
+
+# Installs for real what `make build` built (run that first, as yourself):
+# the mailtokens user, /opt/mailtokens/bin, /etc/mailtokens with example
+# task files, /var/lib/mailtokens and the systemd units; see
+# deploy/install.sh. DESTDIR=DIR installs into DIR and creates no user,
+# changes no owner: it prints those commands instead.
+DESTDIR ?=
+install:
+	DESTDIR="$(DESTDIR)" BIN="$(BIN)" sh deploy/install.sh
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
