@@ -111,6 +111,11 @@ func readLogin(f *File, prefix, tokenKey string) Login {
 	l.AuthType = AuthType(f.Enum(prefix+"_AUTH_TYPE", string(Password), string(Password), string(OAuth2)))
 	pw := f.Secret(prefix + "_PASSWORD")
 	l.TokenName = f.String(tokenKey, "")
+	if raw, _ := f.raw(prefix + "_AUTH_TYPE"); raw != "" && !strings.EqualFold(raw, string(Password)) && !strings.EqualFold(raw, string(OAuth2)) {
+		// Enum said what is wrong; which login is meant is unknown, so
+		// nothing is said about the password or the token.
+		return l
+	}
 	switch l.AuthType {
 	case Password:
 		if pw == "" {

@@ -5,12 +5,14 @@
 package taskconf
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/magiconair/properties"
 
@@ -85,6 +87,14 @@ func Parse(path string, data []byte) (*File, error) {
 	}
 	f := &File{Path: path, props: props, known: map[string]bool{}}
 	f.lines, f.problems = indexKeys(path, string(data))
+	// The library replaces bytes that are not UTF-8 without a word: a
+	// password or a folder name saved in Latin-1 would silently change.
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if !utf8.Valid(line) {
+			f.problems = append(f.problems, Problem{File: path, Line: i + 1,
+				Message: "is not valid UTF-8: save the file as UTF-8 (an editor's \"Latin-1\" or \"Windows-1252\" changes accented letters)"})
+		}
+	}
 	return f, nil
 }
 
@@ -269,6 +279,17 @@ func orList(items []string) string {
 // or a missing word (MAILBOX_TOKEN_NAME for MAILBOX_EMAIL_TOKEN_NAME).
 func closest(k string, known map[string]bool) string {
 	upper := strings.ToUpper(k)
+	// A key cut short (MAIL_TOKEN for MAIL_TOKEN_NAME) is further from the
+	// whole key than a typo, but plainly meant it.
+	var longer []string
+	for cand := range known {
+		if strings.HasPrefix(cand, upper+"_") {
+			longer = append(longer, cand)
+		}
+	}
+	if len(longer) == 1 {
+		return longer[0]
+	}
 	best, bestD := "", max(4, len(upper)/3+1)
 	for cand := range known {
 		d := editDistance(upper, cand)

@@ -325,3 +325,25 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+// Issue 15's task-file findings: bytes that are not UTF-8 are a problem at
+// their line (the library replaced them silently); an invalid
+// MAIL_AUTH_TYPE is one problem, not also "MAIL_PASSWORD is empty"; a key
+// cut short is recognised.
+func TestTaskFileMistakesSaidOnce(t *testing.T) {
+	got := problemsOf(t, loadBatchmail, "MAIL_HOST=smtp.office365.com\nMAIL_USER=a@b.c\nMAIL_AUTH_TYPE=OAUTH\nMAIL_TOKEN=notify\nMAIL_FROM=caf\xe9@b.c\n")
+	for _, w := range []string{
+		`:3: MAIL_AUTH_TYPE: "OAUTH" is not allowed: use PASSWORD or OAUTH2`,
+		":4: MAIL_TOKEN: unknown key: did you mean MAIL_TOKEN_NAME?",
+		`:5: is not valid UTF-8: save the file as UTF-8 (an editor's "Latin-1" or "Windows-1252" changes accented letters)`,
+	} {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing problem %q in\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+	for _, g := range got {
+		if strings.Contains(g, "MAIL_PASSWORD") {
+			t.Errorf("a misleading problem: %s", g)
+		}
+	}
+}
