@@ -1,6 +1,8 @@
 package taskconf
 
 import (
+	"errors"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -110,6 +112,9 @@ func ReadEvmail(f *File) *Evmail {
 			f.problem("MAILBOX_DELIVER_TO", "%v", err)
 		} else if len(argv) == 0 {
 			f.problem("MAILBOX_DELIVER_TO", "command: needs a program, e.g. command:/usr/local/bin/import-mail --queue support")
+		} else if _, err := exec.LookPath(argv[0]); err != nil {
+			// Said at start-up, not at the first message.
+			f.problem("MAILBOX_DELIVER_TO", "%s is not a program that can be run (%v): give the path of an executable file", argv[0], errors.Unwrap(err))
 		}
 		c.DeliverTo.Command = argv
 	default:

@@ -23,6 +23,8 @@ func write(t *testing.T, text string) string {
 }
 
 func TestEvmailGood(t *testing.T) {
+	importer := filepath.Join(t.TempDir(), "importer")
+	os.WriteFile(importer, []byte("#!/bin/sh\n"), 0o755)
 	p := write(t, `# a comment
 MAILBOX_PROTOCOL = pop3
 MAILBOX_HOST = outlook.office365.com
@@ -31,7 +33,7 @@ MAILBOX_AUTH_TYPE = OAUTH2
 MAILBOX_EMAIL_TOKEN_NAME = Support mailbox
 MAILBOX_POLL_INTERVAL = 2m
 MAILBOX_MAX_MESSAGE_SIZE = 25 mb
-MAILBOX_DELIVER_TO = command:/usr/bin/importer --queue "support desk" 'a b'
+MAILBOX_DELIVER_TO = command:`+importer+` --queue "support desk" 'a b'
 TOKEN_STORE = /var/lib/mailtokens/tokens.db
 `)
 	c, warnings, err := LoadEvmail(p)
@@ -48,7 +50,7 @@ TOKEN_STORE = /var/lib/mailtokens/tokens.db
 			Login:  Login{User: "shared@contoso.com", AuthType: OAuth2, TokenName: "Support mailbox"},
 		},
 		Folder: "INBOX", PollInterval: 2 * time.Minute, AfterDelivery: AfterDelete,
-		DeliverTo: Delivery{Command: []string{"/usr/bin/importer", "--queue", "support desk", "a b"}},
+		DeliverTo: Delivery{Command: []string{importer, "--queue", "support desk", "a b"}},
 	}
 	if c.Store != want.Store || c.Protocol != want.Protocol || c.Server != want.Server || c.CAFile != want.CAFile || c.Login.User != want.User ||
 		c.AuthType != want.AuthType || c.TokenName != want.TokenName || c.Folder != want.Folder ||
@@ -345,5 +347,23 @@ func TestTaskFileMistakesSaidOnce(t *testing.T) {
 		if strings.Contains(g, "MAIL_PASSWORD") {
 			t.Errorf("a misleading problem: %s", g)
 		}
+	}
+}
+
+// A delivery program that does not exist, or cannot be run, stops evmail
+// at start-up with the file and line, not at the first message.
+func TestDeliveryProgramCheckedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "import.sh")
+	os.WriteFile(notExec, []byte("#!/bin/sh\ncat >/dev/null\n"), 0o644)
+	for _, prog := range []string{filepath.Join(dir, "missing"), notExec} {
+		got := problemsOf(t, loadEvmail, "MAILBOX_PROTOCOL=IMAP\nMAILBOX_HOST=h.example\nMAILBOX_USER=u\nMAILBOX_PASSWORD=p\nMAILBOX_DELIVER_TO = command:"+prog+" --queue x\n")
+		want := ":5: MAILBOX_DELIVER_TO: " + prog + " is not a program that can be run"
+		if len(got) != 1 || !strings.HasPrefix(got[0], want) {
+			t.Errorf("%s: %q, want %q…", prog, got, want)
+		}
+	}
+	if _, _, err := LoadEvmail(write(t, "MAILBOX_PROTOCOL=IMAP\nMAILBOX_HOST=h.example\nMAILBOX_USER=u\nMAILBOX_PASSWORD=p\nMAILBOX_DELIVER_TO = command:cat\n")); err != nil {
+		t.Errorf("a program on $PATH: %v", err)
 	}
 }
