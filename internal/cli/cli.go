@@ -115,6 +115,9 @@ func (env *Env) openStore(create bool) (*tokenstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range st.DB().Warnings() {
+		env.logger().Warn(w)
+	}
 	if st.DB().Created() {
 		env.logger().Info("created a new token store", "store", cfg.Store.Path, "key_file", cfg.Store.KeyFile, "key_id", st.KeyID())
 	}

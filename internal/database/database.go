@@ -60,10 +60,11 @@ func (e *NotFoundError) Advice() (string, advice.Kind) {
 // concurrent use, and several processes may open the same file.
 type DB struct {
 	*sql.DB
-	key     *key
-	path    string
-	owner   string
-	created bool
+	key      *key
+	path     string
+	owner    string
+	created  bool
+	warnings []string
 }
 
 // Open opens (creating and migrating if needed) the database at opt.Path.
@@ -101,6 +102,11 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
 	}
 	d := &DB{DB: db, path: opt.Path, owner: newOwner(), created: created}
+	if fi, err := os.Stat(opt.Path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		// The secrets are sealed, but the file still tells who has which
+		// tokens, and a copy made with `sqlite3 .backup` is 0644.
+		d.warnings = append(d.warnings, fmt.Sprintf("token store %s can be read by other users (mode %04o): run chmod 600 %s", opt.Path, fi.Mode().Perm(), opt.Path))
+	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
@@ -141,6 +147,10 @@ func connect(ctx context.Context, db *sql.DB) error {
 // Created reports whether Open created the file: a new store, which the
 // program should say it made.
 func (d *DB) Created() bool { return d.created }
+
+// Warnings are what Open found worth saying but not refusing: a store
+// file others can read.
+func (d *DB) Warnings() []string { return d.warnings }
 
 // Path is the database file.
 func (d *DB) Path() string { return d.path }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"mailtokens/internal/testenv"
@@ -73,5 +74,29 @@ func TestNewFileIsPrivate(t *testing.T) {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v %v, want mode 0600", p, fi.Mode(), err)
 		}
+	}
+}
+
+// A store file others can read (a `sqlite3 .backup` copy is 0644) is
+// opened, with a warning that says how to fix it.
+func TestReadableStoreIsWarnedAbout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.db")
+	opt := Options{Path: path, Key: GenerateKey()}
+	db, err := Open(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := db.Warnings(); len(w) != 0 {
+		t.Errorf("a new store warns: %q", w)
+	}
+	db.Close()
+	os.Chmod(path, 0o644)
+	db, err = Open(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if w := db.Warnings(); len(w) != 1 || !strings.Contains(w[0], "can be read by other users (mode 0644): run chmod 600") {
+		t.Errorf("warnings: %q", w)
 	}
 }

@@ -51,6 +51,9 @@ func run(env *cmdline.Env, args []string) error {
 		if err != nil {
 			return worker.StartupError(env, err)
 		}
+		for _, w := range db.Warnings() {
+			task.Log.Warn(w)
+		}
 		defer db.Close()
 	}
 	r, err := NewReceiver(cfg, task, NewLedger(db))

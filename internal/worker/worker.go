@@ -75,6 +75,9 @@ func Setup(ctx context.Context, c Config) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range store.DB().Warnings() {
+		t.Log.Warn(w)
+	}
 	t.Store, t.TokenName = store, login.TokenName
 	tok, err := store.Get(ctx, login.TokenName)
 	if err != nil {
