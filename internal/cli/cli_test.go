@@ -419,4 +419,20 @@ func TestTokenTestCommand(t *testing.T) {
 	if code != ExitFail || !strings.Contains(errs, "NO AUTHENTICATE failed.") || !strings.Contains(errs, "Full Access") {
 		t.Fatalf("refused: %d\n%s%s", code, out, errs)
 	}
+
+	// Over TLS with a private CA (issue 15: the demo's advertised Test
+	// failed with "certificate signed by unknown authority"): refused
+	// without it, accepted with --ca-file or evadmin.properties'
+	// TLS_CA_FILE.
+	tlsAddr := w.IMAP[provider.Microsoft].Addr[mailauth.ImplicitTLS]
+	if code, _, errs := w.run("", "token", "test", "support", "--imap", tlsAddr, "--security", "SSL", "-q"); code != ExitFail || !strings.Contains(errs, "unknown authority") {
+		t.Fatalf("without the CA: %d %s", code, errs)
+	}
+	if code, out, errs := w.run("", "token", "test", "support", "--imap", tlsAddr, "--security", "SSL", "--ca-file", w.CAFile, "-q"); code != ExitOK {
+		t.Fatalf("with --ca-file: %d %s%s", code, out, errs)
+	}
+	os.WriteFile(w.conf, []byte(readFile(t, w.conf)+"TLS_CA_FILE = "+w.CAFile+"\n"), 0o600)
+	if code, out, errs := w.run("", "token", "test", "support", "--imap", tlsAddr, "--security", "SSL", "-q"); code != ExitOK {
+		t.Fatalf("with TLS_CA_FILE: %d %s%s", code, out, errs)
+	}
 }

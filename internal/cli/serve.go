@@ -41,6 +41,13 @@ func Serve(env *Env, ready func(addr string)) error {
 
 	acfg := admin.Config{PublicURL: cfg.PublicURL, Secure: cfg.TLS() || strings.HasPrefix(cfg.PublicURL, "https:"),
 		Logger: log, Tester: mailconn.Tester{}, TrustedProxies: cfg.TrustedProxies}
+	if cfg.TLSCAFile != "" {
+		roots, err := mailconn.RootsFromFile(cfg.TLSCAFile, true)
+		if err != nil {
+			return fmt.Errorf("TLS_CA_FILE: %w", err)
+		}
+		acfg.Tester = mailconn.Tester{RootCAs: roots}
+	}
 	if n, err := accounts.New(store.DB(), nil).AdminCount(env.Ctx); err != nil {
 		return err
 	} else if n == 0 {

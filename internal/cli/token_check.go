@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"net"
@@ -24,6 +25,7 @@ func runTokenTest(env *Env, args []string) error {
 	security := fs.String("security", "", "SSL, STARTTLS or NONE (default: from the port)")
 	user := fs.String("user", "", "the mailbox to log in to (default: the token's email)")
 	quiet := fs.Bool("q", false, "print only the outcome")
+	caFile := fs.String("ca-file", "", "PEM file of a private CA that signs the server's certificate (default: TLS_CA_FILE, and the system's CAs)")
 	pos, err := env.Parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -32,12 +34,25 @@ func runTokenTest(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg, err := env.config()
+	if err != nil {
+		return err
+	}
+	var roots *x509.CertPool
+	if *caFile == "" {
+		*caFile = cfg.TLSCAFile
+	}
+	if *caFile != "" {
+		if roots, err = mailconn.RootsFromFile(*caFile, true); err != nil {
+			return err
+		}
+	}
 	store, err := env.open()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	return testToken(env, store, pos[0], req, *user, *quiet)
+	return testToken(env, store, pos[0], req, *user, *quiet, roots)
 }
 
 // testRequest reads the server to test from the flags: usage errors come
@@ -73,7 +88,7 @@ func testRequest(imapAddr, pop3Addr, smtpAddr, security string) (mailconn.TestRe
 	return req, nil
 }
 
-func testToken(env *Env, store *tokenstore.Store, name string, req mailconn.TestRequest, user string, quiet bool) error {
+func testToken(env *Env, store *tokenstore.Store, name string, req mailconn.TestRequest, user string, quiet bool, roots *x509.CertPool) error {
 	t, err := store.Get(env.Ctx, name)
 	if err != nil {
 		return err
@@ -85,7 +100,7 @@ func testToken(env *Env, store *tokenstore.Store, name string, req mailconn.Test
 	if req.User == "" {
 		return cmdline.Usagef("the token has no email address: give --user")
 	}
-	res := mailconn.Test(env.Ctx, store.Source(t.Name, tokenstore.ActorCLI), req, nil)
+	res := mailconn.Test(env.Ctx, store.Source(t.Name, tokenstore.ActorCLI), req, roots)
 	if !quiet {
 		for _, l := range res.Transcript {
 			fmt.Fprintln(env.Stdout, l)

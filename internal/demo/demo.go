@@ -331,7 +331,7 @@ func (w *World) taskFiles() error {
 	imapHost, imapPort, _ := net.SplitHostPort(w.IMAPAddr)
 	smtpHost, smtpPort, _ := net.SplitHostPort(w.SMTPAddr)
 	files := map[string]string{
-		"evadmin.properties": common + fmt.Sprintf("LISTEN = %s\nPUBLIC_URL = %s\n", w.Listen, w.URL),
+		"evadmin.properties": common + fmt.Sprintf("LISTEN = %s\nPUBLIC_URL = %s\nTLS_CA_FILE = %s\n", w.Listen, w.URL, w.CAFile),
 		"evmail.properties": common + fmt.Sprintf(`# The demo's inbound task: the Contoso support mailbox over IMAP.
 MAILBOX_PROTOCOL = IMAP
 MAILBOX_HOST = %s

@@ -21,6 +21,10 @@ type Evadmin struct {
 	// TrustedProxies (TRUSTED_PROXIES) are the reverse proxies whose
 	// X-Forwarded-For names the client, for login throttling.
 	TrustedProxies []netip.Prefix
+	// TLSCAFile holds PEM certificates of private CAs that the Test button
+	// trusts besides the system's (TLS_CA_FILE): a worker's server signed
+	// by one passes the test as it passes the worker's login.
+	TLSCAFile string
 }
 
 // RedirectURL is the OAuth2 redirect URI to register at the providers.
@@ -61,6 +65,7 @@ func ReadEvadmin(f *File) *Evadmin {
 		}
 		f.problem(key, "TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither")
 	}
+	c.TLSCAFile = f.String("TLS_CA_FILE", "")
 	c.MetricsTokenFile = f.String("METRICS_TOKEN_FILE", "")
 	c.TrustedProxies = readPrefixes(f, "TRUSTED_PROXIES")
 	if listenErr == nil && host != "" && !isLoopback(host) && c.TLSCertFile == "" {

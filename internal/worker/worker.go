@@ -5,12 +5,10 @@ package worker
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -58,14 +56,11 @@ func Setup(ctx context.Context, c Config) (*Task, error) {
 	caFile, login := c.Task.CAFile, c.Task.Login
 	t := &Task{Log: logging.New(c.Task.Log, c.Stderr).With("task", filepath.Base(c.TaskPath)), Server: c.Task.Server}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		roots, err := mailconn.RootsFromFile(caFile, false)
 		if err != nil {
-			return nil, fmt.Errorf("%s: read the CA file: %w", caFile, err)
+			return nil, err
 		}
-		t.Server.RootCAs = x509.NewCertPool()
-		if !t.Server.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
-		}
+		t.Server.RootCAs = roots
 	}
 	t.Auth = mailconn.Auth{User: login.User, Password: login.Password}
 	if login.AuthType != taskconf.OAuth2 {
