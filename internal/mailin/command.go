@@ -44,9 +44,18 @@ func (c *Command) Run(ctx context.Context, key string, redelivery bool, r io.Rea
 	}
 	lf := &lfWriter{w: stdin}
 	// A program may stop reading early and still exit 0: exit 0 is the
-	// contract, so a broken pipe alone is not a failure.
-	if _, err := io.Copy(lf, contextReader{ctx, r}); err == nil {
+	// contract, so a broken pipe alone is not a failure. A message that
+	// did not arrive whole is: the program is killed before its input
+	// ends, so that it never takes a part for the whole.
+	in := &readErr{r: contextReader{ctx, r}}
+	if _, err := io.Copy(lf, in); err == nil {
 		lf.Flush()
+	}
+	if in.err != nil {
+		cmd.Process.Kill()
+		stdin.Close()
+		cmd.Wait()
+		return fmt.Errorf("deliver: %s stopped: %w", c.Argv[0], in.err)
 	}
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
@@ -59,6 +68,21 @@ func (c *Command) Run(ctx context.Context, key string, redelivery bool, r io.Rea
 		return fmt.Errorf("deliver: %s: %v", c.Argv[0], err)
 	}
 	return nil
+}
+
+// readErr remembers the error of reading the message, which io.Copy does
+// not tell apart from one writing it.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 // limitedBuffer keeps the first 4 KiB of a program's stderr for the log.

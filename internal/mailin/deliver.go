@@ -88,8 +88,14 @@ func (d *deliverer) write(ctx context.Context, it *item, open func() (io.ReadClo
 	if err != nil {
 		return err
 	}
-	defer body.Close()
-	if err := d.dest.deliver(ctx, it.rec.Location, d.mailbox+" "+it.rec.UID, it.redelivery, body); err != nil {
+	err = d.dest.deliver(ctx, it.rec.Location, d.mailbox+" "+it.rec.UID, it.redelivery, body)
+	// The transport has the last word: a body must end with every byte
+	// announced and the server's completion (the readers report it in
+	// place of the end of file, before a destination commits).
+	if cerr := body.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("deliver %s: %w", it.rec.UID, err)
 	}
 	it.done, it.wrote = true, true

@@ -148,7 +148,9 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 }
 
 // fetchBody streams one message: BODY.PEEK[] (so fetching does not set
-// \Seen), never collected in memory.
+// \Seen), never collected in memory. The body ends cleanly only when every
+// byte the server announced has arrived and the FETCH completed with OK;
+// anything less reads as an error, never as the end of the message.
 func fetchBody(c *mailconn.IMAPClient, uid imap.UID) (io.ReadCloser, error) {
 	cmd := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
@@ -167,23 +169,51 @@ func fetchBody(c *mailconn.IMAPClient, uid imap.UID) (io.ReadCloser, error) {
 			return nil, fmt.Errorf("the server sent no body for UID %d", uid)
 		}
 		if body, ok := item.(imapclient.FetchItemDataBodySection); ok {
-			return &fetchReader{r: body.Literal, cmd: cmd}, nil
+			return &fetchReader{lit: body.Literal, cmd: cmd, uid: uid}, nil
 		}
 	}
 }
 
-// fetchReader is a message body being received; Close finishes the FETCH
-// command (draining what was not read).
+// fetchReader is a message body being received. It counts the bytes:
+// go-imap's literal is a limited reader, which reports a connection that
+// ends early as a clean end of file. At the end, it finishes the FETCH
+// command before it reports the end.
 type fetchReader struct {
-	r   io.Reader
-	cmd *imapclient.FetchCommand
+	lit    imap.LiteralReader
+	cmd    *imapclient.FetchCommand
+	uid    imap.UID
+	n      int64
+	closed bool
+	err    error // of Close
 }
 
-func (f *fetchReader) Read(p []byte) (int, error) { return f.r.Read(p) }
+func (f *fetchReader) Read(p []byte) (int, error) {
+	n, err := f.lit.Read(p)
+	f.n += int64(n)
+	if err == io.EOF {
+		if f.n < f.lit.Size() {
+			return n, fmt.Errorf("message UID %d: %w: the connection ended after %d of the %d bytes announced",
+				f.uid, io.ErrUnexpectedEOF, f.n, f.lit.Size())
+		}
+		if cerr := f.Close(); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
+}
 
+// Close finishes the FETCH command (draining what was not read); its error
+// says whether the server completed it.
 func (f *fetchReader) Close() error {
-	io.Copy(io.Discard, f.r)
-	return f.cmd.Close()
+	if f.closed {
+		return f.err
+	}
+	f.closed = true
+	io.Copy(io.Discard, f.lit)
+	if err := f.cmd.Close(); err != nil {
+		f.err = fmt.Errorf("message UID %d: the server did not complete the FETCH: %w", f.uid, err)
+	}
+	return f.err
 }
 
 // imapAfter marks, moves or deletes delivered messages.
