@@ -1,12 +1,16 @@
 package mailin
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -145,4 +149,119 @@ func seen(t *testing.T, r *rig, uid uint32) bool {
 	}
 	t.Fatalf("UID %d is not on the server", uid)
 	return false
+}
+
+// imapPrologue is a hostile IMAP server's conversation up to a selected
+// INBOX holding exists messages, UIDVALIDITY 7 and the given UIDNEXT.
+func imapPrologue(exists, uidNext int) []hostile.Step {
+	return []hostile.Step{
+		{Send: "* OK [CAPABILITY IMAP4rev1 UIDPLUS] hostile ready\r\n"},
+		{Expect: `^\S+ LOGIN `, Send: "$tag OK [CAPABILITY IMAP4rev1 UIDPLUS] logged in\r\n"},
+		{Expect: `^\S+ SELECT `, Send: fmt.Sprintf("* %d EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT %d] ok\r\n$tag OK [READ-WRITE] selected\r\n", exists, uidNext)},
+	}
+}
+
+// hostileTask writes a task file for receiving from s in clear with a
+// password login.
+func (r *rig) hostileTask(name string, s *hostile.Server, keys map[string]string) string {
+	base := map[string]string{"MAILBOX_HOST": hostOf(s.Addr()), "MAILBOX_PORT": portOf(s.Addr()), "MAILBOX_SECURITY": "NONE",
+		"MAILBOX_AUTH_TYPE": "PASSWORD", "MAILBOX_PASSWORD": "pw", "MAILBOX_EMAIL_TOKEN_NAME": "", "MAILBOX_TLS_CA_FILE": "", "LOG_LEVEL": "INFO"}
+	for k, v := range keys {
+		base[k] = v
+	}
+	return r.task(name, base)
+}
+
+// boundedEvmail runs evmail -once as its own process and fails the test
+// if it runs longer than d or its resident memory passes maxMB; it returns
+// the exit code and the log.
+func boundedEvmail(t *testing.T, task string, d time.Duration, maxMB int) (int, string) {
+	t.Helper()
+	logFile, err := os.CreateTemp(t.TempDir(), "evmail-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	start := time.Now()
+	cmd := evmailProcess(t, logFile, "-conf", task, "-once")
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	fail := func(format string, args ...any) {
+		cmd.Process.Kill()
+		<-exited
+		log, _ := os.ReadFile(logFile.Name())
+		t.Fatalf(format+"\n%s", append(args, tail(string(log), 3000))...)
+	}
+	// Memory has no event to wait for: look at it often.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(d)
+	for {
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(logFile.Name())
+			if m := regexp.MustCompile(`PEAK_RSS=(\d+)`).FindSubmatch(log); m != nil {
+				kb, _ := strconv.Atoi(string(m[1]))
+				if kb > maxMB<<10 {
+					t.Fatalf("evmail's peak RSS was %d MiB, over %d MiB\n%s", kb>>10, maxMB, tail(string(log), 3000))
+				}
+				t.Logf("evmail ended in %v; peak RSS %d MiB", time.Since(start).Round(time.Millisecond), kb>>10)
+			}
+			return cmd.ProcessState.ExitCode(), string(log)
+		case <-timeout:
+			fail("evmail still running after %v", d)
+		case <-tick.C:
+			if kb := rssKB(cmd.Process.Pid); kb > maxMB<<10 {
+				fail("evmail's RSS reached %d MiB after %v (limit %d MiB)", kb>>10, time.Since(start).Round(time.Millisecond), maxMB)
+			}
+		}
+	}
+}
+
+// rssKB is a process's resident set size (0 if unknown).
+func rssKB(pid int) int {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return kb
+		}
+	}
+	return 0
+}
+
+// TestIMAPHugeSearchReply: a SEARCH answer naming UIDs up to 2^32-1, or an
+// ESEARCH range of four billion, is walked within what the folder can
+// hold (EXISTS, UIDNEXT), never expanded: evmail ends at once, in little
+// memory, and asks for the UIDs that can exist.
+func TestIMAPHugeSearchReply(t *testing.T) {
+	for _, c := range []struct{ name, reply string }{
+		{"SEARCH", "* SEARCH 1 2 3 77 4294967295\r\n"},
+		{"ESEARCH", "* ESEARCH (TAG \"$tag\") UID ALL 1:4000000000\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			fetched := make(chan string, 1)
+			s := hostile.Listen(t, nil, func(conn *hostile.Conn) {
+				if conn.Run(append(imapPrologue(3, 78), hostile.Step{Expect: `^\S+ UID SEARCH `, Send: c.reply + "$tag OK done\r\n"})...) != nil {
+					return
+				}
+				line, _ := conn.ReadLine()
+				select {
+				case fetched <- line:
+				default:
+				}
+			})
+			code, log := boundedEvmail(t, r.hostileTask("search", s, nil), 20*time.Second, 64)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1 (the server hung up at FETCH)\n%s", code, log)
+			}
+			if line := <-fetched; !regexp.MustCompile(`^\S+ UID FETCH 1 `).MatchString(line) {
+				t.Fatalf("evmail then sent %q, want a UID FETCH of UID 1", line)
+			}
+		})
+	}
 }

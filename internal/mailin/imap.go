@@ -1,10 +1,12 @@
 package mailin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -60,19 +62,66 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 	if err != nil {
 		return fmt.Errorf("search %s: %w", r.cfg.Folder, err)
 	}
-	var uids []imap.UID
-	for _, u := range found.AllUIDs() {
-		if uint32(u) > state.LastUID {
-			uids = append(uids, u)
-		}
+	// The folder cannot hold more messages than it says it has (EXISTS,
+	// which may have grown since SELECT), nor UIDs from UIDNEXT on.
+	limit := sel.NumMessages
+	if mb := c.Mailbox(); mb != nil {
+		limit = max(limit, mb.NumMessages)
 	}
-	slices.Sort(uids)
+	uids := searchedUIDs(found.All, state.LastUID, uint32(sel.UIDNext), int(limit))
 	for batch := range slices.Chunk(uids, batchSize) {
 		if err := r.imapBatch(ctx, c, sel.UIDValidity, &state, batch, st); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// searchedUIDs returns, in ascending order, the UIDs of the set a server
+// sent that are above after and below uidNext (0: unknown): the lowest
+// limit of them. The set is walked range by range, never expanded:
+// go-imap's UIDSet.Nums and SearchData.AllUIDs loop forever on a range
+// ending at 2^32-1, and one range may name four billion UIDs.
+func searchedUIDs(set imap.NumSet, after, uidNext uint32, limit int) []imap.UID {
+	ranges, _ := set.(imap.UIDSet)
+	top := uint32(math.MaxUint32)
+	if uidNext > 0 {
+		top = uidNext - 1
+	}
+	var rs []imap.UIDRange
+	for _, r := range ranges {
+		start, stop := uint32(r.Start), uint32(r.Stop)
+		// "*" has no place in a reply; read it as the highest UID.
+		if start == 0 {
+			start = top
+		}
+		if stop == 0 {
+			stop = top
+		}
+		if start > stop {
+			start, stop = stop, start
+		}
+		if stop > top {
+			stop = top
+		}
+		if stop > after && start <= stop {
+			rs = append(rs, imap.UIDRange{Start: imap.UID(max(start, after+1)), Stop: imap.UID(stop)})
+		}
+	}
+	slices.SortFunc(rs, func(a, b imap.UIDRange) int { return cmp.Compare(a.Start, b.Start) })
+	var out []imap.UID
+	next := uint64(after) + 1 // the lowest UID not taken yet
+	for _, r := range rs {
+		u := max(uint64(r.Start), next)
+		for ; u <= uint64(r.Stop) && len(out) < limit; u++ {
+			out = append(out, imap.UID(u))
+		}
+		next = max(next, u)
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out
 }
 
 // imapBatch delivers a batch, deals with the delivered messages on the
