@@ -141,6 +141,11 @@ CREATE TABLE leases (
 	until  INTEGER NOT NULL
 );
 `,
+	// 5: after a UIDVALIDITY change with SEEN, the UIDNEXT below which
+	// \Seen messages were delivered under the old numbering.
+	`
+ALTER TABLE mailboxes ADD COLUMN seen_below INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

@@ -32,20 +32,22 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 	if err != nil {
 		return err
 	}
-	criteria := &imap.SearchCriteria{}
 	if state.UIDValidity != sel.UIDValidity {
+		fresh := MailboxState{UIDValidity: sel.UIDValidity}
 		if state.UIDValidity != 0 {
 			// The server renumbered the folder: our UIDs mean nothing now.
-			// With SEEN, delivered messages are still there but \Seen, so
-			// take only unseen ones this once; with MOVE and DELETE they
-			// are gone anyway.
+			// With SEEN, delivered messages are still there but \Seen:
+			// below today's UIDNEXT, take only unseen ones, until the
+			// mark passes it. With MOVE and DELETE they are gone anyway.
 			r.log.Warn("the folder's UIDVALIDITY changed; starting over with the messages now in it",
 				"folder", r.cfg.Folder, "old", state.UIDValidity, "new", sel.UIDValidity)
 			if r.cfg.AfterDelivery == taskconf.AfterSeen {
-				criteria.NotFlag = []imap.Flag{imap.FlagSeen}
+				if fresh.SeenBelow, err = uidNext(c, sel); err != nil {
+					return err
+				}
 			}
 		}
-		state = MailboxState{UIDValidity: sel.UIDValidity}
+		state = fresh
 		if err := r.ledger.SetMailboxState(ctx, r.key, state); err != nil {
 			return err
 		}
@@ -54,10 +56,17 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 		return nil
 	}
 	// UID last+1:* always matches the highest UID even when it is lower:
-	// filter the answer.
+	// searchedUIDs filters the answer.
 	var set imap.UIDSet
 	set.AddRange(imap.UID(state.LastUID+1), 0)
-	criteria.UID = []imap.UIDSet{set}
+	criteria := &imap.SearchCriteria{UID: []imap.UIDSet{set}}
+	if state.SeenBelow > state.LastUID+1 {
+		// Unseen, or from SeenBelow on (spelled out: "*" would match the
+		// highest UID below it).
+		var above imap.UIDSet
+		above.AddRange(imap.UID(state.SeenBelow), math.MaxUint32)
+		criteria.Or = [][2]imap.SearchCriteria{{{NotFlag: []imap.Flag{imap.FlagSeen}}, {UID: []imap.UIDSet{above}}}}
+	}
 	found, err := c.UIDSearch(criteria, nil).Wait()
 	if err != nil {
 		return fmt.Errorf("search %s: %w", r.cfg.Folder, err)
@@ -75,6 +84,25 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 		}
 	}
 	return nil
+}
+
+// uidNext is the UID the folder's next message will get: UIDNEXT from
+// SELECT, or for a server that omits it, one above its highest UID now.
+func uidNext(c *mailconn.IMAPClient, sel *imap.SelectData) (uint32, error) {
+	if sel.UIDNext != 0 {
+		return uint32(sel.UIDNext), nil
+	}
+	var last imap.UIDSet
+	last.AddRange(0, 0)
+	found, err := c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{last}}, nil).Wait()
+	if err != nil {
+		return 0, fmt.Errorf("search the highest UID: %w", err)
+	}
+	top := uint32(0)
+	for _, u := range searchedUIDs(found.All, 0, 0, 1) {
+		top = uint32(u)
+	}
+	return top + 1, nil
 }
 
 // searchedUIDs returns, in ascending order, the UIDs of the set a server
@@ -186,6 +214,9 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 	}
 	if next != state.LastUID {
 		state.LastUID = next
+		if state.SeenBelow != 0 && state.LastUID+1 >= state.SeenBelow {
+			state.SeenBelow = 0 // every UID below it is dealt with
+		}
 		if err := r.ledger.SetMailboxState(context.WithoutCancel(ctx), r.key, *state); err != nil {
 			return err
 		}
