@@ -2,6 +2,7 @@ package mailin
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,8 +14,10 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailtokens/internal/sandbox/hostile"
+	"mailtokens/internal/sandbox/sandboxtest"
 )
 
 // cutProxy is a proxy in front of the rig's plain IMAP listener that cuts
@@ -263,5 +266,96 @@ func TestIMAPHugeSearchReply(t *testing.T) {
 				t.Fatalf("evmail then sent %q, want a UID FETCH of UID 1", line)
 			}
 		})
+	}
+}
+
+// TestIMAPMessageVanishes: a message that disappears between SEARCH and
+// FETCH (another client expunged it, as a person deleting mail in Outlook
+// does) is logged and skipped; the others are delivered, and no reply
+// crashes the worker.
+func TestIMAPMessageVanishes(t *testing.T) {
+	t.Run("BODY[] NIL", func(t *testing.T) {
+		r := newRig(t)
+		m := message(2, "still here")
+		s := hostile.Listen(t, nil, hostile.Script(append(imapPrologue(2, 3),
+			hostile.Step{Expect: `^\S+ UID SEARCH `, Send: "* SEARCH 1 2\r\n$tag OK done\r\n"},
+			hostile.Step{Expect: `^\S+ UID FETCH 1 `, Send: "* 1 FETCH (UID 1 BODY[] NIL)\r\n$tag OK done\r\n"},
+			hostile.Step{Expect: `^\S+ UID FETCH 2 `, Send: fmt.Sprintf("* 2 FETCH (UID 2 BODY[] {%d}\r\n%s)\r\n$tag OK done\r\n", len(m), m)},
+			hostile.Step{Expect: `^\S+ UID STORE 2 `, Send: "$tag OK stored\r\n"},
+			hostile.Step{Expect: `^\S+ LOGOUT`, Send: "* BYE\r\n$tag OK bye\r\n"},
+		)...))
+		code, log := boundedEvmail(t, r.hostileTask("nil", s, nil), 20*time.Second, 256)
+		if code != 0 || !strings.Contains(log, "UID 1") || !strings.Contains(log, "gone") {
+			t.Fatalf("exit %d, want 0 with UID 1 logged as gone\n%s", code, log)
+		}
+		if got := maildir(t, filepath.Join(r.Dir, "inbox")); len(got) != 1 || got[0] != lf(m) {
+			t.Fatalf("delivered %q, want UID 2 only", got)
+		}
+	})
+	t.Run("expunged by another client", func(t *testing.T) {
+		r := newRig(t)
+		r.imap.AddMailbox(sandboxtest.Clerk)
+		gone := message(1, "deleted in Outlook")
+		kept := message(2, "kept")
+		r.imap.Append(sandboxtest.Clerk, "INBOX", gone)
+		r.imap.Append(sandboxtest.Clerk, "INBOX", kept)
+		s := hostile.Listen(t, nil, func(c *hostile.Conn) {
+			c.Proxy(r.imapP, hostile.Fault{After: `^\S+ UID FETCH 1 `, Do: func() { r.expunge(sandboxtest.Clerk, 1) }})
+		})
+		code, log := boundedEvmail(t, r.hostileTask("expunged", s, map[string]string{"MAILBOX_USER": sandboxtest.Clerk, "MAILBOX_PASSWORD": sandboxtest.ClerkPassword}), 20*time.Second, 256)
+		if code != 0 || !strings.Contains(log, "gone") {
+			t.Fatalf("exit %d, want 0 with UID 1 logged as gone\n%s", code, log)
+		}
+		if got := maildir(t, filepath.Join(r.Dir, "inbox")); len(got) != 1 || got[0] != lf(kept) {
+			t.Fatalf("delivered %q, want UID 2 only", got)
+		}
+	})
+}
+
+// expunge deletes a message as another client would.
+func (r *rig) expunge(mailbox string, uid imap.UID) {
+	c, err := imapclient.DialInsecure(r.imapP, nil)
+	if err != nil {
+		r.t.Error(err)
+		return
+	}
+	defer c.Close()
+	if err := c.Login(mailbox, sandboxtest.ClerkPassword).Wait(); err != nil {
+		r.t.Error(err)
+		return
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		r.t.Error(err)
+		return
+	}
+	set := imap.UIDSetNum(uid)
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+		r.t.Error(err)
+	}
+	if err := c.UIDExpunge(set).Close(); err != nil {
+		r.t.Error(err)
+	}
+	c.Logout().Wait()
+}
+
+type closeCounter int
+
+func (c *closeCounter) Close() error { *c++; return nil }
+
+// TestSafely: a panic while receiving one message closes the connection
+// and becomes that message's error; the worker goes on.
+func TestSafely(t *testing.T) {
+	var c closeCounter
+	var log strings.Builder
+	err := safely(&c, slog.New(slog.NewTextHandler(&log, nil)), "receiving UID 9", func() error {
+		var body *fetchReader
+		_, err := body.Read(nil)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "UID 9") || c != 1 || !strings.Contains(log.String(), "crashed") {
+		t.Fatalf("err %v, %d closes, log %s", err, c, log.String())
+	}
+	if err := safely(&c, slog.New(slog.DiscardHandler), "x", func() error { return nil }); err != nil || c != 1 {
+		t.Fatalf("without a panic: %v, %d closes", err, c)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"time"
@@ -172,7 +174,17 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 			break
 		}
 		uid := batch[i]
-		if err := r.deliverer.write(ctx, it, func() (io.ReadCloser, error) { return fetchBody(c, uid) }); err != nil {
+		err := safely(c, r.log, fmt.Sprintf("receiving UID %d", uid), func() error {
+			return r.deliverer.write(ctx, it, func() (io.ReadCloser, error) { return fetchBody(c, uid) })
+		})
+		if errors.Is(err, errGone) {
+			// Not done: the mark stays below it, and the next SEARCH
+			// no longer names it.
+			r.log.Warn(err.Error())
+			st.gone++
+			continue
+		}
+		if err != nil {
 			st.failed++
 			if firstErr == nil {
 				firstErr = err
@@ -234,24 +246,45 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 func fetchBody(c *mailconn.IMAPClient, uid imap.UID) (io.ReadCloser, error) {
 	cmd := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	gone := func() error {
+		if err := cmd.Close(); err != nil {
+			return err
+		}
+		return fmt.Errorf("message UID %d: %w", uid, errGone)
+	}
 	msg := cmd.Next()
 	if msg == nil {
-		err := cmd.Close()
-		if err == nil {
-			err = fmt.Errorf("message UID %d is gone from the server", uid)
-		}
-		return nil, err
+		return nil, gone()
 	}
 	for {
 		item := msg.Next()
 		if item == nil {
-			cmd.Close()
-			return nil, fmt.Errorf("the server sent no body for UID %d", uid)
+			return nil, gone()
 		}
 		if body, ok := item.(imapclient.FetchItemDataBodySection); ok {
+			if body.Literal == nil { // BODY[] NIL
+				return nil, gone()
+			}
 			return &fetchReader{lit: body.Literal, cmd: cmd, uid: uid}, nil
 		}
 	}
+}
+
+// errGone is a message that vanished between SEARCH and FETCH (another
+// client expunged it): the server sent no body for it, or NIL.
+var errGone = errors.New("gone from the server before it could be fetched (expunged by another client?); skipped")
+
+// safely runs f, turning a panic into an error: a server's reply that
+// trips up the protocol library costs the connection, not the worker.
+func safely(c io.Closer, log *slog.Logger, what string, f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.Close()
+			log.Error("the server's reply crashed "+what+"; closing the connection", "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s: the server's reply caused a crash: %v", what, v)
+		}
+	}()
+	return f()
 }
 
 // fetchReader is a message body being received. It counts the bytes:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -73,6 +74,7 @@ type passStats struct {
 	delivered int // written now
 	already   int // recognised as delivered before
 	failed    int
+	gone      int // vanished from the server before they could be fetched
 	acted     int // marked, moved or deleted on the server
 }
 
@@ -106,10 +108,20 @@ type session interface {
 // closed at once: a read waiting on a slow or silent server fails, the
 // message being written is abandoned (its tmp file removed, its pending
 // record left for the next start), and nothing half-written remains.
-func (r *Receiver) pass(ctx context.Context, c session) (passStats, error) {
+//
+// A panic in the pass (a server's reply that trips up a protocol library)
+// closes the connection and is returned as an error: no reply may crash
+// the worker.
+func (r *Receiver) pass(ctx context.Context, c session) (st passStats, err error) {
 	defer context.AfterFunc(ctx, c.close)()
-	var st passStats
-	err := c.pass(ctx, &st)
+	defer func() {
+		if v := recover(); v != nil {
+			c.close()
+			r.log.Error("the server's reply crashed the pass; closing the connection", "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("the server's reply caused a crash: %v", v)
+		}
+	}()
+	err = c.pass(ctx, &st)
 	return st, err
 }
 
@@ -234,7 +246,7 @@ func (r *Receiver) session(ctx context.Context, c session, start time.Time) (pol
 // summary is the one line per pass.
 func (r *Receiver) summary(st passStats, d time.Duration, err error) {
 	args := []any{"delivered", st.delivered, "recognised", st.already, "failed", st.failed,
-		"done_on_server", st.acted, "took", d.Round(time.Millisecond).String()}
+		"gone", st.gone, "done_on_server", st.acted, "took", d.Round(time.Millisecond).String()}
 	if err != nil || st.failed > 0 {
 		r.log.Warn("pass finished with problems", args...)
 		return

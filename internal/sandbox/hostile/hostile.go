@@ -256,6 +256,7 @@ func (c *Conn) Proxy(upstream string, faults ...Fault) {
 	gone := make(chan struct{})
 	go func() { // client to server, line by line
 		defer close(gone)
+		defer up.Close() // the client went: so does the server
 		for {
 			line, err := c.r.ReadString('\n')
 			if err != nil {
