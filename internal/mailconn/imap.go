@@ -36,13 +36,22 @@ func (c *IMAPClient) Watchdog(d time.Duration) { c.conn.arm(d) }
 // handlers for IDLE) may be given.
 func DialIMAP(ctx context.Context, s Server, a Auth, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
 	s.Protocol = IMAP
-	return loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*IMAPClient, error) {
+	c, err := loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*IMAPClient, error) {
 		return imapLogin(ctx, conn, s, a, token, opt, extra)
 	})
+	if err == nil {
+		// The login's end cleared the deadline of the read go-imap
+		// already has waiting: the watchdog applies again.
+		c.conn.arm(s.timeout())
+	}
+	return c, err
 }
 
 func imapLogin(ctx context.Context, raw net.Conn, s Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
+	// Armed from the first byte: a server silent at the greeting or the
+	// login fails after s.Timeout.
 	conn := &watchdogConn{Conn: raw}
+	conn.arm(s.timeout())
 	o := imapclient.Options{}
 	if extra != nil {
 		o = *extra

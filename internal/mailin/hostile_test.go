@@ -359,3 +359,87 @@ func TestSafely(t *testing.T) {
 		t.Fatalf("without a panic: %v, %d closes", err, c)
 	}
 }
+
+// shortSilence makes evmail give up on a silent server after d, for the
+// test.
+func shortSilence(t *testing.T, d time.Duration) {
+	saved := silence
+	silence.login, silence.op = d, d
+	t.Cleanup(func() { silence = saved })
+}
+
+// TestIMAPSilentServer: a server that stops answering — at LOGIN, or after
+// SELECT — costs evmail -once one timeout: the first one closes the
+// connection (go-imap clears read deadlines after every reply, and reads
+// again after a timeout).
+func TestIMAPSilentServer(t *testing.T) {
+	const timeout = time.Second
+	for _, c := range []struct {
+		name  string
+		steps []hostile.Step
+	}{
+		{"at LOGIN", []hostile.Step{imapPrologue(0, 0)[0], {Expect: `^\S+ LOGIN `}}},
+		{"after SELECT", append(imapPrologue(1, 2), hostile.Step{Expect: `^\S+ UID SEARCH `})},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			shortSilence(t, timeout)
+			silentFor := make(chan time.Duration, 1)
+			s := hostile.Listen(t, nil, func(conn *hostile.Conn) {
+				if conn.Run(c.steps...) != nil {
+					return
+				}
+				start := time.Now()
+				conn.Stall()
+				silentFor <- time.Since(start)
+			})
+			done := make(chan struct{})
+			var code int
+			var log string
+			go func() {
+				code, log = r.run(r.hostileTask("silent", s, nil))
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				s.Close()
+				<-done
+				t.Fatalf("evmail -once still waiting on a silent server after 20 s (timeout %v)\n%s", timeout, log)
+			}
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, log)
+			}
+			// One timeout, and some room for a loaded machine: well short
+			// of two.
+			if d := <-silentFor; d > timeout*17/10 {
+				t.Fatalf("evmail waited %v on the silent server, want one timeout (%v)\n%s", d, timeout, log)
+			}
+			if !strings.Contains(log, "sent nothing for 1s") {
+				t.Fatalf("the log should say the server was silent:\n%s", log)
+			}
+		})
+	}
+}
+
+// TestIMAPSilentServerIsRetried: evmail (not -once) gives up on a server
+// that goes silent after SELECT, logs it, and receives at the next try.
+func TestIMAPSilentServerIsRetried(t *testing.T) {
+	r := newRig(t)
+	shortSilence(t, time.Second)
+	r.imap.AddMailbox(sandboxtest.Clerk)
+	r.imap.Append(sandboxtest.Clerk, "INBOX", message(1, "after a silence"))
+	var first atomic.Bool
+	s := hostile.Listen(t, nil, func(c *hostile.Conn) {
+		if first.CompareAndSwap(false, true) {
+			c.Run(append(imapPrologue(1, 2), hostile.Step{Expect: `^\S+ UID SEARCH `, Stall: true})...)
+			return
+		}
+		c.Proxy(r.imapP)
+	})
+	log := r.start(r.hostileTask("retry", s, map[string]string{"MAILBOX_USER": sandboxtest.Clerk, "MAILBOX_PASSWORD": sandboxtest.ClerkPassword}))
+	waitFor(t, "delivery after the silent server", func() bool { return len(maildir(t, filepath.Join(r.Dir, "inbox"))) == 1 })
+	if !strings.Contains(log.String(), "receiving failed") || !strings.Contains(log.String(), "sent nothing for 1s") {
+		t.Fatalf("the silence should be logged:\n%s", log)
+	}
+}

@@ -41,10 +41,18 @@ type Receiver struct {
 	lease *database.Lease
 }
 
+// silence is how long a server may send nothing before the connection is
+// given up: during the login, and in any exchange after it. Tests shorten
+// it.
+var silence = struct{ login, op time.Duration }{mailconn.DefaultTimeout, 2 * time.Minute}
+
 // NewReceiver prepares the mailbox's state and its destination; ledger
 // records what has been delivered.
 func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Receiver, error) {
-	r := &Receiver{cfg: cfg, task: task, ledger: ledger, log: task.Log, opTimeout: 2 * time.Minute, maxSession: 45 * time.Minute}
+	r := &Receiver{cfg: cfg, task: task, ledger: ledger, log: task.Log, opTimeout: silence.op, maxSession: 45 * time.Minute}
+	if r.task.Server.Timeout == 0 {
+		r.task.Server.Timeout = silence.login
+	}
 	r.key = strings.ToLower(fmt.Sprintf("%s|%s|%d|%s|%s", cfg.Protocol, cfg.Host, cfg.Port, cfg.User, cfg.Folder))
 	// One receiver per mailbox, whatever the protocol or port it is read
 	// over: the lease is keyed by server, user and folder.
