@@ -32,6 +32,11 @@ func (c *IMAPClient) Broken() bool {
 // idling — since go-imap always has a read waiting.
 func (c *IMAPClient) Watchdog(d time.Duration) { c.conn.arm(d) }
 
+// Streaming tells the connection that the next size bytes from the server
+// are a message body that the caller streams to its destination: they do
+// not count toward [MaxIMAPReply].
+func (c *IMAPClient) Streaming(size int64) { c.conn.streaming(size) }
+
 // DialIMAP connects and logs in. Extra imapclient options (unilateral data
 // handlers for IDLE) may be given.
 func DialIMAP(ctx context.Context, s Server, a Auth, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
@@ -50,7 +55,7 @@ func DialIMAP(ctx context.Context, s Server, a Auth, opt Options, extra *imapcli
 func imapLogin(ctx context.Context, raw net.Conn, s Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
 	// Armed from the first byte: a server silent at the greeting or the
 	// login fails after s.Timeout.
-	conn := &watchdogConn{Conn: raw}
+	conn := &watchdogConn{Conn: raw, replies: &replyLimit{max: MaxIMAPReply}}
 	conn.arm(s.timeout())
 	o := imapclient.Options{}
 	if extra != nil {

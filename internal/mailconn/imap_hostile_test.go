@@ -2,6 +2,7 @@ package mailconn
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,5 +40,28 @@ func TestIMAPSilentLogin(t *testing.T) {
 				t.Fatalf("after %v: %v; want one timeout (%v) and a word about the silence", d, err, timeout)
 			}
 		})
+	}
+}
+
+// TestIMAPEndlessReply: a 300 MB greeting without a line end fails the
+// login with a clear error once it passes MaxIMAPReply, without taking
+// the memory it would fill.
+func TestIMAPEndlessReply(t *testing.T) {
+	chunk := strings.Repeat("x", 64<<10)
+	s := hostile.Listen(t, nil, hostile.Script(hostile.Step{Send: "* OK "}, hostile.Step{Send: chunk, Repeat: 300 << 20 / len(chunk)}))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	c, err := dialHostile(s, 10*time.Second)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		c.Close()
+		t.Fatal("logged in after a 300 MB greeting")
+	}
+	if !strings.Contains(err.Error(), "longer than") {
+		t.Fatalf("after %v: %v; want a word about the reply's length", time.Since(start), err)
+	}
+	if mb := (after.TotalAlloc - before.TotalAlloc) >> 20; mb > 64 {
+		t.Fatalf("allocated %d MiB reading the greeting", mb)
 	}
 }

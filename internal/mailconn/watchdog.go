@@ -19,6 +19,9 @@ import (
 // first timeout closes the connection, for go-imap reads again after a
 // timeout (three more waits before it gives up).
 //
+// For IMAP it also bounds the length of the server's replies (see
+// [replyLimit]); passing the bound closes the connection too.
+//
 // It also remembers whether the connection has ended (closed, ended by the
 // server, or a read or write failed), which go-imap's errors do not say in
 // their types.
@@ -28,7 +31,8 @@ type watchdogConn struct {
 	broken atomic.Bool
 
 	mu      sync.Mutex
-	timeout error // the first timeout, returned by every later read and write
+	replies *replyLimit // nil: not bounded
+	fatal   error       // what closed the connection, returned by every later read and write
 }
 
 // silentError is a server that sent or took nothing for Limit: the
@@ -45,18 +49,29 @@ func (e *silentError) Temporary() bool { return true }
 func (e *silentError) Unwrap() error   { return os.ErrDeadlineExceeded }
 
 func (c *watchdogConn) Read(p []byte) (int, error) {
-	if err := c.timedOut(); err != nil {
+	if err := c.closedBy(); err != nil {
 		return 0, err
 	}
 	if d := c.limit.Load(); d > 0 {
 		c.Conn.SetReadDeadline(time.Now().Add(time.Duration(d)))
 	}
 	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		var serr error
+		if c.replies != nil {
+			serr = c.replies.scan(p[:n])
+		}
+		c.mu.Unlock()
+		if serr != nil {
+			return 0, c.close(serr)
+		}
+	}
 	return n, c.failed(err)
 }
 
 func (c *watchdogConn) Write(p []byte) (int, error) {
-	if err := c.timedOut(); err != nil {
+	if err := c.closedBy(); err != nil {
 		return 0, err
 	}
 	if d := c.limit.Load(); d > 0 {
@@ -66,10 +81,10 @@ func (c *watchdogConn) Write(p []byte) (int, error) {
 	return n, c.failed(err)
 }
 
-func (c *watchdogConn) timedOut() error {
+func (c *watchdogConn) closedBy() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.timeout
+	return c.fatal
 }
 
 // failed notes a failed read or write; a timeout closes the connection.
@@ -81,14 +96,30 @@ func (c *watchdogConn) failed(err error) error {
 	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 		return err
 	}
+	return c.close(&silentError{Limit: time.Duration(c.limit.Load())})
+}
+
+// close closes the connection for the reason err (the first reason wins,
+// and is returned).
+func (c *watchdogConn) close(err error) error {
+	c.broken.Store(true)
 	c.mu.Lock()
-	if c.timeout == nil {
-		c.timeout = &silentError{Limit: time.Duration(c.limit.Load())}
+	defer c.mu.Unlock()
+	if c.fatal == nil {
+		c.fatal = err
 		c.Conn.Close()
 	}
-	err = c.timeout
-	c.mu.Unlock()
-	return err
+	return c.fatal
+}
+
+// streaming exempts the next size bytes from the reply bound: a message
+// body the caller streams, never holding it in memory.
+func (c *watchdogConn) streaming(size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.replies != nil {
+		c.replies.stream(size)
+	}
 }
 
 func (c *watchdogConn) Close() error {

@@ -443,3 +443,28 @@ func TestIMAPSilentServerIsRetried(t *testing.T) {
 		t.Fatalf("the silence should be logged:\n%s", log)
 	}
 }
+
+// TestIMAPEndlessLines: 300 MB without a line end — as the greeting, or as
+// the reply to SELECT — fails the connection with a clear error; evmail,
+// run as its own process, keeps its peak RSS under 64 MiB.
+func TestIMAPEndlessLines(t *testing.T) {
+	chunk := strings.Repeat("x", 64<<10)
+	endless := hostile.Step{Send: chunk, Repeat: 300 << 20 / len(chunk)}
+	for _, c := range []struct {
+		name  string
+		steps []hostile.Step
+	}{
+		{"greeting", []hostile.Step{{Send: "* OK "}, endless}},
+		{"SELECT reply", []hostile.Step{imapPrologue(0, 0)[0], imapPrologue(0, 0)[1],
+			{Expect: `^\S+ SELECT `, Send: "$tag OK [READ-WRITE] "}, endless}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			s := hostile.Listen(t, nil, hostile.Script(c.steps...))
+			code, log := boundedEvmail(t, r.hostileTask("endless", s, nil), 20*time.Second, 64)
+			if code != 1 || !strings.Contains(log, "longer than") {
+				t.Fatalf("exit %d, want 1 and a word about the reply's length\n%s", code, log)
+			}
+		})
+	}
+}

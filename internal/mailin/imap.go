@@ -265,6 +265,7 @@ func fetchBody(c *mailconn.IMAPClient, uid imap.UID) (io.ReadCloser, error) {
 			if body.Literal == nil { // BODY[] NIL
 				return nil, gone()
 			}
+			c.Streaming(body.Literal.Size())
 			return &fetchReader{lit: body.Literal, cmd: cmd, uid: uid}, nil
 		}
 	}
