@@ -176,10 +176,13 @@ func (r *rig) hostileTask(name string, s *hostile.Server, keys map[string]string
 }
 
 // boundedEvmail runs evmail -once as its own process and fails the test
-// if it runs longer than d or its resident memory passes maxMB; it returns
-// the exit code and the log.
+// if it runs longer than d or its resident memory passes maxMB (four times
+// that under the race detector); it returns the exit code and the log.
 func boundedEvmail(t *testing.T, task string, d time.Duration, maxMB int) (int, string) {
 	t.Helper()
+	if raceEnabled {
+		maxMB *= 4
+	}
 	logFile, err := os.CreateTemp(t.TempDir(), "evmail-*.log")
 	if err != nil {
 		t.Fatal(err)

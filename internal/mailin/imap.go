@@ -266,7 +266,7 @@ func fetchBody(c *mailconn.IMAPClient, uid imap.UID) (io.ReadCloser, error) {
 				return nil, gone()
 			}
 			c.Streaming(body.Literal.Size())
-			return &fetchReader{lit: body.Literal, cmd: cmd, uid: uid}, nil
+			return &fetchReader{c: c, lit: body.Literal, cmd: cmd, uid: uid}, nil
 		}
 	}
 }
@@ -293,6 +293,7 @@ func safely(c io.Closer, log *slog.Logger, what string, f func() error) (err err
 // ends early as a clean end of file. At the end, it finishes the FETCH
 // command before it reports the end.
 type fetchReader struct {
+	c      io.Closer // the connection
 	lit    imap.LiteralReader
 	cmd    *imapclient.FetchCommand
 	uid    imap.UID
@@ -302,18 +303,39 @@ type fetchReader struct {
 }
 
 func (f *fetchReader) Read(p []byte) (int, error) {
-	n, err := f.lit.Read(p)
-	f.n += int64(n)
+	if f.closed {
+		return 0, f.err
+	}
+	n, err := f.next(p)
 	if err == io.EOF {
-		if f.n < f.lit.Size() {
-			return n, fmt.Errorf("message UID %d: %w: the connection ended after %d of the %d bytes announced",
-				f.uid, io.ErrUnexpectedEOF, f.n, f.lit.Size())
-		}
 		if cerr := f.Close(); cerr != nil {
 			return n, cerr
 		}
 	}
 	return n, err
+}
+
+// next reads on: io.EOF only when every byte announced has arrived.
+func (f *fetchReader) next(p []byte) (int, error) {
+	n, err := f.lit.Read(p)
+	f.n += int64(n)
+	switch {
+	case err == io.EOF && f.n < f.lit.Size():
+		return n, f.abandon(fmt.Errorf("message UID %d: %w: the connection ended after %d of the %d bytes announced",
+			f.uid, io.ErrUnexpectedEOF, f.n, f.lit.Size()))
+	case err != nil && err != io.EOF:
+		return n, f.abandon(fmt.Errorf("message UID %d: %w", f.uid, err))
+	}
+	return n, err
+}
+
+// abandon gives up the connection after a body that ended short: go-imap
+// reads on as if the body were whole, so neither its FETCH nor the body
+// may be touched again (they would read the connection beside it).
+func (f *fetchReader) abandon(err error) error {
+	f.closed, f.err = true, err
+	f.c.Close()
+	return err
 }
 
 // Close finishes the FETCH command (draining what was not read); its error
@@ -322,8 +344,17 @@ func (f *fetchReader) Close() error {
 	if f.closed {
 		return f.err
 	}
+	buf := make([]byte, 32<<10)
+	for {
+		_, err := f.next(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
 	f.closed = true
-	io.Copy(io.Discard, f.lit)
 	if err := f.cmd.Close(); err != nil {
 		f.err = fmt.Errorf("message UID %d: the server did not complete the FETCH: %w", f.uid, err)
 	}
