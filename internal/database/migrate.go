@@ -175,6 +175,11 @@ CREATE TABLE admin_events (
 	text  TEXT    NOT NULL DEFAULT ''
 );
 `,
+	// 8: after a UIDVALIDITY change with SEEN, the UIDNEXT below which
+	// \Seen messages were delivered under the old numbering.
+	`
+ALTER TABLE mailboxes ADD COLUMN seen_below INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

@@ -33,17 +33,31 @@ func (c *IMAPClient) Broken() bool {
 // idling — since go-imap always has a read waiting.
 func (c *IMAPClient) Watchdog(d time.Duration) { c.conn.arm(d) }
 
+// Streaming tells the connection that the next size bytes from the server
+// are a message body that the caller streams to its destination: they do
+// not count toward [MaxIMAPReply].
+func (c *IMAPClient) Streaming(size int64) { c.conn.streaming(size) }
+
 // DialIMAP connects and logs in. Extra imapclient options (unilateral data
 // handlers for IDLE) may be given.
 func DialIMAP(ctx context.Context, s mailserver.Server, a Auth, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
 	s.Protocol = mailserver.IMAP
-	return loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*IMAPClient, error) {
+	c, err := loginAs(ctx, s, a, opt, func(conn net.Conn, token secret.Secret) (*IMAPClient, error) {
 		return imapLogin(ctx, conn, s, a, token, opt, extra)
 	})
+	if err == nil {
+		// The login's end cleared the deadline of the read go-imap
+		// already has waiting: the watchdog applies again.
+		c.conn.arm(timeout(s))
+	}
+	return c, err
 }
 
 func imapLogin(ctx context.Context, raw net.Conn, s mailserver.Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
-	conn := &watchdogConn{Conn: raw}
+	// Armed from the first byte: a server silent at the greeting or the
+	// login fails after s.Timeout.
+	conn := &watchdogConn{Conn: raw, replies: &replyLimit{max: MaxIMAPReply}}
+	conn.arm(timeout(s))
 	o := imapclient.Options{}
 	if extra != nil {
 		o = *extra

@@ -92,7 +92,10 @@ func (d *deliverer) write(ctx context.Context, it *item, open func() (io.ReadClo
 		return err
 	}
 	err = d.dest.deliver(ctx, it.rec.Location, d.mailbox+" "+it.rec.UID, it.redelivery, body)
-	if cerr := body.Close(); err == nil {
+	// The transport has the last word: a body must end with every byte
+	// announced and the server's completion (the readers report it in
+	// place of the end of file, before a destination commits).
+	if cerr := body.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {

@@ -1,10 +1,14 @@
 package mailin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"time"
@@ -30,20 +34,22 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 	if err != nil {
 		return err
 	}
-	criteria := &imap.SearchCriteria{}
 	if state.UIDValidity != sel.UIDValidity {
+		fresh := MailboxState{UIDValidity: sel.UIDValidity}
 		if state.UIDValidity != 0 {
 			// The server renumbered the folder: our UIDs mean nothing now.
-			// With SEEN, delivered messages are still there but \Seen, so
-			// take only unseen ones this once; with MOVE and DELETE they
-			// are gone anyway.
+			// With SEEN, delivered messages are still there but \Seen:
+			// below today's UIDNEXT, take only unseen ones, until the
+			// mark passes it. With MOVE and DELETE they are gone anyway.
 			r.log.Warn("the folder's UIDVALIDITY changed; starting over with the messages now in it",
 				"folder", r.cfg.Folder, "old", state.UIDValidity, "new", sel.UIDValidity)
 			if r.cfg.AfterDelivery == taskconf.AfterSeen {
-				criteria.NotFlag = []imap.Flag{imap.FlagSeen}
+				if fresh.SeenBelow, err = uidNext(c, sel); err != nil {
+					return err
+				}
 			}
 		}
-		state = MailboxState{UIDValidity: sel.UIDValidity}
+		state = fresh
 		if err := r.ledger.SetMailboxState(ctx, r.key, state); err != nil {
 			return err
 		}
@@ -52,22 +58,30 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 		return nil
 	}
 	// UID last+1:* always matches the highest UID even when it is lower:
-	// filter the answer.
+	// searchedUIDs filters the answer.
 	var set imap.UIDSet
 	set.AddRange(imap.UID(state.LastUID+1), 0)
-	criteria.UID = []imap.UIDSet{set}
+	criteria := &imap.SearchCriteria{UID: []imap.UIDSet{set}}
+	if state.SeenBelow > state.LastUID+1 {
+		// Unseen, or from SeenBelow on (spelled out: "*" would match the
+		// highest UID below it).
+		var above imap.UIDSet
+		above.AddRange(imap.UID(state.SeenBelow), math.MaxUint32)
+		criteria.Or = [][2]imap.SearchCriteria{{{NotFlag: []imap.Flag{imap.FlagSeen}}, {UID: []imap.UIDSet{above}}}}
+	}
 	found, err := c.UIDSearch(criteria, nil).Wait()
 	if err != nil {
 		return fmt.Errorf("search %s: %w", r.cfg.Folder, err)
 	}
-	var uids []imap.UID
-	for _, u := range found.AllUIDs() {
-		if uint32(u) > state.LastUID {
-			uids = append(uids, u)
-		}
+	// The folder cannot hold more messages than it says it has (EXISTS,
+	// which may have grown since SELECT), nor UIDs from UIDNEXT on.
+	limit := sel.NumMessages
+	if mb := c.Mailbox(); mb != nil {
+		limit = max(limit, mb.NumMessages)
 	}
-	slices.Sort(uids)
-	if uids, err = r.imapWithinSize(c, sel.UIDValidity, uids, st); err != nil {
+	uids := searchedUIDs(found.All, state.LastUID, uint32(sel.UIDNext), int(limit))
+	uids, err = r.imapWithinSize(c, sel.UIDValidity, uids, st)
+	if err != nil {
 		return err
 	}
 	for batch := range slices.Chunk(uids, batchSize) {
@@ -76,6 +90,72 @@ func (r *Receiver) imapPass(ctx context.Context, c *mailconn.IMAPClient, st *pas
 		}
 	}
 	return nil
+}
+
+// uidNext is the UID the folder's next message will get: UIDNEXT from
+// SELECT, or for a server that omits it, one above its highest UID now.
+func uidNext(c *mailconn.IMAPClient, sel *imap.SelectData) (uint32, error) {
+	if sel.UIDNext != 0 {
+		return uint32(sel.UIDNext), nil
+	}
+	var last imap.UIDSet
+	last.AddRange(0, 0)
+	found, err := c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{last}}, nil).Wait()
+	if err != nil {
+		return 0, fmt.Errorf("search the highest UID: %w", err)
+	}
+	top := uint32(0)
+	for _, u := range searchedUIDs(found.All, 0, 0, 1) {
+		top = uint32(u)
+	}
+	return top + 1, nil
+}
+
+// searchedUIDs returns, in ascending order, the UIDs of the set a server
+// sent that are above after and below uidNext (0: unknown): the lowest
+// limit of them. The set is walked range by range, never expanded:
+// go-imap's UIDSet.Nums and SearchData.AllUIDs loop forever on a range
+// ending at 2^32-1, and one range may name four billion UIDs.
+func searchedUIDs(set imap.NumSet, after, uidNext uint32, limit int) []imap.UID {
+	ranges, _ := set.(imap.UIDSet)
+	top := uint32(math.MaxUint32)
+	if uidNext > 0 {
+		top = uidNext - 1
+	}
+	var rs []imap.UIDRange
+	for _, r := range ranges {
+		start, stop := uint32(r.Start), uint32(r.Stop)
+		// "*" has no place in a reply; read it as the highest UID.
+		if start == 0 {
+			start = top
+		}
+		if stop == 0 {
+			stop = top
+		}
+		if start > stop {
+			start, stop = stop, start
+		}
+		if stop > top {
+			stop = top
+		}
+		if stop > after && start <= stop {
+			rs = append(rs, imap.UIDRange{Start: imap.UID(max(start, after+1)), Stop: imap.UID(stop)})
+		}
+	}
+	slices.SortFunc(rs, func(a, b imap.UIDRange) int { return cmp.Compare(a.Start, b.Start) })
+	var out []imap.UID
+	next := uint64(after) + 1 // the lowest UID not taken yet
+	for _, r := range rs {
+		u := max(uint64(r.Start), next)
+		for ; u <= uint64(r.Stop) && len(out) < limit; u++ {
+			out = append(out, imap.UID(u))
+		}
+		next = max(next, u)
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out
 }
 
 // imapBatch delivers a batch, deals with the delivered messages on the
@@ -98,7 +178,17 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 			break
 		}
 		uid := batch[i]
-		if err := r.deliverer.write(ctx, it, func() (io.ReadCloser, error) { return fetchBody(c, uid) }); err != nil {
+		err := safely(c, r.log, fmt.Sprintf("receiving UID %d", uid), func() error {
+			return r.deliverer.write(ctx, it, func() (io.ReadCloser, error) { return fetchBody(c, uid) })
+		})
+		if errors.Is(err, errGone) {
+			// Not done: the mark stays below it, and the next SEARCH
+			// no longer names it.
+			r.log.Warn(err.Error())
+			st.gone++
+			continue
+		}
+		if err != nil {
 			st.failed++
 			if firstErr == nil {
 				firstErr = err
@@ -140,6 +230,9 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 	}
 	if next != state.LastUID {
 		state.LastUID = next
+		if state.SeenBelow != 0 && state.LastUID+1 >= state.SeenBelow {
+			state.SeenBelow = 0 // every UID below it is dealt with
+		}
 		if err := r.ledger.SetMailboxState(context.WithoutCancel(ctx), r.key, *state); err != nil {
 			return err
 		}
@@ -151,42 +244,125 @@ func (r *Receiver) imapBatch(ctx context.Context, c *mailconn.IMAPClient, validi
 }
 
 // fetchBody streams one message: BODY.PEEK[] (so fetching does not set
-// \Seen), never collected in memory.
+// \Seen), never collected in memory. The body ends cleanly only when every
+// byte the server announced has arrived and the FETCH completed with OK;
+// anything less reads as an error, never as the end of the message.
 func fetchBody(c *mailconn.IMAPClient, uid imap.UID) (io.ReadCloser, error) {
 	cmd := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	gone := func() error {
+		if err := cmd.Close(); err != nil {
+			return err
+		}
+		return fmt.Errorf("message UID %d: %w", uid, errGone)
+	}
 	msg := cmd.Next()
 	if msg == nil {
-		err := cmd.Close()
-		if err == nil {
-			err = fmt.Errorf("message UID %d is gone from the server", uid)
-		}
-		return nil, err
+		return nil, gone()
 	}
 	for {
 		item := msg.Next()
 		if item == nil {
-			cmd.Close()
-			return nil, fmt.Errorf("the server sent no body for UID %d", uid)
+			return nil, gone()
 		}
 		if body, ok := item.(imapclient.FetchItemDataBodySection); ok {
-			return &fetchReader{r: body.Literal, cmd: cmd}, nil
+			if body.Literal == nil { // BODY[] NIL
+				return nil, gone()
+			}
+			c.Streaming(body.Literal.Size())
+			return &fetchReader{c: c, lit: body.Literal, cmd: cmd, uid: uid}, nil
 		}
 	}
 }
 
-// fetchReader is a message body being received; Close finishes the FETCH
-// command (draining what was not read).
-type fetchReader struct {
-	r   io.Reader
-	cmd *imapclient.FetchCommand
+// errGone is a message that vanished between SEARCH and FETCH (another
+// client expunged it): the server sent no body for it, or NIL.
+var errGone = errors.New("gone from the server before it could be fetched (expunged by another client?); skipped")
+
+// safely runs f, turning a panic into an error: a server's reply that
+// trips up the protocol library costs the connection, not the worker.
+func safely(c io.Closer, log *slog.Logger, what string, f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.Close()
+			log.Error("the server's reply crashed "+what+"; closing the connection", "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s: the server's reply caused a crash: %v", what, v)
+		}
+	}()
+	return f()
 }
 
-func (f *fetchReader) Read(p []byte) (int, error) { return f.r.Read(p) }
+// fetchReader is a message body being received. It counts the bytes:
+// go-imap's literal is a limited reader, which reports a connection that
+// ends early as a clean end of file. At the end, it finishes the FETCH
+// command before it reports the end.
+type fetchReader struct {
+	c      io.Closer // the connection
+	lit    imap.LiteralReader
+	cmd    *imapclient.FetchCommand
+	uid    imap.UID
+	n      int64
+	closed bool
+	err    error // of Close
+}
 
+func (f *fetchReader) Read(p []byte) (int, error) {
+	if f.closed {
+		return 0, f.err
+	}
+	n, err := f.next(p)
+	if err == io.EOF {
+		if cerr := f.Close(); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
+}
+
+// next reads on: io.EOF only when every byte announced has arrived.
+func (f *fetchReader) next(p []byte) (int, error) {
+	n, err := f.lit.Read(p)
+	f.n += int64(n)
+	switch {
+	case err == io.EOF && f.n < f.lit.Size():
+		return n, f.abandon(fmt.Errorf("message UID %d: %w: the connection ended after %d of the %d bytes announced",
+			f.uid, io.ErrUnexpectedEOF, f.n, f.lit.Size()))
+	case err != nil && err != io.EOF:
+		return n, f.abandon(fmt.Errorf("message UID %d: %w", f.uid, err))
+	}
+	return n, err
+}
+
+// abandon gives up the connection after a body that ended short: go-imap
+// reads on as if the body were whole, so neither its FETCH nor the body
+// may be touched again (they would read the connection beside it).
+func (f *fetchReader) abandon(err error) error {
+	f.closed, f.err = true, err
+	f.c.Close()
+	return err
+}
+
+// Close finishes the FETCH command (draining what was not read); its error
+// says whether the server completed it.
 func (f *fetchReader) Close() error {
-	io.Copy(io.Discard, f.r)
-	return f.cmd.Close()
+	if f.closed {
+		return f.err
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		_, err := f.next(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	f.closed = true
+	if err := f.cmd.Close(); err != nil {
+		f.err = fmt.Errorf("message UID %d: the server did not complete the FETCH: %w", f.uid, err)
+	}
+	return f.err
 }
 
 // imapAfter marks, moves or deletes delivered messages.

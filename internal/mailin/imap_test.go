@@ -137,6 +137,41 @@ func TestIMAPUIDValidityChange(t *testing.T) {
 	}
 }
 
+// TestIMAPUIDValidityChangeWithoutNewMail: after the server renumbers the
+// folder, the delivered (\Seen) messages are not delivered again, neither
+// by the pass that notices the change nor by the ones after it (none has
+// new mail to move the mark); one that arrives later is.
+func TestIMAPUIDValidityChangeWithoutNewMail(t *testing.T) {
+	r := newRig(t)
+	for i := range 3 {
+		r.imap.Append(r.World.MSUser, "INBOX", message(i, "before"))
+	}
+	task := r.task("v", nil)
+	inbox := filepath.Join(r.Dir, "inbox")
+	if code, log := r.run(task); code != 0 {
+		t.Fatalf("%d\n%s", code, log)
+	}
+	if _, err := r.imap.RenumberFolder(r.World.MSUser, "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	for pass := 1; pass <= 3; pass++ {
+		code, log := r.run(task)
+		if code != 0 || (pass == 1) != strings.Contains(log, "UIDVALIDITY changed") {
+			t.Fatalf("pass %d after the renumbering: %d\n%s", pass, code, log)
+		}
+		if n := len(maildir(t, inbox)); n != 3 {
+			t.Fatalf("pass %d after the renumbering: %d messages delivered, want 3\n%s", pass, n, log)
+		}
+	}
+	r.imap.Append(r.World.MSUser, "INBOX", message(8, "after"))
+	if code, log := r.run(task); code != 0 || len(maildir(t, inbox)) != 4 {
+		t.Fatalf("new mail after the renumbering: %d, %d delivered\n%s", code, len(maildir(t, inbox)), log)
+	}
+	if code, log := r.run(task); code != 0 || len(maildir(t, inbox)) != 4 {
+		t.Fatalf("a pass after that: %d, %d delivered\n%s", code, len(maildir(t, inbox)), log)
+	}
+}
+
 func TestCrashAfterWriteBeforeRecordIsRecognised(t *testing.T) {
 	r := newRig(t)
 	m := message(1, "once only")

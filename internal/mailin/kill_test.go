@@ -19,8 +19,15 @@ import (
 // again with evmailChild set, runs Main instead of the tests.
 const evmailChild = "MAILIN_TEST_EVMAIL_ARGS"
 
+// silenceEnv, when set, is how long a child evmail waits on a silent
+// server (a duration).
+const silenceEnv = "MAILIN_TEST_SILENCE"
+
 func TestMain(m *testing.M) {
 	if args := os.Getenv(evmailChild); args != "" {
+		if d, err := time.ParseDuration(os.Getenv(silenceEnv)); err == nil {
+			silence.login, silence.op = d, d
+		}
 		ctx, stop := cmdline.SignalContext()
 		code := evmail(ctx, strings.Split(args, "\x1f"), os.Stderr)
 		stop()

@@ -29,12 +29,16 @@ func NewLedger(db *database.DB) *Ledger { return &Ledger{db: db, now: time.Now} 
 type MailboxState struct {
 	UIDValidity uint32
 	LastUID     uint32
+	// SeenBelow, when not 0, is the folder's UIDNEXT when its UIDVALIDITY
+	// changed with AFTER_DELIVERY SEEN: the \Seen messages below it were
+	// delivered under the old numbering and are skipped.
+	SeenBelow uint32
 }
 
 // MailboxState returns the state for key (zero when unknown).
 func (s *Ledger) MailboxState(ctx context.Context, key string) (MailboxState, error) {
 	var st MailboxState
-	err := s.db.QueryRowContext(ctx, `SELECT uidvalidity, last_uid FROM mailboxes WHERE key = ?`, key).Scan(&st.UIDValidity, &st.LastUID)
+	err := s.db.QueryRowContext(ctx, `SELECT uidvalidity, last_uid, seen_below FROM mailboxes WHERE key = ?`, key).Scan(&st.UIDValidity, &st.LastUID, &st.SeenBelow)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MailboxState{}, nil
 	}
@@ -49,9 +53,10 @@ func (s *Ledger) MailboxState(ctx context.Context, key string) (MailboxState, er
 // (IMAP delivery keys are "<uidvalidity>/<uid>").
 func (s *Ledger) SetMailboxState(ctx context.Context, key string, st MailboxState) error {
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (key, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (key) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
-			key, st.UIDValidity, st.LastUID, database.Millis(s.now())); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (key, uidvalidity, last_uid, seen_below, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
+			seen_below = excluded.seen_below, updated_at = excluded.updated_at`,
+			key, st.UIDValidity, st.LastUID, st.SeenBelow, database.Millis(s.now())); err != nil {
 			return err
 		}
 		prefix := fmt.Sprintf("%d/", st.UIDValidity)

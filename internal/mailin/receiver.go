@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -44,11 +45,19 @@ type Receiver struct {
 	logged map[string]bool
 }
 
+// silence is how long a server may send nothing before the connection is
+// given up: during the login, and in any exchange after it. Tests shorten
+// it.
+var silence = struct{ login, op time.Duration }{mailconn.DefaultTimeout, 2 * time.Minute}
+
 // NewReceiver prepares the mailbox's state and its destination; ledger
 // records what has been delivered.
 func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Receiver, error) {
-	r := &Receiver{cfg: cfg, task: task, ledger: ledger, log: task.Log, opTimeout: 2 * time.Minute, maxSession: 45 * time.Minute,
+	r := &Receiver{cfg: cfg, task: task, ledger: ledger, log: task.Log, opTimeout: silence.op, maxSession: 45 * time.Minute,
 		logged: map[string]bool{}}
+	if r.task.Server.Timeout == 0 {
+		r.task.Server.Timeout = silence.login
+	}
 	r.key = strings.ToLower(fmt.Sprintf("%s|%s|%d|%s|%s", cfg.Protocol, cfg.Host, cfg.Port, cfg.User, cfg.Folder))
 	// One receiver per mailbox, whatever the protocol or port it is read
 	// over: the lease is keyed by server, user and folder.
@@ -78,6 +87,7 @@ type passStats struct {
 	delivered int // written now
 	already   int // recognised as delivered before
 	failed    int
+	gone      int // vanished from the server before they could be fetched
 	acted     int // marked, moved or deleted on the server
 	tooLarge  int // left on the server for MAILBOX_MAX_MESSAGE_SIZE
 }
@@ -112,10 +122,20 @@ type session interface {
 // closed at once: a read waiting on a slow or silent server fails, the
 // message being written is abandoned (its tmp file removed, its pending
 // record left for the next start), and nothing half-written remains.
-func (r *Receiver) pass(ctx context.Context, c session) (passStats, error) {
+//
+// A panic in the pass (a server's reply that trips up a protocol library)
+// closes the connection and is returned as an error: no reply may crash
+// the worker.
+func (r *Receiver) pass(ctx context.Context, c session) (st passStats, err error) {
 	defer context.AfterFunc(ctx, c.close)()
-	var st passStats
-	err := c.pass(ctx, &st)
+	defer func() {
+		if v := recover(); v != nil {
+			c.close()
+			r.log.Error("the server's reply crashed the pass; closing the connection", "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("the server's reply caused a crash: %v", v)
+		}
+	}()
+	err = c.pass(ctx, &st)
 	return st, err
 }
 
@@ -240,7 +260,7 @@ func (r *Receiver) session(ctx context.Context, c session, start time.Time) (pol
 // summary is the one line per pass.
 func (r *Receiver) summary(st passStats, d time.Duration, err error) {
 	args := []any{"delivered", st.delivered, "recognised", st.already, "failed", st.failed,
-		"done_on_server", st.acted, "took", d.Round(time.Millisecond).String()}
+		"gone", st.gone, "done_on_server", st.acted, "took", d.Round(time.Millisecond).String()}
 	if st.tooLarge > 0 {
 		args = append(args, "too_large", st.tooLarge)
 	}

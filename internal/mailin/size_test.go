@@ -66,7 +66,7 @@ func TestMessageLargerThanAnnounced(t *testing.T) {
 		"LIST": say("+OK\r\n1 100\r\n.\r\n"),
 		"RETR": endless("+OK\r\nSubject: liar\r\n\r\n", 1<<40, ""),
 	})
-	code, log := r.run(r.hostileTask(addr, map[string]string{"MAILBOX_MAX_MESSAGE_SIZE": "1MB"}))
+	code, log := r.run(r.pop3HostileTask(addr, map[string]string{"MAILBOX_MAX_MESSAGE_SIZE": "1MB"}))
 	if code != 1 || !strings.Contains(log, "larger than MAILBOX_MAX_MESSAGE_SIZE, although the server said") {
 		t.Fatalf("exit %d\n%s", code, log)
 	}

@@ -85,7 +85,7 @@ func endless(prefix string, n int, suffix string) func(w *bufio.Writer) {
 
 // hostileTask is a POP3 task for a hostile server at addr: PASSWORD login
 // in clear (loopback), keys on top.
-func (r *rig) hostileTask(addr string, keys map[string]string) string {
+func (r *rig) pop3HostileTask(addr string, keys map[string]string) string {
 	base := map[string]string{"MAILBOX_PROTOCOL": "POP3", "MAILBOX_HOST": hostOf(addr), "MAILBOX_PORT": portOf(addr),
 		"MAILBOX_SECURITY": "NONE", "MAILBOX_AUTH_TYPE": "PASSWORD", "MAILBOX_PASSWORD": "secret-password",
 		"MAILBOX_EMAIL_TOKEN_NAME": "", "MAILBOX_TLS_CA_FILE": ""}
@@ -181,7 +181,7 @@ func TestPOP3EndlessLinesMemory(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := hostilePOP3(t, tc.greeting, map[string]func(*bufio.Writer){"UIDL": tc.uidl})
-			task := r.hostileTask(addr, nil)
+			task := r.pop3HostileTask(addr, nil)
 			run := runEvmail(t, 2*time.Minute, "-conf", task, "-once")
 			t.Logf("%s: exit %d after %v, peak RSS %.1f MiB", tc.name, run.code, run.took.Round(time.Millisecond), run.peak)
 			if run.killed || run.code != 1 {
