@@ -19,22 +19,36 @@ func TestOneReceiverPerMailbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs evmail processes")
 	}
-	for _, proto := range []string{"IMAP", "POP3"} {
-		t.Run(proto, func(t *testing.T) {
+	for _, server := range []string{"IMAP", "POP3", "Dovecot IMAP"} {
+		proto := strings.TrimPrefix(server, "Dovecot ")
+		t.Run(server, func(t *testing.T) {
 			r := newRig(t)
 			const total = 30
-			for i := range total {
-				m := message(i, fmt.Sprintf("message %d", i))
-				if proto == "POP3" {
-					r.pop3.Add(r.World.MSUser, m)
-				} else if _, err := r.imap.Append(r.World.MSUser, "INBOX", m); err != nil {
-					t.Fatal(err)
-				}
-			}
 			keys := map[string]string{"MAILBOX_AFTER_DELIVERY": "DELETE", "LOG_LEVEL": "INFO"}
-			task := r.task("three", keys)
-			if proto == "POP3" {
+			var task string
+			left := func() int { return len(r.onServer(proto)) }
+			switch server {
+			case "Dovecot IMAP":
+				dc := r.Dovecot(t)
+				for i := range total {
+					dc.Deliver(t, r.World.MSUser, message(i, fmt.Sprintf("message %d", i)))
+				}
+				keys["MAILBOX_HOST"], keys["MAILBOX_PORT"] = splitAddr(dc.IMAPSAddr)
+				keys["MAILBOX_TLS_CA_FILE"] = dc.CAFile
+				task = r.task("three", keys)
+				left = func() int { return len(dc.Mailbox(t, r.World.MSUser, "INBOX")) }
+			case "POP3":
+				for i := range total {
+					r.pop3.Add(r.World.MSUser, message(i, fmt.Sprintf("message %d", i)))
+				}
 				task = r.pop3Task("three", keys)
+			default:
+				for i := range total {
+					if _, err := r.imap.Append(r.World.MSUser, "INBOX", message(i, fmt.Sprintf("message %d", i))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				task = r.task("three", keys)
 			}
 			var procs []*exec.Cmd
 			var logs []string
@@ -75,7 +89,7 @@ func TestOneReceiverPerMailbox(t *testing.T) {
 			}
 			// Once the server holds nothing, nothing more can be delivered.
 			inbox := filepath.Join(r.Dir, "inbox")
-			waitFor(t, "the mailbox to be emptied", func() bool { return len(r.onServer(proto)) == 0 })
+			waitFor(t, "the mailbox to be emptied", func() bool { return left() == 0 })
 			if proto == "IMAP" {
 				// The receiver keeps the lease while it idles: the others,
 				// once started, say that they wait. (Over POP3 the lease is
