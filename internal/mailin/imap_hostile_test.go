@@ -168,7 +168,9 @@ func imapPrologue(exists, uidNext int) []hostile.Step {
 // password login.
 func (r *rig) hostileTask(name string, s *hostile.Server, keys map[string]string) string {
 	base := map[string]string{"MAILBOX_HOST": hostOf(s.Addr()), "MAILBOX_PORT": portOf(s.Addr()), "MAILBOX_SECURITY": "NONE",
-		"MAILBOX_AUTH_TYPE": "PASSWORD", "MAILBOX_PASSWORD": "pw", "MAILBOX_EMAIL_TOKEN_NAME": "", "MAILBOX_TLS_CA_FILE": "", "LOG_LEVEL": "INFO"}
+		"MAILBOX_AUTH_TYPE": "PASSWORD", "MAILBOX_PASSWORD": "pw", "MAILBOX_EMAIL_TOKEN_NAME": "", "MAILBOX_TLS_CA_FILE": "", "LOG_LEVEL": "INFO",
+		// No size check: the scripts answer the body's FETCH only.
+		"MAILBOX_MAX_MESSAGE_SIZE": "0"}
 	for k, v := range keys {
 		base[k] = v
 	}

@@ -36,7 +36,14 @@ func TestOneReceiverPerMailbox(t *testing.T) {
 				keys["MAILBOX_HOST"], keys["MAILBOX_PORT"] = splitAddr(dc.IMAPSAddr)
 				keys["MAILBOX_TLS_CA_FILE"] = dc.CAFile
 				task = r.task("three", keys)
-				left = func() int { return len(dc.Mailbox(t, r.World.MSUser, "INBOX")) }
+				left = func() int {
+					// doveadm fails while evmail expunges under it: not empty yet.
+					msgs, err := dc.Fetch(r.World.MSUser, "INBOX")
+					if err != nil {
+						return -1
+					}
+					return len(msgs)
+				}
 			case "POP3":
 				for i := range total {
 					r.pop3.Add(r.World.MSUser, message(i, fmt.Sprintf("message %d", i)))
