@@ -1,7 +1,6 @@
 package mailin
 
 import (
-	"flag"
 
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/database"
@@ -23,9 +22,8 @@ var Program = &cmdline.Program{
 }
 
 func run(env *cmdline.Env, args []string) error {
-	fs := flag.NewFlagSet("evmail", flag.ContinueOnError)
-	once := fs.Bool("once", false, "do one pass, then exit (0 if all went well, 1 if not)")
-	if _, err := env.Parse(fs, args, 0); err != nil {
+	once, err := worker.ParseOnce(env, args)
+	if err != nil {
 		return err
 	}
 	ctx := env.Ctx
@@ -61,8 +59,8 @@ func run(env *cmdline.Env, args []string) error {
 		return worker.StartupError(env, err)
 	}
 	task.Log.Info("evmail started", "protocol", cfg.Protocol, "server", task.Server.Addr(), "mailbox", cfg.User,
-		"folder", cfg.Folder, "deliver_to", cfg.DeliverTo.String(), "after_delivery", cfg.AfterDelivery, "once", *once)
-	if *once {
+		"folder", cfg.Folder, "deliver_to", cfg.DeliverTo.String(), "after_delivery", cfg.AfterDelivery, "once", once)
+	if once {
 		if err := r.Once(ctx); err != nil {
 			task.Report("evmail -once failed", err, 0)
 			return cmdline.ErrFailed

@@ -37,9 +37,8 @@ var Program = &cmdline.Program{
 }
 
 func runSend(env *cmdline.Env, args []string) error {
-	fs := flag.NewFlagSet("batchmail", flag.ContinueOnError)
-	once := fs.Bool("once", false, "do one pass, then exit (0 if all went well, 1 if not)")
-	if _, err := env.Parse(fs, args, 0); err != nil {
+	once, err := worker.ParseOnce(env, args)
+	if err != nil {
 		return err
 	}
 	ctx := env.Ctx
@@ -83,7 +82,7 @@ func runSend(env *cmdline.Env, args []string) error {
 	if err != nil {
 		return worker.StartupError(env, err)
 	}
-	if *once {
+	if once {
 		s.idleLevel = slog.LevelInfo
 		sum := s.Pass(ctx)
 		if sum.Err != nil {

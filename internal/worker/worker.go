@@ -6,6 +6,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -141,6 +142,14 @@ func (r *Retries) Failed(what, again string, err error, retryIn time.Duration) {
 
 // Reset forgets the last failure after a success.
 func (r *Retries) Reset() { r.last = "" }
+
+// ParseOnce reads a worker's command line: -once, and the program's -conf.
+func ParseOnce(env *cmdline.Env, args []string) (once bool, err error) {
+	fs := flag.NewFlagSet(env.Title(), flag.ContinueOnError)
+	fs.BoolVar(&once, "once", false, "do one pass, then exit (0 if all went well, 1 if not)")
+	_, err = env.Parse(fs, args, 0)
+	return once, err
+}
 
 // StartupError prints a start-up failure the way operators need it: the
 // task file and every problem. It returns [cmdline.ErrFailed].
