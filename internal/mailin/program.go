@@ -1,7 +1,6 @@
 package mailin
 
 import (
-
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/database"
 	"mailtokens/internal/taskconf"
