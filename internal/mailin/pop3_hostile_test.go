@@ -4,15 +4,15 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"mailtokens/internal/sandbox/hostile"
 )
 
 // hostilePOP3 is a POP3 server on loopback that logs anyone in (USER and
@@ -22,47 +22,25 @@ import (
 // ends them.
 func hostilePOP3(t *testing.T, greeting func(w *bufio.Writer), replies map[string]func(w *bufio.Writer)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			conn, err := ln.Accept()
+	return hostile.Listen(t, nil, func(c *hostile.Conn) {
+		w := c.Writer()
+		greeting(w)
+		for w.Flush() == nil {
+			line, err := c.ReadLine()
 			if err != nil {
 				return
 			}
-			wg.Go(func() {
-				defer conn.Close()
-				r, w := bufio.NewReader(conn), bufio.NewWriterSize(conn, 64<<10)
-				greeting(w)
-				if w.Flush() != nil {
-					return
-				}
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					verb, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-					switch reply := replies[strings.ToUpper(verb)]; {
-					case reply != nil:
-						reply(w)
-					case strings.EqualFold(verb, "USER") || strings.EqualFold(verb, "PASS"):
-						w.WriteString("+OK\r\n")
-					default:
-						return
-					}
-					if w.Flush() != nil {
-						return
-					}
-				}
-			})
+			verb, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+			switch reply := replies[strings.ToUpper(verb)]; {
+			case reply != nil:
+				reply(w)
+			case strings.EqualFold(verb, "USER") || strings.EqualFold(verb, "PASS"):
+				w.WriteString("+OK\r\n")
+			default:
+				return
+			}
 		}
-	})
-	return ln.Addr().String()
+	}).Addr()
 }
 
 // say returns a script step that writes s.

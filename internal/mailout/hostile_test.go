@@ -9,9 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"mailtokens/internal/sandbox/hostile"
 )
 
 // childRun is how a batchmail process ended.
@@ -61,33 +62,17 @@ func runBatchmail(tb testing.TB, limit time.Duration, args ...string) childRun {
 // what they like, as much as they like, until a write fails.
 func hostileSMTP(t *testing.T, greeting, ehlo func(w *bufio.Writer)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
+	return hostile.Listen(t, nil, func(c *hostile.Conn) {
+		w := c.Writer()
+		greeting(w)
+		for w.Flush() == nil {
+			line, err := c.ReadLine()
+			if err != nil || !strings.HasPrefix(strings.ToUpper(line), "EHLO") {
 				return
 			}
-			wg.Go(func() {
-				defer conn.Close()
-				r, w := bufio.NewReader(conn), bufio.NewWriterSize(conn, 64<<10)
-				greeting(w)
-				for w.Flush() == nil {
-					line, err := r.ReadString('\n')
-					if err != nil || !strings.HasPrefix(strings.ToUpper(line), "EHLO") {
-						return
-					}
-					ehlo(w)
-				}
-			})
+			ehlo(w)
 		}
-	})
-	return ln.Addr().String()
+	}).Addr()
 }
 
 // TestEndlessRepliesMemory runs batchmail as a process against SMTP

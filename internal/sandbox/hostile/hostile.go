@@ -146,6 +146,11 @@ func (c *Conn) Send(s string) error {
 	return err
 }
 
+// Writer is a buffered writer on the connection, for handlers that write
+// replies of their own making, as much as they like: a write error (the
+// client has gone) shows at Flush.
+func (c *Conn) Writer() *bufio.Writer { return bufio.NewWriterSize(c.conn, 64<<10) }
+
 // Cut ends the connection at once: the TCP connection is closed beneath
 // any TLS, so no close_notify is sent.
 func (c *Conn) Cut() { c.raw.Close() }
