@@ -56,16 +56,24 @@ func DialIMAP(ctx context.Context, s mailserver.Server, a Auth, opt Options, ext
 func imapLogin(ctx context.Context, raw net.Conn, s mailserver.Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
 	// Armed from the first byte: a server silent at the greeting or the
 	// login fails after s.Timeout.
-	conn := &watchdogConn{Conn: raw, replies: &replyLimit{max: MaxIMAPReply}}
-	conn.arm(timeout(s))
 	o := imapclient.Options{}
 	if extra != nil {
 		o = *extra
 	}
 	o.TLSConfig = tlsConfig(s)
-	if opt.Transcript != nil {
+	switch {
+	case opt.Transcript != nil && s.Security == mailserver.STARTTLS:
+		// go-imap upgrades the connection itself: only its debug stream
+		// sees the clear text, both directions in one, a reply at times
+		// before the command it answers.
 		o.DebugWriter = newTranscript(opt.Transcript)
+	case opt.Transcript != nil:
+		// Recorded on the connection: "C:" and "S:" in the order they
+		// crossed it, each command before its reply.
+		raw = recordConn(raw, opt.Transcript)
 	}
+	conn := &watchdogConn{Conn: raw, replies: &replyLimit{max: MaxIMAPReply}}
+	conn.arm(timeout(s))
 	var c *imapclient.Client
 	var err error
 	if s.Security == mailserver.STARTTLS {

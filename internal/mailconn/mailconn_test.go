@@ -348,3 +348,33 @@ func TestPOP3Logins(t *testing.T) {
 	}
 	c.Quit()
 }
+
+// The IMAP transcript says who spoke and puts each command before its
+// reply (go-imap's debug stream mixed both directions, at times the reply
+// first).
+func TestIMAPTranscriptOrder(t *testing.T) {
+	r := newRig(t)
+	req := TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1",
+		Port: mustPort(r.imap[provider.Microsoft][mailauth.ImplicitTLS]), Security: mailserver.SSL}, User: r.World.MSUser}
+	for range 20 {
+		res := Test(context.Background(), r.src("ms"), req, r.Cert.Pool())
+		if !res.OK {
+			t.Fatalf("%+v", res)
+		}
+		sent := map[string]int{}
+		for i, l := range res.Transcript {
+			if tag, ok := strings.CutPrefix(l, "C: "); ok {
+				sent[strings.Fields(tag + " x")[0]] = i
+			}
+			if reply, ok := strings.CutPrefix(l, "S: "); ok {
+				tag := strings.Fields(reply + " x")[0]
+				if at, ok := sent[tag]; tag != "*" && tag != "+" && (!ok || at > i) {
+					t.Fatalf("reply %q before its command:\n%s", l, strings.Join(res.Transcript, "\n"))
+				}
+			}
+		}
+		if len(sent) < 2 {
+			t.Fatalf("no commands in the transcript:\n%s", strings.Join(res.Transcript, "\n"))
+		}
+	}
+}

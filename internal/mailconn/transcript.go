@@ -141,10 +141,11 @@ func (c *recordingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write records what the client sends before sending it: recorded after,
+// the server's reply (read at once by another goroutine) could come first.
 func (c *recordingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
 	if !c.stopped.Load() {
-		c.out.Write(p[:n])
+		c.out.Write(p)
 	}
-	return n, err
+	return c.Conn.Write(p)
 }
