@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"mailtokens/internal/admin/accounts"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -22,7 +23,7 @@ func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, sess *a
 	s.pending.put(req.State, pendingAuth{tokenID: t.ID, verifier: req.Verifier, session: sess.CSRF,
 		expires: now.Add(stateLifetime)}, now)
 	s.log.Info("sign-in started", "token", t.Name, "provider", t.Type, "admin", sess.Admin.Name)
-	if origin := originOf(req.URL); origin != "" {
+	if origin := provider.Origin(req.URL); origin != "" {
 		w.Header().Set("Content-Security-Policy", csp([]string{origin}))
 	}
 	http.Redirect(w, r, req.URL, http.StatusSeeOther)

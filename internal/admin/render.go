@@ -15,7 +15,6 @@ import (
 	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/health"
-	"mailtokens/internal/provider"
 )
 
 //go:embed templates/*.html
@@ -131,10 +130,6 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 	}
 	s.render(w, r, status, "error", sess, http.StatusText(status), msg)
 }
-
-// originOf is the normalised scheme://host of an endpoint URL, for CSP
-// form-action; "" for anything but a well-formed http(s) URL.
-func originOf(raw string) string { return provider.Origin(raw) }
 
 // seeOther redirects after a POST, the way every form here ends.
 func seeOther(w http.ResponseWriter, r *http.Request, target string) {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"mailtokens/internal/health"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -21,6 +22,6 @@ func (s *Server) row(t *tokenstore.Token) tokenRow {
 		Health:     health.Of(t, s.now()),
 		TypeLabel:  t.Type.Label(),
 		URL:        tokenURL(t),
-		AuthOrigin: originOf(t.Endpoints().Auth),
+		AuthOrigin: provider.Origin(t.Endpoints().Auth),
 	}
 }

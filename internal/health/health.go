@@ -87,7 +87,7 @@ func Of(t *tokenstore.Token, now time.Time) Report {
 	}
 	if !t.SecretExpiresOn.IsZero() && t.Status != tokenstore.StatusRevoked {
 		on := t.SecretExpiresOn.Format(time.DateOnly)
-		switch days := DaysUntil(t.SecretExpiresOn, now); {
+		switch days := daysUntil(t.SecretExpiresOn, now); {
 		case days < 0:
 			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expired on %s: create a new one and save it here.", on))
 		case time.Duration(days)*24*time.Hour <= secretExpiryWarn:
@@ -139,11 +139,11 @@ func refreshWarnings(t *tokenstore.Token, now time.Time) []string {
 	return out
 }
 
-// DaysUntil is how many calendar days lie between now's date and date's
+// daysUntil is how many calendar days lie between now's date and date's
 // (a date such as a secret's expiry, kept as midnight in its zone): 0 on
 // the day itself, negative after it. Counting hours would say "in 3 days"
 // on the 6th for the 10th.
-func DaysUntil(date, now time.Time) int {
+func daysUntil(date, now time.Time) int {
 	y, m, d := now.In(date.Location()).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, date.Location())
 	y, m, d = date.Date()

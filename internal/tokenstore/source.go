@@ -336,7 +336,7 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor, forced bool)
 		return s.recordFailure(ctx, t, actor, now, err)
 	}
 	var out Access
-	err = s.inTx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+	err = s.db.InTx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
 		rt, rtIssued, rtExpires := t.RefreshToken, t.RefreshIssuedAt, t.RefreshExpiresAt
 		rotated := !tok.RefreshToken.IsZero()
 		if rotated {
@@ -408,7 +408,7 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 	// Record even when the caller's context ended: the outcome is real
 	// and the lease must be released.
 	ctx = context.WithoutCancel(ctx)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if pe.Kind == advice.Temporary {
 			failures := t.RefreshFailures + 1
 			retry := now.Add(refreshBackoff.Delay(failures))
@@ -495,7 +495,7 @@ func (s *Store) markUsed(ctx context.Context, name string, actor Actor, detail s
 		return nil
 	}
 	nowMs := database.Millis(now)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		t, err := s.ref(ctx, tx, name)
 		if err != nil {
 			return err

@@ -164,7 +164,7 @@ func (s *Store) Create(ctx context.Context, set Settings, actor Actor) (*Token, 
 	}
 	now := database.Millis(s.now())
 	var id int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO tokens (name, type, email, tenant, client_id, scope, auth_url, token_url,
 			secret_expires_on, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			set.Name, string(set.Type), set.Email, set.Tenant, set.ClientID, set.Scope, set.AuthURL, set.TokenURL,
@@ -197,7 +197,7 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 	if err := set.Validate(); err != nil {
 		return nil, err
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		old, err := s.get(ctx, tx, name)
 		if err != nil {
 			return err
@@ -237,7 +237,7 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 
 // Delete removes a token. Its events stay, ending with "deleted".
 func (s *Store) Delete(ctx context.Context, name string, actor Actor) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		t, err := s.ref(ctx, tx, name)
 		if err != nil {
 			return err
@@ -256,7 +256,7 @@ func (s *Store) Delete(ctx context.Context, name string, actor Actor) error {
 // SetDefault makes the named token the default (used by task files that
 // name none); an empty name clears the default.
 func (s *Store) SetDefault(ctx context.Context, name string, actor Actor) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET is_default = 0 WHERE is_default = 1`); err != nil {
 			return err
 		}
@@ -289,7 +289,7 @@ func (s *Store) SaveGrant(ctx context.Context, name string, grant Grant, tok *pr
 	if tok == nil || tok.AccessToken.IsZero() {
 		return nil, fmt.Errorf("save token %q: no access token", name)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		t, err := s.get(ctx, tx, name)
 		if err != nil {
 			return err
@@ -333,7 +333,7 @@ func (s *Store) SaveGrant(ctx context.Context, name string, grant Grant, tok *pr
 // status to revoked. Revoking at the provider is the caller's part (see
 // Revoke).
 func (s *Store) MarkRevoked(ctx context.Context, name string, actor Actor, note string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		t, err := s.ref(ctx, tx, name)
 		if err != nil {
 			return err
@@ -386,8 +386,6 @@ func (s *Store) Revoke(ctx context.Context, name string, actor Actor) (advice st
 	}
 	return cfg.RevokeAdvice(), nil
 }
-
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error { return s.db.InTx(ctx, fn) }
 
 func uniqueErr(err error) error {
 	if database.IsUniqueViolation(err) {

@@ -42,7 +42,6 @@ func (t *Task) Close() {
 
 // Config is what a worker's task needs to start.
 type Config struct {
-	Program  string           // "evmail", for messages
 	Actor    tokenstore.Actor // who uses the token, for its record
 	TaskPath string           // the task file
 	Task     taskconf.Worker
