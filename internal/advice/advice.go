@@ -38,6 +38,30 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
+// Code is the kind's stable name for storage and JSON: "temporary",
+// "reauthorize", "misconfigured", or "" for Unknown.
+func (k Kind) Code() string {
+	switch k {
+	case Temporary:
+		return "temporary"
+	case Reauthorize:
+		return "reauthorize"
+	case Misconfigured:
+		return "misconfigured"
+	}
+	return ""
+}
+
+// ParseKind is the Kind whose Code is code; Unknown for anything else.
+func ParseKind(code string) Kind {
+	for _, k := range []Kind{Temporary, Reauthorize, Misconfigured} {
+		if k.Code() == code {
+			return k
+		}
+	}
+	return Unknown
+}
+
 // An Adviser is an error that knows what a person should do about it.
 type Adviser interface {
 	// Advice is what to do, in a sentence or two, and who must act.

@@ -180,6 +180,32 @@ CREATE TABLE admin_events (
 	`
 ALTER TABLE mailboxes ADD COLUMN seen_below INTEGER NOT NULL DEFAULT 0;
 `,
+	// 9: token health (issue 11). The last error keeps what it was: who
+	// must act (advice kind), the HTTP status, and whether it came from a
+	// refresh or a sign-in. The account that signed in, and the one an admin
+	// confirmed has access to the token's mailbox. Each task's logins: the
+	// mail side of a token's health.
+	`
+ALTER TABLE tokens ADD COLUMN last_error_kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN last_error_status INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN last_error_op TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN signed_in_as TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN account_confirmed TEXT NOT NULL DEFAULT '';
+
+ALTER TABLE token_tasks ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE token_tasks ADD COLUMN server TEXT NOT NULL DEFAULT '';
+ALTER TABLE token_tasks ADD COLUMN mail_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE token_tasks ADD COLUMN poll_every INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE token_tasks ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE token_tasks ADD COLUMN stopped_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE token_tasks ADD COLUMN last_ok_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE token_tasks ADD COLUMN last_fail_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE token_tasks ADD COLUMN failing_since INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE token_tasks ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE token_tasks ADD COLUMN last_reply TEXT NOT NULL DEFAULT '';
+
+CREATE INDEX events_by_at ON events (at);
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

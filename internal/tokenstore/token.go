@@ -103,6 +103,14 @@ type Token struct {
 	LastUsedAt time.Time
 	LastUsedBy Actor
 
+	// SignedInAs is the account that last signed in for the token (from
+	// the ID token or the userinfo endpoint); "" when unknown.
+	SignedInAs string
+	// AccountConfirmed is the signed-in account an admin confirmed has
+	// access to the token's mailbox (a shared mailbox), when it differs
+	// from Email.
+	AccountConfirmed string
+
 	// RejectionRefreshAt is when a mail server's refusal of the access
 	// token last forced a refresh; zero when none did since an admin last
 	// acted on the token.
@@ -119,12 +127,33 @@ type Token struct {
 	Generation int64
 }
 
-// ErrorInfo is the last failure recorded for a token.
+// ErrorInfo is the last failure recorded for a token, kept as what it
+// was, so that its explanation and whether it is retried derive from the
+// same facts as the token's status.
 type ErrorInfo struct {
-	Code string // the provider's OAuth2 error code, or "network"
-	Text string // the provider's description (Microsoft's starts with AADSTSnnnn:)
-	At   time.Time
+	// Code is the provider's OAuth2 error code, or, when the answer had
+	// none: ErrorHTTP (an answer that is not OAuth2: a proxy's HTML page, a
+	// 404, a redirect), ErrorTimeout or ErrorNetwork (no answer).
+	Code       string
+	Text       string      // the provider's description (Microsoft's starts with AADSTSnnnn:), capped
+	Kind       advice.Kind // who must act
+	HTTPStatus int         // 0 when no answer came
+	Op         string      // what failed: OpRefresh or OpSignIn
+	At         time.Time
 }
+
+// The codes stored for failures without an OAuth2 error code.
+const (
+	ErrorNetwork = "network"
+	ErrorTimeout = "timeout"
+	ErrorHTTP    = "http"
+)
+
+// What a recorded error came from.
+const (
+	OpRefresh = "refresh"
+	OpSignIn  = "sign-in"
+)
 
 // IsZero reports whether no error is recorded.
 func (e ErrorInfo) IsZero() bool { return e.Code == "" && e.Text == "" }

@@ -18,7 +18,8 @@ const tokenColumns = `id, name, type, email, tenant, client_id, client_secret, s
 	secret_expires_on, is_default, grant_kind, access_token, refresh_token, access_expires_at, access_issued_at,
 	granted_scope, authorized_at, refresh_issued_at, refresh_used_at, status, last_error_code, last_error_text,
 	last_error_at, refresh_failures, next_refresh_at, generation, last_used_at, last_used_by, created_at, updated_at,
-	refresh_expires_at, rejection_refresh_at, rejection_generation`
+	refresh_expires_at, rejection_refresh_at, rejection_generation, last_error_kind, last_error_status, last_error_op,
+	signed_in_as, account_confirmed`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -29,12 +30,13 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 	var typ, grant, status, lastUsedBy string
 	var secretExp, accessExp, accessIssued, authorized, rtIssued, rtUsed, errAt, nextRefresh, lastUsed, created, updated, rtExp int64
 	var rejectionAt, rejectionGen int64
+	var errKind string
 	var clientSecret, accessToken, refreshToken []byte
 	err := r.Scan(&t.ID, &t.Name, &typ, &t.Email, &t.Tenant, &t.ClientID, &clientSecret, &t.Scope, &t.AuthURL, &t.TokenURL,
 		&secretExp, &t.Default, &grant, &accessToken, &refreshToken, &accessExp, &accessIssued,
 		&t.GrantedScope, &authorized, &rtIssued, &rtUsed, &status, &t.LastError.Code, &t.LastError.Text,
 		&errAt, &t.RefreshFailures, &nextRefresh, &t.Generation, &lastUsed, &lastUsedBy, &created, &updated, &rtExp,
-		&rejectionAt, &rejectionGen)
+		&rejectionAt, &rejectionGen, &errKind, &t.LastError.HTTPStatus, &t.LastError.Op, &t.SignedInAs, &t.AccountConfirmed)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +46,7 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 	t.LastError.At, t.NextRefreshAt, t.LastUsedAt = database.FromMillis(errAt), database.FromMillis(nextRefresh), database.FromMillis(lastUsed)
 	t.CreatedAt, t.UpdatedAt, t.RefreshExpiresAt = database.FromMillis(created), database.FromMillis(updated), database.FromMillis(rtExp)
 	t.RejectionRefreshAt = database.FromMillis(rejectionAt)
+	t.LastError.Kind = advice.ParseKind(errKind)
 	t.RejectionEpisode = rejectionAt != 0 && rejectionGen == t.Generation
 	t.HasClientSecret, t.HasAccessToken, t.HasRefreshToken = len(clientSecret) > 0, len(accessToken) > 0, len(refreshToken) > 0
 	if reveal {
