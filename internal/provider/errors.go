@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -168,6 +169,11 @@ func (e *Error) fromAnswer(status int, body []byte) {
 		e.Err = fmt.Errorf("unexpected answer: %s", truncate(string(body), 200))
 	}
 	e.Kind = classify(e)
+	if e.Code == "" && e.Op == "refresh" && (status == 400 || status == 401) && len(bytes.TrimSpace(body)) == 0 {
+		// Some standards servers refuse a revoked or expired refresh token
+		// with a bare 400 or 401: the grant is gone, as with invalid_grant.
+		e.Kind = advice.Reauthorize
+	}
 }
 
 // classify decides who must act on a provider's error answer.

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,6 +18,30 @@ func rebuild(t Type, code, description string) *Error {
 		e.AADSTS = []int{n}
 	}
 	e.Kind = classify(e)
+	return e
+}
+
+// Recall rebuilds an error that a store kept as what it was: the OAuth2
+// error code and description, or — for an answer without a code (code "")
+// and for no answer at all — the cause's text; who had to act; and the
+// HTTP status. A stored failure is then explained exactly as when it
+// happened. An unknown kind (a record from before kinds were kept) is
+// judged again from the code and status.
+func (c Config) Recall(op string, kind advice.Kind, status int, code, text string) *Error {
+	e := &Error{Op: op, Provider: c.Type, Kind: kind, HTTPStatus: status, Code: code,
+		RedirectURL: c.RedirectURL, Tenant: c.Tenant}
+	if code == "" {
+		e.Err = errors.New(text)
+	} else {
+		e.Description = text
+		if m := aadstsRE.FindStringSubmatch(text); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			e.AADSTS = []int{n}
+		}
+	}
+	if e.Kind == advice.Unknown {
+		e.Kind = classify(e)
+	}
 	return e
 }
 
@@ -151,6 +176,9 @@ func explainGeneric(e *Error, redirect string) string {
 		}
 		return fmt.Sprintf("%s %s: the token is kept and the refresh is retried with backoff; check the network or the provider's status page if it persists.", who, cause)
 	}
+	if e.Code == "" && e.HTTPStatus != 0 {
+		return explainNotOAuth(e, who)
+	}
 	switch e.Code {
 	case "invalid_grant":
 		return "The provider no longer accepts this grant (invalid_grant): click Get Email Token to sign in again."
@@ -182,4 +210,25 @@ func explainGeneric(e *Error, redirect string) string {
 func network(err error) bool {
 	_, kind := advice.Of(err)
 	return kind == advice.Temporary
+}
+
+// explainNotOAuth explains an answer that carried no OAuth2 error: a
+// refused refresh without a word (some standards servers answer a revoked
+// refresh token with an empty HTTP 400), or something that is not the
+// provider's token endpoint at all (a proxy's HTML page, a 404, a
+// redirect to a login page).
+func explainNotOAuth(e *Error, who string) string {
+	if e.Kind == advice.Reauthorize {
+		return fmt.Sprintf("%s refused the refresh token with HTTP %d and no explanation, as some servers do for a refresh token that was revoked or expired: click Get Email Token to sign in again. If the sign-in fails too, check the token URL.",
+			who, e.HTTPStatus)
+	}
+	what := "something that is not an OAuth2 answer"
+	switch {
+	case e.HTTPStatus >= 300 && e.HTTPStatus < 400:
+		what = "a redirect (to a login page or another address)"
+	case e.HTTPStatus == 404:
+		what = "\"not found\""
+	}
+	return fmt.Sprintf("The token URL answered HTTP %d with %s, so it is not the provider's token endpoint, or a proxy answers in its place: check the token URL in the token's settings (and any proxy between this server and the provider), then save; the token is tried again with the corrected URL.",
+		e.HTTPStatus, what)
 }

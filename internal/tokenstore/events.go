@@ -42,11 +42,30 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// The event log is bounded: per token the newest keepEvents, and nothing
+// older than keepEventsFor (a deleted token's log stays readable that
+// long).
+const (
+	keepEvents    = 1000
+	keepEventsFor = 90 * 24 * time.Hour
+)
+
+// addEvent logs an event (its text capped) and drops what falls out of
+// the bounds: the token's events beyond the newest keepEvents, and
+// everyone's older than keepEventsFor. Both deletes walk an index.
 func addEvent(ctx context.Context, db execer, tokenID int64, name string, at int64, actor Actor, kind EventKind, code, text string) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO events (token_id, token_name, at, actor, kind, code, text) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		tokenID, name, at, string(actor), string(kind), code, text)
+		tokenID, name, at, string(actor), string(kind), capText(code), capText(text))
 	if err != nil {
 		return fmt.Errorf("record %s event: %w", kind, err)
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM events WHERE token_id = ? AND id <= (SELECT id FROM events
+		WHERE token_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, tokenID, tokenID, keepEvents); err != nil {
+		return fmt.Errorf("trim the event log of token #%d: %w", tokenID, err)
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM events WHERE at < ?`,
+		at-keepEventsFor.Milliseconds()); err != nil {
+		return fmt.Errorf("drop events older than %d days: %w", keepEventsFor/(24*time.Hour), err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -146,7 +147,7 @@ func (s *Store) access(ctx context.Context, name string, actor Actor, mode refre
 			}
 			continue
 		}
-		a, err := s.refresh(ctx, t, actor, forced)
+		a, err := s.refresh(ctx, t, actor, mode, forced)
 		if errors.Is(err, errChanged) {
 			continue
 		}
@@ -310,7 +311,7 @@ func (s *Store) waitForLease(ctx context.Context, t *Token) error {
 // result, and a rotated refresh token is committed before anyone can read
 // the token again. A refresh forced by a refusal opens a rejection episode
 // for the token it gets; any other success ends one.
-func (s *Store) refresh(ctx context.Context, t *Token, actor Actor, forced bool) (Access, error) {
+func (s *Store) refresh(ctx context.Context, t *Token, actor Actor, mode refreshMode, forced bool) (Access, error) {
 	cfg := s.ProviderConfig(t, "")
 	var tok *provider.Token
 	var err error
@@ -333,7 +334,7 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor, forced bool)
 		return Access{}, fmt.Errorf("token %q: refresh: %w", t.Name, ctx.Err())
 	}
 	if err != nil {
-		return s.recordFailure(ctx, t, actor, now, err)
+		return s.recordFailure(ctx, t, actor, mode, now, err)
 	}
 	var out Access
 	err = s.db.InTx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
@@ -355,8 +356,8 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor, forced bool)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET access_token = ?, refresh_token = ?, access_expires_at = ?,
 			access_issued_at = ?, granted_scope = ?, refresh_issued_at = ?, refresh_used_at = ?, status = 'valid',
-			last_error_code = '', last_error_text = '', last_error_at = 0, refresh_failures = 0, next_refresh_at = 0,
-			refresh_expires_at = ?, rejection_generation = `+episode+`, generation = generation + 1,
+			last_error_code = '', last_error_text = '', last_error_at = 0, last_error_kind = '', last_error_status = 0,
+			last_error_op = '', refresh_failures = 0, next_refresh_at = 0, refresh_expires_at = ?, rejection_generation = `+episode+`, generation = generation + 1,
 			lease_owner = '', lease_until = 0, updated_at = ?
 			WHERE id = ? AND generation = ?`,
 			s.db.Seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
@@ -389,7 +390,11 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor, forced bool)
 
 // recordFailure stores a failed refresh: temporary failures back off and
 // keep the token; the rest need a person.
-func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now time.Time, cause error) (Access, error) {
+//
+// A temporary failure still hands out the old access token while it is
+// valid — unless a person asked for the refresh (mode refreshAlways), who
+// must hear that it failed.
+func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, mode refreshMode, now time.Time, cause error) (Access, error) {
 	var pe *provider.Error
 	if !errors.As(cause, &pe) {
 		_, kind := advice.Of(cause)
@@ -398,10 +403,11 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 		}
 		pe = &provider.Error{Op: "refresh", Provider: t.Type, Kind: kind, Err: cause}
 	}
-	code, text := pe.Code, pe.Description
-	if code == "" {
-		code, text = codeNetwork, pe.Error()
+	code, text := recordedCode(pe, cause), pe.Description
+	if pe.Code == "" && pe.Err != nil {
+		text = pe.Err.Error()
 	}
+	text = capText(text)
 	nowMs := database.Millis(now)
 	var result error
 	var access Access
@@ -413,14 +419,15 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 			failures := t.RefreshFailures + 1
 			retry := now.Add(refreshBackoff.Delay(failures))
 			res, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'refresh_failing', last_error_code = ?,
-				last_error_text = ?, last_error_at = ?, refresh_failures = ?, next_refresh_at = ?,
+				last_error_text = ?, last_error_at = ?, last_error_kind = ?, last_error_status = ?, last_error_op = ?,
+				refresh_failures = ?, next_refresh_at = ?,
 				generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
 				WHERE id = ? AND generation = ?`,
-				code, text, nowMs, failures, database.Millis(retry), nowMs, t.ID, t.Generation)
+				code, text, nowMs, pe.Kind.Code(), pe.HTTPStatus, OpRefresh, failures, database.Millis(retry), nowMs, t.ID, t.Generation)
 			if err := changed(res, err); err != nil {
 				return err
 			}
-			if t.Expiry.After(now) {
+			if t.Expiry.After(now) && mode != refreshAlways {
 				access = accessOf(t) // still valid for a while: use it
 			} else {
 				result = &RefreshFailingError{Name: t.Name, Cause: pe, RetryAt: retry}
@@ -428,10 +435,11 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, now ti
 			return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventRefreshFailed, pe.ShortCode(), text)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'needs_authorization', last_error_code = ?,
-			last_error_text = ?, last_error_at = ?, refresh_failures = refresh_failures + 1, next_refresh_at = 0,
+			last_error_text = ?, last_error_at = ?, last_error_kind = ?, last_error_status = ?, last_error_op = ?,
+			refresh_failures = refresh_failures + 1, next_refresh_at = 0,
 			generation = generation + 1, lease_owner = '', lease_until = 0, updated_at = ?
 			WHERE id = ? AND generation = ?`,
-			code, text, nowMs, nowMs, t.ID, t.Generation)
+			code, text, nowMs, pe.Kind.Code(), pe.HTTPStatus, OpRefresh, nowMs, t.ID, t.Generation)
 		if err := changed(res, err); err != nil {
 			return err
 		}
@@ -522,4 +530,19 @@ func (s *Store) markUsed(ctx context.Context, name string, actor Actor, detail s
 		return fmt.Errorf("token %q: record use: %w", name, err)
 	}
 	return nil
+}
+
+// recordedCode is what to store as the code of pe: the provider's OAuth2
+// error code, or what kind of failure had none.
+func recordedCode(pe *provider.Error, cause error) string {
+	var ne net.Error
+	switch {
+	case pe.Code != "":
+		return pe.Code
+	case pe.HTTPStatus != 0:
+		return ErrorHTTP
+	case errors.Is(cause, context.DeadlineExceeded) || errors.As(cause, &ne) && ne.Timeout():
+		return ErrorTimeout
+	}
+	return ErrorNetwork
 }

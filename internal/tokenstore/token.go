@@ -1,11 +1,11 @@
 package tokenstore
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"mailtokens/internal/advice"
 	"mailtokens/internal/fielderr"
@@ -168,17 +168,38 @@ func (t *Token) Explain() string {
 
 // lastError rebuilds the recorded error as the provider package's, or nil.
 func (t *Token) lastError() *provider.Error {
-	switch {
-	case t.LastError.IsZero():
+	e := t.LastError
+	if e.IsZero() {
 		return nil
-	case t.LastError.Code == codeNetwork:
-		return &provider.Error{Op: "refresh", Provider: t.Type, Kind: advice.Temporary, Err: errors.New(t.LastError.Text)}
 	}
-	return t.Refused(t.LastError.Code, t.LastError.Text)
+	code := e.Code
+	switch code {
+	case ErrorNetwork, ErrorTimeout, ErrorHTTP:
+		code = "" // no OAuth2 code: Text is the cause's
+	}
+	op := e.Op
+	if op == "" {
+		op = OpRefresh
+	}
+	return t.Recall(op, e.Kind, e.HTTPStatus, code, e.Text)
 }
 
-// codeNetwork is the stored code for failures without a provider answer.
-const codeNetwork = "network"
+// maxStoredText caps provider text kept in a token and its events: a
+// provider once sent a 900 KB error_description.
+const maxStoredText = 2000
+
+// capText cuts s to at most maxStoredText bytes, at a character boundary.
+func capText(s string) string {
+	if len(s) <= maxStoredText {
+		return s
+	}
+	const more = "…"
+	cut := maxStoredText - len(more)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + more
+}
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,62}[A-Za-z0-9._@+-]$|^[A-Za-z0-9]$`)
 
