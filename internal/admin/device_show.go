@@ -39,7 +39,7 @@ func (s *Server) deviceShow(w http.ResponseWriter, r *http.Request, sess *accoun
 		seeOther(w, r, "/")
 		return
 	}
-	page := devicePage{Token: s.row(t), Flow: f, State: state, Result: result, Seconds: int(f.Expiry.Sub(s.now()).Seconds())}
+	page := devicePage{Token: s.row(r.Context(), t), Flow: f, State: state, Result: result, Seconds: int(f.Expiry.Sub(s.now()).Seconds())}
 	if state == "pending" {
 		page.Refresh = 3
 	}

@@ -229,7 +229,7 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	}
 
 	// Delete: the confirmation names the task files using the token.
-	if err := h.Store.RecordTask(t.Context(), "pasted", tokenstore.ActorEvmail, "/etc/mailtokens/support-inbox.properties"); err != nil {
+	if err := h.Store.StartTask(t.Context(), "pasted", tokenstore.TaskStart{Actor: tokenstore.ActorEvmail, Task: "/etc/mailtokens/support-inbox.properties"}); err != nil {
 		t.Fatal(err)
 	}
 	confirm := b.get(id + "/delete")

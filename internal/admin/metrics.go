@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
+	"mailtokens/internal/health"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -20,6 +22,11 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tokens, err := s.store.List(r.Context())
+	if err != nil {
+		http.Error(w, "token store unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	tasks, err := s.store.AllTasks(r.Context())
 	if err != nil {
 		http.Error(w, "token store unreachable", http.StatusServiceUnavailable)
 		return
@@ -69,6 +76,28 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprintf(b, "mailtokens_token_last_used_timestamp_seconds{%s,by=%q} %d\n", labels(t), t.LastUsedBy, t.LastUsedAt.Unix())
 			}
 		})
+	metric("mailtokens_token_failing_tasks", "Tasks whose logins to the mail server fail now.", "gauge",
+		func(t *tokenstore.Token) {
+			fmt.Fprintf(b, "mailtokens_token_failing_tasks{%s} %d\n", labels(t), health.Of(t, tasks[t.ID], now).Failing)
+		})
+	perTask := func(name, help, typ string, value func(u tokenstore.TaskUse) (float64, bool)) {
+		metric(name, help, typ, func(t *tokenstore.Token) {
+			for _, u := range tasks[t.ID] {
+				if v, ok := value(u); ok {
+					fmt.Fprintf(b, "%s{%s,task=%q,program=%q,host=%q} %g\n", name, labels(t), promEscape(u.Task), u.Actor, promEscape(u.Host), v)
+				}
+			}
+		})
+	}
+	stamp := func(at time.Time) (float64, bool) { return float64(at.Unix()), !at.IsZero() }
+	perTask("mailtokens_task_last_login_success_timestamp_seconds", "When the task last logged in to its mail server (Unix time).", "gauge",
+		func(u tokenstore.TaskUse) (float64, bool) { return stamp(u.LastOK) })
+	perTask("mailtokens_task_last_login_failure_timestamp_seconds", "When a login of the task last failed (Unix time).", "gauge",
+		func(u tokenstore.TaskUse) (float64, bool) { return stamp(u.LastFailure) })
+	perTask("mailtokens_task_login_failures_total", "Failed logins of the task since it first used the token.", "counter",
+		func(u tokenstore.TaskUse) (float64, bool) { return float64(u.Failures), true })
+	perTask("mailtokens_task_last_report_timestamp_seconds", "When the task's worker last reported (Unix time); a task that stops reporting is silent.", "gauge",
+		func(u tokenstore.TaskUse) (float64, bool) { return stamp(u.LastSeen) })
 }
 
 func labels(t *tokenstore.Token) string {

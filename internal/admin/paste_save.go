@@ -13,7 +13,7 @@ import (
 func (s *Server) pasteSave(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
 	tok, errs := form.ReadPaste(r.PostForm).Token()
 	if len(errs) > 0 {
-		s.render(w, r, http.StatusBadRequest, "paste", sess, "Paste tokens for "+t.Name, pastePage{Token: s.row(t), Errors: errs})
+		s.render(w, r, http.StatusBadRequest, "paste", sess, "Paste tokens for "+t.Name, pastePage{Token: s.row(r.Context(), t), Errors: errs})
 		return
 	}
 	s.saveGrant(w, r, sess, t, tokenstore.GrantPasted, tok, "/")

@@ -20,5 +20,5 @@ type pastePage struct {
 // /tokens/{id}/paste) — the manual route for providers without a sign-in
 // flow this utility can drive.
 func (s *Server) pasteShow(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
-	s.render(w, r, http.StatusOK, "paste", sess, "Paste tokens for "+t.Name, pastePage{Token: s.row(t)})
+	s.render(w, r, http.StatusOK, "paste", sess, "Paste tokens for "+t.Name, pastePage{Token: s.row(r.Context(), t)})
 }

@@ -36,7 +36,7 @@ var funcs = template.FuncMap{
 		if t.IsZero() {
 			return "—"
 		}
-		return t.Local().Format("2006-01-02 15:04")
+		return t.Local().Format("2006-01-02 15:04 MST")
 	},
 	"date": func(t time.Time) string {
 		if t.IsZero() {
@@ -45,6 +45,11 @@ var funcs = template.FuncMap{
 		return t.Format(time.DateOnly)
 	},
 	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// zone names the server's time zone, in which every time is shown.
+	"zone": func() string {
+		name, offset := time.Now().Zone()
+		return fmt.Sprintf("%s (UTC%+03d:%02d)", name, offset/3600, abs(offset%3600)/60)
+	},
 	"join": strings.Join,
 	"list": func(s ...string) []string { return s },
 	// label is what the forms call a field, by the identifier problems
@@ -135,3 +140,5 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 func seeOther(w http.ResponseWriter, r *http.Request, target string) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
+
+func abs(n int) int { return max(n, -n) }

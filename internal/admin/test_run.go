@@ -21,7 +21,7 @@ func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *accounts.
 	}
 	f := form.ReadConnTest(r.PostForm)
 	host, port, errs := f.Check()
-	page := testPage{Token: s.row(t), Form: f, Errors: errs}
+	page := testPage{Token: s.row(r.Context(), t), Form: f, Errors: errs}
 	if len(errs) > 0 {
 		s.render(w, r, http.StatusBadRequest, "test", sess, "Test "+t.Name, page)
 		return
@@ -32,6 +32,6 @@ func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *accounts.
 		Server: mailserver.Server{Protocol: f.Protocol, Host: host, Port: port, Security: f.Security}, User: f.User})
 	s.log.Info("token tested", "token", t.Name, "protocol", f.Protocol, "server", f.Server, "ok", res.OK)
 	page.Result = &res
-	page.Token = s.row(t)
+	page.Token = s.row(r.Context(), t)
 	s.render(w, r, http.StatusOK, "test", sess, "Test "+t.Name, page)
 }

@@ -25,5 +25,5 @@ func (s *Server) testShow(w http.ResponseWriter, r *http.Request, sess *accounts
 		s.notFound(w, r)
 		return
 	}
-	s.render(w, r, http.StatusOK, "test", sess, "Test "+t.Name, testPage{Token: s.row(t), Form: form.DefaultConnTest(string(t.Type), t.Email)})
+	s.render(w, r, http.StatusOK, "test", sess, "Test "+t.Name, testPage{Token: s.row(r.Context(), t), Form: form.DefaultConnTest(string(t.Type), t.Email)})
 }

@@ -19,5 +19,5 @@ func (s *Server) tokenDeleteConfirm(w http.ResponseWriter, r *http.Request, sess
 	if err != nil {
 		s.log.Error("read tasks", "token", t.Name, "err", err)
 	}
-	s.render(w, r, http.StatusOK, "delete", sess, "Delete "+t.Name+"?", deletePage{Token: s.row(t), Tasks: tasks})
+	s.render(w, r, http.StatusOK, "delete", sess, "Delete "+t.Name+"?", deletePage{Token: s.row(r.Context(), t), Tasks: tasks})
 }

@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 
 	"mailtokens/internal/admin/accounts"
 )
@@ -18,16 +20,22 @@ func (s *Server) tokenList(w http.ResponseWriter, r *http.Request, sess *account
 		s.renderError(w, r, http.StatusInternalServerError, "The tokens could not be read: "+err.Error())
 		return
 	}
+	tasks, err := s.store.AllTasks(r.Context())
+	if err != nil {
+		s.log.Error("read tasks", "err", err)
+	}
 	page := listPage{}
 	var origins []string
 	seen := map[string]bool{}
 	for _, t := range tokens {
-		row := s.row(t)
+		row := s.rowOf(t, tasks[t.ID])
 		page.Tokens = append(page.Tokens, row)
 		if row.AuthOrigin != "" && !seen[row.AuthOrigin] {
 			seen[row.AuthOrigin] = true
 			origins = append(origins, row.AuthOrigin)
 		}
 	}
+	// Tokens that need someone first, then by name (List's order).
+	slices.SortStableFunc(page.Tokens, func(a, b tokenRow) int { return cmp.Compare(b.Health.Level, a.Health.Level) })
 	s.render(w, r, http.StatusOK, "list", sess, "Access Tokens for 3rd Party Email Services", page, origins...)
 }

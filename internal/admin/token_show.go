@@ -11,7 +11,6 @@ import (
 type showPage struct {
 	tokenRow
 	Events     []tokenstore.Event
-	Tasks      []tokenstore.TaskUse
 	Scopes     []string // what a sign-in asks for (offline_access included)
 	Endpoints  endpointsView
 	CanDevice  bool
@@ -29,15 +28,10 @@ func (s *Server) tokenShow(w http.ResponseWriter, r *http.Request, sess *account
 	if err != nil {
 		s.log.Error("read events", "token", t.Name, "err", err)
 	}
-	tasks, err := s.store.Tasks(r.Context(), t.Name)
-	if err != nil {
-		s.log.Error("read tasks", "token", t.Name, "err", err)
-	}
 	e := t.Endpoints()
 	page := showPage{
-		tokenRow:   s.row(t),
+		tokenRow:   s.row(r.Context(), t),
 		Events:     events,
-		Tasks:      tasks,
 		Scopes:     t.Scopes(),
 		Endpoints:  endpointsView{e.Auth, e.Token, e.Device, e.Revoke},
 		CanDevice:  e.Device != "",

@@ -34,10 +34,43 @@ type tokenJSON struct {
 	AccessExpiresAt *time.Time `json:"access_expires_at,omitempty"`
 	HasRefreshToken bool       `json:"has_refresh_token"`
 	RefreshIssuedAt *time.Time `json:"refresh_issued_at,omitempty"`
-	LastError       string     `json:"last_error,omitempty"`
+	LastError       *errorJSON `json:"last_error,omitempty"`
 	UpdatedAt       time.Time  `json:"updated_at"`
 	LastUsedAt      *time.Time `json:"last_used_at,omitempty"`
 	LastUsedBy      string     `json:"last_used_by,omitempty"`
+	FailingTasks    int        `json:"failing_tasks"`
+	Tasks           []taskJSON `json:"tasks"`
+}
+
+// errorJSON is the last error as stored: what it was and who must act.
+type errorJSON struct {
+	Op         string    `json:"op"`   // refresh, sign-in
+	Code       string    `json:"code"` // OAuth2 error code, or http, timeout, network
+	Text       string    `json:"text,omitempty"`
+	HTTPStatus int       `json:"http_status,omitempty"`
+	Kind       string    `json:"kind,omitempty"` // temporary, reauthorize, misconfigured
+	Explained  string    `json:"explained,omitempty"`
+	At         time.Time `json:"at"`
+}
+
+// taskJSON is a task file using the token and how its logins go.
+type taskJSON struct {
+	Task          string     `json:"task"`
+	Program       string     `json:"program"`
+	Host          string     `json:"host"`
+	PID           int        `json:"pid,omitempty"`
+	Server        string     `json:"server,omitempty"`
+	User          string     `json:"user,omitempty"`
+	State         string     `json:"state"` // starting, ok, failing, silent, stopped
+	StateText     string     `json:"state_text"`
+	StartedAt     *time.Time `json:"started_at,omitempty"`
+	StoppedAt     *time.Time `json:"stopped_at,omitempty"`
+	LastSeenAt    *time.Time `json:"last_seen_at,omitempty"`
+	LastSuccessAt *time.Time `json:"last_success_at,omitempty"`
+	LastFailureAt *time.Time `json:"last_failure_at,omitempty"`
+	FailingSince  *time.Time `json:"failing_since,omitempty"`
+	Failures      int64      `json:"failures"`
+	LastReply     string     `json:"last_reply,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -48,8 +81,8 @@ func optTime(t time.Time) *time.Time {
 	return &u
 }
 
-func toJSON(t *tokenstore.Token, now time.Time) tokenJSON {
-	h := health.Of(t, now)
+func toJSON(t *tokenstore.Token, tasks []tokenstore.TaskUse, now time.Time) tokenJSON {
+	h := health.Of(t, tasks, now)
 	j := tokenJSON{
 		Name: t.Name, Type: string(t.Type), Email: t.Email, Tenant: t.Tenant, ClientID: t.ClientID,
 		HasClientSecret: t.HasClientSecret, Scope: t.Scope, AuthURL: t.AuthURL, TokenURL: t.TokenURL,
@@ -64,8 +97,17 @@ func toJSON(t *tokenstore.Token, now time.Time) tokenJSON {
 	if !t.SecretExpiresOn.IsZero() {
 		j.SecretExpiresOn = t.SecretExpiresOn.Format(time.DateOnly)
 	}
-	if !t.LastError.IsZero() {
-		j.LastError = t.LastError.Code + ": " + t.LastError.Text
+	if e := t.LastError; !e.IsZero() {
+		j.LastError = &errorJSON{Op: e.Op, Code: e.Code, Text: e.Text, HTTPStatus: e.HTTPStatus, Kind: e.Kind.Code(),
+			Explained: t.Explain(), At: e.At.UTC()}
+	}
+	j.FailingTasks, j.Tasks = h.Failing, []taskJSON{}
+	for _, r := range h.Tasks {
+		j.Tasks = append(j.Tasks, taskJSON{Task: r.Task, Program: string(r.Actor), Host: r.Host, PID: r.PID,
+			Server: r.Server, User: r.User, State: string(r.State), StateText: r.Words,
+			StartedAt: optTime(r.StartedAt), StoppedAt: optTime(r.StoppedAt), LastSeenAt: optTime(r.LastSeen),
+			LastSuccessAt: optTime(r.LastOK), LastFailureAt: optTime(r.LastFailure), FailingSince: optTime(r.FailingSince),
+			Failures: r.Failures, LastReply: r.LastReply})
 	}
 	return j
 }
@@ -85,11 +127,15 @@ func runTokenList(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	tasks, err := store.AllTasks(env.Ctx)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	if *asJSON {
 		out := []tokenJSON{}
 		for _, t := range tokens {
-			out = append(out, toJSON(t, now))
+			out = append(out, toJSON(t, tasks[t.ID], now))
 		}
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
@@ -103,14 +149,14 @@ func runTokenList(env *Env, args []string) error {
 	fmt.Fprintln(tw, "NAME\tTYPE\tEMAIL\tSTATUS\tACCESS TOKEN EXPIRES\tLAST USED")
 	warned := false
 	for _, t := range tokens {
-		h := health.Of(t, now)
+		h := health.Of(t, tasks[t.ID], now)
 		name := t.Name
 		if t.Default {
 			name += " (default)"
 		}
 		expires := "—"
 		if t.HasAccessToken {
-			expires = t.Expiry.Local().Format("2006-01-02 15:04")
+			expires = t.Expiry.Local().Format("2006-01-02 15:04 MST")
 		}
 		used := "never"
 		if !t.LastUsedAt.IsZero() {

@@ -28,6 +28,10 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 	if err != nil {
 		return err
 	}
+	tasks, err := store.Tasks(env.Ctx, t.Name)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	if asJSON {
 		type eventJSON struct {
@@ -40,7 +44,7 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 		out := struct {
 			tokenJSON
 			Events []eventJSON `json:"events"`
-		}{tokenJSON: toJSON(t, now)}
+		}{tokenJSON: toJSON(t, tasks, now)}
 		for _, e := range events {
 			out.Events = append(out.Events, eventJSON{e.At.UTC(), string(e.Actor), string(e.Kind), e.Code, e.Text})
 		}
@@ -48,7 +52,7 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	h := health.Of(t, now)
+	h := health.Of(t, tasks, now)
 	w := env.Stdout
 	line := func(k, v string) {
 		if v != "" {
@@ -77,7 +81,7 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 		line("Warning", warn)
 	}
 	if t.HasAccessToken {
-		line("Access token expires", t.Expiry.Local().Format(time.DateTime)+" ("+health.When(t.Expiry, now)+")")
+		line("Access token expires", t.Expiry.Local().Format("2006-01-02 15:04:05 MST")+" ("+health.When(t.Expiry, now)+")")
 	}
 	line("Refresh token", map[bool]string{true: "stored", false: "none"}[t.HasRefreshToken])
 	line("Obtained by", string(t.Grant))
@@ -87,6 +91,12 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 	if t.Default {
 		line("Default", "yes")
 	}
+	if len(h.Tasks) > 0 {
+		fmt.Fprintln(w, "\nTask files using it:")
+		for _, r := range h.Tasks {
+			fmt.Fprintf(w, "  %s (%s on %s): %s\n", r.Task, r.Actor, r.Host, r.Words)
+		}
+	}
 	if len(events) > 0 {
 		fmt.Fprintln(w, "\nEvents:")
 		for _, e := range events {
@@ -94,7 +104,7 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 			if e.Code != "" && !strings.Contains(e.Text, e.Code) {
 				code = " [" + e.Code + "]"
 			}
-			fmt.Fprintf(w, "  %s  %-20s %-12s%s %s\n", e.At.Local().Format(time.DateTime), e.Kind, e.Actor, code, e.Text)
+			fmt.Fprintf(w, "  %s  %-20s %-12s%s %s\n", e.At.Local().Format("2006-01-02 15:04:05 MST"), e.Kind, e.Actor, code, e.Text)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ package health
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"mailtokens/internal/provider"
@@ -16,11 +17,12 @@ import (
 // Level is how worried to be.
 type Level int
 
-// The levels, from calm to alarming.
+// The levels. Their order is the list's: tokens that need someone first.
 const (
-	Idle    Level = iota // not in use: not yet authorized, revoked
+	Off     Level = iota // revoked: switched off on purpose
 	OK                   // working
-	Warning              // working, but something will break or is flaky
+	Idle                 // not yet authorized: waits for Get Email Token
+	Warning              // working, but flaky (refresh failing while the token lasts)
 	Problem              // not working until someone acts
 )
 
@@ -33,16 +35,23 @@ func (l Level) Class() string {
 		return "warn"
 	case Problem:
 		return "bad"
+	case Off:
+		return "off"
 	}
 	return "idle"
 }
 
-// Report is the judgement on one token.
+// Report is the judgement on one token: both sides of its health, the
+// provider's (can an access token be had?) and the mail servers' (do they
+// accept it?).
 type Report struct {
-	Status   string // short words: "valid", "refresh failing", …
-	Level    Level
-	Detail   string   // one sentence: why, and what to do
-	Warnings []string // things that will break
+	Status   string // short words: "valid", "refresh failing", "mail server refuses it", …
+	Level    Level  // follows the status only; warnings have their own marker
+	Detail   string // why, and what to do
+	Warnings []string
+	Tasks    []TaskReport // the task files using the token, newest report first
+	// Failing is how many tasks' logins fail now.
+	Failing int
 }
 
 // Thresholds for warnings.
@@ -56,15 +65,75 @@ const (
 	secretExpiryWarn  = 30 * 24 * time.Hour
 )
 
-// Of judges t at now.
-func Of(t *tokenstore.Token, now time.Time) Report {
+// Of judges t, used by tasks, at now.
+func Of(t *tokenstore.Token, tasks []tokenstore.TaskUse, now time.Time) Report {
+	r := providerSide(t, now)
+	for _, u := range tasks {
+		tr := Task(u, now)
+		r.Tasks = append(r.Tasks, tr)
+		if tr.State == TaskFailing {
+			r.Failing++
+		}
+	}
+	if r.Failing > 0 && (t.Status == tokenstore.StatusValid || t.Status == tokenstore.StatusRefreshFailing) {
+		r.mailSide(t, now)
+	}
+	for _, tr := range r.Tasks {
+		if tr.State == TaskSilent && t.Status != tokenstore.StatusRevoked {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s task %s on %s has not reported since %s: is its worker running?",
+				tr.Actor, tr.Task, tr.Host, At(tr.LastSeen, now)))
+		}
+	}
+	return r
+}
+
+// mailSide turns a report on a token the provider serves into one on a
+// token the mail servers refuse, naming the first failing task's server,
+// mailbox and reply.
+func (r *Report) mailSide(t *tokenstore.Token, now time.Time) {
+	var first TaskReport
+	since := now
+	for _, tr := range r.Tasks {
+		if tr.State != TaskFailing {
+			continue
+		}
+		if first.Task == "" {
+			first = tr
+		}
+		if tr.FailingSince.Before(since) {
+			since = tr.FailingSince
+		}
+	}
+	tasks := "1 task"
+	if r.Failing > 1 {
+		tasks = fmt.Sprintf("%d tasks", r.Failing)
+	}
+	side := "valid at " + t.Type.Label()
+	if t.Status == tokenstore.StatusRefreshFailing {
+		side = "still valid at " + t.Type.Label() + " (refresh failing)"
+	}
+	r.Status = "mail server refuses it"
+	r.Level = Problem
+	r.Detail = fmt.Sprintf("%s, but %s fails for %s: %s (%s failing since %s). %s",
+		upper(side), first.Server, first.User, first.LastReply, tasks, At(since, now), tokenstore.MailSideAdvice)
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// providerSide judges the provider side of t at now.
+func providerSide(t *tokenstore.Token, now time.Time) Report {
 	var r Report
 	switch t.Status {
 	case tokenstore.StatusNew:
 		r = Report{Status: "not yet authorized", Level: Idle,
 			Detail: "Click Get Email Token to sign in with the mailbox account."}
 	case tokenstore.StatusRevoked:
-		r = Report{Status: "revoked", Level: Idle,
+		r = Report{Status: "revoked", Level: Off,
 			Detail: "Revoked by an admin. Click Get Email Token to authorize it again."}
 	case tokenstore.StatusNeedsAuthorization:
 		r = Report{Status: "needs authorization", Level: Problem, Detail: t.Explain()}
@@ -93,9 +162,6 @@ func Of(t *tokenstore.Token, now time.Time) Report {
 		case time.Duration(days)*24*time.Hour <= secretExpiryWarn:
 			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expires %s (%s): create a new one before then and save it here.", inDays(days), on))
 		}
-	}
-	if len(r.Warnings) > 0 && r.Level == OK {
-		r.Level = Warning
 	}
 	return r
 }
@@ -191,4 +257,17 @@ func When(t, now time.Time) string {
 		return "in " + s
 	}
 	return s + " ago"
+}
+
+// At is when t was, for people: "10:02 UTC" today, "2026-12-05 10:02 UTC"
+// on other days, in the server's time zone, which it always names.
+func At(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	t = t.Local()
+	if y, m, d := t.Date(); y == now.Local().Year() && m == now.Local().Month() && d == now.Local().Day() {
+		return t.Format("15:04 MST")
+	}
+	return t.Format("2006-01-02 15:04 MST")
 }

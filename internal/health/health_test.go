@@ -11,6 +11,9 @@ import (
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
+// Times are shown in the server's zone; the tests' server is in UTC.
+func init() { time.Local = time.UTC }
+
 func TestOf(t *testing.T) {
 	day := 24 * time.Hour
 	tests := []struct {
@@ -35,15 +38,15 @@ func TestOf(t *testing.T) {
 			"refresh failing", Warning, "Next attempt in 1 min", ""},
 		{"refresh failing, expired", tokenstore.Token{Status: tokenstore.StatusRefreshFailing, Expiry: now.Add(-5 * time.Minute),
 			LastError: tokenstore.ErrorInfo{Code: "network", Text: "timeout"}}, "refresh failing", Problem, "retried", ""},
-		{"revoked", tokenstore.Token{Status: tokenstore.StatusRevoked}, "revoked", Idle, "authorize it again", ""},
+		{"revoked", tokenstore.Token{Status: tokenstore.StatusRevoked}, "revoked", Off, "authorize it again", ""},
 		{"microsoft idle 61 days", tokenstore.Token{Status: tokenstore.StatusValid, Settings: tokenstore.Settings{Config: provider.Config{Type: provider.Microsoft}},
 			HasRefreshToken: true, RefreshIssuedAt: now.Add(-70 * day), RefreshUsedAt: now.Add(-61 * day)},
-			"valid · refreshed on next use", Warning, "", "not been used for 61 days"},
+			"valid · refreshed on next use", OK, "", "not been used for 61 days"},
 		{"google testing", tokenstore.Token{Status: tokenstore.StatusValid, Settings: tokenstore.Settings{Config: provider.Config{Type: provider.Google}},
 			Expiry: now.Add(time.Hour), HasRefreshToken: true, RefreshExpiresAt: now.Add(2 * day)},
-			"valid · expires in 1 h", Warning, "", "In production"},
+			"valid · expires in 1 h", OK, "", "In production"},
 		{"secret expiring", tokenstore.Token{Status: tokenstore.StatusValid, Expiry: now.Add(time.Hour), HasRefreshToken: true,
-			Settings: tokenstore.Settings{SecretExpiresOn: now.Add(20 * day)}}, "valid · expires in 1 h", Warning, "", "client secret expires in 20 days"},
+			Settings: tokenstore.Settings{SecretExpiresOn: now.Add(20 * day)}}, "valid · expires in 1 h", OK, "", "client secret expires in 20 days"},
 		{"secret expired", tokenstore.Token{Status: tokenstore.StatusNew, Settings: tokenstore.Settings{SecretExpiresOn: now.Add(-day)}},
 			"not yet authorized", Idle, "", "expired on 2026-11-21"},
 		{"secret far away", tokenstore.Token{Status: tokenstore.StatusValid, Expiry: now.Add(time.Hour), HasRefreshToken: true,
@@ -51,7 +54,7 @@ func TestOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Of(&tt.tok, now)
+			r := Of(&tt.tok, nil, now)
 			if r.Status != tt.status || r.Level != tt.level {
 				t.Fatalf("got %q level %v, want %q level %v", r.Status, r.Level, tt.status, tt.level)
 			}
@@ -100,9 +103,52 @@ func TestSecretExpiryCountsCalendarDays(t *testing.T) {
 		{time.Date(2026, 12, 11, 0, 1, 0, 0, time.UTC), "expired on 2026-12-10"},
 	} {
 		tok := &tokenstore.Token{Status: tokenstore.StatusNew, Settings: tokenstore.Settings{SecretExpiresOn: expires}}
-		h := Of(tok, c.now)
+		h := Of(tok, nil, c.now)
 		if len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], c.want) {
 			t.Errorf("at %s: %q, want %q", c.now, h.Warnings, c.want)
 		}
+	}
+}
+
+// The mail side: a task whose logins fail turns a token the provider
+// serves into a problem that names the server, the mailbox and the reply;
+// a task without reports is silent; a stopped one is neither.
+func TestMailSide(t *testing.T) {
+	tok := &tokenstore.Token{Status: tokenstore.StatusValid, Expiry: now.Add(2 * time.Hour), HasRefreshToken: true,
+		Settings: tokenstore.Settings{Config: provider.Config{Type: provider.Microsoft}}}
+	ok := tokenstore.TaskUse{Actor: tokenstore.ActorEvmail, Task: "/etc/mailtokens/in.properties", Host: "app1",
+		PollEvery: time.Minute, LastSeen: now.Add(-time.Minute), LastOK: now.Add(-time.Minute)}
+	failing := tokenstore.TaskUse{Actor: tokenstore.ActorBatchmail, Task: "/etc/mailtokens/out.properties", Host: "app1",
+		Server: "SMTP smtp.office365.com:587", User: "support@contoso.com", PollEvery: 5 * time.Second,
+		LastSeen: now.Add(-10 * time.Second), LastFailure: now.Add(-10 * time.Second), FailingSince: now.Add(-20 * time.Minute),
+		LastReply: "535 5.7.3 Authentication unsuccessful"}
+	silent := ok
+	silent.Task, silent.LastSeen = "/etc/mailtokens/quiet.properties", now.Add(-SilentAfter(time.Minute)-time.Second)
+	stopped := silent
+	stopped.Task, stopped.StoppedAt = "/etc/mailtokens/stopped.properties", silent.LastSeen
+
+	r := Of(tok, []tokenstore.TaskUse{ok, stopped}, now)
+	if r.Level != OK || r.Failing != 0 || len(r.Warnings) != 0 || r.Tasks[0].State != TaskOK || r.Tasks[1].State != TaskStopped {
+		t.Fatalf("healthy tasks: %+v", r)
+	}
+	r = Of(tok, []tokenstore.TaskUse{ok, failing, silent}, now)
+	if r.Level != Problem || r.Status != "mail server refuses it" || r.Failing != 1 {
+		t.Fatalf("a failing task: %q level %v failing %d", r.Status, r.Level, r.Failing)
+	}
+	for _, want := range []string{"Valid at Microsoft", "SMTP smtp.office365.com:587", "support@contoso.com",
+		"535 5.7.3 Authentication unsuccessful", "1 task failing since 11:40 UTC", "Full Access"} {
+		if !strings.Contains(r.Detail, want) {
+			t.Errorf("detail %q lacks %q", r.Detail, want)
+		}
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "quiet.properties") || r.Tasks[2].State != TaskSilent {
+		t.Fatalf("silent task: warnings %q, state %s", r.Warnings, r.Tasks[2].State)
+	}
+	// Needing authorization is the provider side's problem; the mail side
+	// does not hide it.
+	parked := *tok
+	parked.Status = tokenstore.StatusNeedsAuthorization
+	if r := Of(&parked, []tokenstore.TaskUse{failing}, now); r.Status != "needs authorization" {
+		t.Fatalf("needs authorization with a failing task: %q", r.Status)
 	}
 }

@@ -40,7 +40,8 @@ func tlsConfig(s mailserver.Server) *tls.Config {
 type Tokens interface {
 	Token(ctx context.Context) (tokenstore.Access, error)
 	Rejected(ctx context.Context, rejected secret.Secret) (tokenstore.Access, error)
-	MarkUsed(ctx context.Context, detail string) error
+	// LoggedIn hears how each login with a token went.
+	LoggedIn(ctx context.Context, l tokenstore.Login) error
 }
 
 // Auth is how to log in.
@@ -130,9 +131,7 @@ func login(ctx context.Context, s mailserver.Server, a Auth, opt Options, attemp
 	}
 	err = attempt(acc.Token)
 	if !isRejection(err) {
-		if err == nil {
-			markUsed(ctx, s, a, opt)
-		}
+		reportLogin(ctx, s, a, opt, err)
 		return err
 	}
 	fresh, rerr := a.Tokens.Rejected(ctx, acc.Token)
@@ -140,18 +139,20 @@ func login(ctx context.Context, s mailserver.Server, a Auth, opt Options, attemp
 	if errors.As(rerr, &refused) {
 		opt.log().Warn("server rejected the access token again; not refreshing it, the problem is on the mail side",
 			"protocol", s.Protocol, "server", s.Addr(), "user", a.User, "reply", replyOf(err))
-		return afterRefresh(err, rerr)
+		err = afterRefresh(err, rerr)
+		reportLogin(ctx, s, a, opt, err)
+		return err
 	}
 	if rerr != nil {
 		return tokenError(s, a, rerr)
 	}
 	opt.log().Warn("server rejected the access token; refreshed it, trying once more",
 		"protocol", s.Protocol, "server", s.Addr(), "user", a.User, "reply", replyOf(err))
-	if err = attempt(fresh.Token); err == nil {
-		markUsed(ctx, s, a, opt)
-		return nil
+	if err = attempt(fresh.Token); err != nil {
+		err = afterRefresh(err, nil)
 	}
-	return afterRefresh(err, nil)
+	reportLogin(ctx, s, a, opt, err)
+	return err
 }
 
 // afterRefresh marks a refusal as coming after the token was refreshed for
@@ -167,9 +168,21 @@ func afterRefresh(err, reason error) error {
 	return err
 }
 
-func markUsed(ctx context.Context, s mailserver.Server, a Auth, opt Options) {
-	detail := fmt.Sprintf("%s %s at %s", s.Protocol, a.User, s.Addr())
-	if err := a.Tokens.MarkUsed(ctx, detail); err != nil {
-		opt.log().Warn("could not record the token's use", "err", err)
+// reportLogin tells the token's source how a login went (err nil: it
+// succeeded): the mail side of the token's health. A login cut short by
+// our own shutdown says nothing about the server and is not reported.
+func reportLogin(ctx context.Context, s mailserver.Server, a Auth, opt Options, err error) {
+	if err != nil && ctx.Err() != nil {
+		return
+	}
+	l := tokenstore.Login{Server: fmt.Sprintf("%s %s", s.Protocol, s.Addr()), User: a.User}
+	if err != nil {
+		l.Failed, l.Reply = true, replyOf(err)
+		if l.Reply == "" {
+			l.Reply = err.Error()
+		}
+	}
+	if err := a.Tokens.LoggedIn(context.WithoutCancel(ctx), l); err != nil {
+		opt.log().Warn("could not record how the login went", "err", err)
 	}
 }

@@ -30,7 +30,7 @@ func run(env *cmdline.Env, args []string) error {
 	if err != nil {
 		return worker.StartupError(env, err)
 	}
-	task, err := worker.Setup(ctx, worker.Config{Actor: tokenstore.ActorEvmail, TaskPath: env.Conf,
+	task, err := worker.Setup(ctx, worker.Config{Actor: tokenstore.ActorEvmail, TaskPath: env.Conf, PollEvery: cfg.PollInterval,
 		Task: cfg.Worker, Stderr: env.Stderr})
 	if err != nil {
 		return worker.StartupError(env, err)

@@ -56,7 +56,7 @@ func runSend(env *cmdline.Env, args []string) error {
 	}
 	defer unlock()
 	spool.cleanTmp(time.Now().Add(-staleTmp))
-	task, err := worker.Setup(ctx, worker.Config{Actor: tokenstore.ActorBatchmail, TaskPath: env.Conf,
+	task, err := worker.Setup(ctx, worker.Config{Actor: tokenstore.ActorBatchmail, TaskPath: env.Conf, PollEvery: cfg.PollInterval,
 		Task: cfg.Worker, Stderr: env.Stderr})
 	if err != nil {
 		return worker.StartupError(env, err)

@@ -137,7 +137,10 @@ func (e *RefusedError) Error() string {
 
 // Advice: the mail side must be fixed; the token itself is fine.
 func (e *RefusedError) Advice() (string, advice.Kind) {
-	return "The mail server refuses a token the provider just issued, so the token is not the problem: " +
-		"check the mailbox user (a shared mailbox needs Full Access for the token's account), " +
-		"that IMAP, POP or SMTP AUTH is enabled for the mailbox, and the app's permissions.", advice.Misconfigured
+	return "The mail server refuses a token the provider just issued, so the token is not the problem: " + MailSideAdvice, advice.Misconfigured
 }
+
+// MailSideAdvice is what to check when the provider issues access tokens
+// and a mail server refuses them.
+const MailSideAdvice = "check the task's mailbox user (a shared mailbox needs Full Access for the token's account), " +
+	"that IMAP, POP or SMTP AUTH is enabled for the mailbox, and the app's permissions."

@@ -465,13 +465,13 @@ func TestRevokeFailureChangesNothing(t *testing.T) {
 	}
 }
 
-func TestMarkUsedIsThrottled(t *testing.T) {
+func TestLastUsedIsThrottled(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	w.authorized(t, "ms", provider.Microsoft)
 	src := w.store.Source("ms", ActorEvmail)
 	for range 5 {
-		if err := src.MarkUsed(ctx, "imap support@contoso.example"); err != nil {
+		if err := src.LoggedIn(ctx, Login{Server: "IMAP imap.contoso.example:993", User: "support@contoso.example"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -490,24 +490,24 @@ func TestMarkUsedIsThrottled(t *testing.T) {
 		t.Fatalf("used events %d, last used %v by %s", countUsed(), got.LastUsedAt, got.LastUsedBy)
 	}
 	w.age(2 * time.Minute)
-	src.MarkUsed(ctx, "")
+	src.LoggedIn(ctx, Login{})
 	got, _ = w.store.Get(ctx, "ms")
 	if countUsed() != 1 || !got.LastUsedAt.Equal(w.Clock.Now().Truncate(time.Millisecond)) {
 		t.Fatal("last used not updated after a minute, or an extra event")
 	}
 	// Another process of the same actor does not add an event within the hour.
 	other := w.open(t)
-	other.Source("ms", ActorEvmail).MarkUsed(ctx, "")
+	other.Source("ms", ActorEvmail).LoggedIn(ctx, Login{})
 	if countUsed() != 1 {
 		t.Fatal("second process logged a second use within the hour")
 	}
 	w.age(time.Hour)
-	src.MarkUsed(ctx, "")
+	src.LoggedIn(ctx, Login{})
 	if countUsed() != 2 {
 		t.Fatal("no new use event after an hour")
 	}
 	// A different actor is recorded as such.
-	w.store.Source("ms", ActorBatchmail).MarkUsed(ctx, "")
+	w.store.Source("ms", ActorBatchmail).LoggedIn(ctx, Login{})
 	got, _ = w.store.Get(ctx, "ms")
 	if got.LastUsedBy != ActorBatchmail || countUsed() != 3 {
 		t.Fatalf("last used by %s", got.LastUsedBy)

@@ -57,6 +57,7 @@ type Source struct {
 	store *Store
 	name  string // "" = the default token
 	actor Actor
+	task  string // the task file whose logins these are; "" for others (the Test button)
 }
 
 // Source returns the access-token source for name ("" for the default
@@ -96,11 +97,37 @@ func (src *Source) Refresh(ctx context.Context) (Access, error) {
 	return src.store.access(ctx, src.name, src.actor, refreshAlways, secret.Secret{})
 }
 
-// MarkUsed records that the actor used the token successfully (shown as
-// "last used"). Writes are throttled: the first use and then at most one
-// a minute per process, and one "used" event an hour per actor.
-func (src *Source) MarkUsed(ctx context.Context, detail string) error {
-	return src.store.markUsed(ctx, src.name, src.actor, detail)
+// ForTask is the source for a worker running task (the task file's
+// absolute path, as given to [Store.StartTask]): its logins are recorded
+// in the task's row.
+func (src *Source) ForTask(task string) *Source {
+	c := *src
+	c.task = task
+	return &c
+}
+
+// LoggedIn records how a login with the token went. A success is the
+// token's "last used" (written at most once a minute per process, with one
+// "used" event an hour per actor); for a task's source, every outcome also
+// goes to the task's row (see [Store.StartTask]).
+func (src *Source) LoggedIn(ctx context.Context, l Login) error {
+	var err error
+	if !l.Failed {
+		err = src.store.markUsed(ctx, src.name, src.actor, fmt.Sprintf("%s at %s", l.User, l.Server))
+	}
+	if src.task != "" {
+		err = errors.Join(err, src.store.loggedIn(ctx, src.name, src.actor, src.task, l))
+	}
+	return err
+}
+
+// Alive records that a task's worker is running, at most once a minute;
+// a no-op for a source that is not a task's.
+func (src *Source) Alive(ctx context.Context) error {
+	if src.task == "" {
+		return nil
+	}
+	return src.store.alive(ctx, src.name, src.actor, src.task)
 }
 
 type refreshMode int

@@ -47,7 +47,8 @@ type Store struct {
 
 	nameLocks sync.Map // lower-case name -> chan struct{}: one refresh per name per process
 	useMu     sync.Mutex
-	useSeen   map[string]useMark // throttles "used" writes
+	useSeen   map[string]useMark  // throttles "used" writes
+	taskSeen  map[string]*taskMark // throttles task rows' writes
 }
 
 // Open opens (creating and migrating if needed) the database at opt.Path
@@ -65,7 +66,8 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 // New is the token store in an open database; opt's Path and keys are not
 // used. Closing the store leaves db open.
 func New(db *database.DB, opt Options) *Store {
-	s := &Store{db: db, now: opt.Now, client: opt.HTTPClient, useSeen: make(map[string]useMark)}
+	s := &Store{db: db, now: opt.Now, client: opt.HTTPClient, useSeen: make(map[string]useMark),
+		taskSeen: make(map[string]*taskMark)}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -2,7 +2,9 @@ package tokenstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"os"
 	"time"
 
@@ -30,23 +32,198 @@ type TaskUse struct {
 	LastReply    string    // the server's reply to the last failed login
 }
 
-// RecordTask notes at a worker's start that its task file uses the named
+// TaskStart is what a worker says of its task file when it starts.
+type TaskStart struct {
+	Actor     Actor  // the program
+	Task      string // the task file's absolute path
+	Server    string // the mail server, e.g. "IMAP outlook.office365.com:993"
+	User      string // the mailbox it logs in to
+	PollEvery time.Duration
+}
+
+// StartTask records at a worker's start that its task file uses the named
 // token (the default token when name is empty), so the admin utility can
-// name the task files a deletion would break.
-func (s *Store) RecordTask(ctx context.Context, name string, actor Actor, task string) error {
-	t, err := s.ref(ctx, s.db, name)
-	if err != nil {
-		return err
-	}
+// name the task files a change would break and show how each task's
+// logins go. The same task file (same program and host) is dropped from
+// the tokens it used before: it points elsewhere now.
+func (s *Store) StartTask(ctx context.Context, name string, ts TaskStart) error {
 	host, _ := os.Hostname()
-	_, err = s.db.ExecContext(ctx, `INSERT INTO token_tasks (token_id, actor, task, host, last_seen_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (token_id, actor, task, host) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
-		t.ID, string(actor), task, host, database.Millis(s.now()))
+	now := database.Millis(s.now())
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		t, err := s.ref(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM token_tasks WHERE actor = ? AND task = ? AND host = ? AND token_id <> ?`,
+			string(ts.Actor), ts.Task, host, t.ID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO token_tasks (token_id, actor, task, host, pid, server, mail_user, poll_every,
+			started_at, stopped_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+			ON CONFLICT (token_id, actor, task, host) DO UPDATE SET pid = excluded.pid, server = excluded.server,
+			mail_user = excluded.mail_user, poll_every = excluded.poll_every, started_at = excluded.started_at,
+			stopped_at = 0, last_seen_at = excluded.last_seen_at`,
+			t.ID, string(ts.Actor), ts.Task, host, os.Getpid(), ts.Server, ts.User, ts.PollEvery.Milliseconds(), now, now)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("record task %s for token %q: %w", task, t.Name, err)
+		return fmt.Errorf("record task %s for token %q: %w", ts.Task, name, err)
+	}
+	s.forgetTask(name, ts.Actor, ts.Task)
+	return nil
+}
+
+// StopTask records that the worker running a task stopped as asked.
+func (s *Store) StopTask(ctx context.Context, name string, actor Actor, task string) error {
+	host, _ := os.Hostname()
+	now := database.Millis(s.now())
+	_, err := s.db.ExecContext(ctx, `UPDATE token_tasks SET stopped_at = ?, last_seen_at = ?
+		WHERE token_id = (SELECT id FROM tokens WHERE name = ?) AND actor = ? AND task = ? AND host = ?`,
+		now, now, name, string(actor), task, host)
+	if err != nil {
+		return fmt.Errorf("record the stop of task %s: %w", task, err)
 	}
 	return nil
 }
+
+// Login is how one login to a mail server with a token went, as a worker
+// reports it.
+type Login struct {
+	Server string // e.g. "IMAP outlook.office365.com:993"
+	User   string // the mailbox
+	// Failed: the server refused the login, or could not be reached or
+	// talked to; Reply says how.
+	Failed bool
+	Reply  string // the server's reply, or what went wrong
+}
+
+// taskMark is what this process last wrote of a task's logins, to keep
+// writes down to state changes and one a minute.
+type taskMark struct {
+	written time.Time
+	failed  bool   // the outcome last written
+	reply   string // the reply last written
+	pending int64  // failures not yet counted in the row
+}
+
+// taskWriteEvery is the least time between two writes of a task's row
+// while nothing changes (a new outcome or reply is written at once).
+const taskWriteEvery = time.Minute
+
+func taskKey(name string, actor Actor, task string) string {
+	return strings.ToLower(name) + "\x00" + string(actor) + "\x00" + task
+}
+
+func (s *Store) forgetTask(name string, actor Actor, task string) {
+	s.useMu.Lock()
+	delete(s.taskSeen, taskKey(name, actor, task))
+	s.useMu.Unlock()
+}
+
+// loggedIn records a login's outcome in the task's row: throttled, but a
+// change of outcome or of the server's reply is written at once. Every
+// failure is counted.
+func (s *Store) loggedIn(ctx context.Context, name string, actor Actor, task string, l Login) error {
+	now := s.now()
+	key := taskKey(name, actor, task)
+	s.useMu.Lock()
+	m, seen := s.taskSeen[key]
+	if m == nil {
+		m = &taskMark{}
+		s.taskSeen[key] = m
+	}
+	if l.Failed {
+		m.pending++
+	}
+	l.Reply = capText(l.Reply)
+	write := !seen || m.failed != l.Failed || (l.Failed && m.reply != l.Reply) || now.Sub(m.written) >= taskWriteEvery
+	var pending int64
+	if write {
+		pending, m.pending = m.pending, 0
+		m.written, m.failed, m.reply = now, l.Failed, l.Reply
+	}
+	s.useMu.Unlock()
+	if !write {
+		return nil
+	}
+	nowMs := database.Millis(now)
+	query := `UPDATE token_tasks SET last_seen_at = ?, last_ok_at = ?, failing_since = 0, failures = failures + ?,
+		server = ?, mail_user = ?, stopped_at = 0`
+	args := []any{nowMs, nowMs, pending, l.Server, l.User}
+	if l.Failed {
+		query = `UPDATE token_tasks SET last_seen_at = ?, last_fail_at = ?,
+			failing_since = CASE WHEN failing_since = 0 THEN ? ELSE failing_since END, failures = failures + ?,
+			last_reply = ?, server = ?, mail_user = ?, stopped_at = 0`
+		args = []any{nowMs, nowMs, nowMs, pending, l.Reply, l.Server, l.User}
+	}
+	host, _ := os.Hostname()
+	_, err := s.db.ExecContext(ctx, query+` WHERE token_id = (SELECT id FROM tokens WHERE name = ?) AND actor = ?
+		AND task = ? AND host = ?`, append(args, name, string(actor), task, host)...)
+	if err != nil {
+		s.useMu.Lock()
+		m.pending += pending
+		m.written = time.Time{}
+		s.useMu.Unlock()
+		return fmt.Errorf("record the login of task %s: %w", task, err)
+	}
+	return nil
+}
+
+// alive records that the task's worker is running, at most once a
+// minute: a task that sends nothing logs in to nothing.
+func (s *Store) alive(ctx context.Context, name string, actor Actor, task string) error {
+	now := s.now()
+	key := taskKey(name, actor, task)
+	s.useMu.Lock()
+	m, seen := s.taskSeen[key]
+	if !seen {
+		m = &taskMark{}
+		s.taskSeen[key] = m
+	}
+	write := now.Sub(m.written) >= taskWriteEvery
+	if write {
+		m.written = now
+	}
+	s.useMu.Unlock()
+	if !write {
+		return nil
+	}
+	host, _ := os.Hostname()
+	_, err := s.db.ExecContext(ctx, `UPDATE token_tasks SET last_seen_at = ?, stopped_at = 0
+		WHERE token_id = (SELECT id FROM tokens WHERE name = ?) AND actor = ? AND task = ? AND host = ?`,
+		database.Millis(now), name, string(actor), task, host)
+	if err != nil {
+		return fmt.Errorf("record that task %s is running: %w", task, err)
+	}
+	return nil
+}
+
+// AllTasks lists the tasks of every token, by token id, most recent first.
+func (s *Store) AllTasks(ctx context.Context) (map[int64][]TaskUse, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT token_id, `+taskColumns+` FROM token_tasks ORDER BY last_seen_at DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("tasks of all tokens: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]TaskUse{}
+	for rows.Next() {
+		var id int64
+		u, err := scanTask(prefixed{rows, &id})
+		if err != nil {
+			return nil, fmt.Errorf("tasks of all tokens: %w", err)
+		}
+		out[id] = append(out[id], u)
+	}
+	return out, rows.Err()
+}
+
+// prefixed scans a leading column into id, then the rest as r would.
+type prefixed struct {
+	r  rowScanner
+	id *int64
+}
+
+func (p prefixed) Scan(dest ...any) error { return p.r.Scan(append([]any{p.id}, dest...)...) }
 
 // Tasks lists the task files known to use the named token, most recent first.
 func (s *Store) Tasks(ctx context.Context, name string) ([]TaskUse, error) {

@@ -31,12 +31,45 @@ type Task struct {
 	Auth   mailconn.Auth
 	// TokenName is the token the task uses ("" = the default token).
 	TokenName string
+
+	actor    tokenstore.Actor
+	path     string             // the task file's absolute path
+	stopBeat context.CancelFunc // ends the heartbeat
+	beatDone chan struct{}
 }
 
-// Close releases the store.
+// Close records that the task stopped, and releases the store.
 func (t *Task) Close() {
-	if t.Store != nil {
-		t.Store.Close()
+	if t.Store == nil {
+		return
+	}
+	t.stopBeat()
+	<-t.beatDone
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.Store.StopTask(ctx, t.TokenName, t.actor, t.path); err != nil {
+		t.Log.Warn("could not record the task's stop", "err", err)
+	}
+	t.Store.Close()
+}
+
+// heartbeatEvery is how often a running task tells the store it is alive,
+// so the admin utility can tell a quiet task from a dead one.
+const heartbeatEvery = time.Minute
+
+func (t *Task) heartbeat(ctx context.Context, src *tokenstore.Source) {
+	defer close(t.beatDone)
+	tick := time.NewTicker(heartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := src.Alive(ctx); err != nil && ctx.Err() == nil {
+				t.Log.Warn("could not record that the task is running", "err", err)
+			}
+		}
 	}
 }
 
@@ -45,7 +78,10 @@ type Config struct {
 	Actor    tokenstore.Actor // who uses the token, for its record
 	TaskPath string           // the task file
 	Task     taskconf.Worker
-	Stderr   io.Writer // where the log goes
+	// PollEvery is how often the task looks for work; with the heartbeat
+	// it tells how long a task may stay quiet before it counts as silent.
+	PollEvery time.Duration
+	Stderr    io.Writer // where the log goes
 }
 
 // Setup checks what can be checked before connecting: the token exists
@@ -84,11 +120,19 @@ func Setup(ctx context.Context, c Config) (*Task, error) {
 		return nil, err
 	}
 	t.TokenName = tok.Name
-	abs, _ := filepath.Abs(c.TaskPath)
-	if err := store.RecordTask(ctx, tok.Name, c.Actor, abs); err != nil {
+	t.actor = c.Actor
+	t.path, _ = filepath.Abs(c.TaskPath)
+	err = store.StartTask(ctx, tok.Name, tokenstore.TaskStart{Actor: c.Actor, Task: t.path,
+		Server: fmt.Sprintf("%s %s", t.Server.Protocol, t.Server.Addr()), User: login.User, PollEvery: c.PollEvery})
+	if err != nil {
 		t.Log.Warn("could not record the task's use of the token", "err", err)
 	}
-	t.Auth.Tokens = store.Source(tok.Name, c.Actor)
+	src := store.Source(tok.Name, c.Actor).ForTask(t.path)
+	t.Auth.Tokens = src
+	var beat context.Context
+	beat, t.stopBeat = context.WithCancel(context.WithoutCancel(ctx))
+	t.beatDone = make(chan struct{})
+	go t.heartbeat(beat, src)
 	t.Log.Info("using token", "token", tok.Name, "type", tok.Type, "user", login.User)
 	if tok.Status != tokenstore.StatusValid && tok.Status != tokenstore.StatusRefreshFailing {
 		na := &tokenstore.NeedsAuthorizationError{Name: tok.Name, Status: tok.Status}

@@ -1,0 +1,63 @@
+package health
+
+import (
+	"fmt"
+	"time"
+
+	"mailtokens/internal/tokenstore"
+)
+
+// TaskState is how a task's logins stand.
+type TaskState string
+
+// The states of a task.
+const (
+	TaskStarting TaskState = "starting" // running, no login reported yet
+	TaskOK       TaskState = "ok"       // its last login succeeded
+	TaskFailing  TaskState = "failing"  // its logins fail since FailingSince
+	TaskSilent   TaskState = "silent"   // no report for several poll intervals: is it running?
+	TaskStopped  TaskState = "stopped"  // stopped as asked
+)
+
+// TaskReport is the judgement on one task file using a token.
+type TaskReport struct {
+	tokenstore.TaskUse
+	State TaskState
+	Level Level
+	Words string // the state in a sentence
+}
+
+// heartbeat is how often a running worker reports even when it logs in to
+// nothing (internal/worker), and how long the store may hold back a
+// repeated report.
+const heartbeat = time.Minute
+
+// SilentAfter is how long a task may go without a report before it counts
+// as silent: three poll intervals, or three heartbeats when it polls more
+// often, and a minute for the store's throttled writes.
+func SilentAfter(pollEvery time.Duration) time.Duration {
+	return 3*max(pollEvery, heartbeat) + time.Minute
+}
+
+// Task judges one task at now.
+func Task(u tokenstore.TaskUse, now time.Time) TaskReport {
+	r := TaskReport{TaskUse: u}
+	switch {
+	case !u.StoppedAt.IsZero():
+		r.State, r.Level = TaskStopped, Off
+		r.Words = "stopped " + At(u.StoppedAt, now)
+	case now.Sub(u.LastSeen) > SilentAfter(u.PollEvery):
+		r.State, r.Level = TaskSilent, Warning
+		r.Words = fmt.Sprintf("silent: no report since %s (%s); is its worker running?", At(u.LastSeen, now), When(u.LastSeen, now))
+	case !u.FailingSince.IsZero():
+		r.State, r.Level = TaskFailing, Problem
+		r.Words = fmt.Sprintf("failing since %s: %s", At(u.FailingSince, now), u.LastReply)
+	case !u.LastOK.IsZero():
+		r.State, r.Level = TaskOK, OK
+		r.Words = "logging in · last login " + At(u.LastOK, now)
+	default:
+		r.State, r.Level = TaskStarting, Idle
+		r.Words = "started " + At(u.StartedAt, now) + "; no login yet"
+	}
+	return r
+}
