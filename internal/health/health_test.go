@@ -144,6 +144,17 @@ func TestMailSide(t *testing.T) {
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "quiet.properties") || r.Tasks[2].State != TaskSilent {
 		t.Fatalf("silent task: warnings %q, state %s", r.Warnings, r.Tasks[2].State)
 	}
+	// A task run with -once stops after each pass: its last failure counts
+	// for a day, then it is just stopped.
+	once := failing
+	once.StoppedAt = now.Add(-time.Hour)
+	if r := Task(once, now); r.State != TaskFailing || !strings.Contains(r.Words, "stopped") {
+		t.Fatalf("a -once task that failed an hour ago: %s %q", r.State, r.Words)
+	}
+	once.StoppedAt = now.Add(-stoppedFailingFor - time.Minute)
+	if r := Task(once, now); r.State != TaskStopped {
+		t.Fatalf("a -once task that failed a day ago: %s", r.State)
+	}
 	// Needing authorization is the provider side's problem; the mail side
 	// does not hide it.
 	parked := *tok

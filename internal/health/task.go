@@ -39,19 +39,33 @@ func SilentAfter(pollEvery time.Duration) time.Duration {
 	return 3*max(pollEvery, heartbeat) + time.Minute
 }
 
-// Task judges one task at now.
+// stoppedFailingFor is how long a stopped task whose last login failed
+// still counts as failing: a task run from cron with -once stops after
+// every pass, and its last pass's failure is news until the next.
+const stoppedFailingFor = 24 * time.Hour
+
+// Task judges one task at now. Its last login decides, while it is
+// running or stopped lately; a running task without reports is silent.
 func Task(u tokenstore.TaskUse, now time.Time) TaskReport {
 	r := TaskReport{TaskUse: u}
+	stopped := !u.StoppedAt.IsZero()
+	silent := !stopped && now.Sub(u.LastSeen) > SilentAfter(u.PollEvery)
 	switch {
-	case !u.StoppedAt.IsZero():
-		r.State, r.Level = TaskStopped, Off
-		r.Words = "stopped " + At(u.StoppedAt, now)
-	case now.Sub(u.LastSeen) > SilentAfter(u.PollEvery):
+	case silent:
 		r.State, r.Level = TaskSilent, Warning
 		r.Words = fmt.Sprintf("silent: no report since %s (%s); is its worker running?", At(u.LastSeen, now), When(u.LastSeen, now))
-	case !u.FailingSince.IsZero():
+	case !u.FailingSince.IsZero() && (!stopped || now.Sub(u.StoppedAt) < stoppedFailingFor):
 		r.State, r.Level = TaskFailing, Problem
 		r.Words = fmt.Sprintf("failing since %s: %s", At(u.FailingSince, now), u.LastReply)
+		if stopped {
+			r.Words += " (stopped " + At(u.StoppedAt, now) + ")"
+		}
+	case stopped:
+		r.State, r.Level = TaskStopped, Off
+		r.Words = "stopped " + At(u.StoppedAt, now)
+		if u.LastOK.After(u.LastFailure) {
+			r.Words += "; its last login succeeded " + At(u.LastOK, now)
+		}
 	case !u.LastOK.IsZero():
 		r.State, r.Level = TaskOK, OK
 		r.Words = "logging in · last login " + At(u.LastOK, now)
