@@ -54,8 +54,8 @@ type Server struct {
 	pages    *pages
 	handler  http.Handler
 	routes   []Route
-	pending  *pendingAuths // OAuth state of started sign-ins
-	devices  *deviceFlows  // device-code sign-ins in progress
+	pending  *oneUse[pendingAuth] // started sign-ins by OAuth2 state
+	devices  *deviceFlows         // device-code sign-ins in progress
 	flashes  *flashes
 	ctx      context.Context // ends with Close: background device polls stop
 	cancel   context.CancelFunc
@@ -90,7 +90,7 @@ func New(cfg Config, store *tokenstore.Store) (*Server, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		pages:    p,
-		pending:  newPendingAuths(),
+		pending:  newOneUse[pendingAuth](stateLifetime),
 		devices:  newDeviceFlows(),
 		flashes:  newFlashes(),
 		redirect: cfg.PublicURL + "/oauth2/callback",
