@@ -219,8 +219,8 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	gid := b.addToken(h.googleForm("gmail"))
 	b.getEmailToken(gid, h.World.GoogleUser)
 	g, _ := h.Store.Get(t.Context(), "gmail")
-	b.get(gid)
-	r = b.post(gid+"/revoke", nil)
+	b.get(gid + "/revoke")
+	r = b.confirm(gid + "/revoke")
 	if msg := flashOrErrors(b.get(r.location).body); !strings.Contains(msg, "revoked") {
 		t.Fatalf("revoke: %s", msg)
 	}
@@ -229,14 +229,12 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	}
 
 	// Delete: the confirmation names the task files using the token.
-	if err := h.Store.StartTask(t.Context(), "pasted", tokenstore.TaskStart{Actor: tokenstore.ActorEvmail, Task: "/etc/mailtokens/support-inbox.properties"}); err != nil {
-		t.Fatal(err)
-	}
+	h.useToken("pasted", tokenstore.ActorEvmail, "/etc/mailtokens/support-inbox.properties")
 	confirm := b.get(id + "/delete")
 	if !strings.Contains(confirm.body, "/etc/mailtokens/support-inbox.properties") {
 		t.Fatalf("delete page does not name the task file: %s", text(confirm.body))
 	}
-	if r := b.post(id+"/delete", nil); r.location != "/" {
+	if r := b.confirm(id + "/delete"); r.location != "/" {
 		t.Fatalf("delete: %d %q", r.status, r.location)
 	}
 	if _, err := h.Store.Get(t.Context(), "pasted"); err == nil {

@@ -19,6 +19,7 @@ import (
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/syncbuf"
+	"mailtokens/internal/tokenstore"
 )
 
 const (
@@ -229,6 +230,28 @@ func flashOrErrors(body string) string {
 // what a person reads.
 func text(body string) string {
 	return strings.Join(strings.Fields(tagRE.ReplaceAllString(body, " ")), " ")
+}
+
+// useToken records that a worker's task file uses the named token, as the
+// worker does when it starts.
+func (h *harness) useToken(name string, actor tokenstore.Actor, task string) {
+	h.t.Helper()
+	if err := h.Store.StartTask(context.Background(), name, tokenstore.TaskStart{Actor: actor, Task: task}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+var confirmRE = regexp.MustCompile(`name="confirm" value="([^"]+)"`)
+
+// confirm submits the confirmation form of the last page seen (a guarded
+// action's confirmation page) to path.
+func (b *browser) confirm(path string) response {
+	b.h.t.Helper()
+	m := confirmRE.FindStringSubmatch(b.last)
+	if m == nil {
+		b.h.t.Fatalf("no confirmation form on the page: %s", text(b.last))
+	}
+	return b.post(path, url.Values{"confirm": {m[1]}})
 }
 
 // storeExec changes the store behind the utility's back, for setting up

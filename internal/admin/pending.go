@@ -11,41 +11,51 @@ type pendingAuth struct {
 	tokenID  int64
 	verifier string
 	session  string // the CSRF token identifies the session that started it
-	expires  time.Time
 }
 
 // stateLifetime bounds how long a sign-in may take at the provider.
 const stateLifetime = 10 * time.Minute
 
-// pendingAuths maps OAuth2 state values to started sign-ins. A state is
-// used once: take removes it, whatever the outcome.
-type pendingAuths struct {
-	mu sync.Mutex
-	m  map[string]pendingAuth
+// oneUse keeps what one request starts and a later one finishes (an OAuth2
+// state and its sign-in, a confirmation and its action) under a random
+// key. A key is good once: take removes it, whatever the outcome; and only
+// for the lifetime given. Kept in memory: a restart loses them, and the
+// admin starts again.
+type oneUse[T any] struct {
+	lifetime time.Duration
+	mu       sync.Mutex
+	m        map[string]oneUseEntry[T]
 }
 
-func newPendingAuths() *pendingAuths { return &pendingAuths{m: map[string]pendingAuth{}} }
+type oneUseEntry[T any] struct {
+	v       T
+	expires time.Time
+}
 
-func (p *pendingAuths) put(state string, a pendingAuth, now time.Time) {
+func newOneUse[T any](lifetime time.Duration) *oneUse[T] {
+	return &oneUse[T]{lifetime: lifetime, m: map[string]oneUseEntry[T]{}}
+}
+
+func (p *oneUse[T]) put(key string, v T, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for k, v := range p.m {
-		if now.After(v.expires) {
+	for k, e := range p.m {
+		if now.After(e.expires) {
 			delete(p.m, k)
 		}
 	}
-	p.m[state] = a
+	p.m[key] = oneUseEntry[T]{v, now.Add(p.lifetime)}
 }
 
-// take returns and forgets the sign-in for state; ok is false for an
-// unknown, used or expired state.
-func (p *pendingAuths) take(state string, now time.Time) (pendingAuth, bool) {
+// take returns and forgets what key holds; ok is false for an unknown,
+// used or expired key.
+func (p *oneUse[T]) take(key string, now time.Time) (v T, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, ok := p.m[state]
-	delete(p.m, state)
-	if !ok || now.After(a.expires) {
-		return pendingAuth{}, false
+	e, ok := p.m[key]
+	delete(p.m, key)
+	if !ok || now.After(e.expires) {
+		return v, false
 	}
-	return a, true
+	return e.v, true
 }

@@ -54,8 +54,9 @@ type Server struct {
 	pages    *pages
 	handler  http.Handler
 	routes   []Route
-	pending  *pendingAuths // OAuth state of started sign-ins
-	devices  *deviceFlows  // device-code sign-ins in progress
+	pending  *oneUse[pendingAuth]  // started sign-ins by OAuth2 state
+	devices  *deviceFlows          // device-code sign-ins in progress
+	confirms *oneUse[confirmation] // guarded actions' confirmations by key
 	flashes  *flashes
 	ctx      context.Context // ends with Close: background device polls stop
 	cancel   context.CancelFunc
@@ -90,8 +91,9 @@ func New(cfg Config, store *tokenstore.Store) (*Server, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		pages:    p,
-		pending:  newPendingAuths(),
+		pending:  newOneUse[pendingAuth](stateLifetime),
 		devices:  newDeviceFlows(),
+		confirms: newOneUse[confirmation](confirmLifetime),
 		flashes:  newFlashes(),
 		redirect: cfg.PublicURL + "/oauth2/callback",
 	}
@@ -155,6 +157,7 @@ func (s *Server) buildRoutes() http.Handler {
 	private("GET /tokens/{id}/test", s.withToken(s.testShow))
 	private("POST /tokens/{id}/test", s.withToken(s.testRun))
 	private("POST /tokens/{id}/default", s.withToken(s.tokenDefault))
+	private("GET /tokens/{id}/revoke", s.withToken(s.tokenRevokeConfirm))
 	private("POST /tokens/{id}/revoke", s.withToken(s.tokenRevoke))
 	private("GET /tokens/{id}/delete", s.withToken(s.tokenDeleteConfirm))
 	private("POST /tokens/{id}/delete", s.withToken(s.tokenDelete))

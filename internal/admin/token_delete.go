@@ -7,9 +7,12 @@ import (
 	"mailtokens/internal/tokenstore"
 )
 
-// tokenDelete deletes the token (POST /tokens/{id}/delete). Its event log
-// stays.
+// tokenDelete deletes the token (POST /tokens/{id}/delete) once confirmed
+// (see askFirst). Its event log stays.
 func (s *Server) tokenDelete(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token) {
+	if !s.confirmed(w, r, sess, t, deleteGuard(t)) {
+		return
+	}
 	if err := s.store.Delete(r.Context(), t.Name, actor(sess)); err != nil {
 		s.flashBad(sess, "Deleting "+t.Name+" failed.", err.Error())
 		seeOther(w, r, tokenURL(t))

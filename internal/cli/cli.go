@@ -57,8 +57,8 @@ var Program = &cmdline.Program{
 		{Name: "token paste", Args: "NAME", Summary: "store a token response (JSON on stdin: access_token, refresh_token, expires_in)", Run: with(runTokenPaste)},
 		{Name: "token refresh", Args: "NAME", Summary: "refresh the access token now", Run: with(runTokenRefresh)},
 		{Name: "token test", Args: "NAME --imap|--pop3|--smtp HOST:PORT [--security SSL|STARTTLS|NONE] [--user U]", Summary: "log in to a mail server with the token", Run: with(runTokenTest)},
-		{Name: "token revoke", Args: "NAME", Summary: "revoke the token (at Google too) and forget it", Run: with(runTokenRevoke)},
-		{Name: "token delete", Args: "NAME", Summary: "delete the token", Run: with(runTokenDelete)},
+		{Name: "token revoke", Args: "NAME [--force]", Summary: "revoke the token (at Google too) and forget it; refused while task files use it, unless --force", Run: with(runTokenRevoke)},
+		{Name: "token delete", Args: "NAME [--force]", Summary: "delete the token; refused while task files use it, unless --force", Run: with(runTokenDelete)},
 	},
 }
 

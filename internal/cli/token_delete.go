@@ -8,8 +8,10 @@ import (
 )
 
 func runTokenDelete(env *Env, args []string) error {
-	return env.withToken(flag.NewFlagSet("token delete", flag.ContinueOnError), args, func(store *tokenstore.Store, name string) error {
-		tasks, err := store.Tasks(env.Ctx, name)
+	fs := flag.NewFlagSet("token delete", flag.ContinueOnError)
+	force := fs.Bool("force", false, "delete the token even though task files use it")
+	return env.withToken(fs, args, func(store *tokenstore.Store, name string) error {
+		tasks, err := refuseInUse(env, store, name, "delete", *force)
 		if err != nil {
 			return err
 		}
@@ -18,7 +20,7 @@ func runTokenDelete(env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "token %s deleted\n", name)
 		for _, t := range tasks {
-			fmt.Fprintf(env.Stdout, "warning: %s (%s on %s) used it and will fail until it names another token\n", t.Task, t.Actor, t.Host)
+			fmt.Fprintf(env.Stdout, "warning: %s used it and will fail until it names another token\n", t.Task)
 		}
 		return nil
 	})
