@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -37,6 +38,7 @@ type Env struct {
 
 	cfg *taskconf.Evadmin
 	log *slog.Logger
+	now func() time.Time // the store's clock; nil: the real one (tests move it)
 }
 
 // Program is evadmin's command line.
@@ -111,7 +113,7 @@ func (env *Env) openStore(create bool) (*tokenstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := tokenstore.Open(env.Ctx, tokenstore.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile, MustExist: !create})
+	st, err := tokenstore.Open(env.Ctx, tokenstore.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile, MustExist: !create, Now: env.now})
 	if err != nil {
 		return nil, err
 	}

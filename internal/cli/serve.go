@@ -15,6 +15,7 @@ import (
 
 	"mailtokens/internal/admin"
 	"mailtokens/internal/admin/accounts"
+	"mailtokens/internal/keepalive"
 	"mailtokens/internal/mailconn"
 )
 
@@ -88,6 +89,12 @@ func Serve(env *Env, ready func(addr string)) error {
 		fmt.Fprintf(env.Stderr, "\nNo admin account exists yet. Create the first one at\n\n    %s/setup?token=%s\n\n(the link works once), or run: evadmin admin passwd NAME\n\n",
 			cfg.PublicURL, acfg.SetupToken)
 	}
+	// Tokens no worker uses must not die of inactivity.
+	kept := make(chan struct{})
+	keepCtx, stopKeeping := context.WithCancel(env.Ctx)
+	defer func() { stopKeeping(); <-kept }()
+	go func() { defer close(kept); keepalive.Run(keepCtx, store, log) }()
+
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLS() {

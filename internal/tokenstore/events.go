@@ -24,6 +24,7 @@ const (
 	EventDeleted            EventKind = "deleted"
 	EventUsed               EventKind = "used"
 	EventDefaultSet         EventKind = "default_set"
+	EventKeptAlive          EventKind = "kept_alive" // refreshed by evadmin serve because no worker had for long
 )
 
 // Event is one entry in a token's log.
@@ -109,4 +110,13 @@ func (s *Store) Events(ctx context.Context, name string, limit int) ([]Event, er
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// Record adds an event to the named token's log.
+func (s *Store) Record(ctx context.Context, name string, actor Actor, kind EventKind, text string) error {
+	t, err := s.ref(ctx, s.db, name)
+	if err != nil {
+		return err
+	}
+	return addEvent(ctx, s.db, t.ID, t.Name, database.Millis(s.now()), actor, kind, "", text)
 }

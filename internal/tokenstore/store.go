@@ -82,6 +82,9 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Now is the store's clock (Options.Now).
+func (s *Store) Now() time.Time { return s.now() }
+
 // DB is the database the store lives in, which other stores share.
 func (s *Store) DB() *database.DB { return s.db }
 

@@ -50,6 +50,8 @@ const (
 	ActorCLI       Actor = "cli"
 	ActorEvmail    Actor = "evmail"
 	ActorBatchmail Actor = "batchmail"
+	// ActorServe is evadmin serve's own work (refreshing idle tokens).
+	ActorServe Actor = "evadmin serve"
 )
 
 // AdminUser is the actor for a named admin of the web utility.
