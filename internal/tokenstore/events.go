@@ -24,6 +24,8 @@ const (
 	EventDeleted            EventKind = "deleted"
 	EventUsed               EventKind = "used"
 	EventDefaultSet         EventKind = "default_set"
+	EventSignInFailed       EventKind = "sign_in_failed"    // Get Email Token or the device flow failed (signin.go)
+	EventAccountConfirmed   EventKind = "account_confirmed" // another account's access to the mailbox confirmed
 )
 
 // Event is one entry in a token's log.
