@@ -38,6 +38,12 @@ type tokenJSON struct {
 	UpdatedAt       time.Time  `json:"updated_at"`
 	LastUsedAt      *time.Time `json:"last_used_at,omitempty"`
 	LastUsedBy      string     `json:"last_used_by,omitempty"`
+	// Who last signed in for the token; the account an admin confirmed has
+	// access to the mailbox; whether the one is not the Email Address and
+	// not confirmed.
+	SignedInAs       string `json:"signed_in_as,omitempty"`
+	AccountConfirmed string `json:"account_confirmed,omitempty"`
+	AccountMismatch  bool   `json:"account_mismatch,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -57,6 +63,7 @@ func toJSON(t *tokenstore.Token, now time.Time) tokenJSON {
 		Detail: h.Detail, Warnings: h.Warnings, Grant: string(t.Grant), HasRefreshToken: t.HasRefreshToken,
 		UpdatedAt: t.UpdatedAt.UTC(), LastUsedBy: string(t.LastUsedBy),
 		RefreshIssuedAt: optTime(t.RefreshIssuedAt), LastUsedAt: optTime(t.LastUsedAt),
+		SignedInAs: t.SignedInAs, AccountConfirmed: t.AccountConfirmed, AccountMismatch: t.AccountMismatch(),
 	}
 	if t.HasAccessToken {
 		j.AccessExpiresAt = optTime(t.Expiry)
