@@ -36,6 +36,10 @@ func (s *Server) deviceShow(w http.ResponseWriter, r *http.Request, sess *accoun
 			t = fresh
 		}
 		s.flashOK(sess, "Token "+t.Name+" is valid until "+t.Expiry.Local().Format("2006-01-02 15:04")+".")
+		if t.AccountMismatch() {
+			seeOther(w, r, tokenURL(t)+"/account")
+			return
+		}
 		seeOther(w, r, "/")
 		return
 	}

@@ -20,6 +20,7 @@ func (s *Server) deviceStart(w http.ResponseWriter, r *http.Request, sess *accou
 	cfg := s.store.ProviderConfig(t, "")
 	da, err := cfg.StartDevice(r.Context())
 	if err != nil {
+		s.recordSignInFailure(r.Context(), t.Name, actor(sess), err)
 		s.flashBad(sess, "The device sign-in for "+t.Name+" could not start.", advice.Explain(err))
 		seeOther(w, r, tokenURL(t))
 		return

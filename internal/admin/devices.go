@@ -66,6 +66,9 @@ func (s *Server) poll(f *deviceFlow, cfg provider.Config, da *provider.DeviceAut
 			msg = "The code expired before the sign-in was finished. Start the device sign-in again."
 		}
 		s.log.Warn("device sign-in failed", "token", name, "err", err)
+		if s.ctx.Err() == nil { // not evadmin stopping
+			s.recordSignInFailure(ctx, name, who, err)
+		}
 		f.finish("failed", msg)
 		return
 	}

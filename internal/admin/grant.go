@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 
 	"mailtokens/internal/admin/accounts"
@@ -9,7 +10,9 @@ import (
 )
 
 // saveGrant stores a new authorization and reports it; it ends every way
-// of getting a token (redirect, device, paste, app-only).
+// of getting a token (redirect, device, paste, app-only). When someone
+// other than the token's Email Address signed in, it goes on to the page
+// that says so (account_show.go) instead of back.
 func (s *Server) saveGrant(w http.ResponseWriter, r *http.Request, sess *accounts.Session, t *tokenstore.Token,
 	grant tokenstore.Grant, tok *provider.Token, back string) {
 	saved, err := s.store.SaveGrant(r.Context(), t.Name, grant, tok, actor(sess))
@@ -26,5 +29,17 @@ func (s *Server) saveGrant(w http.ResponseWriter, r *http.Request, sess *account
 	} else {
 		s.flashOK(sess, msg)
 	}
+	if saved.AccountMismatch() {
+		back = tokenURL(saved) + "/account"
+	}
 	seeOther(w, r, back)
+}
+
+// recordSignInFailure records a failed Get Email Token or device sign-in
+// as the token's last error and an event; the page shows the failure
+// anyway, so a store error is only logged.
+func (s *Server) recordSignInFailure(ctx context.Context, name string, who tokenstore.Actor, cause error) {
+	if err := s.store.RecordSignInFailure(context.WithoutCancel(ctx), name, who, cause); err != nil {
+		s.log.Error("record failed sign-in", "token", name, "err", err)
+	}
 }

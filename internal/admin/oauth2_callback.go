@@ -37,13 +37,15 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg := s.store.ProviderConfig(t, s.redirect)
 	if code := q.Get("error"); code != "" {
-		why := advice.Explain(cfg.Refused(code, q.Get("error_description")))
+		refused := cfg.Refused(code, q.Get("error_description"))
 		s.log.Warn("sign-in refused by the provider", "token", t.Name, "error", code, "description", q.Get("error_description"))
-		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", why)
+		s.recordSignInFailure(r.Context(), t.Name, actor(sess), refused)
+		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", advice.Explain(refused))
 		seeOther(w, r, tokenURL(t))
 		return
 	}
 	if q.Get("code") == "" {
+		s.recordSignInFailure(r.Context(), t.Name, actor(sess), cfg.Refused("invalid_request", "The provider sent neither a code nor an error."))
 		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", "The provider sent neither a code nor an error.")
 		seeOther(w, r, tokenURL(t))
 		return
@@ -53,6 +55,7 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 	tok, err := cfg.Exchange(ctx, q.Get("code"), pa.verifier)
 	if err != nil {
 		s.log.Warn("code exchange failed", "token", t.Name, "err", err)
+		s.recordSignInFailure(r.Context(), t.Name, actor(sess), err)
 		s.flashBad(sess, "Get Email Token for "+t.Name+" failed.", advice.Explain(err))
 		seeOther(w, r, tokenURL(t))
 		return

@@ -153,6 +153,8 @@ func (s *Server) buildRoutes() http.Handler {
 	private("GET /tokens/{id}/paste", s.withToken(s.pasteShow))
 	private("POST /tokens/{id}/paste", s.withToken(s.pasteSave))
 	private("POST /tokens/{id}/apponly", s.withToken(s.appOnlyGet))
+	private("GET /tokens/{id}/account", s.withToken(s.accountShow))
+	private("POST /tokens/{id}/account", s.withToken(s.accountConfirm))
 	private("POST /tokens/{id}/refresh", s.withToken(s.tokenRefresh))
 	private("GET /tokens/{id}/test", s.withToken(s.testShow))
 	private("POST /tokens/{id}/test", s.withToken(s.testRun))

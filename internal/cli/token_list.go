@@ -40,6 +40,12 @@ type tokenJSON struct {
 	LastUsedBy      string     `json:"last_used_by,omitempty"`
 	FailingTasks    int        `json:"failing_tasks"`
 	Tasks           []taskJSON `json:"tasks"`
+	// Who last signed in for the token; the account an admin confirmed has
+	// access to the mailbox; whether the one is not the Email Address and
+	// not confirmed.
+	SignedInAs       string `json:"signed_in_as,omitempty"`
+	AccountConfirmed string `json:"account_confirmed,omitempty"`
+	AccountMismatch  bool   `json:"account_mismatch,omitempty"`
 }
 
 // errorJSON is the last error as stored: what it was and who must act.
@@ -90,6 +96,7 @@ func toJSON(t *tokenstore.Token, tasks []tokenstore.TaskUse, now time.Time) toke
 		Detail: h.Detail, Warnings: h.Warnings, Grant: string(t.Grant), HasRefreshToken: t.HasRefreshToken,
 		UpdatedAt: t.UpdatedAt.UTC(), LastUsedBy: string(t.LastUsedBy),
 		RefreshIssuedAt: optTime(t.RefreshIssuedAt), LastUsedAt: optTime(t.LastUsedAt),
+		SignedInAs: t.SignedInAs, AccountConfirmed: t.AccountConfirmed, AccountMismatch: t.AccountMismatch(),
 	}
 	if t.HasAccessToken {
 		j.AccessExpiresAt = optTime(t.Expiry)

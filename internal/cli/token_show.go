@@ -85,6 +85,7 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 	}
 	line("Refresh token", map[bool]string{true: "stored", false: "none"}[t.HasRefreshToken])
 	line("Obtained by", string(t.Grant))
+	line("Signed in as", signedInAs(t))
 	if !t.LastUsedAt.IsZero() {
 		line("Last used", health.When(t.LastUsedAt, now)+" by "+string(t.LastUsedBy))
 	}
@@ -108,4 +109,15 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 		}
 	}
 	return nil
+}
+
+// signedInAs says who signed in and whether that is the mailbox's account.
+func signedInAs(t *tokenstore.Token) string {
+	switch {
+	case t.AccountMismatch():
+		return t.SignedInAs + " (not " + t.Email + ": confirm in the web utility that it has access, or sign in again as " + t.Email + ")"
+	case t.AccountDiffers():
+		return t.SignedInAs + " (confirmed: has access to " + t.Email + ")"
+	}
+	return t.SignedInAs
 }

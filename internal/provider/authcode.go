@@ -48,11 +48,17 @@ func (c Config) StartAuth() (AuthRequest, error) {
 	return req, nil
 }
 
-// Exchange redeems the code the provider sent to the callback.
+// Exchange redeems the code the provider sent to the callback, and says
+// who signed in (Token.Account).
 func (c Config) Exchange(ctx context.Context, code, verifier string) (*Token, error) {
 	t, err := c.oauth2Config(c.Scopes()).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		return nil, c.wrap("exchange authorization code", err)
 	}
-	return c.fromOAuth2("exchange authorization code", t, "")
+	out, err := c.fromOAuth2("exchange authorization code", t, "")
+	if err != nil {
+		return nil, err
+	}
+	out.Account = c.accountOf(ctx, t)
+	return out, nil
 }

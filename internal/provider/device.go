@@ -72,5 +72,10 @@ func (c Config) PollDevice(ctx context.Context, d *DeviceAuth) (*Token, error) {
 	if err != nil {
 		return nil, c.wrap("device sign-in", err)
 	}
-	return c.fromOAuth2("device sign-in", t, "")
+	out, err := c.fromOAuth2("device sign-in", t, "")
+	if err != nil {
+		return nil, err
+	}
+	out.Account = c.accountOf(ctx, t)
+	return out, nil
 }

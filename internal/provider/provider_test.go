@@ -62,16 +62,16 @@ func TestScopes(t *testing.T) {
 		c    Config
 		want []string
 	}{
-		{"microsoft default adds offline_access", Config{Type: Microsoft},
-			[]string{MicrosoftIMAPScope, MicrosoftPOPScope, MicrosoftSMTPScope, OfflineAccess}},
+		{"microsoft default adds offline_access and the OpenID scopes", Config{Type: Microsoft},
+			[]string{MicrosoftIMAPScope, MicrosoftPOPScope, MicrosoftSMTPScope, OfflineAccess, "openid", "profile", "email"}},
 		{"microsoft admin scope", Config{Type: Microsoft, Scope: MicrosoftIMAPScope},
-			[]string{MicrosoftIMAPScope, OfflineAccess}},
-		{"microsoft offline_access never twice", Config{Type: Microsoft, Scope: "offline_access " + MicrosoftSMTPScope + " OFFLINE_ACCESS"},
-			[]string{OfflineAccess, MicrosoftSMTPScope}},
+			[]string{MicrosoftIMAPScope, OfflineAccess, "openid", "profile", "email"}},
+		{"microsoft offline_access and openid never twice", Config{Type: Microsoft, Scope: "offline_access openid " + MicrosoftSMTPScope + " OFFLINE_ACCESS"},
+			[]string{OfflineAccess, "openid", MicrosoftSMTPScope, "profile", "email"}},
 		{"commas and new lines", Config{Type: Microsoft, Scope: MicrosoftIMAPScope + ",\n" + MicrosoftSMTPScope},
-			[]string{MicrosoftIMAPScope, MicrosoftSMTPScope, OfflineAccess}},
-		{"google default", Config{Type: Google}, []string{GoogleMailScope}},
-		{"google no offline_access", Config{Type: Google, Scope: GoogleMailScope}, []string{GoogleMailScope}},
+			[]string{MicrosoftIMAPScope, MicrosoftSMTPScope, OfflineAccess, "openid", "profile", "email"}},
+		{"google default", Config{Type: Google}, []string{GoogleMailScope, "openid", "email"}},
+		{"google no offline_access", Config{Type: Google, Scope: GoogleMailScope}, []string{GoogleMailScope, "openid", "email"}},
 		{"generic as typed", Config{Type: Generic, Scope: "mail.read mail.send"}, []string{"mail.read", "mail.send"}},
 		{"generic empty", Config{Type: Generic}, nil},
 	}
@@ -98,8 +98,8 @@ func TestAppOnlyScopes(t *testing.T) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("AppOnlyScopes(%q) = %q, want %q", tt.c.Scope, got, tt.want)
 		}
-		if slices.Contains(got, OfflineAccess) {
-			t.Errorf("offline_access must never go with client credentials")
+		if slices.Contains(got, OfflineAccess) || slices.Contains(got, "openid") {
+			t.Errorf("offline_access and openid must never go with client credentials")
 		}
 	}
 }
@@ -138,7 +138,7 @@ func TestStartAuth(t *testing.T) {
 	for k, want := range map[string]string{
 		"client_id": "cid", "redirect_uri": c.RedirectURL, "response_type": "code", "state": r1.State,
 		"code_challenge_method": "S256", "access_type": "offline", "prompt": "consent",
-		"scope": GoogleMailScope, "login_hint": "a@example.com",
+		"scope": GoogleMailScope + " openid email", "login_hint": "a@example.com",
 	} {
 		if q.Get(k) != want {
 			t.Errorf("%s = %q, want %q", k, q.Get(k), want)

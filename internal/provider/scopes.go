@@ -63,17 +63,33 @@ func splitScope(s string) []string {
 	})
 }
 
+// The OpenID scopes added to sign-ins at Microsoft and Google, so that the
+// answer's ID token says who signed in (account.go). Microsoft sets
+// preferred_username with profile and email with email; Google sets email
+// with email.
+var (
+	microsoftOpenIDScopes = []string{"openid", "profile", "email"}
+	googleOpenIDScopes    = []string{"openid", "email"}
+)
+
 // Scopes returns the scopes to request for delegated (user) access: the
 // admin's list (or the type's default) with offline_access added for
-// Microsoft, because without it no refresh token comes back. Duplicates are
-// dropped, so offline_access never appears twice.
+// Microsoft, because without it no refresh token comes back, and the
+// OpenID scopes for Microsoft and Google. Microsoft allows those beside one
+// resource's scopes and leaves them out of the granted scope; refreshes
+// send no scope and keep the grant's. Duplicates are dropped, so
+// offline_access never appears twice. Other providers get the scopes as
+// typed: add openid there to learn who signed in.
 func (c Config) Scopes() []string {
 	scopes := splitScope(c.Scope)
 	if len(scopes) == 0 {
 		scopes = DefaultScopes(c.Type)
 	}
-	if c.Type == Microsoft {
-		scopes = append(scopes, OfflineAccess)
+	switch c.Type {
+	case Microsoft:
+		scopes = append(append(scopes, OfflineAccess), microsoftOpenIDScopes...)
+	case Google:
+		scopes = append(scopes, googleOpenIDScopes...)
 	}
 	return dedupe(scopes)
 }

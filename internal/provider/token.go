@@ -20,6 +20,10 @@ type Token struct {
 	// RefreshExpiresIn is the refresh token's lifetime when the provider
 	// states one: Google does for apps in "Testing" (7 days). 0 = unknown.
 	RefreshExpiresIn time.Duration
+	// Account is who signed in, from the ID token or the userinfo
+	// endpoint (account.go); set by Exchange and PollDevice, "" when
+	// unknown. Never a reason for a sign-in to fail.
+	Account string
 }
 
 // fromOAuth2 converts x/oauth2's token, checked as a pasted one is (op

@@ -24,7 +24,9 @@ const (
 	EventDeleted            EventKind = "deleted"
 	EventUsed               EventKind = "used"
 	EventDefaultSet         EventKind = "default_set"
-	EventKeptAlive          EventKind = "kept_alive" // refreshed by evadmin serve because no worker had for long
+	EventKeptAlive          EventKind = "kept_alive"        // refreshed by evadmin serve because no worker had for long
+	EventSignInFailed       EventKind = "sign_in_failed"    // Get Email Token or the device flow failed (signin.go)
+	EventAccountConfirmed   EventKind = "account_confirmed" // another account's access to the mailbox confirmed
 )
 
 // Event is one entry in a token's log.

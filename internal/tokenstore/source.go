@@ -430,11 +430,8 @@ func (s *Store) recordFailure(ctx context.Context, t *Token, actor Actor, mode r
 		}
 		pe = &provider.Error{Op: "refresh", Provider: t.Type, Kind: kind, Err: cause}
 	}
-	code, text := recordedCode(pe, cause), pe.Description
-	if pe.Code == "" && pe.Err != nil {
-		text = pe.Err.Error()
-	}
-	text = capText(text)
+	info := recorded(pe, cause, OpRefresh)
+	code, text := info.Code, info.Text
 	nowMs := database.Millis(now)
 	var result error
 	var access Access
@@ -559,17 +556,26 @@ func (s *Store) markUsed(ctx context.Context, name string, actor Actor, detail s
 	return nil
 }
 
-// recordedCode is what to store as the code of pe: the provider's OAuth2
-// error code, or what kind of failure had none.
-func recordedCode(pe *provider.Error, cause error) string {
-	var ne net.Error
-	switch {
-	case pe.Code != "":
-		return pe.Code
-	case pe.HTTPStatus != 0:
-		return ErrorHTTP
-	case errors.Is(cause, context.DeadlineExceeded) || errors.As(cause, &ne) && ne.Timeout():
-		return ErrorTimeout
+// recorded is what is kept of pe, a failure of op: the provider's OAuth2
+// error code and description, or — for an answer without a code and for
+// no answer — what kind of failure it was and the cause's text; capped.
+func recorded(pe *provider.Error, cause error, op string) ErrorInfo {
+	info := ErrorInfo{Code: pe.Code, Text: pe.Description, Kind: pe.Kind, HTTPStatus: pe.HTTPStatus, Op: op}
+	if pe.Code == "" {
+		info.Text = pe.Error()
+		if pe.Err != nil {
+			info.Text = pe.Err.Error()
+		}
+		var ne net.Error
+		switch {
+		case pe.HTTPStatus != 0:
+			info.Code = ErrorHTTP
+		case errors.Is(cause, context.DeadlineExceeded) || errors.As(cause, &ne) && ne.Timeout():
+			info.Code = ErrorTimeout
+		default:
+			info.Code = ErrorNetwork
+		}
 	}
-	return ErrorNetwork
+	info.Text = capText(info.Text)
+	return info
 }

@@ -283,7 +283,9 @@ func (s *Store) SetDefault(ctx context.Context, name string, actor Actor) error 
 }
 
 // SaveGrant stores what an authorization returned (Get Email Token, device
-// sign-in, app-only token, or pasted tokens) and makes the token valid.
+// sign-in, app-only token, or pasted tokens) and makes the token valid. It
+// records who signed in (tok.Account; "" for app-only and pasted tokens)
+// and clears the last error, a failed sign-in's included.
 // Without a new refresh token, an existing one is kept for the interactive
 // grants (Google sends none when it does not show the consent screen) and
 // dropped for the others. A new grant ends a rejection episode (see
@@ -309,11 +311,13 @@ func (s *Store) SaveGrant(ctx context.Context, name string, grant Grant, tok *pr
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET grant_kind = ?, access_token = ?, refresh_token = ?,
 			access_expires_at = ?, access_issued_at = ?, granted_scope = ?, authorized_at = ?, refresh_issued_at = ?,
 			refresh_used_at = 0, status = 'valid', last_error_code = '', last_error_text = '', last_error_at = 0,
+			last_error_kind = '', last_error_status = 0, last_error_op = '', signed_in_as = ?,
 			refresh_failures = 0, next_refresh_at = 0, refresh_expires_at = ?, rejection_refresh_at = 0,
 			generation = generation + 1, updated_at = ? WHERE id = ?`,
 			string(grant), s.db.Seal(tok.AccessToken.Reveal(), columnAD(t.ID, "access_token")),
 			s.db.Seal(rt.Reveal(), columnAD(t.ID, "refresh_token")),
-			database.Millis(expiryOf(now, tok)), nowMs, tok.Scope, nowMs, database.Millis(rtIssued), database.Millis(rtExpires), nowMs, t.ID)
+			database.Millis(expiryOf(now, tok)), nowMs, tok.Scope, nowMs, database.Millis(rtIssued), tok.Account,
+			database.Millis(rtExpires), nowMs, t.ID)
 		if err != nil {
 			return err
 		}
@@ -323,6 +327,9 @@ func (s *Store) SaveGrant(ctx context.Context, name string, grant Grant, tok *pr
 		}
 		if rt.IsZero() {
 			text += "; no refresh token"
+		}
+		if tok.Account != "" {
+			text += "; signed in as " + tok.Account
 		}
 		return addEvent(ctx, tx, t.ID, t.Name, nowMs, actor, EventAuthorized, "", text)
 	})

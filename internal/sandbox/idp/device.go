@@ -282,7 +282,9 @@ func (s *Server) msPollDeviceLocked(a *app, f url.Values) (any, *oauthError) {
 	if g.offline {
 		rt = s.issueRefreshTokenLocked(g)
 	}
-	return newMSTokenResponse(at, g.ms.granted(), rt), nil
+	resp := newMSTokenResponse(at, g.ms.granted(), rt)
+	resp.IDToken = s.idTokenLocked(g)
+	return resp, nil
 }
 
 // googlePollDeviceLocked is the Google device_code grant, with Google's own

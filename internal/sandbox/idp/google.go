@@ -206,6 +206,7 @@ type googleTokenResponse struct {
 	RefreshTokenExpiresIn int64  `json:"refresh_token_expires_in,omitempty"`
 	Scope                 string `json:"scope"`
 	TokenType             string `json:"token_type"`
+	IDToken               string `json:"id_token,omitempty"` // with openid, refreshes too (idtoken.go)
 }
 
 func (s *Server) newGoogleTokenResponse(at *accessToken, rt *refreshToken, includeRefresh bool) googleTokenResponse {
@@ -214,6 +215,7 @@ func (s *Server) newGoogleTokenResponse(at *accessToken, rt *refreshToken, inclu
 		ExpiresIn:   expiresIn(at),
 		Scope:       at.scope,
 		TokenType:   "Bearer",
+		IDToken:     s.idTokenLocked(at.grant),
 	}
 	if rt != nil && includeRefresh {
 		resp.RefreshToken = rt.value

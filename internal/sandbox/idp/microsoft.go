@@ -330,6 +330,7 @@ type msTokenResponse struct {
 	ExtExpiresIn int64  `json:"ext_expires_in"`
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"` // with openid (idtoken.go)
 }
 
 func newMSTokenResponse(at *accessToken, scope string, rt *refreshToken) msTokenResponse {
@@ -515,7 +516,9 @@ func (s *Server) msRedeemCodeLocked(tp msTenantPath, a *app, f url.Values) (any,
 	if g.offline {
 		rt = s.issueRefreshTokenLocked(g)
 	}
-	return newMSTokenResponse(at, g.ms.granted(), rt), nil
+	resp := newMSTokenResponse(at, g.ms.granted(), rt)
+	resp.IDToken = s.idTokenLocked(g)
+	return resp, nil
 }
 
 // msRefreshLocked is the refresh_token grant. The checks mirror the reasons
@@ -582,7 +585,9 @@ func (s *Server) msRefreshLocked(tp msTenantPath, a *app, f url.Values) (any, *o
 	} else {
 		rt.lastUsed = now
 	}
-	return newMSTokenResponse(at, ms.granted(), next), nil
+	resp := newMSTokenResponse(at, ms.granted(), next)
+	resp.IDToken = s.idTokenLocked(g)
+	return resp, nil
 }
 
 // msClientCredentialsLocked is the client_credentials grant: an app-only

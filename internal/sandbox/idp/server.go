@@ -152,6 +152,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /google/token", s.handleGoogleToken)
 	m.HandleFunc("POST /google/revoke", s.handleGoogleRevoke)
 	m.HandleFunc("POST /google/device/code", s.handleGoogleDeviceCode)
+	m.HandleFunc("GET /google/.well-known/openid-configuration", s.handleGoogleDiscovery)
+	m.HandleFunc("GET /google/v1/userinfo", s.handleGoogleUserinfo)
 
 	m.HandleFunc("GET /devicelogin", s.handleDeviceLogin)
 	m.HandleFunc("POST /devicelogin", s.handleDeviceLoginSubmit)

@@ -35,6 +35,7 @@ type state struct {
 	refreshInactivity time.Duration
 	signInFrequency   time.Duration
 	deviceInterval    int
+	minimalIDTokens   bool // ID tokens without the account (SetMinimalIDTokens)
 
 	faults        []*Fault
 	refreshes     []RefreshRecord
