@@ -25,11 +25,24 @@ import (
 // show --json` and /metrics name the task, the server and its reply, while
 // the provider side stays valid and a rightly configured task keeps
 // sending.
+//
+// Against the sandbox's Exchange-like SMTP server, and against a real
+// Dovecot checking tokens by introspection.
 func TestMailSideFailureIsShown(t *testing.T) {
-	w := newWorld(t, sandboxtest.Authorized("ms", provider.Microsoft), sandboxtest.SMTP(provider.Microsoft))
-	addr := w.SMTP[provider.Microsoft].Addr[mailauth.RequireStartTLS]
-	wrong := w.batchmailTask("wrong-user", addr, "nobody@"+strings.SplitN(w.World.MSUser, "@", 2)[1])
-	right := w.batchmailTask("right-user", addr, w.World.MSUser)
+	t.Run("sandbox", func(t *testing.T) {
+		w := newWorld(t, sandboxtest.Authorized("ms", provider.Microsoft), sandboxtest.SMTP(provider.Microsoft))
+		w.mailSideFailureIsShown(t, w.SMTP[provider.Microsoft].Addr[mailauth.RequireStartTLS], w.CAFile, "535 5.7.3")
+	})
+	t.Run("dovecot", func(t *testing.T) {
+		w := newWorld(t, sandboxtest.Authorized("ms", provider.Microsoft))
+		dc := w.Dovecot(t)
+		w.mailSideFailureIsShown(t, dc.SubmissionAddr, dc.CAFile, "535 5.7.8")
+	})
+}
+
+func (w *world) mailSideFailureIsShown(t *testing.T, addr, caFile, reply string) {
+	wrong := w.batchmailTask("wrong-user", addr, caFile, "nobody@"+strings.SplitN(w.World.MSUser, "@", 2)[1])
+	right := w.batchmailTask("right-user", addr, caFile, w.World.MSUser)
 	for _, task := range []string{wrong, right} {
 		msg := fmt.Sprintf("From: %s\r\nTo: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n", w.World.MSUser)
 		if code, _, errs := runBatchmail(msg, "-conf", task, "enqueue", "-"); code != 0 {
@@ -56,7 +69,7 @@ func TestMailSideFailureIsShown(t *testing.T) {
 		states[task.Task] = task
 	}
 	bad, good := states[wrong], states[right]
-	if bad.State != "failing" || !strings.HasPrefix(bad.LastReply, "535") || bad.Failures == 0 || bad.FailingSince == nil ||
+	if bad.State != "failing" || !strings.HasPrefix(bad.LastReply, reply) || bad.Failures == 0 || bad.FailingSince == nil ||
 		bad.Program != "batchmail" || !strings.Contains(bad.Server, addr) {
 		t.Fatalf("the failing task: %+v", bad)
 	}
@@ -71,6 +84,7 @@ func TestMailSideFailureIsShown(t *testing.T) {
 	}
 
 	metrics := w.metrics(t)
+	t.Logf("token show --json:\n%s", js)
 	for _, want := range []string{
 		`mailtokens_token_failing_tasks{token="ms",type="microsoft"} 1`,
 		fmt.Sprintf(`mailtokens_task_login_failures_total{token="ms",type="microsoft",task=%q,program="batchmail",`, wrong),
@@ -84,13 +98,13 @@ func TestMailSideFailureIsShown(t *testing.T) {
 }
 
 // batchmailTask writes a batchmail task file for the token "ms" logging in
-// as user over STARTTLS to addr, with its own spool.
-func (w *world) batchmailTask(name, addr, user string) string {
+// as user over STARTTLS to addr (trusting caFile), with its own spool.
+func (w *world) batchmailTask(name, addr, caFile, user string) string {
 	w.t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	text := fmt.Sprintf("TOKEN_STORE = %s\nTOKEN_STORE_KEY_FILE = %s\nMAIL_HOST = %s\nMAIL_PORT = %s\nMAIL_SECURITY = STARTTLS\n"+
 		"MAIL_TLS_CA_FILE = %s\nMAIL_USER = %s\nMAIL_AUTH_TYPE = OAUTH2\nMAIL_TOKEN_NAME = ms\nMAIL_SPOOL_DIR = %s\n",
-		w.StorePath, w.KeyFile, host, port, w.CAFile, user, filepath.Join(w.Dir, name+"-spool"))
+		w.StorePath, w.KeyFile, host, port, caFile, user, filepath.Join(w.Dir, name+"-spool"))
 	path := filepath.Join(w.Dir, name+".properties")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		w.t.Fatal(err)
