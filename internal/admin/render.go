@@ -44,7 +44,7 @@ var funcs = template.FuncMap{
 		}
 		return t.Format(time.DateOnly)
 	},
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	// zone names the server's time zone, in which every time is shown.
 	"zone": func() string {
 		name, offset := time.Now().Zone()

@@ -150,4 +150,3 @@ func (w *world) metrics(t *testing.T) string {
 	}
 	return string(body)
 }
-

@@ -206,6 +206,13 @@ ALTER TABLE token_tasks ADD COLUMN last_reply TEXT NOT NULL DEFAULT '';
 
 CREATE INDEX events_by_at ON events (at);
 `,
+	// 10: a standing note a worker keeps on its task, shown as a warning
+	// on the token's page (evmail: messages left on the server for
+	// MAILBOX_MAX_MESSAGE_SIZE).
+	`
+ALTER TABLE token_tasks ADD COLUMN note TEXT NOT NULL DEFAULT '';
+ALTER TABLE token_tasks ADD COLUMN note_at INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

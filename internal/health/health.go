@@ -54,6 +54,10 @@ type Report struct {
 	Failing int
 }
 
+// noteStands is how long a task's note is shown after its worker last
+// set it.
+const noteStands = 7 * 24 * time.Hour
+
 // Thresholds for warnings.
 const (
 	// Microsoft ends refresh tokens unused for 90 days; warn a month early.
@@ -79,6 +83,9 @@ func Of(t *tokenstore.Token, tasks []tokenstore.TaskUse, now time.Time) Report {
 		r.mailSide(t, now)
 	}
 	for _, tr := range r.Tasks {
+		if tr.Note != "" && now.Sub(tr.NoteAt) < noteStands {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s task %s on %s: %s", tr.Actor, tr.Task, tr.Host, tr.Note))
+		}
 		if tr.State == TaskSilent && t.Status != tokenstore.StatusRevoked {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s task %s on %s has not reported since %s: is its worker running?",
 				tr.Actor, tr.Task, tr.Host, At(tr.LastSeen, now)))

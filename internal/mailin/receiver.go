@@ -87,9 +87,10 @@ type passStats struct {
 	delivered int // written now
 	already   int // recognised as delivered before
 	failed    int
-	gone      int // vanished from the server before they could be fetched
-	acted     int // marked, moved or deleted on the server
-	tooLarge  int // left on the server for MAILBOX_MAX_MESSAGE_SIZE
+	gone      int   // vanished from the server before they could be fetched
+	acted     int   // marked, moved or deleted on the server
+	tooLarge  int   // left on the server for MAILBOX_MAX_MESSAGE_SIZE
+	largest   int64 // the largest of them
 }
 
 // protocol is how a mailbox is received: one implementation per protocol
@@ -157,6 +158,7 @@ func (r *Receiver) Once(ctx context.Context) error {
 		st, err := r.pass(ctx, c)
 		r.summary(st, time.Since(start), err)
 		if err == nil {
+			r.noteSize(ctx, st)
 			c.logout()
 		}
 		if err == nil && st.failed > 0 {
@@ -238,6 +240,7 @@ func (r *Receiver) session(ctx context.Context, c session, start time.Time) (pol
 		if err != nil {
 			return false, err
 		}
+		r.noteSize(ctx, st)
 		if !c.idles() {
 			c.logout()
 			return true, nil

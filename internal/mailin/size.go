@@ -1,6 +1,7 @@
 package mailin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,14 +9,15 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/pop3"
 )
 
 // MAILBOX_MAX_MESSAGE_SIZE: a message the server says is larger is left on
-// the server and logged, once per process, with its size; one that turns
-// out larger than it said is cut off and not delivered. (Showing it on the
-// token's page as a warning for the task waits for per-task health records,
-// issue 11: the store keeps no per-task state yet.)
+// the server and logged, once per process, with its size, and the task's
+// note on the token's page says how many are left after every complete
+// pass; one that turns out larger than it said is cut off and not
+// delivered.
 
 // tooLarge reports whether a message of size bytes (as the server counts
 // them) is over the limit, logging it the first time.
@@ -25,6 +27,7 @@ func (r *Receiver) tooLarge(st *passStats, uid string, size int64) bool {
 		return false
 	}
 	st.tooLarge++
+	st.largest = max(st.largest, size)
 	if !r.logged[uid] {
 		r.logged[uid] = true
 		r.log.Warn("a message larger than MAILBOX_MAX_MESSAGE_SIZE is left on the server",
@@ -117,4 +120,22 @@ func (r *Receiver) imapWithinSize(c *mailconn.IMAPClient, validity uint32, uids 
 		}
 	}
 	return kept, nil
+}
+
+// noteSize keeps the task's note on messages left for their size, after a
+// complete pass (one cut short has not seen every message). POP3 lists
+// every message each pass, so a pass without one clears the note; IMAP
+// passes over a UID for good, so its note stays (the page shows a note for
+// a week after it was last set).
+func (r *Receiver) noteSize(ctx context.Context, st passStats) {
+	switch {
+	case st.tooLarge > 0 && r.cfg.Protocol == mailserver.POP3:
+		r.task.Note(ctx, fmt.Sprintf("%d message(s) larger than MAILBOX_MAX_MESSAGE_SIZE (%d bytes) are left on the server, the largest %d bytes: "+
+			"raise the limit in the task file, or deal with them in the mailbox", st.tooLarge, r.cfg.MaxMessageSize, st.largest))
+	case st.tooLarge > 0:
+		r.task.Note(ctx, fmt.Sprintf("%d message(s) larger than MAILBOX_MAX_MESSAGE_SIZE (%d bytes) were left on the server, the largest %d bytes; "+
+			"evmail does not fetch them later: deal with them in the mailbox (raise the limit first for newer ones)", st.tooLarge, r.cfg.MaxMessageSize, st.largest))
+	case r.cfg.Protocol == mailserver.POP3:
+		r.task.Note(ctx, "")
+	}
 }

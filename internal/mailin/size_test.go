@@ -2,6 +2,7 @@ package mailin
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -37,6 +38,11 @@ func TestMaxMessageSize(t *testing.T) {
 			if n := strings.Count(log, "larger than MAILBOX_MAX_MESSAGE_SIZE"); n != 1 || !strings.Contains(log, fmt.Sprintf("size=%d limit=2048", len(big))) {
 				t.Fatalf("the message is logged %d times, want once with its size %d\n%s", n, len(big), log)
 			}
+			// The token's page warns about it, on the task's row.
+			if note := r.taskNote(); !strings.Contains(note, "1 message(s) larger than MAILBOX_MAX_MESSAGE_SIZE (2048 bytes)") ||
+				!strings.Contains(note, fmt.Sprintf("the largest %d bytes", len(big))) {
+				t.Fatalf("the task's note: %q", note)
+			}
 			// The next process: POP3 lists the message again and says so
 			// again; IMAP has passed over its UID and is silent.
 			code, log = r.run(task)
@@ -51,6 +57,11 @@ func TestMaxMessageSize(t *testing.T) {
 			left := r.onServer(proto)
 			if len(left) != 1 || string(left[0]) != string(big) {
 				t.Fatalf("%d messages left on the server, want the large one", len(left))
+			}
+			// Both keep the note: POP3 saw the message again, IMAP knows
+			// it will not fetch it.
+			if r.taskNote() == "" {
+				t.Fatal("the note is gone although the message is still on the server")
 			}
 		})
 	}
@@ -73,4 +84,17 @@ func TestMessageLargerThanAnnounced(t *testing.T) {
 	if got := maildir(t, filepath.Join(r.Dir, "inbox")); len(got) != 0 {
 		t.Fatalf("%d messages delivered", len(got))
 	}
+}
+
+// taskNote is the note evmail keeps on its task, as the token's page
+// shows it.
+func (r *rig) taskNote() string {
+	r.t.Helper()
+	st := r.OpenStore(r.t)
+	defer st.Close()
+	tasks, err := st.Tasks(context.Background(), "support")
+	if err != nil || len(tasks) != 1 {
+		r.t.Fatalf("tasks: %+v %v", tasks, err)
+	}
+	return tasks[0].Note
 }

@@ -47,7 +47,7 @@ type Store struct {
 
 	nameLocks sync.Map // lower-case name -> chan struct{}: one refresh per name per process
 	useMu     sync.Mutex
-	useSeen   map[string]useMark  // throttles "used" writes
+	useSeen   map[string]useMark   // throttles "used" writes
 	taskSeen  map[string]*taskMark // throttles task rows' writes
 }
 

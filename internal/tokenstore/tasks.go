@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"os"
+	"strings"
 	"time"
 
 	"mailtokens/internal/database"
@@ -30,6 +30,11 @@ type TaskUse struct {
 	FailingSince time.Time // first failure since the last success; zero when the last login succeeded
 	Failures     int64     // failed logins, counted since the task first used the token
 	LastReply    string    // the server's reply to the last failed login
+
+	// Note is a standing warning the worker keeps on its task (messages
+	// it leaves on the server), set at NoteAt; "" when there is none.
+	Note   string
+	NoteAt time.Time
 }
 
 // TaskStart is what a worker says of its task file when it starts.
@@ -97,6 +102,42 @@ type Login struct {
 	Reply  string // the server's reply, or what went wrong
 }
 
+// NoteTask sets the standing note of a task ("" clears it); written only
+// when it changes.
+func (s *Store) NoteTask(ctx context.Context, name string, actor Actor, task, note string) error {
+	note = capText(note)
+	key := taskKey(name, actor, task)
+	s.useMu.Lock()
+	m, seen := s.taskSeen[key]
+	if !seen {
+		m = &taskMark{}
+		s.taskSeen[key] = m
+	}
+	now := s.now()
+	// A standing note is written again daily, so its time says it still
+	// stands.
+	same := m.noteKnown && m.note == note && (note == "" || now.Sub(m.noteWritten) < 24*time.Hour)
+	if !same {
+		m.noteWritten = now
+	}
+	m.note, m.noteKnown = note, true
+	s.useMu.Unlock()
+	if same {
+		return nil
+	}
+	host, _ := os.Hostname()
+	_, err := s.db.ExecContext(ctx, `UPDATE token_tasks SET note = ?, note_at = ?
+		WHERE token_id = (SELECT id FROM tokens WHERE name = ?) AND actor = ? AND task = ? AND host = ?`,
+		note, database.Millis(now), name, string(actor), task, host)
+	if err != nil {
+		s.useMu.Lock()
+		m.noteKnown = false
+		s.useMu.Unlock()
+		return fmt.Errorf("record the note of task %s: %w", task, err)
+	}
+	return nil
+}
+
 // taskMark is what this process last wrote of a task's logins, to keep
 // writes down to state changes and one a minute.
 type taskMark struct {
@@ -104,6 +145,10 @@ type taskMark struct {
 	failed  bool   // the outcome last written
 	reply   string // the reply last written
 	pending int64  // failures not yet counted in the row
+
+	note        string // the note last written
+	noteKnown   bool   // note is what the row holds
+	noteWritten time.Time
 }
 
 // taskWriteEvery is the least time between two writes of a task's row
@@ -249,19 +294,20 @@ func (s *Store) Tasks(ctx context.Context, name string) ([]TaskUse, error) {
 }
 
 const taskColumns = `actor, task, host, pid, server, mail_user, poll_every, started_at, stopped_at, last_seen_at,
-	last_ok_at, last_fail_at, failing_since, failures, last_reply`
+	last_ok_at, last_fail_at, failing_since, failures, last_reply, note, note_at`
 
 func scanTask(r rowScanner) (TaskUse, error) {
 	var u TaskUse
 	var actor string
-	var poll, started, stopped, seen, ok, fail, since int64
+	var poll, started, stopped, seen, ok, fail, since, noteAt int64
 	err := r.Scan(&actor, &u.Task, &u.Host, &u.PID, &u.Server, &u.User, &poll, &started, &stopped, &seen,
-		&ok, &fail, &since, &u.Failures, &u.LastReply)
+		&ok, &fail, &since, &u.Failures, &u.LastReply, &u.Note, &noteAt)
 	if err != nil {
 		return u, err
 	}
 	u.Actor, u.PollEvery = Actor(actor), time.Duration(poll)*time.Millisecond
 	u.StartedAt, u.StoppedAt, u.LastSeen = database.FromMillis(started), database.FromMillis(stopped), database.FromMillis(seen)
 	u.LastOK, u.LastFailure, u.FailingSince = database.FromMillis(ok), database.FromMillis(fail), database.FromMillis(since)
+	u.NoteAt = database.FromMillis(noteAt)
 	return u, nil
 }

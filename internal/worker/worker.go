@@ -53,6 +53,17 @@ func (t *Task) Close() {
 	t.Store.Close()
 }
 
+// Note keeps a standing note on the task, shown as a warning on the
+// token's page until a later Note clears it ("").
+func (t *Task) Note(ctx context.Context, note string) {
+	if t.Store == nil {
+		return
+	}
+	if err := t.Store.NoteTask(context.WithoutCancel(ctx), t.TokenName, t.actor, t.path, note); err != nil {
+		t.Log.Warn("could not record the task's note", "err", err)
+	}
+}
+
 // heartbeatEvery is how often a running task tells the store it is alive,
 // so the admin utility can tell a quiet task from a dead one.
 const heartbeatEvery = time.Minute
