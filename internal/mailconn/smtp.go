@@ -52,6 +52,9 @@ func smtpLogin(ctx context.Context, conn net.Conn, s mailserver.Server, a Auth, 
 			return nil, &Error{Protocol: mailserver.SMTP, Server: s.Addr(), Stage: StageTLS, Err: err, Temporary: temporary(err)}
 		}
 	}
+	if a.Tokens == nil && a.User == "" {
+		return c, nil // a relay that takes mail without a login
+	}
 	var auth smtp.Auth
 	var mech *oauthsasl.XOAUTH2Client
 	if a.Tokens != nil {
