@@ -15,10 +15,10 @@ import (
 // recipient: where the transaction stopped and the server's reply, or the
 // recipients it refused.
 type SendError struct {
-	Stage     string      // "MAIL FROM", "RCPT TO", "DATA", "end of data", ...
-	Reply     string      // the server's reply, or the network error, in words
-	Permanent bool        // a 5xx: sending it again the same way fails again
-	Refused   []string    // "<rcpt>: reply" for each recipient refused (the others got the message)
+	Stage     string   // "MAIL FROM", "RCPT TO", "DATA", "end of data", ...
+	Reply     string   // the server's reply, or the network error, in words
+	Permanent bool     // a 5xx: sending it again the same way fails again
+	Refused   []string // "<rcpt>: reply" for each recipient refused (the others got the message)
 }
 
 func (e *SendError) Error() string {

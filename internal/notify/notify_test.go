@@ -108,7 +108,9 @@ func newRig(t *testing.T) *rig {
 		RootCAs: e.Cert.Pool(), Timeout: 10 * time.Second}
 	auth := mailconn.Auth{User: e.World.MSUser, Tokens: e.Store.Source("notify", tokenstore.Actor("evadmin"))}
 	email := &notify.Email{From: e.World.MSUser, To: []string{"mail-admins@contoso.example"}, Now: e.Clock.Now,
-		Dial: func(ctx context.Context) (*smtp.Client, error) { return mailconn.DialSMTP(ctx, srv, auth, mailconn.Options{}) }}
+		Dial: func(ctx context.Context) (*smtp.Client, error) {
+			return mailconn.DialSMTP(ctx, srv, auth, mailconn.Options{})
+		}}
 	r.n, err = notify.New(e.Store, notify.Config{
 		Channels:  []notify.Channel{email, &notify.Command{Argv: []string{script, r.cmdOut}}, &notify.Webhook{URL: r.hook.srv.URL + "/hooks/secret-part"}},
 		PublicURL: publicURL, Clock: e.Clock})
