@@ -59,6 +59,7 @@ var Program = &cmdline.Program{
 		{Name: "token test", Args: "NAME --imap|--pop3|--smtp HOST:PORT [--security SSL|STARTTLS|NONE] [--user U]", Summary: "log in to a mail server with the token", Run: with(runTokenTest)},
 		{Name: "token revoke", Args: "NAME", Summary: "revoke the token (at Google too) and forget it", Run: with(runTokenRevoke)},
 		{Name: "token delete", Args: "NAME", Summary: "delete the token", Run: with(runTokenDelete)},
+		{Name: "notify test", Summary: "send a test notification through every NOTIFY_* channel (exit 1 with the reason if one fails)", Run: with(runNotifyTest)},
 	},
 }
 
