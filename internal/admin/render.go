@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 
 	"path"
 	"strings"
@@ -65,8 +66,15 @@ var funcs = template.FuncMap{
 	},
 }
 
+// partials are templates every page may use, parsed with the layout.
+var partials = []string{"notify_failures.html"}
+
 func loadPages() (*pages, error) {
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	files := []string{"templates/layout.html"}
+	for _, p := range partials {
+		files = append(files, "templates/"+p)
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, files...)
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)
 	}
@@ -77,7 +85,7 @@ func loadPages() (*pages, error) {
 	p := &pages{sets: map[string]*template.Template{}}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" {
+		if base == "layout.html" || slices.Contains(partials, base) {
 			continue
 		}
 		set, err := template.Must(layout.Clone()).ParseFS(templateFS, n)

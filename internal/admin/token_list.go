@@ -6,10 +6,13 @@ import (
 	"slices"
 
 	"mailtokens/internal/admin/accounts"
+	"mailtokens/internal/notify"
 )
 
 type listPage struct {
 	Tokens []tokenRow
+	// NotifyFailures are the notification channels failing now.
+	NotifyFailures []notify.Failure
 }
 
 // tokenList is the home page: every token and its health (GET /).
@@ -25,6 +28,9 @@ func (s *Server) tokenList(w http.ResponseWriter, r *http.Request, sess *account
 		s.log.Error("read tasks", "err", err)
 	}
 	page := listPage{}
+	if page.NotifyFailures, err = notify.Failures(r.Context(), s.store.DB()); err != nil {
+		s.log.Error("read notification failures", "err", err)
+	}
 	var origins []string
 	seen := map[string]bool{}
 	for _, t := range tokens {

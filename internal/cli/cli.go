@@ -61,6 +61,7 @@ var Program = &cmdline.Program{
 		{Name: "token test", Args: "NAME --imap|--pop3|--smtp HOST:PORT [--security SSL|STARTTLS|NONE] [--user U]", Summary: "log in to a mail server with the token", Run: with(runTokenTest)},
 		{Name: "token revoke", Args: "NAME [--force]", Summary: "revoke the token (at Google too) and forget it; refused while task files use it, unless --force", Run: with(runTokenRevoke)},
 		{Name: "token delete", Args: "NAME [--force]", Summary: "delete the token; refused while task files use it, unless --force", Run: with(runTokenDelete)},
+		{Name: "notify test", Summary: "send a test notification through every NOTIFY_* channel (exit 1 with the reason if one fails)", Run: with(runNotifyTest)},
 	},
 }
 

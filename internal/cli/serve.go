@@ -61,6 +61,11 @@ func Serve(env *Env, ready func(addr string)) error {
 		}
 		acfg.MetricsToken = strings.TrimSpace(string(data))
 	}
+	stopNotify, err := startNotifier(env.Ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	defer stopNotify()
 	web, err := admin.New(acfg, store)
 	if err != nil {
 		return err

@@ -206,7 +206,40 @@ ALTER TABLE token_tasks ADD COLUMN last_reply TEXT NOT NULL DEFAULT '';
 
 CREATE INDEX events_by_at ON events (at);
 `,
-	// 10: a standing note a worker keeps on its task, shown as a warning
+	// 10: admins are told about token problems (issue 11): one row per
+	// open or lately solved problem of a token, with when it was last told
+	// and the channels that still owe the message; one row per channel
+	// (email, command, webhook) with its last success and failure, so the
+	// list can say when notifications fail.
+	`
+CREATE TABLE notify_problems (
+	token_id     INTEGER NOT NULL REFERENCES tokens (id) ON DELETE CASCADE,
+	problem      TEXT    NOT NULL,
+	stage        TEXT    NOT NULL DEFAULT '',
+	summary      TEXT    NOT NULL DEFAULT '',
+	opened_at    INTEGER NOT NULL,
+	seen_at      INTEGER NOT NULL,
+	cleared_at   INTEGER NOT NULL DEFAULT 0,
+	told_at      INTEGER NOT NULL DEFAULT 0,
+	told_stage   TEXT    NOT NULL DEFAULT '',
+	solved_at    INTEGER NOT NULL DEFAULT 0,
+	message      TEXT    NOT NULL DEFAULT '',
+	pending      TEXT    NOT NULL DEFAULT '',
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	retry_at     INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (token_id, problem)
+);
+
+CREATE TABLE notify_channels (
+	channel       TEXT    PRIMARY KEY,
+	last_ok_at    INTEGER NOT NULL DEFAULT 0,
+	last_fail_at  INTEGER NOT NULL DEFAULT 0,
+	failing_since INTEGER NOT NULL DEFAULT 0,
+	failures      INTEGER NOT NULL DEFAULT 0,
+	last_error    TEXT    NOT NULL DEFAULT ''
+);
+`,
+	// 11: a standing note a worker keeps on its task, shown as a warning
 	// on the token's page (evmail: messages left on the server for
 	// MAILBOX_MAX_MESSAGE_SIZE).
 	`

@@ -58,14 +58,14 @@ type Report struct {
 // set it.
 const noteStands = 7 * 24 * time.Hour
 
-// Thresholds for warnings.
+// Thresholds for warnings, which notifications share.
 const (
 	// Microsoft ends refresh tokens unused for 90 days; warn a month early.
-	msInactivityLimit = 90 * 24 * time.Hour
-	msInactivityWarn  = 60 * 24 * time.Hour
+	MSInactivityLimit = 90 * 24 * time.Hour
+	MSInactivityWarn  = 60 * 24 * time.Hour
 	// Warn this long before a stated refresh-token expiry or a client
 	// secret's expiry date.
-	refreshExpiryWarn = 3 * 24 * time.Hour
+	RefreshExpiryWarn = 3 * 24 * time.Hour
 	secretExpiryWarn  = 30 * 24 * time.Hour
 )
 
@@ -163,11 +163,11 @@ func providerSide(t *tokenstore.Token, now time.Time) Report {
 	}
 	if !t.SecretExpiresOn.IsZero() && t.Status != tokenstore.StatusRevoked {
 		on := t.SecretExpiresOn.Format(time.DateOnly)
-		switch days := daysUntil(t.SecretExpiresOn, now); {
+		switch days := DaysUntil(t.SecretExpiresOn, now); {
 		case days < 0:
 			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expired on %s: create a new one and save it here.", on))
 		case time.Duration(days)*24*time.Hour <= secretExpiryWarn:
-			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expires %s (%s): create a new one before then and save it here.", inDays(days), on))
+			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expires %s (%s): create a new one before then and save it here.", InDays(days), on))
 		}
 	}
 	return r
@@ -189,7 +189,7 @@ func refreshWarnings(t *tokenstore.Token, now time.Time) []string {
 	var out []string
 	if !t.RefreshExpiresAt.IsZero() {
 		left := t.RefreshExpiresAt.Sub(now)
-		if left <= refreshExpiryWarn {
+		if left <= RefreshExpiryWarn {
 			msg := fmt.Sprintf("The refresh token expires %s.", When(t.RefreshExpiresAt, now))
 			if t.Type == provider.Google {
 				msg += " Google limits apps in \"Testing\" to 7-day tokens: set the OAuth consent screen's publishing status to \"In production\", then click Get Email Token."
@@ -204,19 +204,19 @@ func refreshWarnings(t *tokenstore.Token, now time.Time) []string {
 		if t.RefreshIssuedAt.After(last) {
 			last = t.RefreshIssuedAt
 		}
-		if idle := now.Sub(last); !last.IsZero() && idle >= msInactivityWarn {
+		if idle := now.Sub(last); !last.IsZero() && idle >= MSInactivityWarn {
 			out = append(out, fmt.Sprintf("The refresh token has not been used for %d days; Microsoft ends it after 90 days without use (%s). Let a worker use the token, or click Refresh now.",
-				int(idle.Hours()/24), When(last.Add(msInactivityLimit), now)))
+				int(idle.Hours()/24), When(last.Add(MSInactivityLimit), now)))
 		}
 	}
 	return out
 }
 
-// daysUntil is how many calendar days lie between now's date and date's
+// DaysUntil is how many calendar days lie between now's date and date's
 // (a date such as a secret's expiry, kept as midnight in its zone): 0 on
 // the day itself, negative after it. Counting hours would say "in 3 days"
 // on the 6th for the 10th.
-func daysUntil(date, now time.Time) int {
+func DaysUntil(date, now time.Time) int {
 	y, m, d := now.In(date.Location()).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, date.Location())
 	y, m, d = date.Date()
@@ -224,7 +224,8 @@ func daysUntil(date, now time.Time) int {
 	return int(day.Sub(today).Round(24*time.Hour) / (24 * time.Hour))
 }
 
-func inDays(days int) string {
+// InDays says in words how far days is: "today", "tomorrow", "in 5 days".
+func InDays(days int) string {
 	switch days {
 	case 0:
 		return "today"

@@ -75,3 +75,9 @@ func Task(u tokenstore.TaskUse, now time.Time) TaskReport {
 	}
 	return r
 }
+
+// LoginsFailing reports whether the task's logins fail: it is failing, or
+// went silent while failing (its worker died mid-trouble).
+func (r TaskReport) LoginsFailing() bool {
+	return r.State == TaskFailing || (r.State == TaskSilent && !r.FailingSince.IsZero())
+}

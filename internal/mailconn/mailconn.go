@@ -47,7 +47,9 @@ type Tokens interface {
 // Auth is how to log in.
 type Auth struct {
 	// User is the login name: the mailbox. With OAUTH2 it may be a shared
-	// mailbox that the token's account has full access to.
+	// mailbox that the token's account has full access to. An SMTP Auth
+	// without User and Tokens does not log in (a relay that takes mail
+	// from the host, evadmin's NOTIFY_SMTP_AUTH_TYPE = NONE).
 	User     string
 	Password secret.Secret // PASSWORD login
 	Tokens   Tokens        // OAUTH2 login; wins over Password

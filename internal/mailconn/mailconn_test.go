@@ -378,3 +378,22 @@ func TestIMAPTranscriptOrder(t *testing.T) {
 		}
 	}
 }
+
+// An SMTP Auth without a user or tokens (evadmin's NOTIFY_SMTP_AUTH_TYPE =
+// NONE, a relay) connects and says EHLO, STARTTLS included, but does not
+// try AUTH with an empty name.
+func TestSMTPWithoutLogin(t *testing.T) {
+	e := sandboxtest.New(t, sandboxtest.SMTP(provider.Microsoft))
+	var lines []string
+	c, err := DialSMTP(context.Background(), server(mailserver.SMTP, e.SMTP[provider.Microsoft].Addr[mailauth.StartTLS], mailserver.STARTTLS, e.Cert),
+		Auth{}, Options{Transcript: func(l string) { lines = append(lines, l) }})
+	if err != nil {
+		t.Fatalf("DialSMTP without a login: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	c.Close()
+	for _, l := range lines {
+		if strings.HasPrefix(l, "C: AUTH") {
+			t.Fatalf("sent %q without a user\n%s", l, strings.Join(lines, "\n"))
+		}
+	}
+}

@@ -25,6 +25,8 @@ type Evadmin struct {
 	// trusts besides the system's (TLS_CA_FILE): a worker's server signed
 	// by one passes the test as it passes the worker's login.
 	TLSCAFile string
+	// Notify is how admins are told about tokens that need a person.
+	Notify Notify
 }
 
 // RedirectURL is the OAuth2 redirect URI to register at the providers.
@@ -68,6 +70,7 @@ func ReadEvadmin(f *File) *Evadmin {
 	c.TLSCAFile = f.String("TLS_CA_FILE", "")
 	c.MetricsTokenFile = f.String("METRICS_TOKEN_FILE", "")
 	c.TrustedProxies = readPrefixes(f, "TRUSTED_PROXIES")
+	c.Notify = readNotify(f)
 	if listenErr == nil && host != "" && !isLoopback(host) && c.TLSCertFile == "" {
 		f.warn("LISTEN", "listens beyond this machine without TLS: passwords and session cookies cross the network in clear unless a TLS proxy is in front")
 	}
