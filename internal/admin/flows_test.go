@@ -243,6 +243,10 @@ func TestPasteAppOnlyRefreshDefaultRevokeDelete(t *testing.T) {
 	if r := b.get(id); r.status != http.StatusNotFound {
 		t.Fatalf("deleted token's page: %d", r.status)
 	}
+	// Its log stays readable on the event log.
+	if log := text(b.get("/events").body); !strings.Contains(log, "pasted (deleted) deleted") || !strings.Contains(log, "pasted (deleted) created") {
+		t.Fatalf("the event log does not show the deleted token's events: %s", log)
+	}
 }
 
 func TestHealthzAndMetrics(t *testing.T) {

@@ -163,6 +163,7 @@ func (s *Server) buildRoutes() http.Handler {
 	private("POST /tokens/{id}/revoke", s.withToken(s.tokenRevoke))
 	private("GET /tokens/{id}/delete", s.withToken(s.tokenDeleteConfirm))
 	private("POST /tokens/{id}/delete", s.withToken(s.tokenDelete))
+	private("GET /events", s.eventsList)
 	private("GET /admins", s.adminList)
 	private("GET /admins/password", s.adminPasswordEdit)
 	private("POST /admins/password", s.adminPasswordUpdate)

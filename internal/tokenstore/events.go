@@ -49,8 +49,9 @@ type execer interface {
 // older than keepEventsFor (a deleted token's log stays readable that
 // long).
 const (
-	keepEvents    = 1000
-	keepEventsFor = 90 * 24 * time.Hour
+	keepEvents     = 1000
+	KeepEventsDays = 90
+	keepEventsFor  = KeepEventsDays * 24 * time.Hour
 )
 
 // addEvent logs an event (its text capped) and drops what falls out of
