@@ -54,6 +54,11 @@ type Report struct {
 	Failing int
 }
 
+// silentWarnFor is how long a silent task is warned about: one gone for
+// longer was most likely retired (it stays listed until the store forgets
+// it).
+const silentWarnFor = 7 * 24 * time.Hour
+
 // noteStands is how long a task's note is shown after its worker last
 // set it.
 const noteStands = 7 * 24 * time.Hour
@@ -86,7 +91,7 @@ func Of(t *tokenstore.Token, tasks []tokenstore.TaskUse, now time.Time) Report {
 		if tr.Note != "" && now.Sub(tr.NoteAt) < noteStands {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s task %s on %s: %s", tr.Actor, tr.Task, tr.Host, tr.Note))
 		}
-		if tr.State == TaskSilent && t.Status != tokenstore.StatusRevoked {
+		if tr.State == TaskSilent && t.Status != tokenstore.StatusRevoked && now.Sub(tr.LastSeen) < silentWarnFor {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s task %s on %s has not reported since %s: is its worker running?",
 				tr.Actor, tr.Task, tr.Host, At(tr.LastSeen, now)))
 		}

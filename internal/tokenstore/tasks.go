@@ -63,6 +63,11 @@ func (s *Store) StartTask(ctx context.Context, name string, ts TaskStart) error 
 			string(ts.Actor), ts.Task, host, t.ID); err != nil {
 			return err
 		}
+		// Tasks not heard of for forgetTasksAfter were retired.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM token_tasks WHERE last_seen_at < ?`,
+			now-forgetTasksAfter.Milliseconds()); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO token_tasks (token_id, actor, task, host, pid, server, mail_user, poll_every,
 			started_at, stopped_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
 			ON CONFLICT (token_id, actor, task, host) DO UPDATE SET pid = excluded.pid, server = excluded.server,
@@ -77,6 +82,9 @@ func (s *Store) StartTask(ctx context.Context, name string, ts TaskStart) error 
 	s.forgetTask(name, ts.Actor, ts.Task)
 	return nil
 }
+
+// forgetTasksAfter is how long a task that no longer reports stays listed.
+const forgetTasksAfter = 90 * 24 * time.Hour
 
 // StopTask records that the worker running a task stopped as asked.
 func (s *Store) StopTask(ctx context.Context, name string, actor Actor, task string) error {

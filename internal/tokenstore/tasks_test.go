@@ -119,3 +119,20 @@ func TestTaskLogins(t *testing.T) {
 		t.Fatalf("stop: %v %+v", err, task())
 	}
 }
+
+// A task not heard of for forgetTasksAfter is forgotten when any task
+// starts.
+func TestRetiredTasksAreForgotten(t *testing.T) {
+	ctx := context.Background()
+	fake := clock.NewFake(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
+	s := openTest(t, Options{Now: fake.Now})
+	if _, err := s.Create(ctx, msSettings("support"), ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	s.StartTask(ctx, "support", TaskStart{Actor: ActorEvmail, Task: "/etc/mailtokens/retired.properties"})
+	fake.Advance(forgetTasksAfter + time.Minute)
+	s.StartTask(ctx, "support", TaskStart{Actor: ActorEvmail, Task: "/etc/mailtokens/new.properties"})
+	if tasks, _ := s.Tasks(ctx, "support"); len(tasks) != 1 || tasks[0].Task != "/etc/mailtokens/new.properties" {
+		t.Fatalf("tasks: %+v", tasks)
+	}
+}
