@@ -71,15 +71,22 @@ func OutDir(t testing.TB) string {
 	return dir
 }
 
-// Screenshot saves the whole page as name.png (quality 100 makes Chromium
-// send PNG) and returns its path.
+// Screenshot saves the whole page as name.png in [OutDir] and returns its
+// path.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
+	t.Helper()
+	return ScreenshotIn(t, ctx, OutDir(t), name)
+}
+
+// ScreenshotIn saves the whole page as name.png in dir (quality 100 makes
+// Chromium send PNG) and returns its path.
+func ScreenshotIn(t testing.TB, ctx context.Context, dir, name string) string {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	path := filepath.Join(OutDir(t), strings.ReplaceAll(name, " ", "-")+".png")
+	path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
