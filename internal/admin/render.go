@@ -33,11 +33,15 @@ var funcs = template.FuncMap{
 		}
 		return health.When(t, now)
 	},
-	"datetime": func(t time.Time) string {
+	// datetime is a time with its zone; the date is never broken at its
+	// hyphens ("2026-12-" / "06"), the time may go to the next line.
+	"datetime": func(t time.Time) template.HTML {
 		if t.IsZero() {
 			return "—"
 		}
-		return t.Local().Format("2006-01-02 15:04 MST")
+		t = t.Local()
+		return template.HTML(`<span class="date">` + t.Format(time.DateOnly) + `</span> ` +
+			template.HTMLEscapeString(t.Format("15:04 MST")))
 	},
 	"date": func(t time.Time) string {
 		if t.IsZero() {

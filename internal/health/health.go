@@ -127,7 +127,7 @@ func (r *Report) mailSide(t *tokenstore.Token, now time.Time) {
 	r.Status = "mail server refuses it"
 	r.Level = Problem
 	r.Detail = fmt.Sprintf("%s, but %s fails for %s: %s (%s failing since %s). %s",
-		upper(side), first.Server, first.User, first.LastReply, tasks, At(since, now), tokenstore.MailSideAdvice)
+		upper(side), first.Server, first.User, first.LastReply, tasks, At(since, now), upper(tokenstore.MailSideAdvice))
 }
 
 func upper(s string) string {
