@@ -246,6 +246,23 @@ CREATE TABLE notify_channels (
 ALTER TABLE token_tasks ADD COLUMN note TEXT NOT NULL DEFAULT '';
 ALTER TABLE token_tasks ADD COLUMN note_at INTEGER NOT NULL DEFAULT 0;
 `,
+	// 12: standard providers and app-only (issue 12): endpoints an admin
+	// enters or discovery finds (device authorization, revocation,
+	// userinfo, the issuer), how the client authenticates, extra
+	// authorization parameters, Microsoft's national cloud, and a client
+	// key (a certificate's private key, or a Google service account's JSON
+	// key) sealed like the secret, with its expiry.
+	`
+ALTER TABLE tokens ADD COLUMN device_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN revoke_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN userinfo_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN client_auth TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN auth_params TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN cloud TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN client_key BLOB;
+ALTER TABLE tokens ADD COLUMN client_key_expires_on INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate brings the schema up to date. Several processes may start at

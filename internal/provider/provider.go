@@ -85,10 +85,27 @@ type Config struct {
 	// clouds and the sandbox set AuthURL and TokenURL; the device and revoke
 	// endpoints are then derived from TokenURL the way each provider lays
 	// them out.
-	AuthURL   string
-	TokenURL  string
-	DeviceURL string
-	RevokeURL string
+	AuthURL     string
+	TokenURL    string
+	DeviceURL   string
+	RevokeURL   string
+	UserinfoURL string // OIDC userinfo, to learn who signed in
+	Issuer      string // the issuer discovery named (RFC 8414, OIDC Discovery); "" when unknown
+
+	// ClientAuth is how the client authenticates at the token endpoint:
+	// client_secret_post, client_secret_basic, none, private_key_jwt; ""
+	// picks the type's usual one (issue 12).
+	ClientAuth string
+	// AuthParams are extra authorization request parameters some servers
+	// need, as a query string ("prompt=consent&acr_values=...").
+	AuthParams string
+	// Cloud is Microsoft's national cloud ("" = global); it decides the
+	// authority and the mail resource of the default scopes.
+	Cloud string
+	// ClientKey is a credential other than the secret: a certificate's
+	// private key (PEM, with the certificate) for private_key_jwt, or a
+	// Google service account's JSON key. Write-only, sealed at rest.
+	ClientKey secret.Secret
 
 	RedirectURL string // where the provider sends the browser back (PUBLIC_URL + /oauth2/callback)
 

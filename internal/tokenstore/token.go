@@ -60,15 +60,17 @@ func AdminUser(name string) Actor { return Actor("admin:" + name) }
 // Settings are the fields an admin enters for a token: its name, the app
 // registration at the provider, and the client secret's expiry.
 //
-// Of the embedded [provider.Config] the store keeps Type, Tenant, ClientID,
-// ClientSecret, Scope, Email, AuthURL and TokenURL. The rest is not stored:
-// DeviceURL and RevokeURL are derived from TokenURL, and the redirect URL and
-// HTTP client belong to the program that talks to the provider, which gets
-// them from [Store.ProviderConfig].
+// Of the embedded [provider.Config] the store keeps everything but the
+// redirect URL and the HTTP client, which belong to the program that talks
+// to the provider ([Store.ProviderConfig]). ClientSecret and ClientKey are
+// sealed.
 type Settings struct {
 	Name string // unique (case-insensitively); what task files refer to
 	provider.Config
 	SecretExpiresOn time.Time // the client secret's expiry date, when the admin knows it; zero = unknown
+	// KeyExpiresOn is the client key's expiry (a certificate's notAfter);
+	// zero = unknown or none.
+	KeyExpiresOn time.Time
 }
 
 // Token is one named token: its settings and its state.
@@ -84,6 +86,7 @@ type Token struct {
 	// HasClientSecret, HasAccessToken and HasRefreshToken tell what is
 	// stored even when List leaves the secrets themselves out.
 	HasClientSecret bool
+	HasClientKey    bool
 	HasAccessToken  bool
 	HasRefreshToken bool
 

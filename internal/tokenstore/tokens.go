@@ -19,7 +19,8 @@ const tokenColumns = `id, name, type, email, tenant, client_id, client_secret, s
 	granted_scope, authorized_at, refresh_issued_at, refresh_used_at, status, last_error_code, last_error_text,
 	last_error_at, refresh_failures, next_refresh_at, generation, last_used_at, last_used_by, created_at, updated_at,
 	refresh_expires_at, rejection_refresh_at, rejection_generation, last_error_kind, last_error_status, last_error_op,
-	signed_in_as, account_confirmed`
+	signed_in_as, account_confirmed, device_url, revoke_url, userinfo_url, issuer, client_auth, auth_params, cloud,
+	client_key, client_key_expires_on`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -31,12 +32,15 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 	var secretExp, accessExp, accessIssued, authorized, rtIssued, rtUsed, errAt, nextRefresh, lastUsed, created, updated, rtExp int64
 	var rejectionAt, rejectionGen int64
 	var errKind string
+	var clientKey []byte
+	var keyExp int64
 	var clientSecret, accessToken, refreshToken []byte
 	err := r.Scan(&t.ID, &t.Name, &typ, &t.Email, &t.Tenant, &t.ClientID, &clientSecret, &t.Scope, &t.AuthURL, &t.TokenURL,
 		&secretExp, &t.Default, &grant, &accessToken, &refreshToken, &accessExp, &accessIssued,
 		&t.GrantedScope, &authorized, &rtIssued, &rtUsed, &status, &t.LastError.Code, &t.LastError.Text,
 		&errAt, &t.RefreshFailures, &nextRefresh, &t.Generation, &lastUsed, &lastUsedBy, &created, &updated, &rtExp,
-		&rejectionAt, &rejectionGen, &errKind, &t.LastError.HTTPStatus, &t.LastError.Op, &t.SignedInAs, &t.AccountConfirmed)
+		&rejectionAt, &rejectionGen, &errKind, &t.LastError.HTTPStatus, &t.LastError.Op, &t.SignedInAs, &t.AccountConfirmed,
+		&t.DeviceURL, &t.RevokeURL, &t.UserinfoURL, &t.Issuer, &t.ClientAuth, &t.AuthParams, &t.Cloud, &clientKey, &keyExp)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +51,7 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 	t.CreatedAt, t.UpdatedAt, t.RefreshExpiresAt = database.FromMillis(created), database.FromMillis(updated), database.FromMillis(rtExp)
 	t.RejectionRefreshAt = database.FromMillis(rejectionAt)
 	t.LastError.Kind = advice.ParseKind(errKind)
+	t.KeyExpiresOn, t.HasClientKey = database.FromMillis(keyExp), len(clientKey) > 0
 	t.RejectionEpisode = rejectionAt != 0 && rejectionGen == t.Generation
 	t.HasClientSecret, t.HasAccessToken, t.HasRefreshToken = len(clientSecret) > 0, len(accessToken) > 0, len(refreshToken) > 0
 	if reveal {
@@ -56,6 +61,7 @@ func (s *Store) scanToken(r rowScanner, reveal bool) (*Token, error) {
 			dst    *secret.Secret
 		}{
 			{"client_secret", clientSecret, &t.ClientSecret},
+			{"client_key", clientKey, &t.ClientKey},
 			{"access_token", accessToken, &t.AccessToken},
 			{"refresh_token", refreshToken, &t.RefreshToken},
 		} {
@@ -169,17 +175,20 @@ func (s *Store) Create(ctx context.Context, set Settings, actor Actor) (*Token, 
 	var id int64
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO tokens (name, type, email, tenant, client_id, scope, auth_url, token_url,
-			secret_expires_on, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			secret_expires_on, device_url, revoke_url, userinfo_url, issuer, client_auth, auth_params, cloud,
+			client_key_expires_on, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			set.Name, string(set.Type), set.Email, set.Tenant, set.ClientID, set.Scope, set.AuthURL, set.TokenURL,
-			database.Millis(set.SecretExpiresOn), now, now)
+			database.Millis(set.SecretExpiresOn), set.DeviceURL, set.RevokeURL, set.UserinfoURL, set.Issuer, set.ClientAuth,
+			set.AuthParams, set.Cloud, database.Millis(set.KeyExpiresOn), now, now)
 		if err != nil {
 			return uniqueErr(err)
 		}
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET client_secret = ? WHERE id = ?`,
-			s.db.Seal(set.ClientSecret.Reveal(), columnAD(id, "client_secret")), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET client_secret = ?, client_key = ? WHERE id = ?`,
+			s.db.Seal(set.ClientSecret.Reveal(), columnAD(id, "client_secret")),
+			s.db.Seal(set.ClientKey.Reveal(), columnAD(id, "client_key")), id); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, id, set.Name, now, actor, EventCreated, "", describeSettings(&set))
@@ -209,24 +218,32 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 		if set.ClientSecret.IsZero() {
 			set.ClientSecret = old.ClientSecret
 		}
-		changes := diffSettings(&old.Settings, &set, secretChanged)
+		keyChanged := !set.ClientKey.IsZero() && !set.ClientKey.Equal(old.ClientKey)
+		if set.ClientKey.IsZero() {
+			set.ClientKey = old.ClientKey
+		}
+		changes := diffSettings(&old.Settings, &set, secretChanged, keyChanged)
 		if len(changes) == 0 {
 			return nil
 		}
 		status := old.Status
-		providerFields := secretChanged || old.ClientID != set.ClientID || old.Tenant != set.Tenant ||
-			old.TokenURL != set.TokenURL || old.Type != set.Type
+		providerFields := secretChanged || keyChanged || old.ClientID != set.ClientID || old.Tenant != set.Tenant ||
+			old.TokenURL != set.TokenURL || old.Type != set.Type || old.ClientAuth != set.ClientAuth || old.Cloud != set.Cloud
 		if e := old.lastError(); providerFields && old.Status == StatusNeedsAuthorization && old.HasRefreshToken &&
 			e != nil && e.Kind == advice.Misconfigured {
 			status = StatusValid
 		}
 		now := database.Millis(s.now())
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET name = ?, type = ?, email = ?, tenant = ?, client_id = ?, client_secret = ?,
-			scope = ?, auth_url = ?, token_url = ?, secret_expires_on = ?, status = ?, next_refresh_at = 0,
-			rejection_refresh_at = 0, generation = generation + 1, updated_at = ? WHERE id = ?`,
+			scope = ?, auth_url = ?, token_url = ?, secret_expires_on = ?, device_url = ?, revoke_url = ?, userinfo_url = ?,
+			issuer = ?, client_auth = ?, auth_params = ?, cloud = ?, client_key = ?, client_key_expires_on = ?,
+			status = ?, next_refresh_at = 0, rejection_refresh_at = 0, generation = generation + 1, updated_at = ? WHERE id = ?`,
 			set.Name, string(set.Type), set.Email, set.Tenant, set.ClientID,
 			s.db.Seal(set.ClientSecret.Reveal(), columnAD(old.ID, "client_secret")),
-			set.Scope, set.AuthURL, set.TokenURL, database.Millis(set.SecretExpiresOn), string(status), now, old.ID)
+			set.Scope, set.AuthURL, set.TokenURL, database.Millis(set.SecretExpiresOn), set.DeviceURL, set.RevokeURL,
+			set.UserinfoURL, set.Issuer, set.ClientAuth, set.AuthParams, set.Cloud,
+			s.db.Seal(set.ClientKey.Reveal(), columnAD(old.ID, "client_key")), database.Millis(set.KeyExpiresOn),
+			string(status), now, old.ID)
 		if err != nil {
 			return uniqueErr(err)
 		}
@@ -418,14 +435,24 @@ func describeSettings(s *Settings) string {
 	add("scope", s.Scope)
 	add("authorization URL", s.AuthURL)
 	add("token URL", s.TokenURL)
+	add("device authorization URL", s.DeviceURL)
+	add("revocation URL", s.RevokeURL)
+	add("userinfo URL", s.UserinfoURL)
+	add("issuer", s.Issuer)
+	add("client authentication", s.ClientAuth)
+	add("authorization parameters", s.AuthParams)
+	add("cloud", s.Cloud)
 	if !s.ClientSecret.IsZero() {
 		parts = append(parts, "client secret set")
+	}
+	if !s.ClientKey.IsZero() {
+		parts = append(parts, "client key set")
 	}
 	return strings.Join(parts, "; ")
 }
 
 // diffSettings lists what changed, never showing a secret.
-func diffSettings(old, new *Settings, secretChanged bool) []string {
+func diffSettings(old, new *Settings, secretChanged, keyChanged bool) []string {
 	var out []string
 	cmp := func(label, a, b string) {
 		if a != b {
@@ -440,6 +467,19 @@ func diffSettings(old, new *Settings, secretChanged bool) []string {
 	cmp("scope", old.Scope, new.Scope)
 	cmp("authorization URL", old.AuthURL, new.AuthURL)
 	cmp("token URL", old.TokenURL, new.TokenURL)
+	cmp("device authorization URL", old.DeviceURL, new.DeviceURL)
+	cmp("revocation URL", old.RevokeURL, new.RevokeURL)
+	cmp("userinfo URL", old.UserinfoURL, new.UserinfoURL)
+	cmp("issuer", old.Issuer, new.Issuer)
+	cmp("client authentication", old.ClientAuth, new.ClientAuth)
+	cmp("authorization parameters", old.AuthParams, new.AuthParams)
+	cmp("cloud", old.Cloud, new.Cloud)
+	if !old.KeyExpiresOn.Equal(new.KeyExpiresOn) {
+		out = append(out, "client key expiry "+dateOrNone(old.KeyExpiresOn)+" -> "+dateOrNone(new.KeyExpiresOn))
+	}
+	if keyChanged {
+		out = append(out, "client key replaced")
+	}
 	if !old.SecretExpiresOn.Equal(new.SecretExpiresOn) {
 		out = append(out, "client secret expiry "+dateOrNone(old.SecretExpiresOn)+" -> "+dateOrNone(new.SecretExpiresOn))
 	}
