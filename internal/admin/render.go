@@ -14,6 +14,7 @@ import (
 
 	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
+	"mailtokens/internal/fielderr"
 	"mailtokens/internal/health"
 )
 
@@ -44,7 +45,7 @@ var funcs = template.FuncMap{
 		}
 		return t.Format(time.DateOnly)
 	},
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	// zone names the server's time zone, in which every time is shown.
 	"zone": func() string {
 		name, offset := time.Now().Zone()
@@ -55,6 +56,18 @@ var funcs = template.FuncMap{
 	// label is what the forms call a field, by the identifier problems
 	// with it carry.
 	"label": form.Label,
+	// problems are the sentences a page shows beside a field, for the
+	// "fielderror" template.
+	"problems": func(l fielderr.List, field string) fieldProblems {
+		p := fieldProblems{Field: field}
+		for _, e := range l {
+			if e.Field == field {
+				p.Sentences = append(p.Sentences, form.Sentence(e.Field, e.Message))
+			}
+		}
+		return p
+	},
+	"sentence": form.Sentence,
 	// refreshSeconds lets a page (the device-code wait) reload itself,
 	// which works without JavaScript.
 	"refreshSeconds": func(page any) int {
@@ -87,6 +100,12 @@ func loadPages() (*pages, error) {
 		p.sets[strings.TrimSuffix(base, ".html")] = set
 	}
 	return p, nil
+}
+
+// fieldProblems are what is wrong with one field, as sentences.
+type fieldProblems struct {
+	Field     string
+	Sentences []string
 }
 
 // view is what every page template gets.

@@ -49,10 +49,10 @@ func ReadConnTest(v url.Values) ConnTest {
 // Check returns the host and port, or the problems.
 func (c ConnTest) Check() (host string, port int, errs fielderr.List) {
 	if !c.Protocol.Valid() {
-		errs.Add(fieldProtocol, "choose IMAP, POP3 or SMTP")
+		errs.Add(fieldProtocol, "must be IMAP, POP3 or SMTP")
 	}
 	if !c.Security.Valid() {
-		errs.Add(fieldSecurity, "choose SSL, STARTTLS or NONE")
+		errs.Add(fieldSecurity, "must be SSL, STARTTLS or NONE")
 	}
 	h, p, err := net.SplitHostPort(c.Server)
 	n, perr := strconv.Atoi(p)

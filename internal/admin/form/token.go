@@ -54,7 +54,7 @@ func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	var errs fielderr.List
 	typ, err := provider.ParseType(f.Type)
 	if err != nil {
-		errs.Add(provider.FieldType, "choose Microsoft Azure, Google Gmail or other")
+		errs.Add(provider.FieldType, "is not chosen: choose Microsoft Azure, Google Gmail or other")
 	}
 	set := tokenstore.Settings{Name: f.Name, Config: provider.Config{
 		Type: typ, Email: f.Email, Tenant: f.Tenant, ClientID: f.ClientID,
