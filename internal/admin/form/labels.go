@@ -38,6 +38,7 @@ var labels = map[string]string{
 	fieldServer:   "Server (host:port)",
 	fieldSecurity: "Security",
 	fieldUser:     "Mailbox (login user)",
+	FieldTask:     "Task file",
 }
 
 // Label is what the forms call the field with this identifier; an unknown
@@ -51,7 +52,8 @@ func Label(field string) string {
 
 // Sentence is how a page shows a problem with a field: a sentence that
 // starts with the field's label and ends with a period. Problems are
-// written to follow the field's name ("is required: …", `"x" is not …`),
+// written to follow the field's name ("is required: …", `"x" is not …`,
+// "/etc/x.properties: line 3: …"),
 // as the command line prints them after a flag; a message that cannot
 // follow the name (an error's own words) comes after a colon.
 func Sentence(field, message string) string {
@@ -60,7 +62,7 @@ func Sentence(field, message string) string {
 		return Label(field) + " is not right."
 	}
 	word, _, _ := strings.Cut(m, " ")
-	if follows[word] || m[0] == '"' {
+	if follows[word] || m[0] == '"' || m[0] == '/' {
 		return Label(field) + " " + m + "."
 	}
 	r, n := utf8.DecodeRuneInString(m)

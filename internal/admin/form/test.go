@@ -17,6 +17,9 @@ type ConnTest struct {
 	Server   string // host:port
 	Security mailserver.Security
 	User     string // the mailbox; may differ from the token's account (shared mailbox)
+	// Task is the task file whose CA to trust (and whose server the form
+	// was filled from); "" = entered by hand.
+	Task string
 }
 
 // Defaults for the Test form per provider type.
@@ -37,13 +40,15 @@ const (
 	fieldServer   = "server"
 	fieldSecurity = "security"
 	fieldUser     = "user"
+	// FieldTask is the task file to test for; problems reading it carry it.
+	FieldTask = "task"
 )
 
 // ReadConnTest reads the Test form.
 func ReadConnTest(v url.Values) ConnTest {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	return ConnTest{Protocol: mailserver.Protocol(strings.ToUpper(get(fieldProtocol))), Server: get(fieldServer),
-		Security: mailserver.Security(strings.ToUpper(get(fieldSecurity))), User: get(fieldUser)}
+		Security: mailserver.Security(strings.ToUpper(get(fieldSecurity))), User: get(fieldUser), Task: get(FieldTask)}
 }
 
 // Check returns the host and port, or the problems.
