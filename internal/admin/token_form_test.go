@@ -148,3 +148,50 @@ func TestFieldErrorsAreSentences(t *testing.T) {
 		t.Errorf("paste form errors: %s", flashOrErrors(r.body))
 	}
 }
+
+// The add form: for other providers the URL fields are open and the hints
+// speak of that type; the tenant's example is an obviously fake GUID; the
+// redirect URI is there to copy; the expiry date is typed as YYYY-MM-DD
+// (no date picker showing the browser's locale) and checked on the server.
+func TestTokenFormPage(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser().login()
+	r := b.get("/tokens/new?type=generic")
+	body := r.body
+	for _, d := range regexp.MustCompile(`(?s)<details.*?</details>`).FindAllString(body, -1) {
+		if strings.Contains(d, `id="auth_url"`) || strings.Contains(d, `id="token_url"`) {
+			t.Error("the URL fields are collapsed in a <details>")
+		}
+	}
+	for _, hint := range regexp.MustCompile(`(?s)<p class="hint for-generic">(.*?)</p>`).FindAllStringSubmatch(body, -1) {
+		if strings.Contains(hint[1], "Microsoft") || strings.Contains(hint[1], "Google") {
+			t.Errorf("a hint for other providers speaks of Microsoft or Google: %s", hint[1])
+		}
+	}
+	if n := strings.Count(body, `class="hint for-generic"`); n < 3 {
+		t.Errorf("%d hints for other providers", n)
+	}
+	if !strings.Contains(body, `placeholder="00000000-0000-0000-0000-000000000000"`) || strings.Contains(body, "72f988bf") {
+		t.Error("the Tenant ID placeholder is not an obviously fake GUID")
+	}
+	if !strings.Contains(body, `<code id="redirect-uri">`+h.url+`/oauth2/callback</code>`) || !strings.Contains(body, `data-copy="redirect-uri"`) {
+		t.Error("the add form does not show the redirect URI to copy")
+	}
+	date := regexpFind(`(<input id="secret_expires_on"[^>]*>)`, body)
+	if !strings.Contains(date, `type="text"`) || !strings.Contains(date, `placeholder="YYYY-MM-DD"`) || !strings.Contains(date, `pattern=`) {
+		t.Errorf("the expiry field: %s", date)
+	}
+
+	form := h.msForm("support")
+	form.Set("secret_expires_on", "06/30/2027")
+	r = b.post("/tokens", form)
+	if got := fieldSentences(t, r.body)["secret_expires_on"]; r.status != 400 ||
+		got != `Client Secret Expires "06/30/2027" is not a date: write it as YYYY-MM-DD, like 2027-06-30.` {
+		t.Fatalf("a US date: %d %q", r.status, got)
+	}
+	form.Set("secret_expires_on", "2027-06-30")
+	id := b.addToken(form)
+	if r := b.get(id + "/edit"); !strings.Contains(r.body, `value="2027-06-30"`) || !strings.Contains(r.body, `id="redirect-uri"`) {
+		t.Errorf("the edit form: %s", regexpFind(`(<input id="secret_expires_on"[^>]*>)`, r.body))
+	}
+}
