@@ -345,3 +345,48 @@ func TestNoSecretInPagesOrLogs(t *testing.T) {
 		t.Fatal("the log is empty; the check proves nothing")
 	}
 }
+
+// The device page says how long the code lasts in minutes and can be
+// cancelled: the flow is forgotten, its poll stops (a later approval at
+// the provider saves nothing) and no failed sign-in is recorded. Google
+// tokens offer no device-code button, which could only fail.
+func TestDevicePageMinutesAndCancel(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser().login()
+	id := b.addToken(h.msForm("support"))
+	if !strings.Contains(b.get(id).body, "Sign in with a device code") {
+		t.Fatal("no device-code button for a Microsoft token")
+	}
+	gid := b.addToken(h.googleForm("gmail"))
+	if page := b.get(gid); strings.Contains(page.body, "device code") || strings.Contains(page.body, gid+"/device") {
+		t.Fatalf("a Google token offers the device code: %s", text(page.body))
+	}
+
+	b.post(id+"/device", nil)
+	page := b.get(id + "/device")
+	code := regexpFind(`id="user-code">([^<]+)<`, page.body)
+	if !regexpMatch(`The code expires in 1?\d min\.`, page.body) || strings.Contains(page.body, "seconds") {
+		t.Fatalf("device page: %s", text(page.body))
+	}
+	if !regexpMatch(`<form method="post" action="`+id+`/device/cancel"[^>]*>.*<button type="submit">Cancel</button>`, page.body) {
+		t.Fatalf("no Cancel on the device page: %s", page.body)
+	}
+	r := b.post(id+"/device/cancel", nil)
+	if r.status != http.StatusSeeOther || r.location != id {
+		t.Fatalf("cancel: %d %q", r.status, r.location)
+	}
+	if msg := flashOrErrors(b.get(id).body); !strings.Contains(msg, "device sign-in for support was cancelled") {
+		t.Fatalf("after cancel: %s", msg)
+	}
+	if r := b.get(id + "/device"); r.status != http.StatusSeeOther || r.location != id {
+		t.Fatalf("the cancelled flow is still shown: %d", r.status)
+	}
+	if err := h.IDP.ApproveDevice(context.Background(), code, h.World.MSUser, h.World.Password); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // more than two poll intervals
+	tok, _ := h.Store.Get(t.Context(), "support")
+	if tok.HasAccessToken || tok.LastError.Code != "" {
+		t.Fatalf("after cancel and approval: access token %v, last error %+v", tok.HasAccessToken, tok.LastError)
+	}
+}
