@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"mailtokens/internal/mailconn"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -388,5 +390,41 @@ func TestDevicePageMinutesAndCancel(t *testing.T) {
 	tok, _ := h.Store.Get(t.Context(), "support")
 	if tok.HasAccessToken || tok.LastError.Code != "" {
 		t.Fatalf("after cancel and approval: access token %v, last error %+v", tok.HasAccessToken, tok.LastError)
+	}
+}
+
+// The details page's buttons come in three labelled groups: using the
+// token, changing it, and the dangerous ones.
+func TestShowActionsGrouped(t *testing.T) {
+	h := newHarness(t, func(h *harness, c *Config) { c.Tester = mailconn.Tester{} })
+	b := h.browser().login()
+	id := b.addToken(h.msForm("support"))
+	b.getEmailToken(id, h.World.MSUser)
+	body := b.get(id).body
+	groups := map[string][]string{
+		"use":    {"Get Email Token", "Sign in with a device code", "Paste tokens", "Get app-only token", "Refresh now", ">Test<"},
+		"change": {"Set as default", ">Edit<"},
+		"danger": {">Revoke<", ">Delete<"},
+	}
+	all := regexp.MustCompile(`(?s)<div class="action-group[^"]*" role="group" aria-labelledby="actions-(\w+)">\s*<h2 class="action-heading" id="actions-(\w+)">(\w+)</h2>(.*?)</div>\s*</div>`).FindAllStringSubmatch(body, -1)
+	if len(all) != 3 {
+		t.Fatalf("%d action groups, want 3: %s", len(all), regexpFind(`(?s)(<div class="actions-bar">.*?)<section`, body))
+	}
+	for _, g := range all {
+		if g[1] != g[2] {
+			t.Errorf("group %s is labelled by %s", g[1], g[2])
+		}
+		for _, want := range groups[g[1]] {
+			if !strings.Contains(g[4], want) {
+				t.Errorf("group %s (%s) lacks %s", g[1], g[3], want)
+			}
+		}
+		for other, buttons := range groups {
+			for _, b := range buttons {
+				if other != g[1] && strings.Contains(g[4], b) {
+					t.Errorf("%s is in group %s, not %s", b, g[1], other)
+				}
+			}
+		}
 	}
 }
