@@ -136,4 +136,3 @@ func (w *world) metrics(t *testing.T) string {
 	}
 	return string(body)
 }
-
