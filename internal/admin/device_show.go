@@ -2,23 +2,34 @@ package admin
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/tokenstore"
 )
 
 type devicePage struct {
-	Token   tokenRow
-	Flow    *deviceFlow
-	State   string
-	Result  string
-	Seconds int // until the code expires
-	Refresh int
+	Token     tokenRow
+	Flow      *deviceFlow
+	State     string
+	Result    string
+	ExpiresIn string // until the code expires, in minutes
+	Refresh   int
 }
 
 // RefreshSeconds makes the layout reload a pending page, so it works
 // without JavaScript.
 func (p devicePage) RefreshSeconds() int { return p.Refresh }
+
+// minutes is how long a code stays valid, in words a person reads at a
+// glance: "14 min", not "899 seconds".
+func minutes(d time.Duration) string {
+	if d < time.Minute {
+		return "less than a minute"
+	}
+	return strconv.Itoa(int(d/time.Minute)) + " min"
+}
 
 // deviceShow shows the code to enter at the provider and waits (GET
 // /tokens/{id}/device).
@@ -43,7 +54,7 @@ func (s *Server) deviceShow(w http.ResponseWriter, r *http.Request, sess *accoun
 		seeOther(w, r, "/")
 		return
 	}
-	page := devicePage{Token: s.row(r.Context(), t), Flow: f, State: state, Result: result, Seconds: int(f.Expiry.Sub(s.now()).Seconds())}
+	page := devicePage{Token: s.row(r.Context(), t), Flow: f, State: state, Result: result, ExpiresIn: minutes(f.Expiry.Sub(s.now()))}
 	if state == "pending" {
 		page.Refresh = 3
 	}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 
 	"mailtokens/internal/admin/accounts"
@@ -25,9 +26,13 @@ func (s *Server) deviceStart(w http.ResponseWriter, r *http.Request, sess *accou
 		seeOther(w, r, tokenURL(t))
 		return
 	}
-	f := &deviceFlow{UserCode: da.UserCode, VerificationURI: da.VerificationURI, Expiry: da.Expiry, state: "pending"}
+	flow, cancel := context.WithCancel(s.ctx)
+	f := &deviceFlow{UserCode: da.UserCode, VerificationURI: da.VerificationURI, Expiry: da.Expiry, cancel: cancel, state: "pending"}
+	if old := s.devices.get(t.ID); old != nil {
+		old.cancel()
+	}
 	s.devices.set(t.ID, f)
 	s.log.Info("device sign-in started", "token", t.Name, "admin", sess.Admin.Name)
-	go s.poll(f, cfg, da, t.Name, actor(sess))
+	go s.poll(flow, f, cfg, da, t.Name, actor(sess))
 	seeOther(w, r, tokenURL(t)+"/device")
 }

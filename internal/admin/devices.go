@@ -16,6 +16,8 @@ type deviceFlow struct {
 	UserCode, VerificationURI string
 	Expiry                    time.Time
 
+	cancel context.CancelFunc // stops the background poll
+
 	mu     sync.Mutex
 	state  string // "pending", "done", "failed"
 	result string // for failed: the explanation
@@ -54,21 +56,24 @@ func (d *deviceFlows) set(id int64, f *deviceFlow) {
 }
 
 // poll waits in the background for the admin to finish signing in at the
-// provider, then saves the token. It stops when the code expires or the
-// server closes.
-func (s *Server) poll(f *deviceFlow, cfg provider.Config, da *provider.DeviceAuth, name string, who tokenstore.Actor) {
-	ctx, cancel := context.WithDeadline(s.ctx, da.Expiry)
+// provider, then saves the token. It stops when the code expires, when
+// flow ends (the admin cancelled, or the server closes).
+func (s *Server) poll(flow context.Context, f *deviceFlow, cfg provider.Config, da *provider.DeviceAuth, name string, who tokenstore.Actor) {
+	defer f.cancel() // the flow's context is done with
+	ctx, cancel := context.WithDeadline(flow, da.Expiry)
 	defer cancel()
 	tok, err := cfg.PollDevice(ctx, da)
 	if err != nil {
+		if flow.Err() != nil { // cancelled, or evadmin stopping: not a failed sign-in
+			f.finish("failed", "The device sign-in was cancelled.")
+			return
+		}
 		msg := advice.Explain(err)
 		if ctx.Err() != nil {
 			msg = "The code expired before the sign-in was finished. Start the device sign-in again."
 		}
 		s.log.Warn("device sign-in failed", "token", name, "err", err)
-		if s.ctx.Err() == nil { // not evadmin stopping
-			s.recordSignInFailure(ctx, name, who, err)
-		}
+		s.recordSignInFailure(ctx, name, who, err)
 		f.finish("failed", msg)
 		return
 	}

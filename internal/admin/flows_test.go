@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"mailtokens/internal/mailconn"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -347,5 +349,86 @@ func TestNoSecretInPagesOrLogs(t *testing.T) {
 	}
 	if !strings.Contains(h.logBuf.String(), "token authorized") {
 		t.Fatal("the log is empty; the check proves nothing")
+	}
+}
+
+// The device page says how long the code lasts in minutes and can be
+// cancelled: the flow is forgotten, its poll stops (a later approval at
+// the provider saves nothing) and no failed sign-in is recorded. Google
+// tokens offer no device-code button, which could only fail.
+func TestDevicePageMinutesAndCancel(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser().login()
+	id := b.addToken(h.msForm("support"))
+	if !strings.Contains(b.get(id).body, "Sign in with a device code") {
+		t.Fatal("no device-code button for a Microsoft token")
+	}
+	gid := b.addToken(h.googleForm("gmail"))
+	if page := b.get(gid); strings.Contains(page.body, "device code") || strings.Contains(page.body, gid+"/device") {
+		t.Fatalf("a Google token offers the device code: %s", text(page.body))
+	}
+
+	b.post(id+"/device", nil)
+	page := b.get(id + "/device")
+	code := regexpFind(`id="user-code">([^<]+)<`, page.body)
+	if !regexpMatch(`The code expires in 1?\d min\.`, page.body) || strings.Contains(page.body, "seconds") {
+		t.Fatalf("device page: %s", text(page.body))
+	}
+	if !regexpMatch(`<form method="post" action="`+id+`/device/cancel"[^>]*>.*<button type="submit">Cancel</button>`, page.body) {
+		t.Fatalf("no Cancel on the device page: %s", page.body)
+	}
+	r := b.post(id+"/device/cancel", nil)
+	if r.status != http.StatusSeeOther || r.location != id {
+		t.Fatalf("cancel: %d %q", r.status, r.location)
+	}
+	if msg := flashOrErrors(b.get(id).body); !strings.Contains(msg, "device sign-in for support was cancelled") {
+		t.Fatalf("after cancel: %s", msg)
+	}
+	if r := b.get(id + "/device"); r.status != http.StatusSeeOther || r.location != id {
+		t.Fatalf("the cancelled flow is still shown: %d", r.status)
+	}
+	if err := h.IDP.ApproveDevice(context.Background(), code, h.World.MSUser, h.World.Password); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // more than two poll intervals
+	tok, _ := h.Store.Get(t.Context(), "support")
+	if tok.HasAccessToken || tok.LastError.Code != "" {
+		t.Fatalf("after cancel and approval: access token %v, last error %+v", tok.HasAccessToken, tok.LastError)
+	}
+}
+
+// The details page's buttons come in three labelled groups: using the
+// token, changing it, and the dangerous ones.
+func TestShowActionsGrouped(t *testing.T) {
+	h := newHarness(t, func(h *harness, c *Config) { c.Tester = mailconn.Tester{} })
+	b := h.browser().login()
+	id := b.addToken(h.msForm("support"))
+	b.getEmailToken(id, h.World.MSUser)
+	body := b.get(id).body
+	groups := map[string][]string{
+		"use":    {"Get Email Token", "Sign in with a device code", "Paste tokens", "Get app-only token", "Refresh now", ">Test<"},
+		"change": {"Set as default", ">Edit<"},
+		"danger": {">Revoke<", ">Delete<"},
+	}
+	all := regexp.MustCompile(`(?s)<div class="action-group[^"]*" role="group" aria-labelledby="actions-(\w+)">\s*<h2 class="action-heading" id="actions-(\w+)">(\w+)</h2>(.*?)</div>\s*</div>`).FindAllStringSubmatch(body, -1)
+	if len(all) != 3 {
+		t.Fatalf("%d action groups, want 3: %s", len(all), regexpFind(`(?s)(<div class="actions-bar">.*?)<section`, body))
+	}
+	for _, g := range all {
+		if g[1] != g[2] {
+			t.Errorf("group %s is labelled by %s", g[1], g[2])
+		}
+		for _, want := range groups[g[1]] {
+			if !strings.Contains(g[4], want) {
+				t.Errorf("group %s (%s) lacks %s", g[1], g[3], want)
+			}
+		}
+		for other, buttons := range groups {
+			for _, b := range buttons {
+				if other != g[1] && strings.Contains(g[4], b) {
+					t.Errorf("%s is in group %s, not %s", b, g[1], other)
+				}
+			}
+		}
 	}
 }

@@ -28,7 +28,8 @@ const (
 )
 
 // harness is evadmin's web utility on a loopback port, over a real store,
-// next to the sandbox identity provider and an Exchange-like IMAP server,
+// next to the sandbox identity provider and Exchange-like IMAP and SMTP
+// servers (their certificate signed by the sandbox's private CA, CAFile),
 // all on one fake clock that starts at the real time.
 type harness struct {
 	t *testing.T
@@ -46,7 +47,8 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
 	// Loopback redirect URIs match any port at both providers.
 	e := sandboxtest.New(t, sandboxtest.FakeClock(time.Now()), sandboxtest.DeviceInterval(1),
-		sandboxtest.RedirectURIs("http://127.0.0.1/oauth2/callback"), sandboxtest.Store(), sandboxtest.IMAP(provider.Microsoft))
+		sandboxtest.RedirectURIs("http://127.0.0.1/oauth2/callback"), sandboxtest.Store(), sandboxtest.IMAP(provider.Microsoft),
+		sandboxtest.SMTP(provider.Microsoft))
 	h := &harness{t: t, Env: e, logBuf: &syncbuf.Buffer{}}
 	var handler http.Handler
 	h.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))

@@ -15,6 +15,7 @@ import (
 
 	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/admin/form"
+	"mailtokens/internal/fielderr"
 	"mailtokens/internal/health"
 )
 
@@ -60,6 +61,18 @@ var funcs = template.FuncMap{
 	// label is what the forms call a field, by the identifier problems
 	// with it carry.
 	"label": form.Label,
+	// problems are the sentences a page shows beside a field, for the
+	// "fielderror" template.
+	"problems": func(l fielderr.List, field string) fieldProblems {
+		p := fieldProblems{Field: field}
+		for _, e := range l {
+			if e.Field == field {
+				p.Sentences = append(p.Sentences, form.Sentence(e.Field, e.Message))
+			}
+		}
+		return p
+	},
+	"sentence": form.Sentence,
 	// refreshSeconds lets a page (the device-code wait) reload itself,
 	// which works without JavaScript.
 	"refreshSeconds": func(page any) int {
@@ -99,6 +112,12 @@ func loadPages() (*pages, error) {
 		p.sets[strings.TrimSuffix(base, ".html")] = set
 	}
 	return p, nil
+}
+
+// fieldProblems are what is wrong with one field, as sentences.
+type fieldProblems struct {
+	Field     string
+	Sentences []string
 }
 
 // view is what every page template gets.

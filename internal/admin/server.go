@@ -150,6 +150,7 @@ func (s *Server) buildRoutes() http.Handler {
 	private("POST /tokens/{id}/authorize", s.withToken(s.oauth2Authorize))
 	private("POST /tokens/{id}/device", s.withToken(s.deviceStart))
 	private("GET /tokens/{id}/device", s.withToken(s.deviceShow))
+	private("POST /tokens/{id}/device/cancel", s.withToken(s.deviceCancel))
 	private("GET /tokens/{id}/paste", s.withToken(s.pasteShow))
 	private("POST /tokens/{id}/paste", s.withToken(s.pasteSave))
 	private("POST /tokens/{id}/apponly", s.withToken(s.appOnlyGet))

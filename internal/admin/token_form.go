@@ -61,7 +61,7 @@ func storeErrors(err error) fielderr.List {
 	case errors.As(err, &l):
 		return l
 	case errors.Is(err, tokenstore.ErrDuplicateName):
-		return fielderr.List{{Field: tokenstore.FieldName, Message: "a token with this name exists already: choose another name"}}
+		return fielderr.List{{Field: tokenstore.FieldName, Message: "is taken: a token with this name exists already; choose another name"}}
 	}
 	return nil
 }

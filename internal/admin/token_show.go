@@ -16,7 +16,6 @@ type showPage struct {
 	CanDevice  bool
 	CanAppOnly bool
 	CanTest    bool
-	DeviceNote string
 }
 
 type endpointsView struct{ Auth, Token, Device, Revoke string }
@@ -30,16 +29,15 @@ func (s *Server) tokenShow(w http.ResponseWriter, r *http.Request, sess *account
 	}
 	e := t.Endpoints()
 	page := showPage{
-		tokenRow:   s.row(r.Context(), t),
-		Events:     events,
-		Scopes:     t.Scopes(),
-		Endpoints:  endpointsView{e.Auth, e.Token, e.Device, e.Revoke},
-		CanDevice:  e.Device != "",
+		tokenRow:  s.row(r.Context(), t),
+		Events:    events,
+		Scopes:    t.Scopes(),
+		Endpoints: endpointsView{e.Auth, e.Token, e.Device, e.Revoke},
+		// Google refuses the Gmail scope to the device flow: the button
+		// could only fail.
+		CanDevice:  e.Device != "" && t.Type != provider.Google,
 		CanAppOnly: t.Type == provider.Microsoft,
 		CanTest:    s.cfg.Tester != nil,
-	}
-	if t.Type == provider.Google {
-		page.DeviceNote = "Google does not allow the Gmail scope with the device code: use Get Email Token."
 	}
 	var targets []string
 	if page.AuthOrigin != "" {

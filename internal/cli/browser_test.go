@@ -90,7 +90,6 @@ func TestBrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`#email`), email),
 			chromedp.SendKeys(chromedp.CSS(`#client_id`), clientID),
 			chromedp.SendKeys(chromedp.CSS(`#client_secret`), secret),
-			chromedp.Click(chromedp.CSS(`details.urls summary`)),
 			chromedp.SendKeys(chromedp.CSS(`#auth_url`), auth),
 			chromedp.SendKeys(chromedp.CSS(`#token_url`), token),
 		}

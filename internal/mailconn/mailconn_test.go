@@ -258,6 +258,23 @@ func TestTestTranscriptHidesCredentials(t *testing.T) {
 	}
 }
 
+// A request's own roots (a task file's CA) win over the tester's: the
+// tester trusting only the system's CAs still gets in with them, and fails
+// without them.
+func TestTestRequestRoots(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	req := TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1",
+		Port: mustPort(r.imap[provider.Microsoft][mailauth.ImplicitTLS]), Security: mailserver.SSL}, User: r.World.MSUser}
+	if res := (Tester{}).Test(ctx, r.src("ms"), req); res.OK {
+		t.Fatalf("the sandbox's private CA was trusted without being named: %+v", res)
+	}
+	req.RootCAs = r.Cert.Pool()
+	if res := (Tester{}).Test(ctx, r.src("ms"), req); !res.OK {
+		t.Fatalf("with the request's roots: %+v", res)
+	}
+}
+
 func mustPort(addr string) int {
 	_, p, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(p)

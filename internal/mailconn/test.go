@@ -12,7 +12,9 @@ import (
 	"mailtokens/internal/tokenstore"
 )
 
-// TestRequest is a login to try with a token.
+// TestRequest is a login to try with a token. Server.RootCAs, when set,
+// is the only trust for this login (a task file's private CA, as the worker
+// trusts it); nil leaves the tester's roots.
 type TestRequest struct {
 	mailserver.Server
 	User string
@@ -38,12 +40,15 @@ func (t Tester) Test(ctx context.Context, src *tokenstore.Source, req TestReques
 	return Test(ctx, src, req, t.RootCAs)
 }
 
-// Test is Tester.Test for any token source.
+// Test is Tester.Test for any token source; roots verify the server unless
+// the request names its own.
 func Test(ctx context.Context, tokens Tokens, req TestRequest, roots *x509.CertPool) TestResult {
 	var res TestResult
 	opt := Options{Transcript: func(l string) { res.Transcript = append(res.Transcript, l) }}
 	s := req.Server
-	s.RootCAs = roots
+	if s.RootCAs == nil {
+		s.RootCAs = roots
+	}
 	a := Auth{User: req.User, Tokens: tokens}
 	var what string
 	var err error

@@ -69,3 +69,18 @@ func TestConnTestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestSentence(t *testing.T) {
+	for _, c := range []struct{ field, msg, want string }{
+		{provider.FieldClientID, "is required: the Application (client) ID of the app registration",
+			"Client ID is required: the Application (client) ID of the app registration."},
+		{provider.FieldTenant, `"x y" is neither a GUID`, `Tenant ID "x y" is neither a GUID.`},
+		{fieldJSON, "not a JSON token response: unexpected end", "Token response: Not a JSON token response: unexpected end."},
+		{fieldServer, "is required, as host:port (e.g. outlook.office365.com:993).", "Server (host:port) is required, as host:port (e.g. outlook.office365.com:993)."},
+		{"unknown", "", "unknown is not right."},
+	} {
+		if got := Sentence(c.field, c.msg); got != c.want {
+			t.Errorf("Sentence(%q, %q) = %q, want %q", c.field, c.msg, got, c.want)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package form
 
 import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
@@ -34,6 +38,7 @@ var labels = map[string]string{
 	fieldServer:   "Server (host:port)",
 	fieldSecurity: "Security",
 	fieldUser:     "Mailbox (login user)",
+	FieldTask:     "Task file",
 }
 
 // Label is what the forms call the field with this identifier; an unknown
@@ -43,4 +48,30 @@ func Label(field string) string {
 		return l
 	}
 	return field
+}
+
+// Sentence is how a page shows a problem with a field: a sentence that
+// starts with the field's label and ends with a period. Problems are
+// written to follow the field's name ("is required: …", `"x" is not …`,
+// "/etc/x.properties: line 3: …"),
+// as the command line prints them after a flag; a message that cannot
+// follow the name (an error's own words) comes after a colon.
+func Sentence(field, message string) string {
+	m := strings.TrimRight(strings.TrimSpace(message), ". ")
+	if m == "" {
+		return Label(field) + " is not right."
+	}
+	word, _, _ := strings.Cut(m, " ")
+	if follows[word] || m[0] == '"' || m[0] == '/' {
+		return Label(field) + " " + m + "."
+	}
+	r, n := utf8.DecodeRuneInString(m)
+	return Label(field) + ": " + string(unicode.ToUpper(r)) + m[n:] + "."
+}
+
+// follows are the words a problem starts with when it reads on from the
+// field's name.
+var follows = map[string]bool{
+	"is": true, "are": true, "must": true, "has": true, "does": true, "cannot": true,
+	"contains": true, "names": true, "holds": true, "was": true,
 }

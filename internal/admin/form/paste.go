@@ -57,7 +57,7 @@ func (p Paste) Token() (*provider.Token, fielderr.List) {
 	if p.ExpiresIn != "" {
 		n, err := strconv.Atoi(p.ExpiresIn)
 		if err != nil || n <= 0 {
-			errs.Add(fieldExpiresIn, "a number of seconds, like 3600")
+			errs.Add(fieldExpiresIn, "must be a number of seconds, like 3600")
 		}
 		tok.ExpiresIn = time.Duration(n) * time.Second
 	}

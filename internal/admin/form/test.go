@@ -17,6 +17,9 @@ type ConnTest struct {
 	Server   string // host:port
 	Security mailserver.Security
 	User     string // the mailbox; may differ from the token's account (shared mailbox)
+	// Task is the task file whose CA to trust (and whose server the form
+	// was filled from); "" = entered by hand.
+	Task string
 }
 
 // Defaults for the Test form per provider type.
@@ -37,22 +40,24 @@ const (
 	fieldServer   = "server"
 	fieldSecurity = "security"
 	fieldUser     = "user"
+	// FieldTask is the task file to test for; problems reading it carry it.
+	FieldTask = "task"
 )
 
 // ReadConnTest reads the Test form.
 func ReadConnTest(v url.Values) ConnTest {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	return ConnTest{Protocol: mailserver.Protocol(strings.ToUpper(get(fieldProtocol))), Server: get(fieldServer),
-		Security: mailserver.Security(strings.ToUpper(get(fieldSecurity))), User: get(fieldUser)}
+		Security: mailserver.Security(strings.ToUpper(get(fieldSecurity))), User: get(fieldUser), Task: get(FieldTask)}
 }
 
 // Check returns the host and port, or the problems.
 func (c ConnTest) Check() (host string, port int, errs fielderr.List) {
 	if !c.Protocol.Valid() {
-		errs.Add(fieldProtocol, "choose IMAP, POP3 or SMTP")
+		errs.Add(fieldProtocol, "must be IMAP, POP3 or SMTP")
 	}
 	if !c.Security.Valid() {
-		errs.Add(fieldSecurity, "choose SSL, STARTTLS or NONE")
+		errs.Add(fieldSecurity, "must be SSL, STARTTLS or NONE")
 	}
 	h, p, err := net.SplitHostPort(c.Server)
 	n, perr := strconv.Atoi(p)

@@ -4,6 +4,7 @@
 package form
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -54,7 +55,7 @@ func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	var errs fielderr.List
 	typ, err := provider.ParseType(f.Type)
 	if err != nil {
-		errs.Add(provider.FieldType, "choose Microsoft Azure, Google Gmail or other")
+		errs.Add(provider.FieldType, "is not chosen: choose Microsoft Azure, Google Gmail or other")
 	}
 	set := tokenstore.Settings{Name: f.Name, Config: provider.Config{
 		Type: typ, Email: f.Email, Tenant: f.Tenant, ClientID: f.ClientID,
@@ -69,7 +70,7 @@ func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	if f.SecretExpiresOn != "" {
 		d, err := time.Parse(time.DateOnly, f.SecretExpiresOn)
 		if err != nil {
-			errs.Add(tokenstore.FieldSecretExpiresOn, "use a date like 2027-06-30")
+			errs.Add(tokenstore.FieldSecretExpiresOn, fmt.Sprintf("%q is not a date: write it as YYYY-MM-DD, like 2027-06-30", f.SecretExpiresOn))
 		}
 		set.SecretExpiresOn = d
 	}

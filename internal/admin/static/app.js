@@ -35,7 +35,7 @@ function derivedURLs(form) {
   if (type === "google") {
     return ["https://accounts.google.com/o/oauth2/v2/auth", "https://oauth2.googleapis.com/token"];
   }
-  return ["required for other providers", "required for other providers"];
+  return ["https://id.example.com/oauth2/authorize", "https://id.example.com/oauth2/token"];
 }
 function showDerived(form) {
   const [auth, token] = derivedURLs(form);

@@ -7,7 +7,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -56,15 +55,22 @@ func New(t testing.TB) context.Context {
 	return ctx
 }
 
-// OutDir is where screenshots go: $MAILTOKENS_TESTOUT, or testout/ at the
-// repository root.
+// ScreenshotsEnv names the directory screenshots are saved in, for a person
+// to look at after the run.
+const ScreenshotsEnv = "MAILTOKENS_SCREENSHOTS"
+
+// OutDir is where screenshots go: $MAILTOKENS_SCREENSHOTS, else
+// $MAILTOKENS_TESTOUT/screenshots, else the test's temporary directory (a
+// test does not write into the source tree unless asked to).
 func OutDir(t testing.TB) string {
-	dir := os.Getenv("MAILTOKENS_TESTOUT")
-	if dir == "" {
-		_, file, _, _ := runtime.Caller(0)
-		dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "testout")
+	dir := os.Getenv(ScreenshotsEnv)
+	switch {
+	case dir != "":
+	case os.Getenv("MAILTOKENS_TESTOUT") != "":
+		dir = filepath.Join(os.Getenv("MAILTOKENS_TESTOUT"), "screenshots")
+	default:
+		dir = t.TempDir()
 	}
-	dir = filepath.Join(dir, "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
