@@ -27,9 +27,13 @@ import (
 
 // Options configure Open.
 type Options struct {
-	// Path is the SQLite file (TOKEN_STORE). Its directory is created if
-	// missing.
+	// Path is TOKEN_STORE: a SQLite file (its directory is created if
+	// missing), or a postgres:// or postgresql:// URL for PostgreSQL 14 or
+	// newer, without the password (see PasswordFile).
 	Path string
+	// PasswordFile holds the PostgreSQL password (TOKEN_STORE_PASSWORD_FILE);
+	// without it, the standard PGPASSFILE (~/.pgpass) is used.
+	PasswordFile string
 	// KeyFile holds the encryption key (TOKEN_STORE_KEY_FILE). It is
 	// created with mode 0600 when the store is new. The environment variable
 	// MAILTOKENS_STORE_KEY, when set, is used instead.
@@ -60,6 +64,7 @@ func (e *NotFoundError) Advice() (string, advice.Kind) {
 // concurrent use, and several processes may open the same file.
 type DB struct {
 	*sql.DB
+	engine   Engine
 	key      *key
 	path     string
 	owner    string
@@ -67,11 +72,30 @@ type DB struct {
 	warnings []string
 }
 
-// Open opens (creating and migrating if needed) the database at opt.Path.
+// Open opens (creating and migrating if needed) the database opt.Path
+// names: a SQLite file or a PostgreSQL URL.
 func Open(ctx context.Context, opt Options) (*DB, error) {
 	if opt.Path == "" {
 		return nil, errors.New("open token store: no path (TOKEN_STORE) given")
 	}
+	var d *DB
+	var err error
+	if EngineOf(opt.Path) == PostgreSQL {
+		d, err = openPostgres(ctx, opt)
+	} else {
+		d, err = openSQLite(ctx, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := d.loadKey(ctx, opt); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("open token store %s: %w", d.path, err)
+	}
+	return d, nil
+}
+
+func openSQLite(ctx context.Context, opt Options) (*DB, error) {
 	if strings.ContainsAny(opt.Path, "?#") {
 		return nil, fmt.Errorf("open token store: path %q must not contain ? or #", opt.Path)
 	}
@@ -101,17 +125,13 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
 	}
-	d := &DB{DB: db, path: opt.Path, owner: newOwner(), created: created}
+	d := &DB{DB: db, engine: SQLite, path: opt.Path, owner: newOwner(), created: created}
 	if fi, err := os.Stat(opt.Path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		// The secrets are sealed, but the file still tells who has which
 		// tokens, and a copy made with `sqlite3 .backup` is 0644.
 		d.warnings = append(d.warnings, fmt.Sprintf("token store %s can be read by other users (mode %04o): run chmod 600 %s", opt.Path, fi.Mode().Perm(), opt.Path))
 	}
-	if err := migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
-	}
-	if err := d.loadKey(ctx, opt); err != nil {
+	if _, err := migrate(ctx, db, SQLite); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open token store %s: %w", opt.Path, err)
 	}
@@ -250,7 +270,7 @@ func (d *DB) loadKey(ctx context.Context, opt Options) error {
 	}
 	// A new store: record the check. When another process did so first,
 	// verify against its check instead.
-	if _, err := d.ExecContext(ctx, `INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)`,
+	if _, err := d.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT (key) DO NOTHING`,
 		k.seal(keyCheckPlain, "meta/key_check")); err != nil {
 		return err
 	}
@@ -290,6 +310,9 @@ func FromMillis(ms int64) time.Time {
 // write lock is taken at the start (immediate transactions), so two
 // writers wait for each other instead of failing.
 func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if d.engine == PostgreSQL {
+		return d.inSerializableTx(ctx, fn)
+	}
 	tx, err := d.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -306,5 +329,5 @@ func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // to say "that name is taken".
 func IsUniqueViolation(err error) bool {
 	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique || pgCode(err) == pgUniqueViolation
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailtokens/internal/testenv/pgtest"
 )
 
 // Two processes (two opens of one file: two owners) share one lease: one
@@ -18,7 +20,7 @@ import (
 // context cancelled.
 func TestLease(t *testing.T) {
 	ctx := context.Background()
-	opt := Options{Path: filepath.Join(t.TempDir(), "tokens.db"), Key: GenerateKey()}
+	opt := Options{Path: pgtest.StorePath(t, filepath.Join(t.TempDir(), "tokens.db")), Key: GenerateKey()}
 	a, err := Open(ctx, opt)
 	if err != nil {
 		t.Fatal(err)

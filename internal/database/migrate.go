@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -265,39 +266,103 @@ ALTER TABLE tokens ADD COLUMN client_key_expires_on INTEGER NOT NULL DEFAULT 0;
 `,
 }
 
-// migrate brings the schema up to date. Several processes may start at
-// once: the immediate transaction serialises them and each re-reads the
-// version inside it.
-func migrate(ctx context.Context, db *sql.DB) error {
-	for {
-		done, err := migrateOne(ctx, db)
+// migrate brings the schema up to date. Several processes, on several
+// hosts, may start at once: SQLite's immediate transaction and
+// PostgreSQL's advisory lock serialise them, and each re-reads the version
+// inside. It reports whether the store was empty (a new store).
+func migrate(ctx context.Context, db *sql.DB, e Engine) (fresh bool, err error) {
+	if e == PostgreSQL {
+		return migratePostgres(ctx, db)
+	}
+	for first := true; ; first = false {
+		version, done, err := migrateOne(ctx, db)
+		if first {
+			fresh = version == 0
+		}
 		if err != nil || done {
-			return err
+			return fresh, err
 		}
 	}
 }
 
-func migrateOne(ctx context.Context, db *sql.DB) (done bool, err error) {
+func migrateOne(ctx context.Context, db *sql.DB) (version int, done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, err
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return 0, false, err
+	}
+	if err := tooNew(version); err != nil {
+		return version, false, err
+	}
+	if version == len(migrations) {
+		return version, true, nil
+	}
+	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
+		return version, false, fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version+1)); err != nil {
+		return version, false, err
+	}
+	return version, false, tx.Commit()
+}
+
+func tooNew(version int) error {
+	if version > len(migrations) {
+		return fmt.Errorf("the store has schema version %d, newer than this program knows (%d): use a newer mailtokens", version, len(migrations))
+	}
+	return nil
+}
+
+// pgMigrationLock is the advisory lock that serialises PostgreSQL
+// migrations across hosts.
+const pgMigrationLock = 0x6d61696c746f6b // "mailtok"
+
+// migratePostgres creates the schema in one piece (pgBaseline) or brings
+// it forward, in one transaction under an advisory lock.
+func migratePostgres(ctx context.Context, db *sql.DB) (fresh bool, err error) {
+	if len(migrations) != pgBaselineVersion+len(postgresMigrations) {
+		return false, fmt.Errorf("internal error: %d SQLite migrations but PostgreSQL's end at %d", len(migrations), pgBaselineVersion+len(postgresMigrations))
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
-	var version int
-	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(pgMigrationLock)); err != nil {
 		return false, err
 	}
-	if version > len(migrations) {
-		return false, fmt.Errorf("the store has schema version %d, newer than this program knows (%d): use a newer mailtokens", version, len(migrations))
-	}
-	if version == len(migrations) {
-		return true, nil
-	}
-	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
-		return false, fmt.Errorf("migration %d: %w", version+1, err)
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version+1)); err != nil {
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)`); err != nil {
 		return false, err
 	}
-	return false, tx.Commit()
+	version := 0
+	switch err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version); {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return false, err
+		}
+	case err != nil:
+		return false, err
+	}
+	if err := tooNew(version); err != nil {
+		return false, err
+	}
+	fresh = version == 0
+	if fresh {
+		if _, err := tx.ExecContext(ctx, pgBaseline); err != nil {
+			return false, fmt.Errorf("create the schema: %w", err)
+		}
+		version = pgBaselineVersion
+	}
+	for ; version < len(migrations); version++ {
+		if _, err := tx.ExecContext(ctx, postgresMigrations[version-pgBaselineVersion]); err != nil {
+			return false, fmt.Errorf("migration %d: %w", version+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, version); err != nil {
+		return false, err
+	}
+	return fresh, tx.Commit()
 }

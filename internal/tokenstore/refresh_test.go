@@ -14,6 +14,7 @@ import (
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/secret"
+	"mailtokens/internal/testenv/pgtest"
 )
 
 const testRedirect = "http://localhost:8080/oauth2/callback"
@@ -36,7 +37,7 @@ func newWorldAt(t *testing.T, start time.Time) *world {
 	s := idptest.New(t, idptest.Options{Start: start, RedirectURIs: []string{testRedirect}})
 	dir := t.TempDir()
 	w := &world{Sandbox: s, opt: Options{
-		Path: filepath.Join(dir, "tokens.db"), KeyFile: filepath.Join(dir, "tokens.key"),
+		Path: pgtest.StorePath(t, filepath.Join(dir, "tokens.db")), KeyFile: filepath.Join(dir, "tokens.key"),
 		Now: s.Clock.Now, HTTPClient: provider.NewHTTPClient(5 * time.Second),
 	}}
 	w.store = w.open(t)

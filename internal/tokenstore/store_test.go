@@ -15,6 +15,7 @@ import (
 	"mailtokens/internal/fielderr"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/secret"
+	"mailtokens/internal/testenv/pgtest"
 )
 
 // openTest opens a store in a fresh directory with a key file beside it.
@@ -22,7 +23,7 @@ func openTest(t *testing.T, opt Options) *Store {
 	t.Helper()
 	dir := t.TempDir()
 	if opt.Path == "" {
-		opt.Path = filepath.Join(dir, "tokens.db")
+		opt.Path = pgtest.StorePath(t, filepath.Join(dir, "tokens.db"))
 	}
 	if opt.KeyFile == "" && opt.Key == "" {
 		opt.KeyFile = filepath.Join(dir, "tokens.key")

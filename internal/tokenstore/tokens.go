@@ -174,17 +174,16 @@ func (s *Store) Create(ctx context.Context, set Settings, actor Actor) (*Token, 
 	now := database.Millis(s.now())
 	var id int64
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO tokens (name, type, email, tenant, client_id, scope, auth_url, token_url,
+		// RETURNING: PostgreSQL's driver has no LastInsertId.
+		err := tx.QueryRowContext(ctx, `INSERT INTO tokens (name, type, email, tenant, client_id, scope, auth_url, token_url,
 			secret_expires_on, device_url, revoke_url, userinfo_url, issuer, client_auth, auth_params, cloud,
-			client_key_expires_on, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			client_key_expires_on, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			RETURNING id`,
 			set.Name, string(set.Type), set.Email, set.Tenant, set.ClientID, set.Scope, set.AuthURL, set.TokenURL,
 			database.Millis(set.SecretExpiresOn), set.DeviceURL, set.RevokeURL, set.UserinfoURL, set.Issuer, set.ClientAuth,
-			set.AuthParams, set.Cloud, database.Millis(set.KeyExpiresOn), now, now)
+			set.AuthParams, set.Cloud, database.Millis(set.KeyExpiresOn), now, now).Scan(&id)
 		if err != nil {
 			return uniqueErr(err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET client_secret = ?, client_key = ? WHERE id = ?`,
 			s.db.Seal(set.ClientSecret.Reveal(), columnAD(id, "client_secret")),

@@ -27,6 +27,7 @@ import (
 	"mailtokens/internal/sandbox/pop3d"
 	"mailtokens/internal/sandbox/smtpd"
 	"mailtokens/internal/sandbox/tokens"
+	"mailtokens/internal/testenv/pgtest"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -178,7 +179,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		w.POP3[style] = start(t, pop3d.Options{ServerOptions: servers(style)}, edits,
 			func(o pop3d.Options) (*pop3d.Server, error) { return pop3d.New(o), nil })
 	}
-	w.StorePath, w.KeyFile = filepath.Join(w.Dir, "tokens.db"), filepath.Join(w.Dir, "tokens.key")
+	w.StorePath, w.KeyFile = pgtest.StorePath(t, filepath.Join(w.Dir, "tokens.db")), filepath.Join(w.Dir, "tokens.key")
 	if c.store {
 		w.Store = w.OpenStore(t)
 		for _, tok := range c.tokens {
