@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"mailtokens/internal/database"
@@ -30,13 +31,14 @@ func (n *Notifier) record(ctx context.Context, channel string, err error, now ti
 	} else {
 		text := err.Error()
 		if len(text) > maxErrorText {
-			text = text[:maxErrorText] + "…"
+			text = strings.ToValidUTF8(text[:maxErrorText], "") + "…"
 		}
 		_, dberr = n.db.ExecContext(ctx, `INSERT INTO notify_channels (channel, last_fail_at, failing_since, failures, last_error)
 			VALUES (?, ?, ?, 1, ?)
-			ON CONFLICT (channel) DO UPDATE SET last_fail_at = excluded.last_fail_at, failures = failures + 1,
+			ON CONFLICT (channel) DO UPDATE SET last_fail_at = excluded.last_fail_at, failures = notify_channels.failures + 1,
 				last_error = excluded.last_error,
-				failing_since = CASE WHEN failing_since = 0 THEN excluded.failing_since ELSE failing_since END`,
+				failing_since = CASE WHEN notify_channels.failing_since = 0 THEN excluded.failing_since
+					ELSE notify_channels.failing_since END`,
 			channel, database.Millis(now), database.Millis(now), text)
 	}
 	if dberr != nil {

@@ -11,12 +11,13 @@ import (
 
 	"mailtokens/internal/clock"
 	"mailtokens/internal/database"
+	"mailtokens/internal/testenv/pgtest"
 )
 
 // openTest is accounts in a new database of their own.
 func openTest(t *testing.T, now func() time.Time) *Accounts {
 	t.Helper()
-	db, err := database.Open(context.Background(), database.Options{Path: t.TempDir() + "/tokens.db", Key: database.GenerateKey()})
+	db, err := database.Open(context.Background(), database.Options{Path: pgtest.StorePath(t, t.TempDir()+"/tokens.db"), Key: database.GenerateKey()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,9 +123,16 @@ func (s *Accounts) countAttempt(ctx context.Context, name, address string) error
 			database.Millis(now.Add(-forgetAfter)), database.Millis(now)); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE rowid IN (SELECT rowid FROM login_throttle
-			ORDER BY failures, last_at LIMIT max(0, (SELECT COUNT(*) FROM login_throttle) - ?))`, s.maxThrottleKeys)
-		return err
+		var keys int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_throttle`).Scan(&keys); err != nil {
+			return err
+		}
+		if excess := keys - s.maxThrottleKeys; excess > 0 {
+			_, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE (name, address) IN (SELECT name, address
+				FROM login_throttle ORDER BY failures, last_at LIMIT ?)`, excess)
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("count login of %q: %w", name, err)
