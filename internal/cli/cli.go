@@ -114,7 +114,8 @@ func (env *Env) openStore(create bool) (*tokenstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := tokenstore.Open(env.Ctx, tokenstore.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile, MustExist: !create, Now: env.now})
+	st, err := tokenstore.Open(env.Ctx, tokenstore.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile,
+		PasswordFile: cfg.Store.PasswordFile, MustExist: !create, Now: env.now})
 	if err != nil {
 		return nil, err
 	}

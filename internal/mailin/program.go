@@ -44,7 +44,8 @@ func run(env *cmdline.Env, args []string) error {
 	if task.Store != nil {
 		db = task.Store.DB()
 	} else {
-		db, err = database.Open(ctx, database.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile, MustExist: true})
+		db, err = database.Open(ctx, database.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile,
+			PasswordFile: cfg.Store.PasswordFile, MustExist: true})
 		if err != nil {
 			return worker.StartupError(env, err)
 		}

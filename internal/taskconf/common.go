@@ -3,6 +3,7 @@ package taskconf
 import (
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 
 	"mailtokens/internal/mailserver"
@@ -11,15 +12,27 @@ import (
 
 // Store is where the shared token store lives.
 type Store struct {
-	Path    string // TOKEN_STORE
-	KeyFile string // TOKEN_STORE_KEY_FILE
+	// Path is TOKEN_STORE: a SQLite file, or a postgres:// URL (without
+	// the password) for one store shared by several hosts.
+	Path         string
+	KeyFile      string // TOKEN_STORE_KEY_FILE
+	PasswordFile string // TOKEN_STORE_PASSWORD_FILE: PostgreSQL's password
 }
 
 func readStore(f *File) Store {
-	return Store{
-		Path:    f.String("TOKEN_STORE", "data/tokens.db"),
-		KeyFile: f.String("TOKEN_STORE_KEY_FILE", "data/tokens.key"),
+	s := Store{
+		Path:         f.String("TOKEN_STORE", "data/tokens.db"),
+		KeyFile:      f.String("TOKEN_STORE_KEY_FILE", "data/tokens.key"),
+		PasswordFile: f.String("TOKEN_STORE_PASSWORD_FILE", ""),
 	}
+	if u, err := url.Parse(s.Path); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		if _, has := u.User.Password(); has {
+			f.problem("TOKEN_STORE", "must not contain the database password: put it in the file TOKEN_STORE_PASSWORD_FILE names (mode 0600), or in PGPASSFILE")
+		}
+	} else if s.PasswordFile != "" {
+		f.warn("TOKEN_STORE_PASSWORD_FILE", "is only for a PostgreSQL TOKEN_STORE (postgres://…); it is ignored for the SQLite file %s", s.Path)
+	}
+	return s
 }
 
 // Worker is what every worker's task file says about its mail server and

@@ -30,6 +30,8 @@ type Options struct {
 	Key string
 	// MustExist refuses to create a new store (see database.Options).
 	MustExist bool
+	// PasswordFile holds PostgreSQL's password (see database.Options).
+	PasswordFile string
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -54,7 +56,8 @@ type Store struct {
 // Open opens (creating and migrating if needed) the database at opt.Path
 // and the token store in it.
 func Open(ctx context.Context, opt Options) (*Store, error) {
-	db, err := database.Open(ctx, database.Options{Path: opt.Path, KeyFile: opt.KeyFile, Key: opt.Key, MustExist: opt.MustExist})
+	db, err := database.Open(ctx, database.Options{Path: opt.Path, KeyFile: opt.KeyFile, Key: opt.Key, MustExist: opt.MustExist,
+		PasswordFile: opt.PasswordFile})
 	if err != nil {
 		return nil, err
 	}

@@ -113,7 +113,8 @@ func Setup(ctx context.Context, c Config) (*Task, error) {
 	if login.AuthType != taskconf.OAuth2 {
 		return t, nil
 	}
-	store, err := tokenstore.Open(ctx, tokenstore.Options{Path: c.Task.Store.Path, KeyFile: c.Task.Store.KeyFile, MustExist: true})
+	store, err := tokenstore.Open(ctx, tokenstore.Options{Path: c.Task.Store.Path, KeyFile: c.Task.Store.KeyFile,
+		PasswordFile: c.Task.Store.PasswordFile, MustExist: true})
 	if err != nil {
 		return nil, err
 	}
