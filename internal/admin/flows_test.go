@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -259,7 +260,8 @@ func TestHealthzAndMetrics(t *testing.T) {
 
 	anon := h.browser()
 	r := anon.get("/healthz")
-	if r.status != http.StatusOK || !strings.Contains(r.body, `"status":"ok"`) {
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"status":"ok"`) || !strings.Contains(r.body, `"key":"matches"`) ||
+		!strings.Contains(r.body, fmt.Sprintf(`"engine":%q`, h.Store.DB().Engine())) || !strings.Contains(r.body, `"schema":`) {
 		t.Fatalf("healthz: %d %s", r.status, r.body)
 	}
 	if r := anon.get("/metrics"); r.status != http.StatusUnauthorized {

@@ -12,12 +12,20 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	type answer struct {
 		Status string `json:"status"`
 		Store  string `json:"store"`
+		Engine string `json:"engine"`
+		Schema int    `json:"schema,omitempty"`
+		Key    string `json:"key,omitempty"` // "matches"
 		Error  string `json:"error,omitempty"`
 	}
-	a := answer{Status: "ok", Store: "ok"}
+	db := s.store.DB()
+	a := answer{Status: "ok", Store: "ok", Engine: string(db.Engine()), Key: "matches"}
 	status := http.StatusOK
-	if err := s.store.Ping(r.Context()); err != nil {
-		a = answer{Status: "unavailable", Store: "unreachable", Error: err.Error()}
+	var err error
+	if a.Schema, _, err = db.SchemaVersion(r.Context()); err == nil {
+		err = db.CheckKey(r.Context())
+	}
+	if err != nil {
+		a = answer{Status: "unavailable", Store: "unreachable", Engine: a.Engine, Error: err.Error()}
 		status = http.StatusServiceUnavailable
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -436,3 +436,15 @@ func TestTokenTestCommand(t *testing.T) {
 		t.Fatalf("with TLS_CA_FILE: %d %s%s", code, out, errs)
 	}
 }
+
+// `evadmin store check` names the engine, the schema version and the key.
+func TestStoreCheck(t *testing.T) {
+	w := newWorld(t)
+	w.addMS("support")
+	out := w.mustRun("", "store", "check")
+	for _, want := range []string{"engine:   ", "schema:   version ", "(current)", "(matches the store)", "tokens:   1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("store check lacks %q:\n%s", want, out)
+		}
+	}
+}

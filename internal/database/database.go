@@ -331,3 +331,29 @@ func IsUniqueViolation(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique || pgCode(err) == pgUniqueViolation
 }
+
+// SchemaVersion is the store's schema version (the number of migrations
+// applied), and the version this program writes.
+func (d *DB) SchemaVersion(ctx context.Context) (have, want int, err error) {
+	q := `PRAGMA user_version`
+	if d.engine == PostgreSQL {
+		q = `SELECT version FROM schema_version`
+	}
+	if err := d.QueryRowContext(ctx, q).Scan(&have); err != nil {
+		return 0, len(migrations), fmt.Errorf("read the schema version: %w", err)
+	}
+	return have, len(migrations), nil
+}
+
+// CheckKey reads the store's key check again and opens it with the key in
+// use: nil when the key is the store's.
+func (d *DB) CheckKey(ctx context.Context) error {
+	var check []byte
+	if err := d.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&check); err != nil {
+		return fmt.Errorf("read the key check: %w", err)
+	}
+	if plain, err := d.key.open(check, "meta/key_check"); err != nil || plain != keyCheckPlain {
+		return fmt.Errorf("key %s is not the key this store was encrypted with", d.key.id)
+	}
+	return nil
+}
