@@ -1,0 +1,121 @@
+package imapd
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"mailtokens/internal/oauthsasl"
+	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/mailauth"
+)
+
+// What independent IMAP clients found in the sandbox, checked on the wire.
+
+// wireLogin logs w in to the world's user of style with a token.
+func (f *fixture) wireLogin(t *testing.T, w *wire, style provider.Type) string {
+	t.Helper()
+	user := f.World.MSUser
+	if style == provider.Google {
+		user = f.World.GoogleUser
+	}
+	ir := base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(user, f.Token(t, style, user)))
+	w.send("L AUTHENTICATE XOAUTH2 " + ir)
+	if l := w.line(); !strings.HasPrefix(l, "L OK ") {
+		t.Fatalf("AUTHENTICATE: %q", l)
+	}
+	return user
+}
+
+// until sends cmd tagged tag and returns the untagged lines before the
+// tagged reply, and that reply.
+func (w *wire) until(tag, cmd string) (untagged []string, done string) {
+	w.t.Helper()
+	w.send(tag + " " + cmd)
+	for {
+		l := w.line()
+		if strings.HasPrefix(l, tag+" ") {
+			return untagged, l
+		}
+		untagged = append(untagged, l)
+	}
+}
+
+// expunges keeps the EXPUNGE lines of untagged.
+func expunges(untagged []string) []string {
+	var out []string
+	for _, l := range untagged {
+		if strings.HasSuffix(l, " EXPUNGE") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// capabilities returns the atoms of the CAPABILITY response.
+func (w *wire) capabilities(tag string) []string {
+	w.t.Helper()
+	untagged, done := w.until(tag, "CAPABILITY")
+	if !strings.HasPrefix(done, tag+" OK") || len(untagged) != 1 || !strings.HasPrefix(untagged[0], "* CAPABILITY ") {
+		w.t.Fatalf("CAPABILITY: %q, %q", untagged, done)
+	}
+	return strings.Fields(strings.TrimPrefix(untagged[0], "* CAPABILITY "))
+}
+
+// The server advertises LITERAL- (RFC 7888 §5) and never LITERAL+ with it,
+// before or after login, and holds clients to it: a non-synchronizing
+// literal of more than 4096 bytes is refused before its bytes are taken as
+// a literal, one of up to 4096 is accepted, and a synchronizing literal of
+// any size gets its continuation. It used to advertise both after login
+// and accept {5000+} at any time.
+func TestWireLiterals(t *testing.T) {
+	f := newFixture(t, provider.Microsoft, Options{})
+	const mailbox, password = "printer@contoso.example", "pw"
+	f.Directory.SetPassword(mailbox, password)
+	addr := f.listen(t, mailauth.Plain)
+	big := strings.Repeat("x", 5000)
+	const refused = "a BAD Non-synchronizing literals are limited to 4096 bytes"
+
+	checkCaps := func(w *wire, when string) {
+		t.Helper()
+		caps := w.capabilities("c")
+		if !slices.Contains(caps, "LITERAL-") || slices.Contains(caps, "LITERAL+") {
+			t.Errorf("capabilities %s: %q, want LITERAL- without LITERAL+", when, caps)
+		}
+	}
+
+	// Before login.
+	w := dialWire(t, addr)
+	checkCaps(w, "before login")
+	w.send("a APPEND INBOX {5000+}")
+	w.send(big)
+	if l := w.line(); l != refused {
+		t.Errorf("{5000+} before login: %q, want %q", l, refused)
+	}
+
+	// LITERAL- allows small non-synchronizing literals, before login too.
+	w = dialWire(t, addr)
+	w.send(fmt.Sprintf("l LOGIN {%d+}", len(mailbox)))
+	w.send(fmt.Sprintf("%s {%d+}", mailbox, len(password)))
+	w.send(password)
+	if l := w.line(); !strings.HasPrefix(l, "l OK ") {
+		t.Fatalf("LOGIN with {n+} literals: %q", l)
+	}
+	checkCaps(w, "after login")
+
+	msg := "Subject: big\r\n\r\n" + big + "\r\n"
+	w.send(fmt.Sprintf("b APPEND INBOX {%d}", len(msg)))
+	w.expect("+ Ready for literal data")
+	w.send(msg)
+	if l := w.line(); !strings.HasPrefix(l, "b OK [APPENDUID ") {
+		t.Fatalf("synchronizing APPEND of %d bytes: %q", len(msg), l)
+	}
+
+	w.send(fmt.Sprintf("a APPEND INBOX {%d+}", len(msg)))
+	w.send(msg)
+	if l := w.line(); l != refused {
+		t.Errorf("{%d+} after login: %q, want %q", len(msg), l, refused)
+	}
+}
