@@ -10,6 +10,8 @@ import (
 	"mailtokens/internal/oauthsasl"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/mailauth"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // What independent IMAP clients found in the sandbox, checked on the wire.
@@ -52,6 +54,65 @@ func expunges(untagged []string) []string {
 		}
 	}
 	return out
+}
+
+// MOVE and UID MOVE of messages 2 and 4 of 5 tell the client, once each,
+// which sequence numbers went (RFC 6851 §3.3: EXPUNGE responses as for
+// EXPUNGE, after the COPYUID). Removing 4, then 2, leaves 1, 3 and 5; a
+// second client with the folder selected hears the same at its next
+// command. go-imap's imapmemserver wrote them itself with numbers already
+// shifted ("* 0 EXPUNGE", "* 3 EXPUNGE") and then again from its queue.
+func TestWireMoveExpunges(t *testing.T) {
+	for _, cmd := range []string{"MOVE 2,4 Archive", "UID MOVE 2,4 Archive"} {
+		t.Run(strings.Fields(cmd)[0], func(t *testing.T) {
+			f := newFixture(t, provider.Microsoft, Options{})
+			user := f.World.MSUser
+			for i := 1; i <= 5; i++ {
+				if _, err := f.srv.Append(user, "INBOX", testMessage(fmt.Sprintf("message %d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			addr := f.listen(t, mailauth.Plain)
+			w, other := dialWire(t, addr), dialWire(t, addr)
+			f.wireLogin(t, w, provider.Microsoft)
+			f.wireLogin(t, other, provider.Microsoft)
+			w.until("s", "SELECT INBOX")
+			other.until("s", "SELECT INBOX")
+
+			untagged, done := w.until("m", cmd)
+			if !strings.HasPrefix(done, "m OK ") {
+				t.Fatalf("%s: %q", cmd, done)
+			}
+			want := []string{"* 4 EXPUNGE", "* 2 EXPUNGE"}
+			if got := expunges(untagged); !slices.Equal(got, want) {
+				t.Errorf("%s sent %q, want %q", cmd, untagged, want)
+			}
+			if len(untagged) == 0 || !strings.HasPrefix(untagged[0], "* OK [COPYUID ") {
+				t.Errorf("%s: the COPYUID does not come first: %q", cmd, untagged)
+			}
+			untagged, _ = w.until("n", "NOOP")
+			if len(untagged) != 0 {
+				t.Errorf("NOOP after %s sent %q, want nothing more", cmd, untagged)
+			}
+			untagged, _ = w.until("f", "FETCH 1:* (UID)")
+			wantFetch := []string{"* 1 FETCH (UID 1)", "* 2 FETCH (UID 3)", "* 3 FETCH (UID 5)"}
+			if !slices.Equal(untagged, wantFetch) {
+				t.Errorf("after %s: %q, want %q", cmd, untagged, wantFetch)
+			}
+
+			untagged, _ = other.until("n", "NOOP")
+			if got := expunges(untagged); !slices.Equal(got, want) {
+				t.Errorf("the other client heard %q, want %q", untagged, want)
+			}
+			wantMessages(t, f.srv, user, "INBOX",
+				Message{UID: 1, Raw: testMessage("message 1"), Flags: []imap.Flag{}},
+				Message{UID: 3, Raw: testMessage("message 3"), Flags: []imap.Flag{}},
+				Message{UID: 5, Raw: testMessage("message 5"), Flags: []imap.Flag{}})
+			wantMessages(t, f.srv, user, "Archive",
+				Message{UID: 1, Raw: testMessage("message 2"), Flags: []imap.Flag{}},
+				Message{UID: 2, Raw: testMessage("message 4"), Flags: []imap.Flag{}})
+		})
+	}
 }
 
 // capabilities returns the atoms of the CAPABILITY response.

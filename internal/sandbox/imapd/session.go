@@ -31,9 +31,35 @@ type session struct {
 // movingSession is a session that implements MOVE.
 type movingSession struct{ *session }
 
-// Move serves MOVE and UID MOVE (RFC 6851).
+// Move serves MOVE and UID MOVE (RFC 6851): COPYUID, then one EXPUNGE per
+// message moved, numbered as the client counts.
+//
+// imapmemserver's own Move cannot be used: it writes the EXPUNGE responses
+// itself, numbered after its queue had already shifted them ("* 0 EXPUNGE",
+// "* 3 EXPUNGE" for messages 2 and 4 of 5), and queues them as well, so
+// that imapserver sends them a second time after the command. Here the
+// messages are copied, marked \Deleted and expunged by UID, and the queue
+// alone tells every client, this one included, in the order it happened.
+// The cost: other clients with the folder selected also see the \Deleted
+// flag (FETCH FLAGS) just before the EXPUNGE, which is legal IMAP; and the
+// steps are not one atomic change, which no sandbox test relies on.
 func (s movingSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
-	return s.user.Move(w, numSet, dest)
+	data, err := s.user.Copy(numSet, dest)
+	if err != nil {
+		return err
+	}
+	uids := data.SourceUIDs
+	if len(uids) == 0 {
+		return nil // nothing matched: nothing moved, nothing to report
+	}
+	if err := w.WriteCopyData(data); err != nil {
+		return err
+	}
+	deleted := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}
+	if err := s.user.Store(nil, uids, deleted, &imap.StoreOptions{}); err != nil {
+		return err
+	}
+	return s.user.Expunge(nil, &uids)
 }
 
 // newSession starts every connection logged out.
