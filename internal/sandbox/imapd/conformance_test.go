@@ -115,6 +115,40 @@ func TestWireMoveExpunges(t *testing.T) {
 	}
 }
 
+// SELECT lists the system flags in FLAGS and PERMANENTFLAGS, whether or not
+// a message has them yet, and \* in PERMANENTFLAGS because the sandbox
+// keeps keywords; keywords in use are listed too. imapmemserver listed only
+// the flags some message had, so an empty folder said FLAGS ().
+func TestWireSelectFlags(t *testing.T) {
+	for _, style := range []provider.Type{provider.Microsoft, provider.Google} {
+		t.Run(string(style), func(t *testing.T) {
+			f := newFixture(t, style, Options{})
+			w := dialWire(t, f.listen(t, mailauth.Plain))
+			user := f.wireLogin(t, w, style)
+			if _, err := f.srv.Append(user, "INBOX", testMessage("keyword"), imap.FlagSeen, "$Forwarded"); err != nil {
+				t.Fatal(err)
+			}
+			for _, tc := range []struct {
+				folder         string
+				flags, permFls string
+			}{
+				{"INBOX", `\Answered \Flagged \Deleted \Seen \Draft $forwarded`, `\Answered \Flagged \Deleted \Seen \Draft $forwarded \*`},
+				{standardFolders[style][1], `\Answered \Flagged \Deleted \Seen \Draft`, `\Answered \Flagged \Deleted \Seen \Draft \*`},
+			} {
+				untagged, done := w.until("s", `SELECT "`+tc.folder+`"`)
+				if !strings.HasPrefix(done, "s OK ") {
+					t.Fatalf("SELECT %s: %q", tc.folder, done)
+				}
+				wantFlags := "* FLAGS (" + tc.flags + ")"
+				wantPerm := "* OK [PERMANENTFLAGS (" + tc.permFls + ")] Permanent flags"
+				if !slices.Contains(untagged, wantFlags) || !slices.Contains(untagged, wantPerm) {
+					t.Errorf("SELECT %s sent %q, want %q and %q", tc.folder, untagged, wantFlags, wantPerm)
+				}
+			}
+		})
+	}
+}
+
 // capabilities returns the atoms of the CAPABILITY response.
 func (w *wire) capabilities(tag string) []string {
 	w.t.Helper()

@@ -80,6 +80,30 @@ func (s *session) Close() error {
 	return s.user.Close()
 }
 
+// systemFlags are the flags of RFC 3501 §2.3.2 that a client may set, in
+// its order. \Recent is left out: no client sets it.
+var systemFlags = []imap.Flag{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
+
+// Select lists every system flag in FLAGS and PERMANENTFLAGS, then the
+// keywords in use, and \* in PERMANENTFLAGS because keywords are kept.
+// imapmemserver lists only the flags some message has (an empty folder
+// said FLAGS ()), which tells a client it cannot set \Seen or \Deleted.
+func (s *session) Select(name string, opt *imap.SelectOptions) (*imap.SelectData, error) {
+	data, err := s.user.Select(name, opt)
+	if err != nil {
+		return nil, err
+	}
+	flags := slices.Clone(systemFlags)
+	for _, f := range data.Flags {
+		if !slices.ContainsFunc(systemFlags, func(sf imap.Flag) bool { return strings.EqualFold(string(sf), string(f)) }) {
+			flags = append(flags, f)
+		}
+	}
+	data.Flags = flags
+	data.PermanentFlags = append(slices.Clone(flags), imap.FlagWildcard)
+	return data, nil
+}
+
 // Namespace is needed because NAMESPACE is advertised; both services have
 // one personal namespace.
 func (s *session) Namespace() (*imap.NamespaceData, error) {
