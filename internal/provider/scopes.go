@@ -17,14 +17,20 @@ const (
 
 // Scopes a mail token needs.
 const (
-	MicrosoftIMAPScope    = "https://outlook.office.com/IMAP.AccessAsUser.All"
-	MicrosoftPOPScope     = "https://outlook.office.com/POP.AccessAsUser.All"
-	MicrosoftSMTPScope    = "https://outlook.office.com/SMTP.Send"
+	MicrosoftIMAPScope = "https://outlook.office.com/IMAP.AccessAsUser.All"
+	MicrosoftPOPScope  = "https://outlook.office.com/POP.AccessAsUser.All"
+	MicrosoftSMTPScope = "https://outlook.office.com/SMTP.Send"
+	// MicrosoftEWSScope is Exchange Web Services, which is retired in
+	// Exchange Online: see EWSRetired.
 	MicrosoftEWSScope     = "https://outlook.office.com/EWS.AccessAsUser.All"
 	MicrosoftAppOnlyScope = "https://outlook.office365.com/.default"
 	OfflineAccess         = "offline_access"
 	GoogleMailScope       = "https://mail.google.com/"
 )
+
+// EWSRetired says what becomes of Exchange Web Services in Exchange Online
+// and what to use instead, in words for an admin.
+const EWSRetired = "Exchange Online switches EWS off by default on 2026-10-01 and for good on 2027-04-01. Use Microsoft Graph instead (Mail.ReadWrite, Mail.Send)."
 
 // DefaultScopes returns the scopes a token of type t needs for uses; with no
 // uses, for receiving and sending mail (IMAP, POP3 and SMTP).
