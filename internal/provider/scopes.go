@@ -33,7 +33,8 @@ const (
 const EWSRetired = "Exchange Online switches EWS off by default on 2026-10-01 and for good on 2027-04-01. Use Microsoft Graph instead (Mail.ReadWrite, Mail.Send)."
 
 // DefaultScopes returns the scopes a token of type t needs for uses; with no
-// uses, for receiving and sending mail (IMAP, POP3 and SMTP).
+// uses, for receiving and sending mail (IMAP, POP3 and SMTP). Microsoft's
+// are the worldwide cloud's; Config.Scopes moves them into the config's.
 func DefaultScopes(t Type, uses ...Use) []string {
 	switch t {
 	case Google:
@@ -90,6 +91,12 @@ func (c Config) Scopes() []string {
 	scopes := splitScope(c.Scope)
 	if len(scopes) == 0 {
 		scopes = DefaultScopes(c.Type)
+		if c.Type == Microsoft {
+			cl := c.cloud()
+			for i, s := range scopes {
+				scopes[i] = cl.scope(s)
+			}
+		}
 	}
 	switch c.Type {
 	case Microsoft:
@@ -111,7 +118,7 @@ func (c Config) AppOnlyScopes() []string {
 		}
 	}
 	if len(out) == 0 && c.Type == Microsoft {
-		out = []string{MicrosoftAppOnlyScope}
+		out = []string{c.cloud().scope(MicrosoftAppOnlyScope)}
 	}
 	return dedupe(out)
 }
