@@ -83,14 +83,24 @@ var funcs = template.FuncMap{
 	},
 }
 
-// partials are templates every page may use, parsed with the layout.
+// partials are templates every page may use, parsed with the layout: these
+// and every form_*.html (a part of the token form, in a file of its own).
 var partials = []string{"notify_failures.html"}
+
+func isPartial(base string) bool {
+	return slices.Contains(partials, base) || strings.HasPrefix(base, "form_")
+}
 
 func loadPages() (*pages, error) {
 	files := []string{"templates/layout.html"}
 	for _, p := range partials {
 		files = append(files, "templates/"+p)
 	}
+	formParts, err := fs.Glob(templateFS, "templates/form_*.html")
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, formParts...)
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, files...)
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)
@@ -102,7 +112,7 @@ func loadPages() (*pages, error) {
 	p := &pages{sets: map[string]*template.Template{}}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" || slices.Contains(partials, base) {
+		if base == "layout.html" || isPartial(base) {
 			continue
 		}
 		set, err := template.Must(layout.Clone()).ParseFS(templateFS, n)

@@ -28,17 +28,19 @@ type typeOption struct {
 	Selected     bool
 }
 
-// scopeOption is a quick pick in the scope guide.
+// scopeOption is a quick pick in the scope guide. A retired one is listed
+// with what replaces it, and without a button to add it.
 type scopeOption struct {
 	Type, Use, Scope string
+	Retired          string
 }
 
 var scopeGuide = []scopeOption{
-	{"microsoft", "IMAP (receive)", provider.MicrosoftIMAPScope},
-	{"microsoft", "POP3 (receive)", provider.MicrosoftPOPScope},
-	{"microsoft", "SMTP (send)", provider.MicrosoftSMTPScope},
-	{"microsoft", "Exchange Web Services", provider.MicrosoftEWSScope},
-	{"google", "IMAP, POP3 and SMTP", provider.GoogleMailScope},
+	{Type: "microsoft", Use: "IMAP (receive)", Scope: provider.MicrosoftIMAPScope},
+	{Type: "microsoft", Use: "POP3 (receive)", Scope: provider.MicrosoftPOPScope},
+	{Type: "microsoft", Use: "SMTP (send)", Scope: provider.MicrosoftSMTPScope},
+	{Type: "microsoft", Use: "Exchange Web Services", Scope: provider.MicrosoftEWSScope, Retired: provider.EWSRetired},
+	{Type: "google", Use: "IMAP, POP3 and SMTP", Scope: provider.GoogleMailScope},
 }
 
 func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *accounts.Session, status int, p formPage) {

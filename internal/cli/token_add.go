@@ -20,6 +20,7 @@ func runTokenAdd(env *Env, args []string) error {
 	typ := fs.String("type", "", "microsoft, google or generic")
 	email := fs.String("email", "", "the mailbox account")
 	tenant := fs.String("tenant", "", "Microsoft tenant ID or domain")
+	cloud := fs.String("cloud", "", "Microsoft cloud: global (default), usgov (GCC High), usdod (DoD) or china (21Vianet)")
 	clientID := fs.String("client-id", "", "the app's client ID")
 	scope := fs.String("scope", "", "scopes (default: the type's mail scopes)")
 	authURL := fs.String("auth-url", "", "authorization URL (required for generic)")
@@ -39,7 +40,15 @@ func runTokenAdd(env *Env, args []string) error {
 		return cmdline.Usagef("%v", err)
 	}
 	set := tokenstore.Settings{Name: pos[0], Config: provider.Config{Type: t, Email: *email, Tenant: *tenant,
-		ClientID: *clientID, Scope: *scope, AuthURL: *authURL, TokenURL: *tokenURL}}
+		ClientID: *clientID, Scope: *scope, AuthURL: *authURL, TokenURL: *tokenURL, Cloud: *cloud}}
+	if c, ok := provider.LookupCloud(*cloud); ok && t == provider.Microsoft {
+		// The worldwide cloud is stored as none, like tokens made before
+		// clouds; an unknown name is left for Validate to refuse.
+		set.Cloud = c.Name
+		if c.Name == provider.CloudGlobal {
+			set.Cloud = ""
+		}
+	}
 	if *secretExpires != "" {
 		d, err := time.Parse(time.DateOnly, *secretExpires)
 		if err != nil {
@@ -81,6 +90,7 @@ var flagNames = map[string]string{
 	provider.FieldType:              "--type",
 	provider.FieldEmail:             "--email",
 	provider.FieldTenant:            "--tenant",
+	provider.FieldCloud:             "--cloud",
 	provider.FieldClientID:          "--client-id",
 	provider.FieldClientSecret:      "--client-secret-file",
 	tokenstore.FieldSecretExpiresOn: "--client-secret-expires",

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mailtokens/internal/health"
+	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
 
@@ -63,6 +64,9 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 	line("Type", t.Type.Label())
 	line("Email", t.Email)
 	line("Tenant", t.Tenant)
+	if c, ok := provider.LookupCloud(t.Cloud); ok && t.Cloud != "" && c.Name != provider.CloudGlobal {
+		line("Cloud", c.Name+" ("+c.Label+")")
+	}
 	line("Client ID", t.ClientID)
 	line("Client secret", map[bool]string{true: "set (encrypted)", false: "not set"}[t.HasClientSecret])
 	if !t.SecretExpiresOn.IsZero() {

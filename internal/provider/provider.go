@@ -99,8 +99,9 @@ type Config struct {
 	// AuthParams are extra authorization request parameters some servers
 	// need, as a query string ("prompt=consent&acr_values=...").
 	AuthParams string
-	// Cloud is Microsoft's national cloud ("" = global); it decides the
-	// authority and the mail resource of the default scopes.
+	// Cloud is Microsoft's national cloud ("" = global, see Clouds); it
+	// decides the authority and the mail resource of the default scopes.
+	// AuthURL and TokenURL, when set, still win over its authority.
 	Cloud string
 	// ClientKey is a credential other than the secret: a certificate's
 	// private key (PEM, with the certificate) for private_key_jwt, or a
@@ -128,7 +129,7 @@ func (c Config) Endpoints() Endpoints {
 		if tenant == "" {
 			tenant = "common"
 		}
-		base := MicrosoftAuthority + "/" + url.PathEscape(tenant) + "/oauth2/v2.0"
+		base := c.cloud().Authority + "/" + url.PathEscape(tenant) + "/oauth2/v2.0"
 		e = Endpoints{Auth: base + "/authorize", Token: base + "/token", Device: base + "/devicecode"}
 	case Google:
 		e = Endpoints{Auth: GoogleAuthURL, Token: GoogleTokenURL, Device: GoogleDeviceAuthURL, Revoke: GoogleRevokeURL}
@@ -210,6 +211,7 @@ const (
 	FieldTokenURL     = "token_url"
 	FieldDeviceURL    = "device_url"
 	FieldRevokeURL    = "revoke_url"
+	FieldCloud        = "cloud"
 )
 
 // Validate checks the fields an admin enters and reports every problem as a
@@ -252,6 +254,9 @@ func (c Config) Validate() error {
 		if msg := checkURL(f.v); msg != "" {
 			errs.Add(f.field, msg)
 		}
+	}
+	if msg := c.validateCloud(); msg != "" {
+		errs.Add(FieldCloud, msg)
 	}
 	for _, s := range splitScope(c.Scope) {
 		if strings.ContainsAny(s, "\"'<>\\") {

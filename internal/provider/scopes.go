@@ -17,17 +17,24 @@ const (
 
 // Scopes a mail token needs.
 const (
-	MicrosoftIMAPScope    = "https://outlook.office.com/IMAP.AccessAsUser.All"
-	MicrosoftPOPScope     = "https://outlook.office.com/POP.AccessAsUser.All"
-	MicrosoftSMTPScope    = "https://outlook.office.com/SMTP.Send"
+	MicrosoftIMAPScope = "https://outlook.office.com/IMAP.AccessAsUser.All"
+	MicrosoftPOPScope  = "https://outlook.office.com/POP.AccessAsUser.All"
+	MicrosoftSMTPScope = "https://outlook.office.com/SMTP.Send"
+	// MicrosoftEWSScope is Exchange Web Services, which is retired in
+	// Exchange Online: see EWSRetired.
 	MicrosoftEWSScope     = "https://outlook.office.com/EWS.AccessAsUser.All"
 	MicrosoftAppOnlyScope = "https://outlook.office365.com/.default"
 	OfflineAccess         = "offline_access"
 	GoogleMailScope       = "https://mail.google.com/"
 )
 
+// EWSRetired says what becomes of Exchange Web Services in Exchange Online
+// and what to use instead, in words for an admin.
+const EWSRetired = "Exchange Online switches EWS off by default on 2026-10-01 and for good on 2027-04-01. Use Microsoft Graph instead (Mail.ReadWrite, Mail.Send)."
+
 // DefaultScopes returns the scopes a token of type t needs for uses; with no
-// uses, for receiving and sending mail (IMAP, POP3 and SMTP).
+// uses, for receiving and sending mail (IMAP, POP3 and SMTP). Microsoft's
+// are the worldwide cloud's; Config.Scopes moves them into the config's.
 func DefaultScopes(t Type, uses ...Use) []string {
 	switch t {
 	case Google:
@@ -84,6 +91,12 @@ func (c Config) Scopes() []string {
 	scopes := splitScope(c.Scope)
 	if len(scopes) == 0 {
 		scopes = DefaultScopes(c.Type)
+		if c.Type == Microsoft {
+			cl := c.cloud()
+			for i, s := range scopes {
+				scopes[i] = cl.scope(s)
+			}
+		}
 	}
 	switch c.Type {
 	case Microsoft:
@@ -105,7 +118,7 @@ func (c Config) AppOnlyScopes() []string {
 		}
 	}
 	if len(out) == 0 && c.Type == Microsoft {
-		out = []string{MicrosoftAppOnlyScope}
+		out = []string{c.cloud().scope(MicrosoftAppOnlyScope)}
 	}
 	return dedupe(out)
 }

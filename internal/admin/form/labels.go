@@ -26,6 +26,7 @@ var labels = map[string]string{
 	provider.FieldTokenURL:          "Access Token URL",
 	provider.FieldDeviceURL:         "Device Code URL",
 	provider.FieldRevokeURL:         "Revoke URL",
+	provider.FieldCloud:             "Cloud",
 
 	// The paste form, in its list of problems (its <label>s say more).
 	fieldJSON:         "Token response",

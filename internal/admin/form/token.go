@@ -21,6 +21,7 @@ type Token struct {
 	ClientSecret                        string // write-only: never filled back into a page
 	SecretExpiresOn                     string // YYYY-MM-DD or ""
 	Scope, AuthURL, TokenURL            string
+	Cloud                               string // Microsoft's national cloud (cloud.go)
 }
 
 // ReadToken reads the form's fields. Each input is named by the identifier
@@ -34,6 +35,7 @@ func ReadToken(v url.Values) Token {
 		ClientSecret: v.Get(provider.FieldClientSecret), SecretExpiresOn: get(tokenstore.FieldSecretExpiresOn),
 		Scope:   strings.Join(strings.Fields(v.Get(provider.FieldScope)), " "),
 		AuthURL: get(provider.FieldAuthURL), TokenURL: get(provider.FieldTokenURL),
+		Cloud: readCloud(get),
 	}
 }
 
@@ -41,7 +43,7 @@ func ReadToken(v url.Values) Token {
 // secret stays empty: it is never sent back to the browser.
 func FromToken(t *tokenstore.Token) Token {
 	f := Token{Name: t.Name, Type: string(t.Type), Email: t.Email, Tenant: t.Tenant, ClientID: t.ClientID,
-		Scope: t.Scope, AuthURL: t.AuthURL, TokenURL: t.TokenURL}
+		Scope: t.Scope, AuthURL: t.AuthURL, TokenURL: t.TokenURL, Cloud: t.Cloud}
 	if !t.SecretExpiresOn.IsZero() {
 		f.SecretExpiresOn = t.SecretExpiresOn.Format(time.DateOnly)
 	}
@@ -60,7 +62,7 @@ func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	set := tokenstore.Settings{Name: f.Name, Config: provider.Config{
 		Type: typ, Email: f.Email, Tenant: f.Tenant, ClientID: f.ClientID,
 		ClientSecret: secret.New(strings.TrimSpace(f.ClientSecret)), Scope: f.Scope,
-		AuthURL: f.AuthURL, TokenURL: f.TokenURL,
+		AuthURL: f.AuthURL, TokenURL: f.TokenURL, Cloud: f.settingsCloud(typ),
 	}}
 	if typ != provider.Microsoft {
 		// The field is hidden for other types; a value left from switching

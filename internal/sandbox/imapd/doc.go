@@ -31,6 +31,9 @@
 // SASL-IR, LITERAL-, IDLE, UNSELECT, ENABLE, UTF8=ACCEPT are always there),
 // the refusal of a login before STARTTLS ("NO [PRIVACYREQUIRED] TLS is
 // required to authenticate", with LOGINDISABLED advertised), and flags sent
-// in lower case ("\seen") because imapmemserver stores them so; IMAP flags
-// are case-insensitive and go-imap/v2's client restores the usual spelling.
+// in lower case ("\seen") in FETCH because imapmemserver stores them so;
+// IMAP flags are case-insensitive and go-imap/v2's client restores the
+// usual spelling. SELECT's FLAGS and PERMANENTFLAGS are the sandbox's own:
+// the five system flags in their usual spelling, the keywords in use, and
+// \* (keywords are kept).
 package imapd

@@ -64,12 +64,18 @@ func New(opt Options) (*Server, error) {
 // the IMAP4rev1 extensions Exchange Online and Gmail both offer and
 // imapmemserver implements. IMAP4rev2 is left out because neither service
 // speaks it.
+//
+// LITERAL+ is left out too. go-imap/v2 always advertises LITERAL-, and
+// with LITERAL+ in Caps it added LITERAL+ after login (RFC 7888 §5: a
+// server must not advertise both) and accepted a non-synchronizing literal
+// of any size even before login, where only LITERAL- was advertised.
+// Without it, a {n+} literal of more than 4096 bytes is refused at any
+// time, as LITERAL- says.
 func (s *Server) caps() imap.CapSet {
 	caps := imap.CapSet{
-		imap.CapIMAP4rev1:   {},
-		imap.CapNamespace:   {},
-		imap.CapUIDPlus:     {},
-		imap.CapLiteralPlus: {},
+		imap.CapIMAP4rev1: {},
+		imap.CapNamespace: {},
+		imap.CapUIDPlus:   {},
 	}
 	if !s.opt.NoMove {
 		caps[imap.CapMove] = struct{}{}

@@ -31,9 +31,35 @@ type session struct {
 // movingSession is a session that implements MOVE.
 type movingSession struct{ *session }
 
-// Move serves MOVE and UID MOVE (RFC 6851).
+// Move serves MOVE and UID MOVE (RFC 6851): COPYUID, then one EXPUNGE per
+// message moved, numbered as the client counts.
+//
+// imapmemserver's own Move cannot be used: it writes the EXPUNGE responses
+// itself, numbered after its queue had already shifted them ("* 0 EXPUNGE",
+// "* 3 EXPUNGE" for messages 2 and 4 of 5), and queues them as well, so
+// that imapserver sends them a second time after the command. Here the
+// messages are copied, marked \Deleted and expunged by UID, and the queue
+// alone tells every client, this one included, in the order it happened.
+// The cost: other clients with the folder selected also see the \Deleted
+// flag (FETCH FLAGS) just before the EXPUNGE, which is legal IMAP; and the
+// steps are not one atomic change, which no sandbox test relies on.
 func (s movingSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
-	return s.user.Move(w, numSet, dest)
+	data, err := s.user.Copy(numSet, dest)
+	if err != nil {
+		return err
+	}
+	uids := data.SourceUIDs
+	if len(uids) == 0 {
+		return nil // nothing matched: nothing moved, nothing to report
+	}
+	if err := w.WriteCopyData(data); err != nil {
+		return err
+	}
+	deleted := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}
+	if err := s.user.Store(nil, uids, deleted, &imap.StoreOptions{}); err != nil {
+		return err
+	}
+	return s.user.Expunge(nil, &uids)
 }
 
 // newSession starts every connection logged out.
@@ -52,6 +78,30 @@ func (s *session) Close() error {
 		return nil
 	}
 	return s.user.Close()
+}
+
+// systemFlags are the flags of RFC 3501 §2.3.2 that a client may set, in
+// its order. \Recent is left out: no client sets it.
+var systemFlags = []imap.Flag{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
+
+// Select lists every system flag in FLAGS and PERMANENTFLAGS, then the
+// keywords in use, and \* in PERMANENTFLAGS because keywords are kept.
+// imapmemserver lists only the flags some message has (an empty folder
+// said FLAGS ()), which tells a client it cannot set \Seen or \Deleted.
+func (s *session) Select(name string, opt *imap.SelectOptions) (*imap.SelectData, error) {
+	data, err := s.user.Select(name, opt)
+	if err != nil {
+		return nil, err
+	}
+	flags := slices.Clone(systemFlags)
+	for _, f := range data.Flags {
+		if !slices.ContainsFunc(systemFlags, func(sf imap.Flag) bool { return strings.EqualFold(string(sf), string(f)) }) {
+			flags = append(flags, f)
+		}
+	}
+	data.Flags = flags
+	data.PermanentFlags = append(slices.Clone(flags), imap.FlagWildcard)
+	return data, nil
 }
 
 // Namespace is needed because NAMESPACE is advertised; both services have

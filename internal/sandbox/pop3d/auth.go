@@ -171,7 +171,7 @@ func (ss *session) authCmd(c command) error {
 			return errEnd
 		}
 		var err error
-		if resp, err = decodeResponse(c.args[1]); err != nil {
+		if resp, err = decodeInitialResponse(c.args[1]); err != nil {
 			return ss.fail(ss.t.badSASL)
 		}
 	}
@@ -225,10 +225,24 @@ func (ss *session) authFailed(a *authRun, err error) error {
 	return ss.fail(ss.t.badSASL)
 }
 
-// decodeResponse decodes a client's base64 line; "" and "=" are empty.
-// The result is never nil, which the mechanisms read as "no response".
+// decodeInitialResponse decodes the initial response on the AUTH line,
+// where "=" is the empty one (RFC 5034 §4).
+func decodeInitialResponse(arg string) ([]byte, error) {
+	if arg == "=" {
+		return []byte{}, nil
+	}
+	return decodeResponse(arg)
+}
+
+// decodeResponse decodes a client's base64 line answering a challenge;
+// the empty line is the empty answer. "=" is not base64 and not an answer:
+// RFC 5034 gives it a meaning only on the AUTH line, and strict servers
+// refuse it after a failure challenge (Dovecot: "Invalid base64 data").
+// The sandbox used to take it for the empty line, which hid clients that
+// send it (go-imap's does). The result is never nil, which the mechanisms
+// read as "no response".
 func decodeResponse(line string) ([]byte, error) {
-	if line == "" || line == "=" {
+	if line == "" {
 		return []byte{}, nil
 	}
 	return base64.StdEncoding.DecodeString(line)

@@ -414,6 +414,26 @@ func TestXOAUTH2(t *testing.T) {
 	})
 }
 
+// "=" stands for an empty initial response on the AUTH line (RFC 5034
+// §4), and nowhere else: as the answer to Gmail's failure challenge it is
+// not base64 and is refused as a malformed exchange, not taken for the
+// empty line the client owed. go-imap's client sends "=" there; a sandbox
+// that accepted it would hide that from tests.
+func TestEqualsAnswerToFailureChallenge(t *testing.T) {
+	w, addr := newServer(t, provider.Google)
+	ir := func(u, tok string) string {
+		return base64.StdEncoding.EncodeToString(oauthsasl.XOAUTH2Response(u, tok))
+	}
+	c, _ := connect(t, addr)
+	c.send("AUTH XOAUTH2 " + ir(w.w.GoogleUser, "not-a-live-token"))
+	if l := c.line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("no failure challenge: %q", l)
+	}
+	c.cmd("=", "-ERR [AUTH] Invalid SASL argument.")
+	// The session goes on in AUTHORIZATION.
+	c.cmd("AUTH XOAUTH2 "+ir(w.w.GoogleUser, w.token(t, provider.Google, w.w.GoogleUser)), "+OK Welcome.")
+}
+
 func TestOAUTHBEARERAtGoogle(t *testing.T) {
 	w, addr := newServer(t, provider.Google)
 	tok := w.token(t, provider.Google, w.w.GoogleUser)

@@ -26,7 +26,9 @@
 //   - Google: the initial response may come either way. A rejected token
 //     gets the JSON failure challenge, which the client must answer (an
 //     empty line for XOAUTH2) before "-ERR [AUTH] Username and password not
-//     accepted." The answers are recorded in Stats.ChallengeAnswers.
+//     accepted." The answers are recorded in Stats.ChallengeAnswers. "=" is
+//     the empty response only on the AUTH line; as an answer it is refused
+//     as malformed ("-ERR [AUTH] Invalid SASL argument.").
 //
 // Faults for tests: DropAfter and DropAt cut a RETR short, HangOn makes the
 // server go silent, Slow delays every reply.
