@@ -96,8 +96,16 @@ func (c Config) Scopes() []string {
 
 // AppOnlyScopes returns the scopes for the client-credentials grant:
 // Microsoft takes only "<resource>/.default" there and never offline_access
-// (there is no refresh token without a user).
+// (there is no refresh token without a user). A Google service account
+// asks for the admin's scopes, or the mail scope, and no OpenID scopes.
 func (c Config) AppOnlyScopes() []string {
+	if c.ServiceAccountMode() {
+		scopes := splitScope(c.Scope)
+		if len(scopes) == 0 {
+			scopes = DefaultScopes(Google)
+		}
+		return dedupe(scopes)
+	}
 	var out []string
 	for _, s := range splitScope(c.Scope) {
 		if strings.HasSuffix(s, "/.default") {
