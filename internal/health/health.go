@@ -182,7 +182,7 @@ func valid(t *tokenstore.Token, now time.Time) Report {
 	switch {
 	case t.Expiry.After(now):
 		return Report{Status: "valid · expires " + When(t.Expiry, now), Level: OK}
-	case t.HasRefreshToken || t.Grant == tokenstore.GrantClientCredentials:
+	case t.HasRefreshToken || t.Grant.AppOnly():
 		// Normal between uses: the next worker that asks refreshes it.
 		return Report{Status: "valid · refreshed on next use", Level: OK}
 	}
