@@ -100,11 +100,7 @@ func (c Config) Scopes() []string {
 // asks for the admin's scopes, or the mail scope, and no OpenID scopes.
 func (c Config) AppOnlyScopes() []string {
 	if c.ServiceAccountMode() {
-		scopes := splitScope(c.Scope)
-		if len(scopes) == 0 {
-			scopes = DefaultScopes(Google)
-		}
-		return dedupe(scopes)
+		return c.ServiceAccountScopes()
 	}
 	var out []string
 	for _, s := range splitScope(c.Scope) {
@@ -116,6 +112,16 @@ func (c Config) AppOnlyScopes() []string {
 		out = []string{MicrosoftAppOnlyScope}
 	}
 	return dedupe(out)
+}
+
+// ServiceAccountScopes are the scopes a Google service account's grant
+// asks for: the admin's, or the mail scope.
+func (c Config) ServiceAccountScopes() []string {
+	scopes := splitScope(c.Scope)
+	if len(scopes) == 0 {
+		scopes = DefaultScopes(Google)
+	}
+	return dedupe(scopes)
 }
 
 // AddsOfflineAccess reports whether Scopes adds offline_access by itself, so
