@@ -134,7 +134,7 @@ func revokeGuard(t *tokenstore.Token) guard {
 // app-only token would replace: its refresh token would be lost, and only
 // a new sign-in brings it back.
 func delegated(t *tokenstore.Token) bool {
-	return t.HasRefreshToken && t.Grant != tokenstore.GrantClientCredentials
+	return t.HasRefreshToken && !t.Grant.AppOnly()
 }
 
 func appOnlyGuard(t *tokenstore.Token) guard {

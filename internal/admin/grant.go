@@ -24,7 +24,7 @@ func (s *Server) saveGrant(w http.ResponseWriter, r *http.Request, sess *account
 	}
 	s.log.Info("token authorized", "token", saved.Name, "grant", grant, "admin", sess.Admin.Name)
 	msg := "Token " + saved.Name + " is valid until " + saved.Expiry.Local().Format("2006-01-02 15:04") + "."
-	if !saved.HasRefreshToken && grant != tokenstore.GrantClientCredentials {
+	if !saved.HasRefreshToken && !grant.AppOnly() {
 		s.flashWarn(sess, msg, "The provider sent no refresh token, so the token cannot be renewed by itself and must be authorized again when it expires.")
 	} else {
 		s.flashOK(sess, msg)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"mailtokens/internal/admin/accounts"
+	"mailtokens/internal/admin/form"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/tokenstore"
 )
@@ -11,11 +12,12 @@ import (
 type showPage struct {
 	tokenRow
 	Events     []tokenstore.Event
-	Scopes     []string // what a sign-in asks for (offline_access included)
+	Scopes     []string // what the next grant asks for: a sign-in's (offline_access included), or the app-only ones
 	Endpoints  endpointsView
 	CanDevice  bool
 	CanAppOnly bool
 	CanTest    bool
+	KeyInfo    string // the stored client key, described (never the key)
 }
 
 type endpointsView struct{ Auth, Token, Device, Revoke string }
@@ -31,12 +33,13 @@ func (s *Server) tokenShow(w http.ResponseWriter, r *http.Request, sess *account
 	page := showPage{
 		tokenRow:  s.row(r.Context(), t),
 		Events:    events,
-		Scopes:    t.Scopes(),
+		Scopes:    requestedScopes(t),
 		Endpoints: endpointsView{e.Auth, e.Token, e.Device, e.Revoke},
 		// Google refuses the Gmail scope to the device flow: the button
 		// could only fail.
 		CanDevice:  e.Device != "" && t.Type != provider.Google,
-		CanAppOnly: t.Type == provider.Microsoft,
+		CanAppOnly: canAppOnly(t),
+		KeyInfo:    form.Key{}.WithStored(t).Info,
 		CanTest:    s.cfg.Tester != nil,
 	}
 	var targets []string
@@ -44,4 +47,13 @@ func (s *Server) tokenShow(w http.ResponseWriter, r *http.Request, sess *account
 		targets = append(targets, page.AuthOrigin)
 	}
 	s.render(w, r, http.StatusOK, "show", sess, t.Name, page, targets...)
+}
+
+// requestedScopes are what t's next grant asks for: the app-only scopes
+// for an app-only token or a service account, a sign-in's otherwise.
+func requestedScopes(t *tokenstore.Token) []string {
+	if t.Grant.AppOnly() || t.ServiceAccountMode() {
+		return t.AppOnlyScopes()
+	}
+	return t.Scopes()
 }

@@ -25,6 +25,7 @@ func (s *Server) tokenUpdate(w http.ResponseWriter, r *http.Request, sess *accou
 		values = v
 	}
 	f := form.ReadToken(values)
+	f.Key = f.Key.WithStored(t)
 	set, errs := f.Settings(!t.HasClientSecret && t.Type != "generic")
 	renamed := !sameName(t.Name, set.Name)
 	if len(errs) == 0 && renamed && !confirmed {

@@ -28,6 +28,7 @@ func runTokenAdd(env *Env, args []string) error {
 	secretFile := fs.String("client-secret-file", "", "file holding the client secret (else read from stdin)")
 	secretExpires := fs.String("client-secret-expires", "", "the secret's expiry date, YYYY-MM-DD (optional)")
 	noSecret := fs.Bool("no-client-secret", false, "a public client without a secret")
+	keyFile := fs.String("client-key-file", "", "instead of a secret: a certificate and its private key (PEM, Microsoft), or a service account's JSON key (Google)")
 	pos, err := env.Parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -56,6 +57,17 @@ func runTokenAdd(env *Env, args []string) error {
 		}
 		set.SecretExpiresOn = d
 	}
+	var keyInfo provider.KeyInfo
+	if *keyFile != "" {
+		key, err := readClientKey(env, *keyFile)
+		if err != nil {
+			return err
+		}
+		if keyInfo, err = setClientKey(&set, key, env.clock()); err != nil {
+			return notAdded(err)
+		}
+		*noSecret = true // the key is the app's credential
+	}
 	// Check everything else before asking for the secret.
 	if err := set.Validate(); err != nil {
 		return notAdded(err)
@@ -79,7 +91,14 @@ func runTokenAdd(env *Env, args []string) error {
 	if err != nil {
 		return notAdded(err)
 	}
-	fmt.Fprintf(env.Stdout, "token %s added; get it with: evadmin token login %q\n", tok.Name, tok.Name)
+	switch {
+	case set.ServiceAccountMode():
+		fmt.Fprintf(env.Stdout, "token %s added with %s; get a token for %s with: evadmin token apponly %s\n", tok.Name, keyInfo, tok.Email, shellWord(tok.Name))
+	case keyInfo.Kind != "":
+		fmt.Fprintf(env.Stdout, "token %s added with %s; get it with: evadmin token login %s (or token apponly)\n", tok.Name, keyInfo, shellWord(tok.Name))
+	default:
+		fmt.Fprintf(env.Stdout, "token %s added; get it with: evadmin token login %q\n", tok.Name, tok.Name)
+	}
 	return nil
 }
 
@@ -93,6 +112,7 @@ var flagNames = map[string]string{
 	provider.FieldCloud:             "--cloud",
 	provider.FieldClientID:          "--client-id",
 	provider.FieldClientSecret:      "--client-secret-file",
+	provider.FieldClientKey:         "--client-key-file",
 	tokenstore.FieldSecretExpiresOn: "--client-secret-expires",
 	provider.FieldScope:             "--scope",
 	provider.FieldAuthURL:           "--auth-url",

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,14 +15,23 @@ import (
 // tokenJSON is a token as `token list --json` and `token show --json`
 // print it: every setting and state, never a secret.
 type tokenJSON struct {
-	Name            string     `json:"name"`
-	Type            string     `json:"type"`
-	Email           string     `json:"email,omitempty"`
-	Tenant          string     `json:"tenant,omitempty"`
-	ClientID        string     `json:"client_id"`
-	HasClientSecret bool       `json:"has_client_secret"`
-	SecretExpiresOn string     `json:"client_secret_expires_on,omitempty"`
-	Scope           string     `json:"scope,omitempty"`
+	Name            string `json:"name"`
+	Type            string `json:"type"`
+	Email           string `json:"email,omitempty"`
+	Tenant          string `json:"tenant,omitempty"`
+	ClientID        string `json:"client_id"`
+	HasClientSecret bool   `json:"has_client_secret"`
+	SecretExpiresOn string `json:"client_secret_expires_on,omitempty"`
+	ClientAuth      string `json:"client_auth,omitempty"`
+	HasClientKey    bool   `json:"has_client_key"`
+	ClientKey       string `json:"client_key,omitempty"` // what key: "certificate CN=…, expires …, thumbprint …"
+	KeyExpiresOn    string `json:"client_key_expires_on,omitempty"`
+	Scope           string `json:"scope,omitempty"`
+	// RequestedScopes is what the next grant asks for, space-separated;
+	// AppOnly says it is an app-only grant (client credentials, service
+	// account), with no refresh token.
+	RequestedScopes string     `json:"requested_scopes"`
+	AppOnly         bool       `json:"app_only"`
 	AuthURL         string     `json:"auth_url,omitempty"`
 	TokenURL        string     `json:"token_url,omitempty"`
 	Default         bool       `json:"default"`
@@ -104,6 +114,12 @@ func toJSON(t *tokenstore.Token, tasks []tokenstore.TaskUse, now time.Time) toke
 	if !t.SecretExpiresOn.IsZero() {
 		j.SecretExpiresOn = t.SecretExpiresOn.Format(time.DateOnly)
 	}
+	j.ClientAuth, j.HasClientKey, j.ClientKey = t.ClientAuth, t.HasClientKey, clientKey(t)
+	if !t.KeyExpiresOn.IsZero() {
+		j.KeyExpiresOn = t.KeyExpiresOn.Format(time.DateOnly)
+	}
+	scopes, appOnly := requestedScopes(t)
+	j.RequestedScopes, j.AppOnly = strings.Join(scopes, " "), appOnly
 	if e := t.LastError; !e.IsZero() {
 		j.LastError = &errorJSON{Op: e.Op, Code: e.Code, Text: e.Text, HTTPStatus: e.HTTPStatus, Kind: e.Kind.Code(),
 			Explained: t.Explain(), At: e.At.UTC()}

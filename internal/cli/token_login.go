@@ -64,7 +64,7 @@ func login(env *Env, store *tokenstore.Store, name string, device bool) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "token %s authorized; the access token is valid until %s\n", saved.Name, saved.Expiry.Local().Format("2006-01-02 15:04"))
-	if !saved.HasRefreshToken && grant != tokenstore.GrantClientCredentials {
+	if !saved.HasRefreshToken && !grant.AppOnly() {
 		fmt.Fprintln(env.Stdout, "warning: the provider sent no refresh token; the token cannot renew itself")
 	}
 	return nil

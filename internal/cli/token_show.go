@@ -72,11 +72,17 @@ func showToken(env *Env, store *tokenstore.Store, name string, asJSON bool) erro
 	if !t.SecretExpiresOn.IsZero() {
 		line("Secret expires", t.SecretExpiresOn.Format(time.DateOnly))
 	}
+	line("Client auth", t.ClientAuth)
+	line("Client key", clientKey(t))
 	line("Scope", t.Scope)
-	if t.Grant == tokenstore.GrantClientCredentials {
-		line("Requests scopes", strings.Join(t.AppOnlyScopes(), " ")+" (app-only)")
-	} else {
-		line("Requests scopes", strings.Join(t.Scopes(), " "))
+	scopes, appOnly := requestedScopes(t)
+	switch {
+	case t.Type == provider.Google && t.HasClientKey:
+		line("Requests scopes", strings.Join(scopes, " ")+" (service account, for "+t.Email+")")
+	case appOnly:
+		line("Requests scopes", strings.Join(scopes, " ")+" (app-only)")
+	default:
+		line("Requests scopes", strings.Join(scopes, " "))
 	}
 	line("Token URL", t.Endpoints().Token)
 	line("Status", h.Status)
@@ -124,4 +130,34 @@ func signedInAs(t *tokenstore.Token) string {
 		return t.SignedInAs + " (confirmed: has access to " + t.Email + ")"
 	}
 	return t.SignedInAs
+}
+
+// requestedScopes are the scopes the token's next grant asks for, and
+// whether it is app-only: the .default scope (Microsoft client
+// credentials) or a service account's scopes, never offline_access; a
+// person's sign-in's otherwise.
+func requestedScopes(t *tokenstore.Token) ([]string, bool) {
+	switch {
+	case t.Type == provider.Google && t.HasClientKey: // List leaves the key itself out
+		return t.ServiceAccountScopes(), true
+	case t.Grant.AppOnly():
+		return t.AppOnlyScopes(), true
+	}
+	return t.Scopes(), false
+}
+
+// clientKey says what key is stored, never the key: "certificate CN=…,
+// expires …, thumbprint …", or why it cannot be read.
+func clientKey(t *tokenstore.Token) string {
+	if !t.HasClientKey {
+		return ""
+	}
+	if t.ClientKey.IsZero() {
+		return "stored (encrypted)" // List leaves the key itself out
+	}
+	info, err := t.ClientKeyInfo()
+	if err != nil {
+		return "stored (encrypted), but it " + provider.KeyProblem(err)
+	}
+	return info.String() + " (stored encrypted)"
 }

@@ -166,23 +166,47 @@ func providerSide(t *tokenstore.Token, now time.Time) Report {
 	if t.Status == tokenstore.StatusValid || t.Status == tokenstore.StatusRefreshFailing {
 		r.Warnings = append(r.Warnings, refreshWarnings(t, now)...)
 	}
-	if !t.SecretExpiresOn.IsZero() && t.Status != tokenstore.StatusRevoked {
-		on := t.SecretExpiresOn.Format(time.DateOnly)
-		switch days := DaysUntil(t.SecretExpiresOn, now); {
-		case days < 0:
-			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expired on %s: create a new one and save it here.", on))
-		case time.Duration(days)*24*time.Hour <= secretExpiryWarn:
-			r.Warnings = append(r.Warnings, fmt.Sprintf("The client secret expires %s (%s): create a new one before then and save it here.", InDays(days), on))
+	if t.Status != tokenstore.StatusRevoked {
+		for _, c := range Credentials(t) {
+			on := c.ExpiresOn.Format(time.DateOnly)
+			switch days := DaysUntil(c.ExpiresOn, now); {
+			case days < 0:
+				r.Warnings = append(r.Warnings, fmt.Sprintf("The %s expired on %s: %s.", c.What, on, c.Renew))
+			case time.Duration(days)*24*time.Hour <= secretExpiryWarn:
+				r.Warnings = append(r.Warnings, fmt.Sprintf("The %s expires %s (%s): before then, %s.", c.What, InDays(days), on, c.Renew))
+			}
 		}
 	}
 	return r
+}
+
+// Credential is a credential of the app that expires on a known date: the
+// client secret (its date as the admin typed it), the certificate (its
+// notAfter).
+type Credential struct {
+	What      string // "client secret", "certificate"
+	ExpiresOn time.Time
+	Renew     string // what to do, after "before then, …"
+}
+
+// Credentials lists t's credentials with a known expiry.
+func Credentials(t *tokenstore.Token) []Credential {
+	var out []Credential
+	if !t.SecretExpiresOn.IsZero() {
+		out = append(out, Credential{"client secret", t.SecretExpiresOn, "create a new one and save it here"})
+	}
+	if !t.KeyExpiresOn.IsZero() && t.HasClientKey {
+		out = append(out, Credential{"certificate", t.KeyExpiresOn,
+			"create a new one, upload it to the app registration (Certificates & secrets) and paste it with its key here"})
+	}
+	return out
 }
 
 func valid(t *tokenstore.Token, now time.Time) Report {
 	switch {
 	case t.Expiry.After(now):
 		return Report{Status: "valid · expires " + When(t.Expiry, now), Level: OK}
-	case t.HasRefreshToken || t.Grant == tokenstore.GrantClientCredentials:
+	case t.HasRefreshToken || t.Grant.AppOnly():
 		// Normal between uses: the next worker that asks refreshes it.
 		return Report{Status: "valid · refreshed on next use", Level: OK}
 	}

@@ -163,3 +163,20 @@ func TestMailSide(t *testing.T) {
 		t.Fatalf("needs authorization with a failing task: %q", r.Status)
 	}
 }
+
+// A certificate credential is watched like the client secret: its
+// notAfter, 30 days ahead, and what to do about it.
+func TestCertificateExpiryWarns(t *testing.T) {
+	tok := &tokenstore.Token{Status: tokenstore.StatusValid, Expiry: now.Add(time.Hour), HasClientKey: true,
+		Settings: tokenstore.Settings{Config: provider.Config{Type: provider.Microsoft, ClientAuth: provider.ClientAuthPrivateKeyJWT},
+			KeyExpiresOn: now.AddDate(0, 0, 20)}}
+	h := Of(tok, nil, now)
+	if len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "certificate expires in 20 days") ||
+		!strings.Contains(h.Warnings[0], "Certificates & secrets") {
+		t.Fatalf("warnings: %q", h.Warnings)
+	}
+	tok.KeyExpiresOn = now.AddDate(0, 0, 45)
+	if h := Of(tok, nil, now); len(h.Warnings) != 0 {
+		t.Fatalf("45 days ahead: %q", h.Warnings)
+	}
+}

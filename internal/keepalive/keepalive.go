@@ -73,7 +73,7 @@ func Pass(ctx context.Context, store *tokenstore.Store, log *slog.Logger) []stri
 // is long enough for Pass to refresh it. Only delegated tokens with a
 // refresh token can die of inactivity; app-only tokens are fetched anew.
 func Idle(t *tokenstore.Token, now time.Time) (time.Duration, bool) {
-	if !t.HasRefreshToken || t.Grant == tokenstore.GrantClientCredentials ||
+	if !t.HasRefreshToken || t.Grant.AppOnly() ||
 		(t.Status != tokenstore.StatusValid && t.Status != tokenstore.StatusRefreshFailing) {
 		return 0, false
 	}

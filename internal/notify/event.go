@@ -23,7 +23,7 @@ type Event struct {
 	Token    string `json:"token"` // the token's name
 	Email    string `json:"email,omitempty"`
 	Problem  string `json:"problem"`         // NeedsAuthorization, MailFailing, ...
-	Stage    string `json:"stage,omitempty"` // SecretExpiry's "30d", "7d", "1d", "expired"
+	Stage    string `json:"stage,omitempty"` // SecretExpiry's and KeyExpiry's "30d", "7d", "1d", "expired"
 	Summary  string `json:"summary"`
 	Detail   string `json:"detail,omitempty"`
 	WhatToDo string `json:"what_to_do,omitempty"`

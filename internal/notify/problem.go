@@ -17,6 +17,7 @@ const (
 	NeedsAuthorization = "needs_authorization" // a person must sign in again or fix the app
 	MailFailing        = "mail_failing"        // a task's logins have failed for longer than the grace period
 	SecretExpiry       = "secret_expiry"       // the client secret expires within 30 days, or has
+	KeyExpiry          = "key_expiry"          // the certificate (certificate credentials) expires within 30 days, or has
 	RefreshExpiring    = "refresh_expiring"    // the provider said when the refresh token dies (Google "Testing"), and it is soon
 	RefreshIdle        = "refresh_idle"        // Microsoft ends refresh tokens unused for 90 days
 )
@@ -65,6 +66,9 @@ func Find(t *tokenstore.Token, tasks []tokenstore.TaskUse, now time.Time, grace 
 	if p, ok := secretExpiry(t, now); ok {
 		out = append(out, p)
 	}
+	if p, ok := keyExpiry(t, now); ok {
+		out = append(out, p)
+	}
 	if t.Status == tokenstore.StatusValid || t.Status == tokenstore.StatusRefreshFailing {
 		out = append(out, refreshDying(t, now)...)
 	}
@@ -99,19 +103,35 @@ func mailFailing(tasks []tokenstore.TaskUse, now time.Time, grace time.Duration)
 }
 
 func secretExpiry(t *tokenstore.Token, now time.Time) (Problem, bool) {
-	if t.SecretExpiresOn.IsZero() {
+	return expiry(SecretExpiry, "client secret", t.SecretExpiresOn, now,
+		"Create a new client secret in the app registration, then save it (and its expiry date) on the token's Edit page.")
+}
+
+// keyExpiry is the certificate's expiry (certificate credentials), told
+// like the client secret's.
+func keyExpiry(t *tokenstore.Token, now time.Time) (Problem, bool) {
+	if !t.HasClientKey {
 		return Problem{}, false
 	}
-	days := health.DaysUntil(t.SecretExpiresOn, now)
-	on := t.SecretExpiresOn.Format(time.DateOnly)
-	p := Problem{Kind: SecretExpiry, Since: now,
-		WhatToDo: "Create a new client secret in the app registration, then save it (and its expiry date) on the token's Edit page."}
+	return expiry(KeyExpiry, "certificate", t.KeyExpiresOn, now,
+		"Create a new certificate, upload it to the app registration (Certificates & secrets > Certificates), then paste it with its private key on the token's Edit page.")
+}
+
+// expiry is the problem of a credential (what) that expires on on: in 30,
+// 7 and 1 days, and once it has.
+func expiry(kind, what string, expiresOn, now time.Time, whatToDo string) (Problem, bool) {
+	if expiresOn.IsZero() {
+		return Problem{}, false
+	}
+	days := health.DaysUntil(expiresOn, now)
+	on := expiresOn.Format(time.DateOnly)
+	p := Problem{Kind: kind, Since: now, WhatToDo: whatToDo}
 	switch {
 	case days < 0:
 		p.Stage, p.Daily = "expired", true
-		p.Summary = "client secret expired on " + on
-		p.Detail = "The provider refuses the client secret since " + on + ": the token cannot be refreshed, and sign-ins fail."
-		p.Since = t.SecretExpiresOn
+		p.Summary = what + " expired on " + on
+		p.Detail = "The provider refuses the " + what + " since " + on + ": the token cannot be refreshed, and sign-ins fail."
+		p.Since = expiresOn
 	case days <= 1:
 		p.Stage = "1d"
 	case days <= 7:
@@ -122,9 +142,9 @@ func secretExpiry(t *tokenstore.Token, now time.Time) (Problem, bool) {
 		return Problem{}, false
 	}
 	if p.Stage != "expired" {
-		p.Summary = fmt.Sprintf("client secret expires %s (%s)", health.InDays(days), on)
-		p.Detail = "After " + on + " the provider refuses the client secret: the token can no longer be refreshed, and the workers stop when the access token runs out."
-		p.Since = t.SecretExpiresOn.AddDate(0, 0, -30)
+		p.Summary = fmt.Sprintf("%s expires %s (%s)", what, health.InDays(days), on)
+		p.Detail = "After " + on + " the provider refuses the " + what + ": the token can no longer be refreshed, and the workers stop when the access token runs out."
+		p.Since = expiresOn.AddDate(0, 0, -30)
 	}
 	return p, true
 }

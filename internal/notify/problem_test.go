@@ -40,7 +40,15 @@ func TestFind(t *testing.T) {
 		}
 	}
 
+	// The certificate's expiry is its own problem, told the same way.
 	tok := valid()
+	tok.HasClientKey, tok.KeyExpiresOn = true, day(20)
+	if p, ok := kinds(notify.Find(tok, nil, now, time.Minute))[notify.KeyExpiry]; !ok || p.Stage != "30d" ||
+		p.Summary != "certificate expires in 20 days (2026-03-22)" {
+		t.Errorf("certificate in 20 days: %+v (found %v)", p, ok)
+	}
+
+	tok = valid()
 	tok.Status = tokenstore.StatusRevoked
 	tok.SecretExpiresOn = day(3)
 	if ps := notify.Find(tok, nil, now, time.Minute); len(ps) != 0 {

@@ -12,9 +12,15 @@ import (
 // AppOnly gets an access token for the app itself (client credentials, no
 // user, no refresh token). At Microsoft the app needs the IMAP.AccessAsApp,
 // POP.AccessAsApp or SMTP.SendAsApp application permission and a service
-// principal registered in Exchange Online.
+// principal registered in Exchange Online. The app proves itself with its
+// client secret or, with ClientAuth private_key_jwt, a certificate
+// (assertion.go). A Google token with a service account's key gets a
+// token for its mailbox instead (serviceaccount.go).
 func (c Config) AppOnly(ctx context.Context) (*Token, error) {
-	if c.ClientSecret.IsZero() {
+	if c.ServiceAccountMode() {
+		return c.ServiceAccountToken(ctx)
+	}
+	if c.ClientSecret.IsZero() && c.ClientAuth != ClientAuthPrivateKeyJWT {
 		return nil, &Error{Op: "client credentials", Provider: c.Type, Kind: advice.Misconfigured,
 			Code: "invalid_client", Description: "app-only access needs the client secret"}
 	}

@@ -28,7 +28,10 @@ type Error struct {
 	Timestamp     string
 	RedirectURL   string // the redirect URI that was sent, to name it in explanations
 	Tenant        string
-	Err           error // the underlying cause (network error, decode error)
+	// ServiceAccount: the request was a Google service account's grant,
+	// whose refusals mean other things than a person's sign-in's.
+	ServiceAccount bool
+	Err            error // the underlying cause (network error, decode error)
 }
 
 func (e *Error) Error() string {
@@ -106,6 +109,9 @@ func (c Config) wrap(op string, err error) error {
 	if errors.As(err, &pe) {
 		return err
 	}
+	if ke := c.keyProblem(op, err); ke != nil {
+		return ke // our own key, not the provider or the network
+	}
 	e := c.newError(op)
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
@@ -142,10 +148,12 @@ var aadstsKinds = map[int]advice.Kind{
 	700016: advice.Misconfigured, 50011: advice.Misconfigured, 500113: advice.Misconfigured, 900971: advice.Misconfigured,
 	7000218: advice.Misconfigured, 50194: advice.Misconfigured, 70011: advice.Misconfigured, 28000: advice.Misconfigured,
 	1002012: advice.Misconfigured, 700024: advice.Misconfigured, 50012: advice.Misconfigured,
+	// Certificate credentials (client assertions).
+	700027: advice.Misconfigured, 700023: advice.Misconfigured, 700021: advice.Misconfigured, 50027: advice.Misconfigured,
 }
 
 func (c Config) newError(op string) *Error {
-	return &Error{Op: op, Provider: c.Type, RedirectURL: c.RedirectURL, Tenant: c.Tenant}
+	return &Error{Op: op, Provider: c.Type, RedirectURL: c.RedirectURL, Tenant: c.Tenant, ServiceAccount: c.ServiceAccountMode()}
 }
 
 // fromAnswer fills e from a provider's error answer: Microsoft's and
@@ -169,6 +177,11 @@ func (e *Error) fromAnswer(status int, body []byte) {
 		e.Err = fmt.Errorf("unexpected answer: %s", truncate(string(body), 200))
 	}
 	e.Kind = classify(e)
+	if e.ServiceAccount && e.Kind == advice.Reauthorize {
+		// Nobody signs in for a service account: its grant is refused
+		// because of settings (the mailbox, the key, the delegation).
+		e.Kind = advice.Misconfigured
+	}
 	if e.Code == "" && e.Op == "refresh" && (status == 400 || status == 401) && len(bytes.TrimSpace(body)) == 0 {
 		// Some standards servers refuse a revoked or expired refresh token
 		// with a bare 400 or 401: the grant is gone, as with invalid_grant.

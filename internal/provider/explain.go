@@ -29,7 +29,7 @@ func rebuild(t Type, code, description string) *Error {
 // judged again from the code and status.
 func (c Config) Recall(op string, kind advice.Kind, status int, code, text string) *Error {
 	e := &Error{Op: op, Provider: c.Type, Kind: kind, HTTPStatus: status, Code: code,
-		RedirectURL: c.RedirectURL, Tenant: c.Tenant}
+		RedirectURL: c.RedirectURL, Tenant: c.Tenant, ServiceAccount: c.ServiceAccountMode()}
 	if code == "" {
 		e.Err = errors.New(text)
 	} else {
@@ -72,6 +72,11 @@ func (e *Error) explain() string {
 	}
 	switch e.Provider {
 	case Google:
+		if e.ServiceAccount {
+			if s := explainServiceAccount(e); s != "" {
+				return s
+			}
+		}
 		if s := explainGoogle(e, redirect); s != "" {
 			return s
 		}
@@ -126,7 +131,15 @@ func explainAADSTS(code int, e *Error, redirect string) string {
 	case 500011:
 		return "The resource (Exchange Online) is not available in this tenant (AADSTS500011): check that the tenant has Exchange Online and that an admin consented to the app."
 	case 700024:
-		return "The client assertion or secret is not valid for this tenant (AADSTS700024): check the Tenant ID and the client secret."
+		return "Microsoft found the client assertion outside its valid time range (AADSTS700024): this server's clock is probably wrong; set it right (NTP) and try again."
+	case 700027:
+		return "Microsoft does not accept the certificate the client assertion was signed with (AADSTS700027): upload this certificate (its .cer or .pem, without the key) to App registrations > the app > Certificates & secrets > Certificates, or paste the certificate and key that are registered there; the thumbprints must match, and the registered one must not have expired."
+	case 700023:
+		return "The client assertion names another token endpoint than the one it was sent to (AADSTS700023): check the Tenant ID and the token URL."
+	case 700021:
+		return "The client assertion names another app than the Client ID (AADSTS700021): check the Client ID."
+	case 50027:
+		return "Microsoft could not read the client assertion (AADSTS50027): paste the certificate and its private key again."
 	}
 	return ""
 }
@@ -151,6 +164,31 @@ func explainGoogle(e *Error, redirect string) string {
 		return "The sign-in was cancelled at Google's consent screen: click Get Email Token again and allow access."
 	case "org_internal":
 		return "The OAuth consent screen is limited to users of the app's own Google Workspace organization: sign in with an account of that organization, or make the app External."
+	}
+	return ""
+}
+
+// explainServiceAccount explains a refused service account grant, as
+// Google words its refusals (RFC 7523 errors with Google's descriptions).
+func explainServiceAccount(e *Error) string {
+	switch e.Code {
+	case "unauthorized_client":
+		return "Google refused to let the service account act for the mailbox (unauthorized_client): a Workspace super admin must grant the service account's client ID domain-wide delegation for https://mail.google.com/ (Admin console > Security > Access and data control > API controls > Domain-wide delegation > Add new). It can take some minutes to apply."
+	case "invalid_grant":
+		d := strings.ToLower(e.Description)
+		switch {
+		case strings.Contains(d, "email") || strings.Contains(d, "user"):
+			return "Google does not know the mailbox as a user of the service account's Workspace domain (invalid_grant): check the token's Email Address; it must be a user (not a group or alias) of a domain that granted the delegation."
+		case strings.Contains(d, "signature") || strings.Contains(d, "account not found"):
+			return "Google does not accept the service account's key (invalid_grant): the key or the service account was deleted or disabled; create a new JSON key (IAM > Service accounts > Keys) and upload it on the token's Edit page."
+		case strings.Contains(d, "timeframe") || strings.Contains(d, "iat") || strings.Contains(d, "exp"):
+			return "Google found the service account's grant outside its valid time (invalid_grant): this server's clock is probably wrong; set it right (NTP) and try again."
+		}
+		return "Google refused the service account's grant (invalid_grant): check the token's Email Address and the service account's key."
+	case "invalid_scope":
+		return "Google refused the scope for the service account: use https://mail.google.com/ for IMAP, POP3 and SMTP, and grant exactly that scope in the domain-wide delegation."
+	case "invalid_client":
+		return "Google does not know the service account (invalid_client): upload its current JSON key on the token's Edit page."
 	}
 	return ""
 }
@@ -192,6 +230,8 @@ func explainGeneric(e *Error, redirect string) string {
 		return fmt.Sprintf("The redirect URI is not registered with the provider: register exactly %s.", redirect)
 	case "invalid_scope":
 		return "The provider refused the scope: check the Scope field."
+	case CodeClientKey:
+		return "The client key stored for this token " + e.Description + ": save a valid one on the token's Edit page."
 	case "no_refresh_token":
 		return "No refresh token is stored, so the access token cannot be renewed: click Get Email Token (for Microsoft, offline_access is added automatically)."
 	}

@@ -47,7 +47,12 @@ func (c Config) httpClient() *http.Client {
 	return DefaultHTTPClient
 }
 
-// ctx hands our HTTP client to x/oauth2.
+// ctx hands our HTTP client to x/oauth2. With certificate credentials it
+// signs a client assertion into every token request (assertion.go).
 func (c Config) ctx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, c.httpClient())
+	client := c.httpClient()
+	if c.ClientAuth == ClientAuthPrivateKeyJWT {
+		client = c.assertionClient(client)
+	}
+	return context.WithValue(ctx, oauth2.HTTPClient, client)
 }

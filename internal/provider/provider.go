@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -113,6 +114,9 @@ type Config struct {
 	// HTTPClient makes every request; nil means DefaultHTTPClient. It must
 	// have timeouts: a provider that never answers must not hang a worker.
 	HTTPClient *http.Client
+	// Now dates the JWTs the client signs (client assertions, service
+	// account grants); nil means time.Now.
+	Now func() time.Time
 }
 
 // Endpoints are the URLs a Config talks to.
@@ -212,6 +216,7 @@ const (
 	FieldDeviceURL    = "device_url"
 	FieldRevokeURL    = "revoke_url"
 	FieldCloud        = "cloud"
+	// FieldClientKey (assertion.go) is the certificate or service account key.
 )
 
 // Validate checks the fields an admin enters and reports every problem as a
@@ -257,6 +262,11 @@ func (c Config) Validate() error {
 	}
 	if msg := c.validateCloud(); msg != "" {
 		errs.Add(FieldCloud, msg)
+	}
+	if !c.ClientKey.IsZero() && (c.Type == Microsoft || c.Type == Google) {
+		if _, err := c.ClientKeyInfo(); err != nil {
+			errs.Add(FieldClientKey, KeyProblem(err))
+		}
 	}
 	for _, s := range splitScope(c.Scope) {
 		if strings.ContainsAny(s, "\"'<>\\") {

@@ -109,8 +109,12 @@ func (c Config) Scopes() []string {
 
 // AppOnlyScopes returns the scopes for the client-credentials grant:
 // Microsoft takes only "<resource>/.default" there and never offline_access
-// (there is no refresh token without a user).
+// (there is no refresh token without a user). A Google service account
+// asks for the admin's scopes, or the mail scope, and no OpenID scopes.
 func (c Config) AppOnlyScopes() []string {
+	if c.ServiceAccountMode() {
+		return c.ServiceAccountScopes()
+	}
 	var out []string
 	for _, s := range splitScope(c.Scope) {
 		if strings.HasSuffix(s, "/.default") {
@@ -121,6 +125,16 @@ func (c Config) AppOnlyScopes() []string {
 		out = []string{c.cloud().scope(MicrosoftAppOnlyScope)}
 	}
 	return dedupe(out)
+}
+
+// ServiceAccountScopes are the scopes a Google service account's grant
+// asks for: the admin's, or the mail scope.
+func (c Config) ServiceAccountScopes() []string {
+	scopes := splitScope(c.Scope)
+	if len(scopes) == 0 {
+		scopes = DefaultScopes(Google)
+	}
+	return dedupe(scopes)
 }
 
 // AddsOfflineAccess reports whether Scopes adds offline_access by itself, so

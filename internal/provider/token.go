@@ -35,9 +35,15 @@ func (c Config) fromOAuth2(op string, t *oauth2.Token, presentedRT string) (*Tok
 		return nil, &Error{Op: op, Provider: c.Type, Kind: advice.Misconfigured, Code: "invalid_token_response",
 			Description: "the provider's answer cannot be used: " + err.Error(), Err: err}
 	}
+	expiresIn := t.ExpiresIn
+	if n, ok := t.Extra("expires_in").(float64); ok && expiresIn == 0 && n > 0 && n <= maxExpiresIn {
+		// x/oauth2's client credentials answer keeps only the expiry
+		// time; the lifetime as stated is in the raw answer.
+		expiresIn = int64(n)
+	}
 	out := &Token{
 		AccessToken: secret.New(t.AccessToken),
-		ExpiresIn:   time.Duration(t.ExpiresIn) * time.Second,
+		ExpiresIn:   time.Duration(expiresIn) * time.Second,
 	}
 	if t.RefreshToken != "" && t.RefreshToken != presentedRT {
 		out.RefreshToken = secret.New(t.RefreshToken)

@@ -599,3 +599,70 @@ func kindOf(err error) advice.Kind {
 	_, k := advice.Of(err)
 	return k
 }
+
+// A Google token with a service account's key has no refresh token: the
+// store gets a new access token with the service account's grant when the
+// old one runs low, as for client credentials.
+func TestServiceAccountTokenRenewsWithItsGrant(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	set := w.settings("sa", provider.Google)
+	set.ClientSecret, set.ClientKey, set.Scope = secret.Secret{}, secret.New(w.World.GoogleServiceAccountKey), ""
+	created, err := w.store.Create(ctx, set, ActorCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := w.store.ProviderConfig(created, "").AppOnly(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := w.store.SaveGrant(ctx, "sa", GrantServiceAccount, tok, ActorCLI)
+	if err != nil || saved.HasRefreshToken || !saved.Grant.AppOnly() {
+		t.Fatalf("saved: %+v %v", saved, err)
+	}
+	w.age(55 * time.Minute)
+	n := w.IDP.TokenRequests(provider.JWTBearerGrant)
+	a, err := w.store.Source("sa", ActorEvmail).Token(ctx)
+	if err != nil || a.Token.Equal(tok.AccessToken) || w.IDP.TokenRequests(provider.JWTBearerGrant) != n+1 {
+		t.Fatalf("service account renewal: %v", err)
+	}
+	if in := w.IDP.Introspect(a.Token.Reveal()); !in.Active || in.Username != w.World.GoogleUser {
+		t.Fatalf("introspection: %+v", in)
+	}
+
+	// The delegation withdrawn: the admin must act, and is told what.
+	w.IDP.RevokeDelegation(w.World.GoogleServiceAccount, w.World.GoogleDomain)
+	w.age(55 * time.Minute)
+	_, err = w.store.Source("sa", ActorEvmail).Token(ctx)
+	var na *NeedsAuthorizationError
+	if !errors.As(err, &na) {
+		t.Fatalf("delegation withdrawn: %v", err)
+	}
+	got, _ := w.store.Get(ctx, "sa")
+	if got.LastError.Kind != advice.Misconfigured || !strings.Contains(got.Explain(), "Domain-wide delegation") {
+		t.Errorf("stored explanation: %s", got.Explain())
+	}
+}
+
+// A delegated Microsoft token whose app proves itself with a certificate
+// refreshes with a client assertion, through the store like any other.
+func TestCertificateTokenRefreshes(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	tok := w.authorized(t, "cert", provider.Microsoft)
+	set := tok.Settings
+	set.ClientSecret, set.ClientKey, set.ClientAuth = secret.Secret{}, secret.New(w.World.MSCertificate), provider.ClientAuthPrivateKeyJWT
+	if _, err := w.store.Update(ctx, "cert", set, ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	// Update keeps the secret when none is given: remove it from the app
+	// to prove the certificate alone does the work.
+	w.IDP.ExpireSecrets(w.World.MSClientID)
+	w.age(55 * time.Minute)
+	if _, err := w.store.Source("cert", ActorEvmail).Token(ctx); err != nil {
+		t.Fatalf("refresh with a certificate: %v", err)
+	}
+	if rs := w.IDP.Refreshes(); len(rs) != 1 || rs[0].Outcome != "ok" {
+		t.Fatalf("refreshes: %+v", rs)
+	}
+}

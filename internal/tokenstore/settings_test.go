@@ -60,3 +60,32 @@ func TestProviderSettingsAreKept(t *testing.T) {
 		t.Fatal("the client key is stored in clear")
 	}
 }
+
+// An edit that keeps the stored key keeps its expiry; one that drops it
+// forgets both, and says so without showing the key.
+func TestClientKeyExpiryKeptAndKeyDropped(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	expires := time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
+	set := Settings{Name: "cert", Config: provider.Config{Type: provider.Generic, ClientID: "mail",
+		AuthURL: "https://id.example/auth", TokenURL: "https://id.example/token", ClientAuth: provider.ClientAuthPrivateKeyJWT,
+		ClientKey: secret.New("-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n")}, KeyExpiresOn: expires}
+	if _, err := s.Create(ctx, set, ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	edit := set
+	edit.ClientKey, edit.KeyExpiresOn, edit.Scope = secret.Secret{}, time.Time{}, "mail"
+	got, err := s.Update(ctx, "cert", edit, ActorCLI)
+	if err != nil || !got.KeyExpiresOn.Equal(expires) || !got.HasClientKey {
+		t.Fatalf("edit without a key: expiry %v, key %v, %v", got.KeyExpiresOn, got.HasClientKey, err)
+	}
+	edit.DropClientKey, edit.ClientAuth = true, ""
+	got, err = s.Update(ctx, "cert", edit, ActorCLI)
+	if err != nil || got.HasClientKey || !got.KeyExpiresOn.IsZero() {
+		t.Fatalf("drop: key %v, expiry %v, %v", got.HasClientKey, got.KeyExpiresOn, err)
+	}
+	ev, _ := s.Events(ctx, "cert", 1)
+	if len(ev) != 1 || !strings.Contains(ev[0].Text, "client key removed") {
+		t.Fatalf("event: %+v", ev)
+	}
+}

@@ -342,8 +342,10 @@ func (s *Store) refresh(ctx context.Context, t *Token, actor Actor, mode refresh
 	cfg := s.ProviderConfig(t, "")
 	var tok *provider.Token
 	var err error
-	switch t.Grant {
-	case GrantClientCredentials:
+	switch {
+	case t.Grant.AppOnly():
+		// No refresh token: the app gets a new token as it got the first
+		// (client credentials, or a service account's grant).
 		tok, err = cfg.AppOnly(ctx)
 	default:
 		if t.RefreshToken.IsZero() {

@@ -37,8 +37,16 @@ const (
 	GrantAuthorizationCode Grant = "authorization_code"
 	GrantDeviceCode        Grant = "device_code"
 	GrantClientCredentials Grant = "client_credentials"
-	GrantPasted            Grant = "pasted"
+	// GrantServiceAccount is a Google service account's JWT bearer grant
+	// (RFC 7523) for the token's mailbox.
+	GrantServiceAccount Grant = "service_account"
+	GrantPasted         Grant = "pasted"
 )
+
+// AppOnly reports whether the grant needs no person: the app proves
+// itself (a secret, a certificate, a service account's key) and gets a
+// new access token whenever one is needed, without a refresh token.
+func (g Grant) AppOnly() bool { return g == GrantClientCredentials || g == GrantServiceAccount }
 
 // Actor is who or what acted on a token: "admin" or "admin:<user>", "cli",
 // "evmail", "batchmail".
@@ -69,8 +77,12 @@ type Settings struct {
 	provider.Config
 	SecretExpiresOn time.Time // the client secret's expiry date, when the admin knows it; zero = unknown
 	// KeyExpiresOn is the client key's expiry (a certificate's notAfter);
-	// zero = unknown or none.
+	// zero = unknown or none. An Update that keeps the stored key and
+	// gives none keeps its expiry.
 	KeyExpiresOn time.Time
+	// DropClientKey makes Update forget the stored client key (and its
+	// expiry): the token goes back to its client secret.
+	DropClientKey bool
 }
 
 // Token is one named token: its settings and its state.

@@ -218,8 +218,15 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 			set.ClientSecret = old.ClientSecret
 		}
 		keyChanged := !set.ClientKey.IsZero() && !set.ClientKey.Equal(old.ClientKey)
-		if set.ClientKey.IsZero() {
+		switch {
+		case set.DropClientKey:
+			keyChanged = !old.ClientKey.IsZero()
+			set.ClientKey, set.KeyExpiresOn = secret.Secret{}, time.Time{}
+		case set.ClientKey.IsZero():
 			set.ClientKey = old.ClientKey
+			if set.KeyExpiresOn.IsZero() {
+				set.KeyExpiresOn = old.KeyExpiresOn
+			}
 		}
 		changes := diffSettings(&old.Settings, &set, secretChanged, keyChanged)
 		if len(changes) == 0 {
@@ -384,7 +391,7 @@ func (s *Store) MarkRevoked(ctx context.Context, name string, actor Actor, note 
 // every other flow).
 func (s *Store) ProviderConfig(t *Token, redirectURL string) provider.Config {
 	c := t.Config
-	c.HTTPClient, c.RedirectURL = s.client, redirectURL
+	c.HTTPClient, c.RedirectURL, c.Now = s.client, redirectURL, s.now
 	return c
 }
 
@@ -476,7 +483,10 @@ func diffSettings(old, new *Settings, secretChanged, keyChanged bool) []string {
 	if !old.KeyExpiresOn.Equal(new.KeyExpiresOn) {
 		out = append(out, "client key expiry "+dateOrNone(old.KeyExpiresOn)+" -> "+dateOrNone(new.KeyExpiresOn))
 	}
-	if keyChanged {
+	switch {
+	case keyChanged && new.ClientKey.IsZero():
+		out = append(out, "client key removed")
+	case keyChanged:
 		out = append(out, "client key replaced")
 	}
 	if !old.SecretExpiresOn.Equal(new.SecretExpiresOn) {

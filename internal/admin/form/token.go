@@ -22,6 +22,7 @@ type Token struct {
 	SecretExpiresOn                     string // YYYY-MM-DD or ""
 	Scope, AuthURL, TokenURL            string
 	Cloud                               string // Microsoft's national cloud (cloud.go)
+	Key                                 Key    // the certificate or service account key (key.go)
 }
 
 // ReadToken reads the form's fields. Each input is named by the identifier
@@ -36,6 +37,7 @@ func ReadToken(v url.Values) Token {
 		Scope:   strings.Join(strings.Fields(v.Get(provider.FieldScope)), " "),
 		AuthURL: get(provider.FieldAuthURL), TokenURL: get(provider.FieldTokenURL),
 		Cloud: readCloud(get),
+		Key:   readKey(v),
 	}
 }
 
@@ -47,6 +49,7 @@ func FromToken(t *tokenstore.Token) Token {
 	if !t.SecretExpiresOn.IsZero() {
 		f.SecretExpiresOn = t.SecretExpiresOn.Format(time.DateOnly)
 	}
+	f.Key = f.Key.WithStored(t)
 	return f
 }
 
@@ -79,8 +82,9 @@ func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	if strings.ContainsAny(f.ClientSecret, "\r\n") {
 		errs.Add(provider.FieldClientSecret, "must be on one line")
 	}
-	if creating && set.ClientSecret.IsZero() && typ != provider.Generic {
-		errs.Add(provider.FieldClientSecret, "is required: the secret's Value from the app registration")
+	errs = append(errs, f.Key.apply(&set, time.Now())...)
+	if creating && set.ClientSecret.IsZero() && typ != provider.Generic && !f.Key.given() {
+		errs.Add(provider.FieldClientSecret, "is required: the secret's Value from the app registration (or, instead, a certificate or service account key below)")
 	}
 	if err == nil {
 		if verr := set.Validate(); verr != nil {

@@ -190,4 +190,11 @@ var aadstsExplanations = map[int]string{
 	7000215: "Invalid client secret: send the secret's value, not its ID.",
 	7000218: "The app is not a public client, so the request needs a client secret (or enable 'Allow public client flows' for the device flow).",
 	7000222: "The client secret expired. Create a new one in the app registration.",
+	50027:   "The client assertion is not a JWT that can be read.",
+	5002738: "The client assertion is signed with an algorithm Microsoft does not take (RS256 or PS256).",
+	700021:  "The client assertion's iss and sub must be the app's client ID.",
+	700023:  "The client assertion's aud must be the token endpoint it is sent to.",
+	700024:  "The client assertion is outside its nbf/exp time range: check the client's clock.",
+	700027:  "The client assertion's signature does not verify: its certificate is not registered on the app (by thumbprint), expired, or the key is another.",
+	90014:   "The request carries both a client secret and a client assertion.",
 }

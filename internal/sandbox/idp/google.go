@@ -250,6 +250,10 @@ func (s *Server) googleTokenLocked(r *http.Request) (any, *oauthError) {
 		return nil, googleError(400, "unsupported_grant_type", "Invalid grant_type: ")
 	}
 	s.recordTokenRequestLocked(gt)
+	if gt == grantJWTBearer {
+		// A service account's grant: the signed JWT is the client's proof.
+		return s.googleJWTBearerLocked(r)
+	}
 	ca, ok := readClientAuth(r)
 	if !ok {
 		return nil, googleError(400, "invalid_request", "Bad Request")

@@ -424,7 +424,11 @@ func (s *Server) msGrantTypeLocked(r *http.Request, gt string, ca clientAuth) (a
 	// Confidential apps must prove themselves on every grant; apps with
 	// "Allow public client flows" may omit the secret on delegated grants.
 	needSecret := gt == grantClientCredentials || !a.AllowPublicClient
-	if e := s.msCheckSecretLocked(a, ca, needSecret); e != nil {
+	if ca.assertionSent() {
+		if e := s.msCheckAssertionLocked(r, a, ca); e != nil {
+			return nil, e
+		}
+	} else if e := s.msCheckSecretLocked(a, ca, needSecret); e != nil {
 		return nil, e
 	}
 	f := r.PostForm

@@ -22,7 +22,13 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 type clientAuth struct {
 	id, secret string
 	secretSent bool
+	// A client assertion (private_key_jwt) instead of a secret.
+	assertionType, assertion string
 }
+
+// assertionSent says whether the client authenticates with a client
+// assertion.
+func (ca clientAuth) assertionSent() bool { return ca.assertionType != "" || ca.assertion != "" }
 
 // readClientAuth takes client_id and client_secret from the form body or
 // from HTTP Basic (RFC 6749 section 2.3.1), both of which Microsoft and
@@ -38,7 +44,8 @@ func readClientAuth(r *http.Request) (clientAuth, bool) {
 		}
 		id, secret = user, pass
 	}
-	return clientAuth{id: id, secret: secret, secretSent: secret != ""}, true
+	return clientAuth{id: id, secret: secret, secretSent: secret != "",
+		assertionType: r.PostForm.Get("client_assertion_type"), assertion: r.PostForm.Get("client_assertion")}, true
 }
 
 func formUnescape(s string) string {

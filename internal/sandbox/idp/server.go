@@ -17,6 +17,7 @@ package idp
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +68,9 @@ type App struct {
 	// Testing is Google's consent-screen publishing status "Testing": refresh
 	// tokens die 7 days after they were issued.
 	Testing bool
+	// Certificates are a Microsoft app's certificate credentials: client
+	// assertions signed with their keys authenticate the app (assertion.go).
+	Certificates []*x509.Certificate
 }
 
 // User is an account that can sign in.
@@ -260,6 +264,7 @@ func (s *Server) AddApp(a App) {
 	aa.Secrets = append([]Secret(nil), a.Secrets...)
 	aa.RedirectURIs = append([]string(nil), a.RedirectURIs...)
 	aa.AppPermissions = append([]string(nil), a.AppPermissions...)
+	aa.Certificates = append([]*x509.Certificate(nil), a.Certificates...)
 	s.apps[a.ClientID] = &app{App: aa, servicePrincipal: newUUID()}
 }
 

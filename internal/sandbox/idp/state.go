@@ -15,6 +15,8 @@ type state struct {
 	users        map[string]*user   // by userKey
 	adminConsent map[adminConsentKey]bool
 	consents     map[consentKey]*consent
+	// serviceAccounts are Google service accounts, by lowercase email.
+	serviceAccounts map[string]*serviceAccount
 
 	pending       map[string]*pendingAuth // sign-in pages in progress, by hidden request id
 	codes         map[string]*authCode
@@ -48,6 +50,7 @@ func (st *state) init() {
 	st.users = map[string]*user{}
 	st.adminConsent = map[adminConsentKey]bool{}
 	st.consents = map[consentKey]*consent{}
+	st.serviceAccounts = map[string]*serviceAccount{}
 	st.pending = map[string]*pendingAuth{}
 	st.codes = map[string]*authCode{}
 	st.refreshTokens = map[string]*refreshToken{}

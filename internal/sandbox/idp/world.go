@@ -2,9 +2,13 @@ package idp
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/testcert"
 
 	"golang.org/x/oauth2"
 )
@@ -23,6 +27,16 @@ type World struct {
 	MSSharedMailbox string // a shared mailbox MSUser has full access to (the mail servers' part)
 	GoogleUser      string
 	Password        string // every user's password
+
+	// MSCertificate is the Microsoft app's certificate credential: its
+	// private key and certificate in PEM, as an admin pastes them (the
+	// certificate is registered on the app).
+	MSCertificate string
+	// GoogleServiceAccount is a service account whose client ID the
+	// Google user's Workspace domain (GoogleDomain) granted domain-wide
+	// delegation for the mail scope; GoogleServiceAccountKey is its JSON
+	// key as Cloud Console downloads it.
+	GoogleServiceAccount, GoogleServiceAccountKey, GoogleDomain string
 }
 
 // mintRedirect is registered on the world's apps for MintToken. Loopback
@@ -44,6 +58,9 @@ func (s *Server) AddWorld(redirectURIs ...string) World {
 		MSSharedMailbox: "helpdesk@contoso.example",
 		GoogleUser:      "support.team@gmail.example",
 		Password:        "sandbox-password",
+		GoogleDomain:    "gmail.example",
+
+		GoogleServiceAccount: "mail-workers@mailtokens-sandbox.iam.gserviceaccount.example",
 	}
 	redirects := append([]string{mintRedirect}, redirectURIs...)
 	s.AddTenant(Tenant{ID: w.TenantID, Domain: w.TenantDomain})
@@ -62,7 +79,40 @@ func (s *Server) AddWorld(redirectURIs ...string) World {
 		s.AddUser(User{Email: u, Password: w.Password, Tenant: w.TenantID, Provider: provider.Microsoft})
 	}
 	s.AddUser(User{Email: w.GoogleUser, Password: w.Password, Provider: provider.Google})
+	s.addWorldKeys(&w)
 	return w
+}
+
+// addWorldKeys gives the world's Microsoft app a certificate and the
+// world's Google domain a service account with domain-wide delegation.
+// The keys are made once per process (testcert.SharedClient).
+func (s *Server) addWorldKeys(w *World) {
+	cert, err := testcert.SharedClient("Contoso mail workers")
+	if err != nil {
+		panic("idp: world certificate: " + err.Error())
+	}
+	w.MSCertificate = cert.PEM
+	s.AddCertificate(w.MSClientID, cert.Cert)
+
+	saKey, err := testcert.SharedClient("sandbox service account")
+	if err != nil {
+		panic("idp: world service account key: " + err.Error())
+	}
+	const keyID, clientID = "5f1c0ffee0d15ea5e0ddba11ab1ec0de5ca1ab1e", "104729000000000000001"
+	s.AddServiceAccount(ServiceAccount{Email: w.GoogleServiceAccount, ClientID: clientID, KeyID: keyID,
+		Key: &saKey.Key.PublicKey, Delegation: map[string][]string{w.GoogleDomain: {"https://mail.google.com/"}}})
+	tokenURI := "https://oauth2.googleapis.com/token"
+	if s.URL() != "" {
+		tokenURI = s.URL() + "/google/token"
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(saKey.Key)
+	key, _ := json.MarshalIndent(map[string]string{
+		"type": "service_account", "project_id": "mailtokens-sandbox", "private_key_id": keyID,
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": w.GoogleServiceAccount, "client_id": clientID,
+		"auth_uri": "https://accounts.google.com/o/oauth2/auth", "token_uri": tokenURI,
+	}, "", "  ")
+	w.GoogleServiceAccountKey = string(key)
 }
 
 // Endpoints returns the sandbox's authorization and token URLs for a

@@ -11,6 +11,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -20,6 +21,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -190,4 +192,70 @@ func writeFile(name string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Client is an app's certificate credential: a self-signed RSA certificate
+// and its key, as `openssl req -x509 -newkey rsa:2048 -nodes` makes them
+// for an Entra app registration (Certificates & secrets > Certificates).
+type Client struct {
+	Cert *x509.Certificate
+	Key  *rsa.PrivateKey
+	// PEM is the private key (PKCS#8) followed by the certificate: what an
+	// admin pastes into the token's Client Key field.
+	PEM string
+	// CertPEM is the certificate alone: what is uploaded to the app.
+	CertPEM string
+}
+
+// NewClient makes a certificate credential named cn, valid from notBefore
+// to notAfter (RSA 2048: Microsoft takes RSA only).
+func NewClient(cn string, notBefore, notAfter time.Time) (*Client, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("testcert: client key: %w", err)
+	}
+	template := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("testcert: client certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("testcert: client certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("testcert: client key: %w", err)
+	}
+	certPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return &Client{Cert: cert, Key: key, CertPEM: certPEM,
+		PEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})) + certPEM}, nil
+}
+
+var (
+	sharedMu      sync.Mutex
+	sharedClients = map[string]*Client{}
+)
+
+// SharedClient is one certificate credential per name and process, valid
+// from 2020 to 2099 so that tests on fake clocks can use it: RSA keys are
+// slow to make, and every sandbox world registers some.
+func SharedClient(cn string) (*Client, error) {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if c := sharedClients[cn]; c != nil {
+		return c, nil
+	}
+	c, err := NewClient(cn, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return nil, err
+	}
+	sharedClients[cn] = c
+	return c, nil
 }
