@@ -67,6 +67,11 @@ type App struct {
 	// Testing is Google's consent-screen publishing status "Testing": refresh
 	// tokens die 7 days after they were issued.
 	Testing bool
+	// AuthMethod is a standards-issuer client's registered
+	// token_endpoint_auth_method: client_secret_basic (also for ""),
+	// client_secret_post or none (a public client). The issuer refuses the
+	// others (standard.go).
+	AuthMethod string
 }
 
 // User is an account that can sign in.
@@ -81,6 +86,7 @@ type User struct {
 type Options struct {
 	Clock  Clock        // nil = real time
 	Logger *slog.Logger // nil = discard
+	Std    StdOptions   // the standards issuer's behaviours (SetStdOptions)
 }
 
 // Defaults that match the real services.
@@ -129,6 +135,7 @@ func New(opt Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.state.init()
+	s.std = opt.Std
 	s.mux = s.routes()
 	return s
 }
@@ -154,6 +161,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /google/device/code", s.handleGoogleDeviceCode)
 	m.HandleFunc("GET /google/.well-known/openid-configuration", s.handleGoogleDiscovery)
 	m.HandleFunc("GET /google/v1/userinfo", s.handleGoogleUserinfo)
+
+	s.stdRoutes(m)
 
 	m.HandleFunc("GET /devicelogin", s.handleDeviceLogin)
 	m.HandleFunc("POST /devicelogin", s.handleDeviceLoginSubmit)

@@ -23,6 +23,14 @@ type World struct {
 	MSSharedMailbox string // a shared mailbox MSUser has full access to (the mail servers' part)
 	GoogleUser      string
 	Password        string // every user's password
+
+	// The standards issuer ({URL}/std, standard.go) has three clients of
+	// one app, one per token_endpoint_auth_method: StdClientID takes only
+	// client_secret_basic (the method every server must support, and some
+	// accept alone), StdPostClientID only client_secret_post (both with
+	// StdSecret), StdPublicClientID is a public client (none, PKCE).
+	StdClientID, StdPostClientID, StdPublicClientID, StdSecret string
+	StdUser                                                    string
 }
 
 // mintRedirect is registered on the world's apps for MintToken. Loopback
@@ -44,6 +52,12 @@ func (s *Server) AddWorld(redirectURIs ...string) World {
 		MSSharedMailbox: "helpdesk@contoso.example",
 		GoogleUser:      "support.team@gmail.example",
 		Password:        "sandbox-password",
+
+		StdClientID:       "mail-workers",
+		StdPostClientID:   "mail-workers-post",
+		StdPublicClientID: "mail-workers-public",
+		StdSecret:         "std secret/with+form&characters",
+		StdUser:           "Postmaster@example.org",
 	}
 	redirects := append([]string{mintRedirect}, redirectURIs...)
 	s.AddTenant(Tenant{ID: w.TenantID, Domain: w.TenantDomain})
@@ -62,14 +76,25 @@ func (s *Server) AddWorld(redirectURIs ...string) World {
 		s.AddUser(User{Email: u, Password: w.Password, Tenant: w.TenantID, Provider: provider.Microsoft})
 	}
 	s.AddUser(User{Email: w.GoogleUser, Password: w.Password, Provider: provider.Google})
+	for id, method := range map[string]string{w.StdClientID: "client_secret_basic", w.StdPostClientID: "client_secret_post", w.StdPublicClientID: "none"} {
+		a := App{Provider: provider.Generic, Name: "Mail workers", ClientID: id, RedirectURIs: redirects, AuthMethod: method}
+		if method != "none" {
+			a.Secrets = []Secret{{Value: w.StdSecret}}
+		}
+		s.AddApp(a)
+	}
+	s.AddUser(User{Email: w.StdUser, Password: w.Password, Provider: provider.Generic})
 	return w
 }
 
 // Endpoints returns the sandbox's authorization and token URLs for a
 // provider (Microsoft through the world's tenant).
 func (s *Server) Endpoints(w World, f provider.Type) (authURL, tokenURL string) {
-	if f == provider.Google {
+	switch f {
+	case provider.Google:
 		return s.URL() + "/google/o/oauth2/v2/auth", s.URL() + "/google/token"
+	case provider.Generic:
+		return s.StdIssuer() + "/authorize", s.StdIssuer() + "/token"
 	}
 	base := s.URL() + "/" + w.TenantID + "/oauth2/v2.0"
 	return base + "/authorize", base + "/token"
