@@ -192,6 +192,8 @@ func explainGeneric(e *Error, redirect string) string {
 		return fmt.Sprintf("The redirect URI is not registered with the provider: register exactly %s.", redirect)
 	case "invalid_scope":
 		return "The provider refused the scope: check the Scope field."
+	case "nonce_mismatch":
+		return "The ID token in the provider's answer does not carry the nonce this sign-in sent, so the answer was not used (it may belong to another sign-in): click Get Email Token to sign in again. If it happens every time, the provider does not return the nonce in its ID tokens, as OpenID Connect requires; remove openid from the Scope to sign in without an ID token."
 	case "no_refresh_token":
 		return "No refresh token is stored, so the access token cannot be renewed: click Get Email Token (for Microsoft, offline_access is added automatically)."
 	}
