@@ -84,7 +84,7 @@ var funcs = template.FuncMap{
 }
 
 // partials are templates every page may use, parsed with the layout.
-var partials = []string{"notify_failures.html"}
+var partials = []string{"notify_failures.html", "form_standard.html"}
 
 func loadPages() (*pages, error) {
 	files := []string{"templates/layout.html"}

@@ -26,6 +26,10 @@ var labels = map[string]string{
 	provider.FieldTokenURL:          "Access Token URL",
 	provider.FieldDeviceURL:         "Device Code URL",
 	provider.FieldRevokeURL:         "Revoke URL",
+	provider.FieldIssuer:            "Issuer URL",
+	provider.FieldUserinfoURL:       "Userinfo URL",
+	provider.FieldClientAuth:        "Client Authentication",
+	provider.FieldAuthParams:        "Extra Authorization Parameters",
 
 	// The paste form, in its list of problems (its <label>s say more).
 	fieldJSON:         "Token response",

@@ -21,6 +21,7 @@ type Token struct {
 	ClientSecret                        string // write-only: never filled back into a page
 	SecretExpiresOn                     string // YYYY-MM-DD or ""
 	Scope, AuthURL, TokenURL            string
+	Standard                            Standard // other providers' fields (standard.go)
 }
 
 // ReadToken reads the form's fields. Each input is named by the identifier
@@ -34,6 +35,7 @@ func ReadToken(v url.Values) Token {
 		ClientSecret: v.Get(provider.FieldClientSecret), SecretExpiresOn: get(tokenstore.FieldSecretExpiresOn),
 		Scope:   strings.Join(strings.Fields(v.Get(provider.FieldScope)), " "),
 		AuthURL: get(provider.FieldAuthURL), TokenURL: get(provider.FieldTokenURL),
+		Standard: readStandard(v),
 	}
 }
 
@@ -41,7 +43,7 @@ func ReadToken(v url.Values) Token {
 // secret stays empty: it is never sent back to the browser.
 func FromToken(t *tokenstore.Token) Token {
 	f := Token{Name: t.Name, Type: string(t.Type), Email: t.Email, Tenant: t.Tenant, ClientID: t.ClientID,
-		Scope: t.Scope, AuthURL: t.AuthURL, TokenURL: t.TokenURL}
+		Scope: t.Scope, AuthURL: t.AuthURL, TokenURL: t.TokenURL, Standard: standardFrom(t)}
 	if !t.SecretExpiresOn.IsZero() {
 		f.SecretExpiresOn = t.SecretExpiresOn.Format(time.DateOnly)
 	}
@@ -80,6 +82,7 @@ func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	if creating && set.ClientSecret.IsZero() && typ != provider.Generic {
 		errs.Add(provider.FieldClientSecret, "is required: the secret's Value from the app registration")
 	}
+	f.Standard.apply(&set, creating, &errs)
 	if err == nil {
 		if verr := set.Validate(); verr != nil {
 			for _, e := range verr.(fielderr.List) {
