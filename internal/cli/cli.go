@@ -54,7 +54,7 @@ var Program = &cmdline.Program{
 		{Name: "admin unlock", Args: "NAME", Summary: "let an admin log in again at once after too many wrong passwords", Run: with(runAdminUnlock)},
 		{Name: "token list", Args: "[--json]", Summary: "list tokens and their health", Run: with(runTokenList)},
 		{Name: "token show", Args: "NAME [--json]", Summary: "show one token, its health and events", Run: with(runTokenShow)},
-		{Name: "token add", Args: "NAME --type microsoft|google|generic --client-id C [--email E] [--tenant T] [--scope S] [--auth-url U] [--token-url U] [--client-secret-file F]", Summary: "add a token (secret from the file, or stdin)", Run: with(runTokenAdd)},
+		{Name: "token add", Args: "NAME --type microsoft|google|generic --client-id C [--email E] [--tenant T] [--scope S] [--auth-url U] [--token-url U] [--issuer U] [--client-secret-file F]", Summary: "add a token (secret from the file, or stdin)", Run: with(runTokenAdd)},
 		{Name: "token login", Args: "NAME [--device]", Summary: "get the token: sign in through the browser, or with a device code", Run: with(runTokenLogin)},
 		{Name: "token paste", Args: "NAME", Summary: "store a token response (JSON on stdin: access_token, refresh_token, expires_in)", Run: with(runTokenPaste)},
 		{Name: "token refresh", Args: "NAME", Summary: "refresh the access token now", Run: with(runTokenRefresh)},

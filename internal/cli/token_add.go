@@ -27,6 +27,7 @@ func runTokenAdd(env *Env, args []string) error {
 	secretFile := fs.String("client-secret-file", "", "file holding the client secret (else read from stdin)")
 	secretExpires := fs.String("client-secret-expires", "", "the secret's expiry date, YYYY-MM-DD (optional)")
 	noSecret := fs.Bool("no-client-secret", false, "a public client without a secret")
+	std := addStandardFlags(fs)
 	pos, err := env.Parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -46,6 +47,9 @@ func runTokenAdd(env *Env, args []string) error {
 			return cmdline.Usagef("--client-secret-expires %q: use YYYY-MM-DD", *secretExpires)
 		}
 		set.SecretExpiresOn = d
+	}
+	if err := std.apply(env, &set, !*noSecret); err != nil {
+		return err
 	}
 	// Check everything else before asking for the secret.
 	if err := set.Validate(); err != nil {
@@ -87,6 +91,12 @@ var flagNames = map[string]string{
 	provider.FieldScope:             "--scope",
 	provider.FieldAuthURL:           "--auth-url",
 	provider.FieldTokenURL:          "--token-url",
+	provider.FieldIssuer:            "--issuer",
+	provider.FieldDeviceURL:         "--device-url",
+	provider.FieldRevokeURL:         "--revoke-url",
+	provider.FieldUserinfoURL:       "--userinfo-url",
+	provider.FieldClientAuth:        "--client-auth",
+	provider.FieldAuthParams:        "--auth-params",
 }
 
 // notAdded says why `token add` refused, naming each field by its flag.
