@@ -183,7 +183,7 @@ func explainGeneric(e *Error, redirect string) string {
 	case "invalid_grant":
 		return "The provider no longer accepts this grant (invalid_grant): click Get Email Token to sign in again."
 	case "invalid_client", "unauthorized_client":
-		return "The provider rejected the Client ID or client secret (" + e.Code + "): check both in the token's settings."
+		return "The provider rejected the Client ID or client secret (" + e.Code + "): check both in the token's settings, and that Client Authentication is the method the client is registered for (client_secret_basic, client_secret_post, or none for a public client)."
 	case "access_denied", "authorization_declined":
 		return "The sign-in was declined: try again and accept the requested permissions."
 	case "expired_token":
