@@ -19,7 +19,7 @@ func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, sess *a
 		seeOther(w, r, tokenURL(t))
 		return
 	}
-	s.pending.put(req.State, pendingAuth{tokenID: t.ID, verifier: req.Verifier, session: sess.CSRF}, s.now())
+	s.pending.put(req.State, pendingAuth{tokenID: t.ID, proof: req.Proof, session: sess.CSRF}, s.now())
 	s.log.Info("sign-in started", "token", t.Name, "provider", t.Type, "admin", sess.Admin.Name)
 	if origin := provider.Origin(req.URL); origin != "" {
 		w.Header().Set("Content-Security-Policy", csp([]string{origin}))

@@ -52,7 +52,7 @@ func (s *Server) oauth2Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), provider.RequestTimeout+5*time.Second)
 	defer cancel()
-	tok, err := cfg.Exchange(ctx, q.Get("code"), pa.verifier)
+	tok, err := cfg.Exchange(ctx, q.Get("code"), pa.proof)
 	if err != nil {
 		s.log.Warn("code exchange failed", "token", t.Name, "err", err)
 		s.recordSignInFailure(r.Context(), t.Name, actor(sess), err)

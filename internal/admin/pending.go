@@ -3,14 +3,16 @@ package admin
 import (
 	"sync"
 	"time"
+
+	"mailtokens/internal/provider"
 )
 
 // pendingAuth is a started Get Email Token, waiting for the provider to
 // send the browser back.
 type pendingAuth struct {
-	tokenID  int64
-	verifier string
-	session  string // the CSRF token identifies the session that started it
+	tokenID int64
+	proof   provider.Proof // the PKCE verifier and the OpenID nonce, to check the answer
+	session string         // the CSRF token identifies the session that started it
 }
 
 // stateLifetime bounds how long a sign-in may take at the provider.

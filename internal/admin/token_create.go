@@ -11,6 +11,10 @@ import (
 // is wrong; the form comes back with each error beside its field.
 func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request, sess *accounts.Session) {
 	f := form.ReadToken(r.PostForm)
+	if form.Discovering(r.PostForm) {
+		s.tokenDiscover(w, r, sess, formPage{Form: f, Action: "/tokens"})
+		return
+	}
 	set, errs := f.Settings(true)
 	if len(errs) == 0 {
 		t, err := s.store.Create(r.Context(), set, actor(sess))

@@ -21,6 +21,8 @@ type formPage struct {
 	Action    string
 	Types     []typeOption
 	Scopes    []scopeOption
+	// Discovered is what Discover found, shown above the fields it filled.
+	Discovered *provider.Discovery
 }
 
 type typeOption struct {

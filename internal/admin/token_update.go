@@ -26,6 +26,10 @@ func (s *Server) tokenUpdate(w http.ResponseWriter, r *http.Request, sess *accou
 	}
 	f := form.ReadToken(values)
 	f.Key = f.Key.WithStored(t)
+	if !confirmed && form.Discovering(values) {
+		s.tokenDiscover(w, r, sess, formPage{Form: f, Editing: true, HasSecret: t.HasClientSecret, Action: tokenURL(t) + "/edit"})
+		return
+	}
 	set, errs := f.Settings(!t.HasClientSecret && t.Type != "generic")
 	renamed := !sameName(t.Name, set.Name)
 	if len(errs) == 0 && renamed && !confirmed {

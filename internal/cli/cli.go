@@ -55,7 +55,7 @@ var Program = &cmdline.Program{
 		{Name: "admin unlock", Args: "NAME", Summary: "let an admin log in again at once after too many wrong passwords", Run: with(runAdminUnlock)},
 		{Name: "token list", Args: "[--json]", Summary: "list tokens and their health", Run: with(runTokenList)},
 		{Name: "token show", Args: "NAME [--json]", Summary: "show one token, its health and events", Run: with(runTokenShow)},
-		{Name: "token add", Args: "NAME --type microsoft|google|generic --client-id C [--email E] [--tenant T] [--cloud global|usgov|usdod|china] [--scope S] [--auth-url U] [--token-url U] [--client-secret-file F | --client-key-file F]", Summary: "add a token (secret from the file, or stdin; or a certificate or service account key from the file)", Run: with(runTokenAdd)},
+		{Name: "token add", Args: "NAME --type microsoft|google|generic --client-id C [--email E] [--tenant T] [--cloud global|usgov|usdod|china] [--scope S] [--auth-url U] [--token-url U] [--issuer U] [--client-secret-file F | --client-key-file F]", Summary: "add a token (secret from the file, or stdin; or a certificate or service account key from the file)", Run: with(runTokenAdd)},
 		{Name: "token key", Args: "NAME [--client-key-file F] [--remove]", Summary: "replace the token's certificate (Microsoft) or service account key (Google), from the file or stdin; or remove it", Run: with(runTokenKey)},
 		{Name: "token login", Args: "NAME [--device]", Summary: "get the token: sign in through the browser, or with a device code", Run: with(runTokenLogin)},
 		{Name: "token paste", Args: "NAME", Summary: "store a token response (JSON on stdin: access_token, refresh_token, expires_in)", Run: with(runTokenPaste)},

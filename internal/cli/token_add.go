@@ -29,6 +29,7 @@ func runTokenAdd(env *Env, args []string) error {
 	secretExpires := fs.String("client-secret-expires", "", "the secret's expiry date, YYYY-MM-DD (optional)")
 	noSecret := fs.Bool("no-client-secret", false, "a public client without a secret")
 	keyFile := fs.String("client-key-file", "", "instead of a secret: a certificate and its private key (PEM, Microsoft), or a service account's JSON key (Google)")
+	std := addStandardFlags(fs)
 	pos, err := env.Parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -67,6 +68,9 @@ func runTokenAdd(env *Env, args []string) error {
 			return notAdded(err)
 		}
 		*noSecret = true // the key is the app's credential
+	}
+	if err := std.apply(env, &set, !*noSecret); err != nil {
+		return err
 	}
 	// Check everything else before asking for the secret.
 	if err := set.Validate(); err != nil {
@@ -117,6 +121,12 @@ var flagNames = map[string]string{
 	provider.FieldScope:             "--scope",
 	provider.FieldAuthURL:           "--auth-url",
 	provider.FieldTokenURL:          "--token-url",
+	provider.FieldIssuer:            "--issuer",
+	provider.FieldDeviceURL:         "--device-url",
+	provider.FieldRevokeURL:         "--revoke-url",
+	provider.FieldUserinfoURL:       "--userinfo-url",
+	provider.FieldClientAuth:        "--client-auth",
+	provider.FieldAuthParams:        "--auth-params",
 }
 
 // notAdded says why `token add` refused, naming each field by its flag.

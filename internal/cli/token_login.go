@@ -129,7 +129,7 @@ func browserLogin(ctx context.Context, env *Env, t *tokenstore.Token, pc provide
 	if q.Get("code") == "" {
 		return nil, errors.New("the address has no code= (did the sign-in finish?)")
 	}
-	return pc.Exchange(ctx, q.Get("code"), req.Verifier)
+	return pc.Exchange(ctx, q.Get("code"), req.Proof)
 }
 
 func asWho(t *tokenstore.Token) string {

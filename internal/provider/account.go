@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -37,15 +34,9 @@ import (
 // maxAccount bounds an account name (an address is at most 254 bytes).
 const maxAccount = 320
 
-// maxDiscoveryBody bounds what is read of a discovery or userinfo answer.
-const maxDiscoveryBody = 64 << 10
-
-// maxDiscoveryTries bounds the issuers tried along the authorization URL's
-// path (Keycloak's /realms/x/protocol/openid-connect/auth needs three).
-const maxDiscoveryTries = 5
-
 // idClaims are the claims that can name the account.
 type idClaims struct {
+	Nonce             string `json:"nonce"`
 	Email             string `json:"email"`
 	PreferredUsername string `json:"preferred_username"`
 	UPN               string `json:"upn"`
@@ -54,19 +45,28 @@ type idClaims struct {
 // AccountFromIDToken is the account an ID token names for a provider of
 // type t, or "" when it names none that can be shown.
 func AccountFromIDToken(t Type, idToken string) string {
-	parts := strings.Split(idToken, ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return ""
-	}
-	var c idClaims
-	if json.Unmarshal(payload, &c) != nil {
+	c, ok := readIDToken(idToken)
+	if !ok {
 		return ""
 	}
 	return c.account(t)
+}
+
+// readIDToken reads the claims of a JWT-shaped ID token, unchecked (see
+// above); ok is false when it is not one.
+func readIDToken(idToken string) (c idClaims, ok bool) {
+	parts := strings.Split(idToken, ".")
+	if len(parts) != 3 {
+		return c, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return c, false
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return idClaims{}, false
+	}
+	return c, true
 }
 
 // account picks the claim each provider sets.
@@ -112,12 +112,13 @@ func (c Config) accountOf(ctx context.Context, t *oauth2.Token) string {
 	if c.Type != Generic || !hasOpenID(c.Scopes()) {
 		return ""
 	}
-	userinfo := c.discoverUserinfo(ctx)
+	userinfo := c.userinfoURL(ctx)
 	if userinfo == "" {
 		return ""
 	}
+	body, _, err := c.get(ctx, userinfo, t.AccessToken)
 	var claims idClaims
-	if !c.getJSON(ctx, userinfo, t.AccessToken, &claims) {
+	if err != nil || json.Unmarshal(body, &claims) != nil {
 		return ""
 	}
 	return claims.account(c.Type)
@@ -130,68 +131,4 @@ func hasOpenID(scopes []string) bool {
 		}
 	}
 	return false
-}
-
-// discoveryDoc is the part of an OIDC discovery document used here.
-type discoveryDoc struct {
-	AuthorizationEndpoint string `json:"authorization_endpoint"`
-	TokenEndpoint         string `json:"token_endpoint"`
-	UserinfoEndpoint      string `json:"userinfo_endpoint"`
-}
-
-// discoverUserinfo finds the userinfo endpoint of the issuer behind the
-// authorization URL: {issuer}/.well-known/openid-configuration for each
-// issuer along the URL's path, longest first. A document counts only when
-// it lists our authorization or token endpoint, so the access token never
-// goes to a server that is not the one that issued it.
-func (c Config) discoverUserinfo(ctx context.Context) string {
-	e := c.Endpoints()
-	u, err := url.Parse(e.Auth)
-	if err != nil || checkURL(e.Auth) != "" {
-		return ""
-	}
-	path := strings.TrimSuffix(u.Path, "/")
-	for range maxDiscoveryTries {
-		i := strings.LastIndex(path, "/")
-		if i < 0 {
-			break
-		}
-		path = path[:i]
-		doc := url.URL{Scheme: u.Scheme, Host: u.Host, Path: path + "/.well-known/openid-configuration"}
-		var d discoveryDoc
-		if !c.getJSON(ctx, doc.String(), "", &d) {
-			continue
-		}
-		if d.AuthorizationEndpoint != e.Auth && d.TokenEndpoint != e.Token {
-			continue
-		}
-		if d.UserinfoEndpoint == "" || checkURL(d.UserinfoEndpoint) != "" {
-			return ""
-		}
-		return d.UserinfoEndpoint
-	}
-	return ""
-}
-
-// getJSON GETs target (with bearer, when set) and decodes a 200 JSON
-// answer into v; it reports whether that worked.
-func (c Config) getJSON(ctx context.Context, target, bearer string, v any) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return false
-	}
-	req.Header.Set("Accept", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := c.httpClient().Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return false
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryBody))
-	return err == nil && json.Unmarshal(body, v) == nil
 }

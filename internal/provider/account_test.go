@@ -27,7 +27,7 @@ func signInAs(t *testing.T, p *idp.Server, c provider.Config, email, password st
 	if back.Query().Get("state") != req.State {
 		t.Fatalf("redirect %s", back)
 	}
-	tok, err := c.Exchange(context.Background(), back.Query().Get("code"), req.Verifier)
+	tok, err := c.Exchange(context.Background(), back.Query().Get("code"), req.Proof)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 
-	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"mailtokens/internal/advice"
@@ -29,7 +28,7 @@ func (c Config) AppOnly(ctx context.Context) (*Token, error) {
 		ClientSecret: c.ClientSecret.Reveal(),
 		TokenURL:     c.Endpoints().Token,
 		Scopes:       c.AppOnlyScopes(),
-		AuthStyle:    oauth2.AuthStyleInParams,
+		AuthStyle:    c.clientAuth().style,
 	}
 	t, err := cc.Token(c.ctx(ctx))
 	if err != nil {

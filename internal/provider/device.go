@@ -2,7 +2,13 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -46,7 +52,13 @@ func (c Config) StartDevice(ctx context.Context) (*DeviceAuth, error) {
 		return nil, &Error{Op: "device code", Provider: c.Type, Kind: advice.Misconfigured, Err: errNoEndpoint,
 			Description: "this provider has no device authorization URL"}
 	}
-	da, err := c.oauth2Config(scopes).DeviceAuth(c.ctx(ctx))
+	var da *oauth2.DeviceAuthResponse
+	var err error
+	if c.Type == Generic {
+		da, err = c.deviceAuth(ctx, scopes)
+	} else {
+		da, err = c.oauth2Config(scopes).DeviceAuth(c.ctx(ctx))
+	}
 	if err != nil {
 		return nil, c.wrap("device code", err)
 	}
@@ -78,4 +90,49 @@ func (c Config) PollDevice(ctx context.Context, d *DeviceAuth) (*Token, error) {
 	}
 	out.Account = c.accountOf(ctx, t)
 	return out, nil
+}
+
+// deviceAuth is the device authorization request (RFC 8628 §3.1) with
+// client authentication: a confidential client must authenticate there as
+// at the token endpoint (RFC 6749 §3.2.1), and standards servers refuse it
+// without (x/oauth2's DeviceAuth sends the client ID alone, which
+// Microsoft and Google accept, so they keep it).
+func (c Config) deviceAuth(ctx context.Context, scopes []string) (*oauth2.DeviceAuthResponse, error) {
+	form := url.Values{}
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoints().Device, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.clientAuth().apply(req, form)
+	req.Body = io.NopCloser(strings.NewReader(form.Encode()))
+	req.ContentLength = int64(len(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	sent := time.Now()
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, &oauth2.RetrieveError{Response: resp, Body: body}
+	}
+	var da oauth2.DeviceAuthResponse
+	if err := json.Unmarshal(body, &da); err != nil {
+		return nil, fmt.Errorf("the device authorization answer is not JSON: %w", err)
+	}
+	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
+		return nil, errors.New("the device authorization answer lacks device_code, user_code or verification_uri")
+	}
+	if !da.Expiry.IsZero() {
+		da.Expiry = da.Expiry.Add(-time.Since(sent))
+	}
+	return &da, nil
 }

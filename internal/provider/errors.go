@@ -201,7 +201,7 @@ func classify(e *Error) advice.Kind {
 	}
 	switch e.Code {
 	case "invalid_grant", "interaction_required", "login_required", "consent_required", "access_denied",
-		"expired_token", "authorization_declined", "invalid_token", "no_refresh_token":
+		"expired_token", "authorization_declined", "invalid_token", "no_refresh_token", "nonce_mismatch":
 		return advice.Reauthorize
 	case "temporarily_unavailable", "server_error":
 		return advice.Temporary

@@ -221,7 +221,7 @@ func explainGeneric(e *Error, redirect string) string {
 	case "invalid_grant":
 		return "The provider no longer accepts this grant (invalid_grant): click Get Email Token to sign in again."
 	case "invalid_client", "unauthorized_client":
-		return "The provider rejected the Client ID or client secret (" + e.Code + "): check both in the token's settings."
+		return "The provider rejected the Client ID or client secret (" + e.Code + "): check both in the token's settings, and that Client Authentication is the method the client is registered for (client_secret_basic, client_secret_post, or none for a public client)."
 	case "access_denied", "authorization_declined":
 		return "The sign-in was declined: try again and accept the requested permissions."
 	case "expired_token":
@@ -232,6 +232,8 @@ func explainGeneric(e *Error, redirect string) string {
 		return "The provider refused the scope: check the Scope field."
 	case CodeClientKey:
 		return "The client key stored for this token " + e.Description + ": save a valid one on the token's Edit page."
+	case "nonce_mismatch":
+		return "The ID token in the provider's answer does not carry the nonce this sign-in sent, so the answer was not used (it may belong to another sign-in): click Get Email Token to sign in again. If it happens every time, the provider does not return the nonce in its ID tokens, as OpenID Connect requires; remove openid from the Scope to sign in without an ID token."
 	case "no_refresh_token":
 		return "No refresh token is stored, so the access token cannot be renewed: click Get Email Token (for Microsoft, offline_access is added automatically)."
 	}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,20 +168,22 @@ func (c Config) Endpoints() Endpoints {
 	return e
 }
 
-// oauth2Config is the x/oauth2 view of the config, with the client secret in
-// the form body: x/oauth2's auto-detection tries Basic first and, on any
-// error, retries in the body, hiding the first error (docs/providers.md,
-// "Client authentication").
+// oauth2Config is the x/oauth2 view of the config, with the client
+// authentication its method says (clientauth.go): never x/oauth2's
+// auto-detection, which tries Basic first and, on any error, retries in
+// the body, hiding the first error (docs/providers.md, "Client
+// authentication").
 func (c Config) oauth2Config(scopes []string) *oauth2.Config {
 	e := c.Endpoints()
+	a := c.clientAuth()
 	return &oauth2.Config{
-		ClientID:     c.ClientID,
-		ClientSecret: c.ClientSecret.Reveal(),
+		ClientID:     a.id,
+		ClientSecret: a.secret,
 		Endpoint: oauth2.Endpoint{
 			AuthURL:       e.Auth,
 			TokenURL:      e.Token,
 			DeviceAuthURL: e.Device,
-			AuthStyle:     oauth2.AuthStyleInParams,
+			AuthStyle:     a.style,
 		},
 		RedirectURL: c.RedirectURL,
 		Scopes:      scopes,
@@ -217,6 +220,10 @@ const (
 	FieldRevokeURL    = "revoke_url"
 	FieldCloud        = "cloud"
 	// FieldClientKey (assertion.go) is the certificate or service account key.
+	FieldUserinfoURL = "userinfo_url"
+	FieldIssuer      = "issuer"
+	FieldClientAuth  = "client_auth"
+	FieldAuthParams  = "auth_params"
 )
 
 // Validate checks the fields an admin enters and reports every problem as a
@@ -252,6 +259,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct{ field, v string }{
 		{FieldAuthURL, c.AuthURL}, {FieldTokenURL, c.TokenURL},
 		{FieldDeviceURL, c.DeviceURL}, {FieldRevokeURL, c.RevokeURL},
+		{FieldUserinfoURL, c.UserinfoURL},
 	} {
 		if f.v == "" {
 			continue
@@ -267,6 +275,17 @@ func (c Config) Validate() error {
 		if _, err := c.ClientKeyInfo(); err != nil {
 			errs.Add(FieldClientKey, KeyProblem(err))
 		}
+	}
+	if c.Issuer != "" {
+		if msg := checkIssuer(c.Issuer); msg != "" {
+			errs.Add(FieldIssuer, msg)
+		}
+	}
+	if c.ClientAuth != "" && !slices.Contains(ClientAuthMethods, c.ClientAuth) {
+		errs.Add(FieldClientAuth, fmt.Sprintf("%q is not a client authentication method: choose %s", c.ClientAuth, strings.Join(ClientAuthMethods, ", ")))
+	}
+	if _, msg := parseAuthParams(c.AuthParams); msg != "" {
+		errs.Add(FieldAuthParams, msg)
 	}
 	for _, s := range splitScope(c.Scope) {
 		if strings.ContainsAny(s, "\"'<>\\") {

@@ -23,11 +23,15 @@ func (c Config) RevokeAdvice() string {
 	case Google:
 		return "Access was revoked at Google; it can also be checked at https://myaccount.google.com/permissions."
 	}
+	if c.Endpoints().Revoke != "" {
+		return "The tokens were revoked at the provider and deleted here."
+	}
 	return "This provider has no revocation URL configured; the tokens were deleted here. Revoke the app's access in the provider's console if needed."
 }
 
-// Revoke asks the provider to revoke token (RFC 7009). Revoking a Google
-// refresh token also ends the access tokens issued from it. It returns
+// Revoke asks the provider to revoke token (RFC 7009), authenticating
+// the client at other providers. Revoking a Google refresh token also
+// ends the access tokens issued from it. It returns
 // ErrNoRevocation where the provider has no such endpoint (Microsoft).
 func (c Config) Revoke(ctx context.Context, token string) error {
 	endpoint := c.Endpoints().Revoke
@@ -35,22 +39,30 @@ func (c Config) Revoke(ctx context.Context, token string) error {
 		return ErrNoRevocation
 	}
 	form := url.Values{"token": {token}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
+	if c.Type == Generic {
+		// RFC 7009 §2.1: a confidential client authenticates as it does at
+		// the token endpoint; servers answer 401 invalid_client without.
+		// Google's endpoint takes the token alone.
+		c.clientAuth().apply(req, form)
+	}
+	body := form.Encode()
+	req.Body, req.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		return c.wrap("revoke", err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 == 2 {
 		return nil
 	}
 	e := c.newError("revoke")
-	e.fromAnswer(resp.StatusCode, body)
+	e.fromAnswer(resp.StatusCode, answer)
 	// Revoking a token the provider already forgot is success for us.
 	if e.Code == "invalid_token" {
 		return nil

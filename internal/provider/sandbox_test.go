@@ -50,7 +50,7 @@ func signIn(t *testing.T, p *idp.Server, c provider.Config, password string) *pr
 	if back.Query().Get("state") != req.State {
 		t.Fatalf("state not returned: %s", back)
 	}
-	tok, err := c.Exchange(ctx, back.Query().Get("code"), req.Verifier)
+	tok, err := c.Exchange(ctx, back.Query().Get("code"), req.Proof)
 	if err != nil {
 		t.Fatal(err)
 	}

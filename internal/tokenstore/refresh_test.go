@@ -90,7 +90,7 @@ func (w *world) authorized(t *testing.T, name string, typ provider.Type) *Token 
 	if back.Query().Get("state") != req.State || back.Query().Get("code") == "" {
 		t.Fatalf("sign-in came back with %s", back)
 	}
-	tok, err := cfg.Exchange(ctx, back.Query().Get("code"), req.Verifier)
+	tok, err := cfg.Exchange(ctx, back.Query().Get("code"), req.Proof)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,10 @@ var labels = map[string]string{
 	provider.FieldDeviceURL:         "Device Code URL",
 	provider.FieldRevokeURL:         "Revoke URL",
 	provider.FieldCloud:             "Cloud",
+	provider.FieldIssuer:            "Issuer URL",
+	provider.FieldUserinfoURL:       "Userinfo URL",
+	provider.FieldClientAuth:        "Client Authentication",
+	provider.FieldAuthParams:        "Extra Authorization Parameters",
 
 	// The paste form, in its list of problems (its <label>s say more).
 	fieldJSON:         "Token response",

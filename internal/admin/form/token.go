@@ -21,8 +21,9 @@ type Token struct {
 	ClientSecret                        string // write-only: never filled back into a page
 	SecretExpiresOn                     string // YYYY-MM-DD or ""
 	Scope, AuthURL, TokenURL            string
-	Cloud                               string // Microsoft's national cloud (cloud.go)
-	Key                                 Key    // the certificate or service account key (key.go)
+	Cloud                               string   // Microsoft's national cloud (cloud.go)
+	Key                                 Key      // the certificate or service account key (key.go)
+	Standard                            Standard // other providers' fields (standard.go)
 }
 
 // ReadToken reads the form's fields. Each input is named by the identifier
@@ -36,8 +37,9 @@ func ReadToken(v url.Values) Token {
 		ClientSecret: v.Get(provider.FieldClientSecret), SecretExpiresOn: get(tokenstore.FieldSecretExpiresOn),
 		Scope:   strings.Join(strings.Fields(v.Get(provider.FieldScope)), " "),
 		AuthURL: get(provider.FieldAuthURL), TokenURL: get(provider.FieldTokenURL),
-		Cloud: readCloud(get),
-		Key:   readKey(v),
+		Cloud:    readCloud(get),
+		Key:      readKey(v),
+		Standard: readStandard(v),
 	}
 }
 
@@ -45,7 +47,7 @@ func ReadToken(v url.Values) Token {
 // secret stays empty: it is never sent back to the browser.
 func FromToken(t *tokenstore.Token) Token {
 	f := Token{Name: t.Name, Type: string(t.Type), Email: t.Email, Tenant: t.Tenant, ClientID: t.ClientID,
-		Scope: t.Scope, AuthURL: t.AuthURL, TokenURL: t.TokenURL, Cloud: t.Cloud}
+		Scope: t.Scope, AuthURL: t.AuthURL, TokenURL: t.TokenURL, Cloud: t.Cloud, Standard: standardFrom(t)}
 	if !t.SecretExpiresOn.IsZero() {
 		f.SecretExpiresOn = t.SecretExpiresOn.Format(time.DateOnly)
 	}
@@ -86,6 +88,7 @@ func (f Token) Settings(creating bool) (tokenstore.Settings, fielderr.List) {
 	if creating && set.ClientSecret.IsZero() && typ != provider.Generic && !f.Key.given() {
 		errs.Add(provider.FieldClientSecret, "is required: the secret's Value from the app registration (or, instead, a certificate or service account key below)")
 	}
+	f.Standard.apply(&set, creating, &errs)
 	if err == nil {
 		if verr := set.Validate(); verr != nil {
 			for _, e := range verr.(fielderr.List) {

@@ -42,6 +42,7 @@ type deviceAuth struct {
 	pathTenant *Tenant // Microsoft: nil for common/organizations
 	ms         msScopes
 	google     []string
+	std        []string // the standards issuer
 	interval   time.Duration
 	issuedAt   time.Time
 	expiresAt  time.Time
@@ -283,7 +284,7 @@ func (s *Server) msPollDeviceLocked(a *app, f url.Values) (any, *oauthError) {
 		rt = s.issueRefreshTokenLocked(g)
 	}
 	resp := newMSTokenResponse(at, g.ms.granted(), rt)
-	resp.IDToken = s.idTokenLocked(g)
+	resp.IDToken = s.idTokenLocked(g, "")
 	return resp, nil
 }
 
@@ -314,7 +315,7 @@ func (s *Server) googlePollDeviceLocked(a *app, f url.Values) (any, *oauthError)
 	g := d.grant
 	at := s.issueAccessTokenLocked(g, msScopes{})
 	rt := s.issueRefreshTokenLocked(g)
-	return s.newGoogleTokenResponse(at, rt, true), nil
+	return s.newGoogleTokenResponse(at, rt, true, ""), nil
 }
 
 // handleDeviceLogin is GET /devicelogin: the page asking for the code.
@@ -367,12 +368,16 @@ func (s *Server) handleDeviceLoginSubmit(w http.ResponseWriter, r *http.Request)
 			Error:       out.formErr,
 			AcceptLabel: "Accept",
 		}
-		if d.provider == provider.Google {
+		switch d.provider {
+		case provider.Google:
 			data.pageMeta = pageMeta{Title: "Sign in - Google Accounts", Brand: provider.Google}
 			data.Heading = "Sign in with Google"
 			data.Scopes = googleConsentLines(d.google)
 			data.AcceptLabel = "Allow"
-		} else {
+		case provider.Generic:
+			data.pageMeta = pageMeta{Title: "Sign in", Brand: provider.Generic}
+			data.Scopes = stdConsentLines(d.std)
+		default:
 			data.pageMeta = pageMeta{Title: "Sign in to your account", Brand: provider.Microsoft}
 			data.Scopes = d.ms.consentLines()
 			data.Note = "Only continue if you got this code from an app or device you trust."
@@ -422,7 +427,8 @@ func (s *Server) deviceLoginLocked(f url.Values) deviceOutcome {
 		return retry(msg)
 	}
 	var g *grant
-	if d.provider == provider.Microsoft {
+	switch d.provider {
+	case provider.Microsoft:
 		tp := tenantPathOf(d.pathTenant)
 		if e := s.msUserAllowedLocked(d.app, tp, u); e != nil {
 			return retry(fmt.Sprintf("AADSTS%d: %s", e.aadsts, e.desc))
@@ -437,7 +443,12 @@ func (s *Server) deviceLoginLocked(f url.Values) deviceOutcome {
 			}}
 		}
 		g = s.msGrantLocked(d.app, u, d.ms)
-	} else {
+	case provider.Generic:
+		// The person consents on this very page, which stands in for
+		// prompt=consent.
+		g = s.newGrantLocked(provider.Generic, d.app, u, "")
+		g.std, g.offline = s.stdOfflineLocked(d.std, "", true)
+	default:
 		// Google's device flow always grants offline access.
 		g = s.newGrantLocked(provider.Google, d.app, u, "")
 		g.google = d.google
@@ -460,6 +471,8 @@ func signInProblem(f provider.Type, u *user, passwordOK bool, t *Tenant) string 
 	switch {
 	case u == nil && f == provider.Google:
 		return "Couldn't find your Google Account."
+	case f == provider.Generic && (u == nil || !passwordOK):
+		return "Unknown user name or wrong password."
 	case u == nil:
 		dir := "the"
 		if t != nil {

@@ -64,7 +64,7 @@ func (s *Server) ClearFaults() {
 }
 
 func isTokenEndpoint(path string) bool {
-	return strings.HasSuffix(path, "/oauth2/v2.0/token") || path == "/google/token"
+	return strings.HasSuffix(path, "/oauth2/v2.0/token") || path == "/google/token" || path == stdPath+"/token"
 }
 
 // takeFault returns the fault that applies to a request to path, counting

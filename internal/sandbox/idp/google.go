@@ -102,6 +102,7 @@ func (s *Server) googleAuthLocked(r *http.Request) authOutcome {
 		method:      method,
 		prompt:      prompt,
 		loginHint:   q.Get("login_hint"),
+		nonce:       q.Get("nonce"),
 		accessType:  accessType,
 		google:      scopes,
 	}
@@ -209,13 +210,13 @@ type googleTokenResponse struct {
 	IDToken               string `json:"id_token,omitempty"` // with openid, refreshes too (idtoken.go)
 }
 
-func (s *Server) newGoogleTokenResponse(at *accessToken, rt *refreshToken, includeRefresh bool) googleTokenResponse {
+func (s *Server) newGoogleTokenResponse(at *accessToken, rt *refreshToken, includeRefresh bool, nonce string) googleTokenResponse {
 	resp := googleTokenResponse{
 		AccessToken: at.value,
 		ExpiresIn:   expiresIn(at),
 		Scope:       at.scope,
 		TokenType:   "Bearer",
-		IDToken:     s.idTokenLocked(at.grant),
+		IDToken:     s.idTokenLocked(at.grant, nonce),
 	}
 	if rt != nil && includeRefresh {
 		resp.RefreshToken = rt.value
@@ -345,7 +346,7 @@ func (s *Server) googleRedeemCodeLocked(a *app, f url.Values) (any, *oauthError)
 	if c.issueRefresh {
 		rt = s.issueRefreshTokenLocked(g)
 	}
-	return s.newGoogleTokenResponse(at, rt, true), nil
+	return s.newGoogleTokenResponse(at, rt, true, c.nonce), nil
 }
 
 // googleRefreshLocked: Google refresh tokens do not rotate. Every reason a
@@ -371,7 +372,7 @@ func (s *Server) googleRefreshLocked(a *app, f url.Values) (any, *oauthError) {
 	}
 	rt.lastUsed = now
 	at := s.issueAccessTokenLocked(g, msScopes{})
-	return s.newGoogleTokenResponse(at, rt, false), nil
+	return s.newGoogleTokenResponse(at, rt, false, ""), nil
 }
 
 // handleGoogleRevoke is POST /google/revoke. Revoking either an access token

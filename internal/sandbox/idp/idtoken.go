@@ -58,6 +58,8 @@ func openIDScopes(g *grant) (openid, email, profile bool) {
 		return slices.Contains(g.ms.oidc, "openid"), slices.Contains(g.ms.oidc, "email"), slices.Contains(g.ms.oidc, "profile")
 	case provider.Google:
 		return slices.Contains(g.google, "openid"), slices.Contains(g.google, googleEmailScope), slices.Contains(g.google, googleProfileScope)
+	case provider.Generic:
+		return slices.Contains(g.std, "openid"), slices.Contains(g.std, "email"), slices.Contains(g.std, "profile")
 	}
 	return false, false, false
 }
@@ -74,8 +76,10 @@ func subject(g *grant) string {
 }
 
 // idTokenLocked is the ID token for an answer of grant g, or "" when g was
-// not granted openid.
-func (s *Server) idTokenLocked(g *grant) string {
+// not granted openid. nonce is the authorization request's, for the
+// answer to its code ("" for refreshes and the device flow): all three
+// issuers echo it, as OIDC Core §3.1.3.7 has clients check.
+func (s *Server) idTokenLocked(g *grant, nonce string) string {
 	if g == nil {
 		return ""
 	}
@@ -85,6 +89,9 @@ func (s *Server) idTokenLocked(g *grant) string {
 	}
 	now := s.clock.Now()
 	claims := map[string]any{"sub": subject(g), "aud": g.app.ClientID, "iat": now.Unix(), "exp": now.Add(idTokenLifetime).Unix()}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
 	given, family := namesFromEmail(g.user.Email)
 	switch g.provider {
 	case provider.Microsoft:
@@ -109,6 +116,16 @@ func (s *Server) idTokenLocked(g *grant) string {
 			}
 			if profile {
 				claims["name"], claims["given_name"], claims["family_name"] = strings.TrimSpace(given+" "+family), given, family
+			}
+		}
+	case provider.Generic:
+		claims["iss"] = s.URL() + stdPath
+		if !s.minimalIDTokens {
+			if email {
+				claims["email"] = g.user.Email
+			}
+			if profile {
+				claims["preferred_username"] = g.user.Email
 			}
 		}
 	}

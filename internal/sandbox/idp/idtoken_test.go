@@ -190,3 +190,37 @@ func TestConformance_OIDCDiscoveryAndUserinfo(t *testing.T) {
 		t.Errorf("userinfo with minimal ID tokens: %v", info)
 	}
 }
+
+// Both providers echo the authorization request's nonce in the ID token of
+// the code's answer (OIDC Core §3.1.3.7 has the client check it), and put
+// none in a refresh's.
+func TestConformance_NonceEchoed(t *testing.T) {
+	s, _ := newWorld(t)
+	ms := msConfig(s)
+	ms.Scopes = append(ms.Scopes, "openid", "profile")
+	g := googleConfig(s, gWebID)
+	g.Scopes = []string{gmailScope, "openid", "email"}
+	for _, c := range []struct {
+		name  string
+		cfg   *oauth2.Config
+		user  string
+		extra []oauth2.AuthCodeOption
+	}{
+		{"microsoft", ms, alice, nil},
+		{"google", g, carol, googleOffline},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tok := tokenFor(t, s, c.cfg, c.user, append(c.extra, oauth2.SetAuthURLParam("nonce", "nonce-"+c.name))...)
+			if got := idClaims(t, tok)["nonce"]; got != "nonce-"+c.name {
+				t.Fatalf("nonce = %v", got)
+			}
+			r, err := c.cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if claims := idClaims(t, r); claims == nil || claims["nonce"] != nil {
+				t.Fatalf("refresh ID token: %v", claims)
+			}
+		})
+	}
+}

@@ -121,9 +121,12 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		Aud:       in.Audience,
 		AppOnly:   in.AppOnly,
 	}
-	if in.Provider == provider.Microsoft {
+	switch in.Provider {
+	case provider.Microsoft:
 		resp.Iss = "https://sts.windows.net/" + in.TenantID + "/"
-	} else {
+	case provider.Generic:
+		resp.Iss = s.baseURL(r) + stdPath
+	default:
 		resp.Iss = "https://accounts.google.com"
 	}
 	writeJSON(w, http.StatusOK, resp)

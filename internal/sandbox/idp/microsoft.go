@@ -225,6 +225,7 @@ func (s *Server) msAuthorizeLocked(r *http.Request) authOutcome {
 		method:      method,
 		prompt:      prompt,
 		loginHint:   q.Get("login_hint"),
+		nonce:       q.Get("nonce"),
 		ms:          ms,
 	}
 	s.newPendingLocked(p)
@@ -521,7 +522,7 @@ func (s *Server) msRedeemCodeLocked(tp msTenantPath, a *app, f url.Values) (any,
 		rt = s.issueRefreshTokenLocked(g)
 	}
 	resp := newMSTokenResponse(at, g.ms.granted(), rt)
-	resp.IDToken = s.idTokenLocked(g)
+	resp.IDToken = s.idTokenLocked(g, c.nonce)
 	return resp, nil
 }
 
@@ -590,7 +591,7 @@ func (s *Server) msRefreshLocked(tp msTenantPath, a *app, f url.Values) (any, *o
 		rt.lastUsed = now
 	}
 	resp := newMSTokenResponse(at, ms.granted(), next)
-	resp.IDToken = s.idTokenLocked(g)
+	resp.IDToken = s.idTokenLocked(g, "")
 	return resp, nil
 }
 

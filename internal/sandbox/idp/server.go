@@ -71,6 +71,11 @@ type App struct {
 	// Certificates are a Microsoft app's certificate credentials: client
 	// assertions signed with their keys authenticate the app (assertion.go).
 	Certificates []*x509.Certificate
+	// AuthMethod is a standards-issuer client's registered
+	// token_endpoint_auth_method: client_secret_basic (also for ""),
+	// client_secret_post or none (a public client). The issuer refuses the
+	// others (standard.go).
+	AuthMethod string
 }
 
 // User is an account that can sign in.
@@ -85,6 +90,7 @@ type User struct {
 type Options struct {
 	Clock  Clock        // nil = real time
 	Logger *slog.Logger // nil = discard
+	Std    StdOptions   // the standards issuer's behaviours (SetStdOptions)
 }
 
 // Defaults that match the real services.
@@ -133,6 +139,7 @@ func New(opt Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.state.init()
+	s.std = opt.Std
 	s.mux = s.routes()
 	return s
 }
@@ -158,6 +165,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /google/device/code", s.handleGoogleDeviceCode)
 	m.HandleFunc("GET /google/.well-known/openid-configuration", s.handleGoogleDiscovery)
 	m.HandleFunc("GET /google/v1/userinfo", s.handleGoogleUserinfo)
+
+	s.stdRoutes(m)
 
 	m.HandleFunc("GET /devicelogin", s.handleDeviceLogin)
 	m.HandleFunc("POST /devicelogin", s.handleDeviceLoginSubmit)

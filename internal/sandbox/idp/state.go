@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"net/url"
 	"strings"
 	"time"
 
@@ -38,6 +39,10 @@ type state struct {
 	signInFrequency   time.Duration
 	deviceInterval    int
 	minimalIDTokens   bool // ID tokens without the account (SetMinimalIDTokens)
+
+	std          StdOptions   // the standards issuer's switches (standard.go)
+	stdAuthorize []url.Values // queries that reached its authorization endpoint
+	revocations  []Revocation // requests that reached its revocation endpoint
 
 	faults        []*Fault
 	refreshes     []RefreshRecord
@@ -116,6 +121,7 @@ type grant struct {
 	tenantID string   // Microsoft: the user's tenant, the tokens' "tid"
 	ms       msScopes // Microsoft: the scopes requested at sign-in
 	google   []string // Google: the canonical scopes granted
+	std      []string // the standards issuer: the scopes granted
 	offline  bool     // a refresh token belongs to this grant
 
 	signInAt  time.Time
@@ -159,6 +165,7 @@ type authCode struct {
 	challenge   string
 	method      string
 	issuedAt    time.Time
+	nonce       string // the authorization request's, for the ID token
 	redeemed    bool
 	// issueRefresh: Google decides at consent time whether this code yields a
 	// refresh token (first consent, or prompt=consent).
@@ -180,8 +187,10 @@ type pendingAuth struct {
 	prompt      string
 	loginHint   string
 	accessType  string // Google
+	nonce       string // OpenID Connect, echoed in the ID token of the code's answer
 	ms          msScopes
 	google      []string
+	std         []string // the standards issuer
 	createdAt   time.Time
 }
 

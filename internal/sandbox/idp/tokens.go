@@ -210,6 +210,10 @@ func (s *Server) issueAccessTokenLocked(g *grant, ms msScopes) *accessToken {
 		t.audience = g.app.ClientID
 		t.scope = strings.Join(g.google, " ")
 		t.value = newGoogleAccessTokenString()
+	case provider.Generic:
+		t.audience = g.app.ClientID
+		t.scope = strings.Join(g.std, " ")
+		t.value = "std-at." + randomURLSafe(43)
 	}
 	s.accessTokens[t.value] = t
 	return t
@@ -258,6 +262,8 @@ func (s *Server) issueRefreshTokenLocked(g *grant) *refreshToken {
 			c.googleRefresh[0].revoked = true
 			c.googleRefresh = c.googleRefresh[1:]
 		}
+	case provider.Generic:
+		rt.value = "std-rt." + randomURLSafe(64)
 	}
 	s.refreshTokens[rt.value] = rt
 	return rt
@@ -270,6 +276,7 @@ func (s *Server) issueCodeLocked(g *grant, p *pendingAuth, issueRefresh bool) *a
 		redirectURI:  p.redirectURI,
 		challenge:    p.challenge,
 		method:       p.method,
+		nonce:        p.nonce,
 		issuedAt:     s.clock.Now(),
 		issueRefresh: issueRefresh,
 	}
@@ -278,6 +285,8 @@ func (s *Server) issueCodeLocked(g *grant, p *pendingAuth, issueRefresh bool) *a
 		c.value = msCodePrefix + randomURLSafe(760)
 	case provider.Google:
 		c.value = googleCodePrefix + randomFrom(urlSafe, 70)
+	default:
+		c.value = randomURLSafe(43)
 	}
 	s.codes[c.value] = c
 	return c

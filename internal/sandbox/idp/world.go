@@ -37,6 +37,13 @@ type World struct {
 	// delegation for the mail scope; GoogleServiceAccountKey is its JSON
 	// key as Cloud Console downloads it.
 	GoogleServiceAccount, GoogleServiceAccountKey, GoogleDomain string
+	// The standards issuer ({URL}/std, standard.go) has three clients of
+	// one app, one per token_endpoint_auth_method: StdClientID takes only
+	// client_secret_basic (the method every server must support, and some
+	// accept alone), StdPostClientID only client_secret_post (both with
+	// StdSecret), StdPublicClientID is a public client (none, PKCE).
+	StdClientID, StdPostClientID, StdPublicClientID, StdSecret string
+	StdUser                                                    string
 }
 
 // mintRedirect is registered on the world's apps for MintToken. Loopback
@@ -61,6 +68,12 @@ func (s *Server) AddWorld(redirectURIs ...string) World {
 		GoogleDomain:    "gmail.example",
 
 		GoogleServiceAccount: "mail-workers@mailtokens-sandbox.iam.gserviceaccount.example",
+
+		StdClientID:       "mail-workers",
+		StdPostClientID:   "mail-workers-post",
+		StdPublicClientID: "mail-workers-public",
+		StdSecret:         "std secret/with+form&characters",
+		StdUser:           "Postmaster@example.org",
 	}
 	redirects := append([]string{mintRedirect}, redirectURIs...)
 	s.AddTenant(Tenant{ID: w.TenantID, Domain: w.TenantDomain})
@@ -80,6 +93,14 @@ func (s *Server) AddWorld(redirectURIs ...string) World {
 	}
 	s.AddUser(User{Email: w.GoogleUser, Password: w.Password, Provider: provider.Google})
 	s.addWorldKeys(&w)
+	for id, method := range map[string]string{w.StdClientID: "client_secret_basic", w.StdPostClientID: "client_secret_post", w.StdPublicClientID: "none"} {
+		a := App{Provider: provider.Generic, Name: "Mail workers", ClientID: id, RedirectURIs: redirects, AuthMethod: method}
+		if method != "none" {
+			a.Secrets = []Secret{{Value: w.StdSecret}}
+		}
+		s.AddApp(a)
+	}
+	s.AddUser(User{Email: w.StdUser, Password: w.Password, Provider: provider.Generic})
 	return w
 }
 
@@ -118,8 +139,11 @@ func (s *Server) addWorldKeys(w *World) {
 // Endpoints returns the sandbox's authorization and token URLs for a
 // provider (Microsoft through the world's tenant).
 func (s *Server) Endpoints(w World, f provider.Type) (authURL, tokenURL string) {
-	if f == provider.Google {
+	switch f {
+	case provider.Google:
 		return s.URL() + "/google/o/oauth2/v2/auth", s.URL() + "/google/token"
+	case provider.Generic:
+		return s.StdIssuer() + "/authorize", s.StdIssuer() + "/token"
 	}
 	base := s.URL() + "/" + w.TenantID + "/oauth2/v2.0"
 	return base + "/authorize", base + "/token"

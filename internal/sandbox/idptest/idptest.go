@@ -31,6 +31,8 @@ type Options struct {
 	// DeviceInterval, when set, is the device flow's polling interval in
 	// seconds.
 	DeviceInterval int
+	// Std switches the standards issuer's behaviours (idp.StdOptions).
+	Std idp.StdOptions
 }
 
 // Sandbox is the provider and what asks it about tokens.
@@ -52,7 +54,7 @@ func New(t testing.TB, opt Options) *Sandbox {
 		s.Clock = clock.NewFake(opt.Start)
 		c = s.Clock
 	}
-	s.IDP = idp.NewTest(t, idp.Options{Clock: c})
+	s.IDP = idp.NewTest(t, idp.Options{Clock: c, Std: opt.Std})
 	if opt.DeviceInterval > 0 {
 		s.IDP.SetDeviceInterval(opt.DeviceInterval)
 	}
