@@ -104,6 +104,13 @@ type Options struct {
 	RequireNonce bool
 	// AccessTokenTTL is how long access tokens live (default 1 hour).
 	AccessTokenTTL time.Duration
+	// AnySecretMethod lets a client with a secret use it in the form body
+	// or as HTTP Basic, whichever it was registered for, as oidc-provider
+	// does by itself. By default a client must authenticate the one way
+	// it is registered for (Client.AuthMethod), as a server configured for
+	// client_secret_basic only does: the body's secret gets 401
+	// invalid_client.
+	AnySecretMethod bool
 }
 
 // Server is a running oidc-provider.
@@ -208,6 +215,7 @@ type serverConf struct {
 	RefreshWithoutConsent bool              `json:"refreshWithoutConsent"`
 	RequireNonce          bool              `json:"requireNonce"`
 	AccessTokenTTL        int               `json:"accessTokenTTL"`
+	StrictClientAuth      bool              `json:"strictClientAuth"`
 	CookieKeys            []string          `json:"cookieKeys"`
 }
 
@@ -237,6 +245,7 @@ func Launch(opt Options) (_ *Server, err error) {
 		RefreshWithoutConsent: opt.RefreshWithoutConsent,
 		RequireNonce:          opt.RequireNonce,
 		AccessTokenTTL:        int(opt.AccessTokenTTL / time.Second),
+		StrictClientAuth:      !opt.AnySecretMethod,
 		CookieKeys:            []string{randomHex()},
 	}
 	if len(conf.Users) == 0 {

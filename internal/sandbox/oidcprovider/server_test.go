@@ -2,7 +2,11 @@ package oidcprovider
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +81,39 @@ func TestHarness(t *testing.T) {
 	t.Run("a wrong device code", func(t *testing.T) {
 		if err := s.ApproveDevice(ctx, "BCDF-GHJK", DefaultUser, "x"); err == nil {
 			t.Fatal("a code nobody asked for was approved")
+		}
+	})
+
+	// Registered for client_secret_basic, the web client's secret in the
+	// form body is refused as a server configured for Basic only refuses
+	// it; with Basic the same request gets as far as the bogus grant.
+	t.Run("a client authenticates only as registered", func(t *testing.T) {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"bogus"}, "client_id": {"web"}}
+		post := func(basic bool) (int, string) {
+			f := url.Values{}
+			maps.Copy(f, form)
+			if !basic {
+				f.Set("client_secret", "web-secret")
+			}
+			req, _ := http.NewRequest(http.MethodPost, s.TokenURL, strings.NewReader(f.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if basic {
+				req.SetBasicAuth("web", "web-secret")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e struct{ Error string }
+			json.NewDecoder(resp.Body).Decode(&e)
+			return resp.StatusCode, e.Error
+		}
+		if status, code := post(false); status != http.StatusUnauthorized || code != "invalid_client" {
+			t.Errorf("secret in the body: %d %s, want 401 invalid_client", status, code)
+		}
+		if status, code := post(true); status != http.StatusBadRequest || code != "invalid_grant" {
+			t.Errorf("secret as Basic: %d %s, want 400 invalid_grant", status, code)
 		}
 	})
 

@@ -20,6 +20,11 @@
 //   requireNonce          true: an authorization request with openid and
 //                         no nonce is refused (some servers do this)
 //   accessTokenTTL        seconds an access token lives
+//   strictClientAuth      true: a client authenticates only the way it is
+//                         registered (token_endpoint_auth_method), as
+//                         servers configured for one method do; false:
+//                         oidc-provider's own way, which takes a secret
+//                         in the body or as Basic from either kind
 //   cookieKeys            keys that sign the server's cookies
 //
 // It prints "listening http://127.0.0.1:PORT" when it takes requests, and
@@ -89,6 +94,38 @@ server.listen(conf.port || 0, '127.0.0.1', async () => {
         }
       }
       await next();
+    });
+  }
+  if (conf.strictClientAuth) {
+    const registered = new Map(conf.clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
+    const guarded = new Set(['/token', '/token/revocation', '/token/introspection', '/device/auth']);
+    provider.use(async (ctx, next) => {
+      if (ctx.method !== 'POST' || !guarded.has(ctx.path) || !ctx.is('application/x-www-form-urlencoded')) {
+        return next();
+      }
+      const chunks = [];
+      for await (const chunk of ctx.req) chunks.push(chunk);
+      const raw = Buffer.concat(chunks).toString('utf8');
+      ctx.req.body = raw; // oidc-provider reads a body parsed upstream from here
+      const body = new URLSearchParams(raw);
+      let used = 'none';
+      let clientId = body.get('client_id');
+      const header = ctx.get('authorization');
+      if (/^basic /i.test(header)) {
+        used = 'client_secret_basic';
+        const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+        clientId = decodeURIComponent(decoded.slice(0, decoded.indexOf(':')));
+      } else if (body.has('client_secret')) {
+        used = 'client_secret_post';
+      }
+      const want = registered.get(clientId);
+      if (want && want !== used) {
+        ctx.status = 401;
+        ctx.set('WWW-Authenticate', 'Basic realm="oidc-provider"');
+        ctx.body = { error: 'invalid_client', error_description: `client ${clientId} must authenticate with ${want}, not ${used}` };
+        return undefined;
+      }
+      return next();
     });
   }
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
