@@ -328,13 +328,21 @@ func (w *world) checkActive(access secret.Secret, want bool) {
 	}
 }
 
-// redeemRefreshToken presents a refresh token at the server directly
-// (client_secret_post), as the product would, and returns the HTTP status
-// and the error code of the answer.
-func (w *world) redeemRefreshToken(refresh string) (int, string) {
+// redeemRefreshToken presents a refresh token at the server directly as
+// client (authenticating the way that client is registered for) and
+// returns the HTTP status and the error code of the answer.
+func (w *world) redeemRefreshToken(client, refresh string) (int, string) {
 	w.t.Helper()
-	resp, err := http.PostForm(w.op.TokenURL, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
-		"client_id": {postClient}, "client_secret": {clientSecret}})
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {client}}
+	if client == postClient {
+		form.Set("client_secret", clientSecret)
+	}
+	req, _ := http.NewRequest(http.MethodPost, w.op.TokenURL, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if client == basicClient {
+		req.SetBasicAuth(client, clientSecret)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 // Microsoft and Google today. TestStandardOfflineAccess is the standard
 // case.
 func TestCodeFlowWithPKCE(t *testing.T) {
+	t.Parallel()
 	const accessTTL = 4 * time.Second
 	for _, tc := range []struct {
 		name   string
@@ -37,6 +38,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 		{"refresh tokens stay", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, oidcprovider.Options{RotateRefreshToken: tc.rotate, RefreshWithoutConsent: true, AccessTokenTTL: accessTTL})
 			w.addToken("oidc", postClient, mailScope)
 			out := w.mustLogin("oidc", false)
@@ -87,7 +89,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 			// store that lost a rotated token would do; oidc-provider then
 			// revokes the whole grant, and the product must say that a
 			// person has to sign in again.
-			if status, code := w.redeemRefreshToken(signedIn.RefreshToken.Reveal()); status != http.StatusBadRequest || code != "invalid_grant" {
+			if status, code := w.redeemRefreshToken(postClient, signedIn.RefreshToken.Reveal()); status != http.StatusBadRequest || code != "invalid_grant" {
 				t.Fatalf("a spent refresh token: %d %q, want 400 invalid_grant", status, code)
 			}
 			if code, out, errs := w.evadmin("", "token", "refresh", "oidc"); code == 0 {
@@ -109,6 +111,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 // alone proves the code's redeemer. `token add --no-client-secret`; the
 // form body then carries client_id and no secret, which is right for it.
 func TestPublicClient(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, oidcprovider.Options{RotateRefreshToken: true, RefreshWithoutConsent: true})
 	w.addToken("public", publicClient, mailScope)
 	w.mustLogin("public", false)
