@@ -18,8 +18,16 @@ import (
 type Options struct {
 	// IntrospectionURL is the RFC 7662 endpoint Dovecot's oauth2 passdb
 	// asks about every token, usually the sandbox identity provider's
-	// URL()+"/introspect". Required.
+	// URL()+"/introspect". Required. Credentials for a server that wants
+	// the resource server to authenticate (RFC 7662 §2.1) go in the URL's
+	// user info, http://client_id:secret@host/...: Dovecot sends them as
+	// HTTP Basic.
 	IntrospectionURL string
+	// UsernameAttribute is the field of the introspection answer that
+	// names the mailbox ("" = "username", what the sandbox identity
+	// provider answers; "email" for servers that carry the address in an
+	// extra claim).
+	UsernameAttribute string
 	// Passwords are users who may also log in with a password (IMAP LOGIN,
 	// POP3 USER/PASS, PLAIN, LOGIN), user → password. Tokens keep working
 	// for everyone, also as the password of AUTHENTICATE PLAIN (not of IMAP
@@ -134,10 +142,14 @@ func launch(opt Options, logf func(format string, args ...any)) (_ *Server, err 
 	if err := os.Chown(p.MailRoot, dovecotUser.uid, dovecotUser.gid); err != nil {
 		return nil, fmt.Errorf("dovecot: %w", err)
 	}
+	usernameAttribute := opt.UsernameAttribute
+	if usernameAttribute == "" {
+		usernameAttribute = "username"
+	}
 	oauth2, err := render(oauth2Conf, struct {
-		URL   string
-		Debug bool
-	}{opt.IntrospectionURL, opt.Debug})
+		URL, UsernameAttribute string
+		Debug                  bool
+	}{opt.IntrospectionURL, usernameAttribute, opt.Debug})
 	if err != nil {
 		return nil, fmt.Errorf("dovecot: %w", err)
 	}
