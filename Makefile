@@ -14,9 +14,16 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+# The store's tests run twice: on SQLite with everything else, then on a
+# real PostgreSQL (internal/testenv/pgtest starts one in a temporary
+# directory; Debian's postgresql package).
+STORE_PKGS := ./internal/database/ ./internal/tokenstore/ ./internal/admin/accounts/ ./internal/notify/ \
+	./internal/keepalive/ ./internal/worker/ ./internal/mailin/ ./internal/cli/
+
 test:
 	$(GO) vet ./...
 	$(GO) test $(RACE) -count=1 $(TESTFLAGS) ./...
+	MAILTOKENS_TEST_ENGINE=postgres $(GO) test $(RACE) -count=1 $(TESTFLAGS) $(STORE_PKGS)
 
 # The programs a site installs never contain the sandbox or test helpers;
 # go.mod says exactly what the code imports.
