@@ -119,8 +119,8 @@ func (s *Server) Revocations() []Revocation {
 }
 
 func (s *Server) stdRoutes(m *http.ServeMux) {
-	m.HandleFunc("GET "+stdPath+"/.well-known/openid-configuration", s.handleStdOIDCDiscovery)
-	m.HandleFunc("GET /.well-known/oauth-authorization-server"+stdPath, s.handleStdRFC8414Discovery)
+	m.HandleFunc("GET "+stdPath+"/.well-known/openid-configuration", s.handleStdDiscovery(true))
+	m.HandleFunc("GET /.well-known/oauth-authorization-server"+stdPath, s.handleStdDiscovery(false))
 	m.HandleFunc("GET "+stdPath+"/authorize", s.handleStdAuthorize)
 	m.HandleFunc("POST "+stdPath+"/authorize", s.handleStdAuthorizeSubmit)
 	m.HandleFunc("POST "+stdPath+"/token", s.handleStdToken)
@@ -167,26 +167,22 @@ func (s *Server) stdMetadata(r *http.Request, oidc bool) map[string]any {
 	return doc
 }
 
-func (s *Server) handleStdOIDCDiscovery(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	off := s.std.NoOIDCDiscovery
-	s.mu.Unlock()
-	if off {
-		http.NotFound(w, r)
-		return
+// handleStdDiscovery serves the OIDC discovery document (oidc) or the
+// RFC 8414 one, unless the issuer is set to lack it.
+func (s *Server) handleStdDiscovery(oidc bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		off := s.std.NoRFC8414Discovery
+		if oidc {
+			off = s.std.NoOIDCDiscovery
+		}
+		s.mu.Unlock()
+		if off {
+			http.NotFound(w, r)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.stdMetadata(r, oidc))
 	}
-	writeJSON(w, http.StatusOK, s.stdMetadata(r, true))
-}
-
-func (s *Server) handleStdRFC8414Discovery(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	off := s.std.NoRFC8414Discovery
-	s.mu.Unlock()
-	if off {
-		http.NotFound(w, r)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.stdMetadata(r, false))
 }
 
 // writeStdError writes an RFC 6749 §5.2 error, or the bare 400 of EmptyErrors.
