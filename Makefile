@@ -23,7 +23,7 @@ STORE_PKGS := ./internal/database/ ./internal/tokenstore/ ./internal/admin/accou
 test:
 	$(GO) vet ./...
 	$(GO) test $(RACE) -count=1 $(TESTFLAGS) ./...
-	MAILTOKENS_TEST_ENGINE=postgres $(GO) test $(RACE) -count=1 $(TESTFLAGS) $(STORE_PKGS)
+	MAILTOKENS_TEST_ENGINE=postgres $(GO) test $(RACE) -count=1 -timeout 30m $(TESTFLAGS) $(STORE_PKGS)
 
 # The programs a site installs never contain the sandbox or test helpers;
 # go.mod says exactly what the code imports.
