@@ -50,6 +50,7 @@ var Program = &cmdline.Program{
 		{Name: "serve", Summary: "run the web utility", Run: with(runServe)},
 		{Name: "admin passwd", Args: "NAME", Summary: "create an admin or change its password (password on stdin)", Run: with(runAdminPasswd)},
 		{Name: "store check", Summary: "show the store's engine, schema version and key, and whether they are sound", Run: with(runStoreCheck)},
+		{Name: "store copy", Args: "--to PATH_OR_URL [--password-file F]", Summary: "copy the store into a new, empty one (SQLite to PostgreSQL and back), with the same key, and check the copy", Run: with(runStoreCopy)},
 		{Name: "admin list", Args: "[--events]", Summary: "list the admin accounts (and the newest account events)", Run: with(runAdminList)},
 		{Name: "admin delete", Args: "NAME", Summary: "delete an admin account (never the last one)", Run: with(runAdminDelete)},
 		{Name: "admin unlock", Args: "NAME", Summary: "let an admin log in again at once after too many wrong passwords", Run: with(runAdminUnlock)},

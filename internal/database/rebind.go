@@ -73,13 +73,14 @@ type pgxConn interface {
 	driver.NamedValueChecker
 }
 
-// rebindConnector hands out connections that rebind their statements.
+// rebindConnector hands out connections that rebind their statements
+// and report a lost connection as an *[UnavailableError].
 type rebindConnector struct{ driver.Connector }
 
 func (c rebindConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	return rebindConn{conn.(pgxConn)}, nil
 }
@@ -87,17 +88,37 @@ func (c rebindConnector) Connect(ctx context.Context) (driver.Conn, error) {
 type rebindConn struct{ pgxConn }
 
 func (c rebindConn) Prepare(query string) (driver.Stmt, error) {
-	return c.pgxConn.Prepare(rebind(query))
+	st, err := c.pgxConn.Prepare(rebind(query))
+	return st, unavailable(err)
 }
 
 func (c rebindConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.pgxConn.PrepareContext(ctx, rebind(query))
+	st, err := c.pgxConn.PrepareContext(ctx, rebind(query))
+	return st, unavailable(err)
 }
 
 func (c rebindConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return c.pgxConn.ExecContext(ctx, rebind(query), args)
+	res, err := c.pgxConn.ExecContext(ctx, rebind(query), args)
+	return res, unavailable(err)
 }
 
 func (c rebindConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.pgxConn.QueryContext(ctx, rebind(query), args)
+	rows, err := c.pgxConn.QueryContext(ctx, rebind(query), args)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if r, ok := rows.(pgxRows); ok {
+		return checkedRows{r}, nil
+	}
+	return rows, nil
 }
+
+func (c rebindConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.pgxConn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return checkedTx{tx}, nil
+}
+
+func (c rebindConn) Ping(ctx context.Context) error { return unavailable(c.pgxConn.Ping(ctx)) }

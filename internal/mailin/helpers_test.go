@@ -34,9 +34,16 @@ type rig struct {
 
 func newRig(t testing.TB, imapOpts ...func(*imapd.Options)) *rig {
 	t.Helper()
-	e := sandboxtest.New(t, sandboxtest.SharedMailbox(), sandboxtest.Passwords(),
-		sandboxtest.IMAP(provider.Microsoft, imapOpts...), sandboxtest.POP3(provider.Microsoft),
-		sandboxtest.Authorized("support", provider.Microsoft))
+	return newRigWith(t, sandboxtest.IMAP(provider.Microsoft, imapOpts...))
+}
+
+// newRigWith is newRig with more of the sandbox (the IMAP server's
+// options, where the store lives).
+func newRigWith(t testing.TB, opts ...sandboxtest.Option) *rig {
+	t.Helper()
+	e := sandboxtest.New(t, append([]sandboxtest.Option{sandboxtest.SharedMailbox(), sandboxtest.Passwords(),
+		sandboxtest.IMAP(provider.Microsoft), sandboxtest.POP3(provider.Microsoft),
+		sandboxtest.Authorized("support", provider.Microsoft)}, opts...)...)
 	// evmail opens the store itself, as the process it is in production.
 	e.Store.Close()
 	imap, pop3 := e.IMAP[provider.Microsoft], e.POP3[provider.Microsoft]

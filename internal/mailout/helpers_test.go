@@ -49,14 +49,19 @@ type rig struct {
 type rigOptions struct {
 	ratePerMinute   int
 	maxMessageBytes int64
+	store           string // where the store lives, when not where sandboxtest puts it
 }
 
 func newRig(t testing.TB, opt rigOptions) *rig {
 	t.Helper()
 	c := clock.NewFake(sandboxtest.Epoch)
-	w := sandboxtest.New(t, sandboxtest.Authorized("ms", provider.Microsoft), sandboxtest.SMTP(provider.Microsoft, func(o *smtpd.Options) {
+	opts := []sandboxtest.Option{sandboxtest.Authorized("ms", provider.Microsoft), sandboxtest.SMTP(provider.Microsoft, func(o *smtpd.Options) {
 		o.RatePerMinute, o.MaxMessageBytes, o.Clock = opt.ratePerMinute, opt.maxMessageBytes, c
-	}))
+	})}
+	if opt.store != "" {
+		opts = append(opts, sandboxtest.StoreAt(opt.store))
+	}
+	w := sandboxtest.New(t, opts...)
 	smtp := w.SMTP[provider.Microsoft]
 	return &rig{Env: w, smtp: smtp.Server, addr: smtp.Addr[mailauth.RequireStartTLS], clock: c}
 }

@@ -83,6 +83,7 @@ type config struct {
 	tokens    []token
 	shared    bool
 	passwords bool
+	storePath string
 }
 
 type token struct {
@@ -138,6 +139,11 @@ func Authorized(name string, typ provider.Type) Option {
 	}
 }
 
+// StoreAt puts the store at path (a PostgreSQL URL, say, on a server the
+// test stops and starts) instead of the test's directory or pgtest's
+// shared server.
+func StoreAt(path string) Option { return func(c *config) { c.storePath = path } }
+
 // SharedMailbox grants the world's Microsoft user Full Access to the
 // world's shared mailbox.
 func SharedMailbox() Option { return func(c *config) { c.shared = true } }
@@ -179,7 +185,10 @@ func New(t testing.TB, opts ...Option) *Env {
 		w.POP3[style] = start(t, pop3d.Options{ServerOptions: servers(style)}, edits,
 			func(o pop3d.Options) (*pop3d.Server, error) { return pop3d.New(o), nil })
 	}
-	w.StorePath, w.KeyFile = pgtest.StorePath(t, filepath.Join(w.Dir, "tokens.db")), filepath.Join(w.Dir, "tokens.key")
+	w.StorePath, w.KeyFile = c.storePath, filepath.Join(w.Dir, "tokens.key")
+	if w.StorePath == "" {
+		w.StorePath = pgtest.StorePath(t, filepath.Join(w.Dir, "tokens.db"))
+	}
 	if c.store {
 		w.Store = w.OpenStore(t)
 		for _, tok := range c.tokens {

@@ -1,7 +1,10 @@
 // Package pgtest gives tests a real PostgreSQL: a server of their own
 // (Debian's postgresql package: initdb and postgres, in a temporary
 // directory, on a loopback port), started once per test process and
-// stopped when the process ends, and a fresh database per test.
+// stopped when the process ends, and a fresh database per test. A test
+// that stops and starts PostgreSQL under running code (connection loss)
+// gets a server of its own with NewServer, so the other tests' server
+// never goes away.
 //
 // Store tests run against SQLite by default; with
 // MAILTOKENS_TEST_ENGINE=postgres, StorePath hands them a PostgreSQL
@@ -52,51 +55,127 @@ const install = "apt-get install postgresql"
 
 var (
 	once    sync.Once
-	srv     *server
+	srv     *Server
 	srvErr  error
 	counter atomic.Int64
 )
 
-type server struct {
-	port int
-	dir  string
+// Server is a PostgreSQL server of the tests' own: a cluster in a
+// temporary directory, on a loopback port.
+type Server struct {
+	bin, dir string
+	port     int
+	cred     *syscall.Credential
+
+	mu   sync.Mutex
+	proc *os.Process   // nil while stopped
+	done chan struct{} // closed when proc has exited
 }
 
-func (s *server) url(db string) string {
+func (s *Server) url(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
 }
 
-// URL returns the URL of a new, empty database for t, dropped when t
-// ends. The server starts on first use; without PostgreSQL, t is skipped
-// (failed under MAILTOKENS_REQUIRE_ALL=1).
+// URL returns the URL of a new, empty database for t on the server
+// shared by the test process, dropped when t ends. The server starts on
+// first use; without PostgreSQL, t is skipped (failed under
+// MAILTOKENS_REQUIRE_ALL=1).
 func URL(t testing.TB) string {
+	t.Helper()
+	bin := need(t)
+	once.Do(func() { srv, srvErr = newServer(bin) })
+	if srvErr != nil {
+		t.Fatalf("start PostgreSQL: %v", srvErr)
+	}
+	return srv.URL(t)
+}
+
+// NewServer starts a server for t alone, stopped and removed when t
+// ends: for tests that stop and start it (Stop, Start) while the others
+// keep theirs.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	s, err := newServer(need(t))
+	if err != nil {
+		t.Fatalf("start PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		s.stop()
+		os.RemoveAll(s.dir)
+	})
+	return s
+}
+
+func need(t testing.TB) string {
 	t.Helper()
 	bin, ok := binDir()
 	if !ok {
 		testenv.Missing(t, "PostgreSQL (initdb, postgres)", install)
 	}
-	once.Do(func() { srv, srvErr = start(bin) })
-	if srvErr != nil {
-		t.Fatalf("start PostgreSQL: %v", srvErr)
-	}
+	return bin
+}
+
+// URL returns the URL of a new, empty database on s for t, dropped when
+// t ends.
+func (s *Server) URL(t testing.TB) string {
+	t.Helper()
 	name := fmt.Sprintf("t_%d_%d", os.Getpid(), counter.Add(1))
-	admin := open(t, srv.url("postgres"))
+	admin := open(t, s.url("postgres"))
 	defer admin.Close()
 	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		admin := open(t, srv.url("postgres"))
+		if !s.running() {
+			return // a stopped server of the test's own goes with its directory
+		}
+		admin := open(t, s.url("postgres"))
 		defer admin.Close()
 		if _, err := admin.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
-	return srv.url(name)
+	return s.url(name)
 }
 
-// Admin is a connection to the test server's maintenance database, for
-// tests that stop and start connections (the restart test).
+// Stop shuts the server down as an administrator would (fast shutdown:
+// sessions are ended, clients see their connections close) and returns
+// once it is gone; connections are refused until Start.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if !s.running() {
+		t.Fatal("pgtest: Stop: the server is not running")
+	}
+	s.stop()
+}
+
+// Start starts a stopped server again, on the same port and data, and
+// returns once it accepts connections.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	if err := s.start(); err != nil {
+		t.Fatalf("start PostgreSQL again: %v", err)
+	}
+}
+
+func (s *Server) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc != nil
+}
+
+func (s *Server) stop() {
+	s.mu.Lock()
+	proc, done := s.proc, s.done
+	s.proc = nil
+	s.mu.Unlock()
+	if proc == nil {
+		return
+	}
+	proc.Signal(syscall.SIGINT)
+	<-done
+}
+
 func open(t testing.TB, url string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", url)
@@ -125,16 +204,17 @@ func binDir() (string, bool) {
 	return dir, true
 }
 
-// start makes a cluster in a new temporary directory and runs postgres on
-// a free loopback port until this process ends. PostgreSQL refuses to run
-// as root: as root it runs as the postgres user.
-func start(bin string) (*server, error) {
+// newServer makes a cluster in a new temporary directory and runs
+// postgres on a free loopback port until this process ends (or Stop).
+// PostgreSQL refuses to run as root: as root it runs as the postgres
+// user.
+func newServer(bin string) (*Server, error) {
 	cleanStale()
 	dir, err := os.MkdirTemp("", "mailtokens-pg-")
 	if err != nil {
 		return nil, err
 	}
-	var cred *syscall.Credential
+	s := &Server{bin: bin, dir: dir}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -142,15 +222,14 @@ func start(bin string) (*server, error) {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		if err := os.Chown(dir, uid, gid); err != nil {
 			return nil, err
 		}
 	}
-	data := filepath.Join(dir, "data")
-	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8",
 		"--no-locale", "--no-sync")
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
@@ -158,28 +237,50 @@ func start(bin string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
+	s.port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &server{port: port, dir: dir}
-	started := make(chan error, 1)
+	return s, s.start()
+}
+
+// start runs postgres and waits until it accepts connections.
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		return nil
+	}
+	type result struct {
+		proc *os.Process
+		err  error
+	}
+	started := make(chan result, 1)
+	done := make(chan struct{})
 	go func() {
 		// Pdeathsig follows the thread that started the child: keep it
-		// for good, so postgres stops (fast shutdown) when the test
-		// process ends, however it ends.
+		// until the child has exited, so postgres stops (fast shutdown)
+		// when the test process ends, however it ends. The goroutine
+		// then ends locked, and its thread with it.
 		runtime.LockOSThread()
-		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+		defer close(done)
+		cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(s.dir, "data"), "-p", strconv.Itoa(s.port), "-k", s.dir,
 			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
 			"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "log_min_messages=fatal")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT}
-		log, _ := os.Create(filepath.Join(dir, "postgres.log"))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGINT}
+		log, _ := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		cmd.Stdout, cmd.Stderr = log, log
-		started <- cmd.Start()
+		if err := cmd.Start(); err != nil {
+			started <- result{err: err}
+			return
+		}
+		started <- result{proc: cmd.Process}
 		cmd.Wait()
-		select {} // the thread must outlive the child
+		log.Close()
 	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+	r := <-started
+	if r.err != nil {
+		return fmt.Errorf("postgres: %w", r.err)
 	}
+	s.proc, s.done = r.proc, done
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		db, _ := sql.Open("pgx", s.url("postgres"))
@@ -188,11 +289,11 @@ func start(bin string) (*server, error) {
 		cancel()
 		db.Close()
 		if err == nil {
-			return s, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			logText, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
-			return nil, fmt.Errorf("postgres did not accept connections within 30 s: %v\n%s", err, logText)
+			logText, _ := os.ReadFile(filepath.Join(s.dir, "postgres.log"))
+			return fmt.Errorf("postgres did not accept connections within 30 s: %v\n%s", err, logText)
 		}
 		time.Sleep(50 * time.Millisecond) // polling a server that says nothing when it is ready
 	}
