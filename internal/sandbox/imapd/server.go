@@ -31,7 +31,7 @@ type Server struct {
 	log     *slog.Logger
 	inspect *inspector
 
-	conns conns // every client connection, for Close
+	conns mailauth.Conns // every client connection, for Close
 
 	mu        sync.Mutex
 	mailboxes map[string]*imapmemserver.User // by normalized address
@@ -105,14 +105,14 @@ func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 		return "", fmt.Errorf("imapd: listen: unknown mode %v", mode)
 	}
 	srv := imapserver.New(opts)
-	return s.listeners.Listen(mode, s.opt.TLS, s.conns.track, srv.Serve, nil)
+	return s.listeners.Listen(mode, s.opt.TLS, s.conns.Track, srv.Serve, nil)
 }
 
 // Close stops every listener and drops every connection.
 func (s *Server) Close() error {
 	if s.listeners.Close() {
 		// The connections' own goroutines end when their connection does.
-		s.conns.closeAll()
+		s.conns.CloseAll()
 		s.inspect.close()
 	}
 	return nil
