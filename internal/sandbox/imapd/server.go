@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
@@ -87,7 +88,7 @@ func (s *Server) caps() imap.CapSet {
 // address.
 func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	opts := &imapserver.Options{
-		NewSession: s.newSession,
+		NewSession: s.newSession(nil),
 		Caps:       s.caps(),
 		Logger:     printfLogger{s.log},
 	}
@@ -104,8 +105,18 @@ func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	default:
 		return "", fmt.Errorf("imapd: listen: unknown mode %v", mode)
 	}
-	srv := imapserver.New(opts)
-	return s.listeners.Listen(mode, s.opt.TLS, s.conns.Track, srv.Serve, nil)
+	if !s.dialect.equalsMalformed {
+		return s.listeners.Listen(mode, s.opt.TLS, s.conns.Track, imapserver.New(opts).Serve, nil)
+	}
+	// The debug writer that watches the answers belongs to a whole
+	// imapserver.Server: one per connection.
+	serve := mailauth.ServeEach(func() func(net.Listener) error {
+		o := *opts
+		answers := mailauth.NewAnswerWatch("+")
+		o.DebugWriter, o.NewSession = answers, s.newSession(answers)
+		return imapserver.New(&o).Serve
+	})
+	return s.listeners.Listen(mode, s.opt.TLS, s.conns.Track, serve, nil)
 }
 
 // Close stops every listener and drops every connection.
