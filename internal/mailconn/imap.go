@@ -2,8 +2,10 @@ package mailconn
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -54,39 +56,45 @@ func DialIMAP(ctx context.Context, s mailserver.Server, a Auth, opt Options, ext
 }
 
 func imapLogin(ctx context.Context, raw net.Conn, s mailserver.Server, a Auth, token secret.Secret, opt Options, extra *imapclient.Options) (*IMAPClient, error) {
-	// Armed from the first byte: a server silent at the greeting or the
-	// login fails after s.Timeout.
 	o := imapclient.Options{}
 	if extra != nil {
 		o = *extra
 	}
-	o.TLSConfig = tlsConfig(s)
-	switch {
-	case opt.Transcript != nil && s.Security == mailserver.STARTTLS:
-		// go-imap upgrades the connection itself: only its debug stream
-		// sees the clear text, both directions in one, a reply at times
-		// before the command it answers.
-		o.DebugWriter = newTranscript(opt.Transcript)
-	case opt.Transcript != nil:
-		// Recorded on the connection: "C:" and "S:" in the order they
-		// crossed it, each command before its reply.
-		raw = recordConn(raw, opt.Transcript)
+	// Recorded on the connection: "C:" and "S:" in the order they crossed
+	// it, each command before its reply.
+	var clear net.Conn = raw
+	var rec *recordingConn
+	if opt.Transcript != nil {
+		rec = recordConn(raw, opt.Transcript)
+		clear = rec
 	}
-	conn := &watchdogConn{Conn: raw, replies: &replyLimit{max: MaxIMAPReply}}
-	conn.arm(timeout(s))
-	var c *imapclient.Client
-	var err error
+	// Armed from the first byte: a server silent at the greeting or the
+	// login fails after s.Timeout.
+	conn := imapConn(clear, s)
+	var forClient net.Conn = conn
 	if s.Security == mailserver.STARTTLS {
-		c, err = imapclient.NewStartTLS(conn, &o)
+		tc, err := imapStartTLS(ctx, conn, raw, s)
 		if err != nil {
-			return nil, &Error{Protocol: mailserver.IMAP, Server: s.Addr(), Stage: StageTLS, Err: err, Reply: "STARTTLS: " + err.Error(), Temporary: temporary(err)}
+			conn.Close()
+			return nil, err
 		}
-	} else {
-		c = imapclient.New(conn, &o)
+		clear = tc
+		if rec != nil {
+			clear = rec.over(tc, sprintf("   (TLS established, %s: the conversation goes on encrypted)", tls.VersionName(tc.ConnectionState().Version)))
+		}
+		conn = imapConn(clear, s)
+		forClient = &greetedConn{watchdogConn: conn, greeting: strings.NewReader(tlsGreeting)}
 	}
+	c := imapclient.New(forClient, &o)
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()
 		return nil, &Error{Protocol: mailserver.IMAP, Server: s.Addr(), Stage: StageConnect, Err: err, Temporary: true}
+	}
+	if s.Security == mailserver.STARTTLS {
+		// go-imap asks for the capabilities after a greeting without
+		// them; the login waits for the answer, so it goes with what the
+		// server says inside TLS.
+		c.Caps()
 	}
 	if s.Security == mailserver.NONE && c.Caps().Has(imap.CapLoginDisabled) && a.Tokens == nil {
 		c.Close()
@@ -94,6 +102,7 @@ func imapLogin(ctx context.Context, raw net.Conn, s mailserver.Server, a Auth, t
 			Err: errors.New("the server refuses password logins without TLS: use SSL or STARTTLS")}
 	}
 	var failure *oauthsasl.Failure
+	var err error
 	if a.Tokens != nil {
 		mech := oauthsasl.NewXOAUTH2Client(a.User, token.Reveal())
 		err = c.Authenticate(mech)
@@ -106,4 +115,11 @@ func imapLogin(ctx context.Context, raw net.Conn, s mailserver.Server, a Auth, t
 		return nil, loginError(s, a.User, err, failure)
 	}
 	return &IMAPClient{Client: c, conn: conn}, nil
+}
+
+// imapConn is conn with the watchdog and the reply bound, armed.
+func imapConn(conn net.Conn, s mailserver.Server) *watchdogConn {
+	w := &watchdogConn{Conn: conn, replies: &replyLimit{max: MaxIMAPReply}}
+	w.arm(timeout(s))
+	return w
 }

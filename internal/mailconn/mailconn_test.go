@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,10 +165,14 @@ func TestLoginFailuresSayWhatToDo(t *testing.T) {
 			_, err := DialSMTP(ctx, server(mailserver.SMTP, r.smtp[provider.Microsoft][mailauth.RequireStartTLS], mailserver.STARTTLS, r.Cert), Auth{User: r.World.MSUser, Tokens: r.src("ms")}, Options{})
 			return err
 		}, StageLogin, "535 5.7.139", "Authenticated SMTP", 0, false},
+		// go-imap answers the failure challenge with "=", which Gmail (and
+		// the sandbox) refuses as malformed rather than with NO
+		// [AUTHENTICATIONFAILED]: the challenge still makes it a refused
+		// token, and its JSON the advice.
 		{"Gmail failure challenge", func() error {
 			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Google][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "someone.else@gmail.example", Tokens: r.src("gmail")}, Options{}, nil)
 			return err
-		}, StageLogin, "AUTHENTICATIONFAILED", "status 401", 1, false},
+		}, StageLogin, "BAD Invalid SASL argument.", "status 401", 1, false},
 		{"wrong password", func() error {
 			_, err := DialIMAP(ctx, server(mailserver.IMAP, r.imap[provider.Microsoft][mailauth.ImplicitTLS], mailserver.SSL, r.Cert), Auth{User: "clerk@contoso.example", Password: secret.New("wrong")}, Options{}, nil)
 			return err
@@ -368,30 +373,39 @@ func TestPOP3Logins(t *testing.T) {
 
 // The IMAP transcript says who spoke and puts each command before its
 // reply (go-imap's debug stream mixed both directions, at times the reply
-// first).
+// first), with SSL and with STARTTLS, where it goes on inside TLS.
 func TestIMAPTranscriptOrder(t *testing.T) {
 	r := newRig(t)
-	req := TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1",
-		Port: mustPort(r.imap[provider.Microsoft][mailauth.ImplicitTLS]), Security: mailserver.SSL}, User: r.World.MSUser}
-	for range 20 {
-		res := Test(context.Background(), r.src("ms"), req, r.Cert.Pool())
-		if !res.OK {
-			t.Fatalf("%+v", res)
-		}
-		sent := map[string]int{}
-		for i, l := range res.Transcript {
-			if tag, ok := strings.CutPrefix(l, "C: "); ok {
-				sent[strings.Fields(tag + " x")[0]] = i
+	for _, c := range []struct {
+		sec  mailserver.Security
+		mode mailauth.Mode
+	}{{mailserver.SSL, mailauth.ImplicitTLS}, {mailserver.STARTTLS, mailauth.RequireStartTLS}} {
+		req := TestRequest{Server: mailserver.Server{Protocol: mailserver.IMAP, Host: "127.0.0.1",
+			Port: mustPort(r.imap[provider.Microsoft][c.mode]), Security: c.sec}, User: r.World.MSUser}
+		for range 10 {
+			res := Test(context.Background(), r.src("ms"), req, r.Cert.Pool())
+			if !res.OK {
+				t.Fatalf("%s: %+v", c.sec, res)
 			}
-			if reply, ok := strings.CutPrefix(l, "S: "); ok {
-				tag := strings.Fields(reply + " x")[0]
-				if at, ok := sent[tag]; tag != "*" && tag != "+" && (!ok || at > i) {
-					t.Fatalf("reply %q before its command:\n%s", l, strings.Join(res.Transcript, "\n"))
+			all := strings.Join(res.Transcript, "\n")
+			sent := map[string]int{}
+			for i, l := range res.Transcript {
+				if tag, ok := strings.CutPrefix(l, "C: "); ok {
+					sent[strings.Fields(tag + " x")[0]] = i
+				}
+				if reply, ok := strings.CutPrefix(l, "S: "); ok {
+					tag := strings.Fields(reply + " x")[0]
+					if at, ok := sent[tag]; tag != "*" && tag != "+" && (!ok || at > i) {
+						t.Fatalf("%s: reply %q before its command:\n%s", c.sec, l, all)
+					}
 				}
 			}
-		}
-		if len(sent) < 2 {
-			t.Fatalf("no commands in the transcript:\n%s", strings.Join(res.Transcript, "\n"))
+			if len(sent) < 2 || !strings.Contains(all, "AUTHENTICATE XOAUTH2 "+hidden) {
+				t.Fatalf("%s: no login in the transcript:\n%s", c.sec, all)
+			}
+			if c.sec == mailserver.STARTTLS && !regexp.MustCompile(`(?s)C: \S+ STARTTLS\n.*TLS established.*C: \S+ CAPABILITY.*AUTHENTICATE`).MatchString(all) {
+				t.Fatalf("STARTTLS, then the capabilities and the login inside TLS, not in the transcript:\n%s", all)
+			}
 		}
 	}
 }

@@ -103,10 +103,6 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// newTranscript is a writer for go-imap's DebugWriter, which sees both
-// directions without saying which.
-func newTranscript(emit func(string)) *lineWriter { return &lineWriter{emit: emit} }
-
 // recordConn records what crosses conn, "S: " for reads and "C: " for
 // writes.
 func recordConn(conn net.Conn, emit func(string)) *recordingConn {
@@ -131,6 +127,13 @@ func (c *recordingConn) stop(note string) {
 	if c.stopped.CompareAndSwap(false, true) {
 		c.in.emit(note)
 	}
+}
+
+// over goes on recording on conn, after a note: the connection that
+// carries the conversation once we upgraded it with STARTTLS ourselves.
+func (c *recordingConn) over(conn net.Conn, note string) *recordingConn {
+	c.in.emit(note)
+	return &recordingConn{Conn: conn, in: c.in, out: c.out}
 }
 
 func (c *recordingConn) Read(p []byte) (int, error) {

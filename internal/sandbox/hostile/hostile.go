@@ -1,7 +1,7 @@
 // Package hostile is a misbehaving mail server for tests: on each
 // connection it plays a line-oriented script (expect a client line matching
-// X, send Y, stall, cut) or stands as a proxy in front of a real server and
-// cuts, stalls or meddles on cue. It speaks no protocol of its own, so IMAP,
+// X, send Y, begin TLS, stall, cut) or stands as a proxy in front of a real
+// server and cuts, stalls or meddles on cue. It speaks no protocol of its own, so IMAP,
 // POP3 and SMTP tests can share it.
 //
 // Cutting a connection closes the TCP connection under any TLS: the client
@@ -12,6 +12,7 @@ package hostile
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -151,6 +152,21 @@ func (c *Conn) Send(s string) error {
 // client has gone) shows at Flush.
 func (c *Conn) Writer() *bufio.Writer { return bufio.NewWriterSize(c.conn, 64<<10) }
 
+// StartTLS begins TLS as the server on a connection in the clear, as after
+// a protocol's STARTTLS exchange. A client that sent more before TLS than
+// the server has read fails it: that is a command injection.
+func (c *Conn) StartTLS(conf *tls.Config) error {
+	if c.r.Buffered() > 0 {
+		return errors.New("the client sent data after its STARTTLS command, before TLS")
+	}
+	tc := tls.Server(c.raw, conf)
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	c.conn, c.r = tc, bufio.NewReader(tc)
+	return nil
+}
+
 // Cut ends the connection at once: the TCP connection is closed beneath
 // any TLS, so no close_notify is sent.
 func (c *Conn) Cut() { c.raw.Close() }
@@ -179,6 +195,9 @@ type Step struct {
 	// Send repeated.
 	Send   string
 	Repeat int
+	// TLS, after Send, begins TLS as the server (see [Conn.StartTLS]); a
+	// failed handshake ends the script.
+	TLS *tls.Config
 	// Stall goes silent for good (see [Conn.Stall]).
 	Stall bool
 	// Cut ends the connection without a goodbye (see [Conn.Cut]).
@@ -213,6 +232,11 @@ func (c *Conn) Run(steps ...Step) error {
 			}
 			if err := c.Send(st.Send); err != nil {
 				return fmt.Errorf("step %d: %w", i, err)
+			}
+		}
+		if st.TLS != nil {
+			if err := c.StartTLS(st.TLS); err != nil {
+				return fmt.Errorf("step %d: TLS: %w", i, err)
 			}
 		}
 		if st.Stall {

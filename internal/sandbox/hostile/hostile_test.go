@@ -30,6 +30,37 @@ func TestScript(t *testing.T) {
 	}
 }
 
+// TestScriptStartTLS: a script upgrades to TLS mid-conversation, as a
+// server does after STARTTLS, and goes on inside TLS.
+func TestScriptStartTLS(t *testing.T) {
+	cert, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Listen(t, nil, Script(
+		Step{Expect: `^\S+ STARTTLS$`, Send: "$tag OK begin TLS\r\n", TLS: cert.ServerTLS()},
+		Step{Expect: `^\S+ NOOP$`, Send: "$tag OK inside\r\n"},
+	))
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "a STARTTLS\r\n")
+	r := bufio.NewReader(c)
+	if line, _ := r.ReadString('\n'); line != "a OK begin TLS\r\n" || r.Buffered() > 0 {
+		t.Fatalf("got %q (%d more bytes)", line, r.Buffered())
+	}
+	conf := cert.ClientTLS()
+	conf.ServerName = "127.0.0.1"
+	tc := tls.Client(c, conf)
+	io.WriteString(tc, "b NOOP\r\n")
+	got, err := io.ReadAll(tc)
+	if string(got) != "b OK inside\r\n" {
+		t.Fatalf("inside TLS: got %q, %v", got, err)
+	}
+}
+
 // TestProxyCut: the reply to the matching line is cut after CutAt bytes,
 // over TLS without close_notify; other lines pass untouched.
 func TestProxyCut(t *testing.T) {

@@ -214,3 +214,44 @@ func TestWireLiterals(t *testing.T) {
 		t.Errorf("{%d+} after login: %q, want %q", len(msg), l, refused)
 	}
 }
+
+// At the Google-like server, "=" answers a challenge only as malformed,
+// with Gmail's words for a SASL message it cannot read; it is not taken
+// for the empty line the client owed (RFC 4959 gives "=" a meaning only as
+// the initial response on the AUTHENTICATE line, where it still means
+// empty). go-imap's server decodes "=" as empty before the mechanism sees
+// it; go-imap's client sends it after a failure challenge, and a sandbox
+// that accepted it would hide that from tests. The same inside STARTTLS.
+func TestWireEqualsAnswer(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString
+	for _, mode := range []mailauth.Mode{mailauth.Plain, mailauth.RequireStartTLS} {
+		t.Run(mode.String(), func(t *testing.T) {
+			f := newFixture(t, provider.Google, Options{})
+			user := f.World.GoogleUser
+			w := dialWire(t, f.listen(t, mode))
+			if mode == mailauth.RequireStartTLS {
+				w.startTLS(f.Cert.ClientTLS())
+			}
+			w.send("a1 AUTHENTICATE XOAUTH2 " + b64(oauthsasl.XOAUTH2Response(user, "ya29.not-a-token")))
+			if l := w.line(); !strings.HasPrefix(l, "+ ey") {
+				t.Fatalf("no failure challenge: %q", l)
+			}
+			w.send("=")
+			w.expect("a1 BAD Invalid SASL argument.")
+			// Answering the request for the initial response with "=" is
+			// no better.
+			w.send("a2 AUTHENTICATE XOAUTH2")
+			w.expect("+ ")
+			w.send("=")
+			w.expect("a2 BAD Invalid SASL argument.")
+			// "=" on the command line is the empty initial response: the
+			// server asks for it.
+			w.send("a3 AUTHENTICATE XOAUTH2 =")
+			w.expect("+ ")
+			w.send(b64(oauthsasl.XOAUTH2Response(user, f.Token(t, provider.Google, user))))
+			if l := w.line(); !strings.HasPrefix(l, "a3 OK ") {
+				t.Fatalf("login after the refusals: %q", l)
+			}
+		})
+	}
+}

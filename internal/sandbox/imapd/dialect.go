@@ -25,6 +25,10 @@ type dialect struct {
 	authFailed, loginFailed *imap.Error
 	// malformed answers a SASL message that does not parse.
 	malformed *imap.Error
+	// equalsMalformed: "=" answering a challenge gets malformed, instead
+	// of being taken for the empty answer as go-imap's server does (see
+	// mailauth.AnswerWatch).
+	equalsMalformed bool
 	// noMechanism answers AUTHENTICATE with a mechanism not offered.
 	noMechanism *imap.Error
 }
@@ -62,7 +66,12 @@ var gmail = &dialect{
 	authFailed:   gmailInvalidCredentials,
 	loginFailed:  gmailInvalidCredentials,
 	malformed:    &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Invalid SASL argument."},
-	noMechanism:  &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Unsupported AUTHENTICATE mechanism."},
+	// Gmail's answer to "=" after a challenge is not confirmed; that it
+	// refuses SASL data it cannot read with the line above is (users'
+	// transcripts of double-encoded responses, with a session id after
+	// the period).
+	equalsMalformed: true,
+	noMechanism:     &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Unsupported AUTHENTICATE mechanism."},
 }
 
 var gmailInvalidCredentials = &imap.Error{

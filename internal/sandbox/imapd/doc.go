@@ -24,7 +24,10 @@
 // Gmail's XOAUTH2 challenge is
 // {"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}, its
 // OAUTHBEARER one {"status":"invalid_request","scope":"https://mail.google.com/"};
-// the client answers with an empty line or a single 0x01 respectively.
+// the client answers with an empty line or a single 0x01 respectively. An
+// answer of "=" (go-imap/v2's client sends it) is not the empty line: the
+// Google style refuses it as "BAD Invalid SASL argument.", after any
+// challenge; on the AUTHENTICATE line "=" still means empty.
 //
 // What go-imap/v2's server fixes and the sandbox cannot change: the greeting
 // text ("IMAP server ready"), the capability list's shape (IMAP4rev1,

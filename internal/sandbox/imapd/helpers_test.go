@@ -119,6 +119,19 @@ func (w *wire) line() string {
 	return strings.TrimSuffix(l, "\r\n")
 }
 
+// startTLS sends STARTTLS and goes on inside TLS.
+func (w *wire) startTLS(conf *tls.Config) {
+	w.t.Helper()
+	w.send("s STARTTLS")
+	w.expect("s OK Begin TLS negotiation now")
+	conf.ServerName = "127.0.0.1"
+	tc := tls.Client(w.conn, conf)
+	if err := tc.Handshake(); err != nil {
+		w.t.Fatal(err)
+	}
+	w.conn, w.r = tc, bufio.NewReader(tc)
+}
+
 // expect reads one line and fails unless it is want.
 func (w *wire) expect(want string) {
 	w.t.Helper()

@@ -51,7 +51,7 @@ func newInspector(s *Server) *inspector {
 
 // close stops the inspector. Its connections are closed by messages
 // itself, so closing the listener is enough (and imapserver.Server.Close is
-// avoided for the reason given at conns).
+// avoided for the reason given at mailauth.Conns).
 func (in *inspector) close() {
 	in.ln.Close()
 }

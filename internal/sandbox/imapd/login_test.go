@@ -111,8 +111,10 @@ func TestTokenLoginSharedMailbox(t *testing.T) {
 }
 
 // Tokens the Directory refuses get the service's refusal: Exchange's bare
-// NO, Gmail's challenge (kept by the client as Failure) and then NO
-// [AUTHENTICATIONFAILED].
+// NO, Gmail's challenge (kept by the client as Failure) and then, since
+// go-imap's client answers it with "=", Gmail's BAD for an answer it
+// cannot decode (TestWireEqualsAnswer; the NO [AUTHENTICATIONFAILED] that
+// the right answer gets is pinned by TestWireRefusal).
 func TestTokenRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -157,7 +159,7 @@ func TestTokenRefused(t *testing.T) {
 					t.Errorf("Exchange sent a failure challenge: %+v", client.Failure())
 				}
 			} else {
-				wantIMAPError(t, "Authenticate", err, gmail.authFailed)
+				wantIMAPError(t, "Authenticate", err, gmail.malformed)
 				want := oauthsasl.Failure{Status: "401", Schemes: "bearer", Scope: "https://mail.google.com/"}
 				if got := client.Failure(); got == nil || *got != want {
 					t.Errorf("failure challenge %+v, want %+v", got, want)

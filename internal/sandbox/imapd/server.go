@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
@@ -31,7 +32,7 @@ type Server struct {
 	log     *slog.Logger
 	inspect *inspector
 
-	conns conns // every client connection, for Close
+	conns mailauth.Conns // every client connection, for Close
 
 	mu        sync.Mutex
 	mailboxes map[string]*imapmemserver.User // by normalized address
@@ -87,7 +88,7 @@ func (s *Server) caps() imap.CapSet {
 // address.
 func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	opts := &imapserver.Options{
-		NewSession: s.newSession,
+		NewSession: s.newSession(nil),
 		Caps:       s.caps(),
 		Logger:     printfLogger{s.log},
 	}
@@ -104,15 +105,25 @@ func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	default:
 		return "", fmt.Errorf("imapd: listen: unknown mode %v", mode)
 	}
-	srv := imapserver.New(opts)
-	return s.listeners.Listen(mode, s.opt.TLS, s.conns.track, srv.Serve, nil)
+	if !s.dialect.equalsMalformed {
+		return s.listeners.Listen(mode, s.opt.TLS, s.conns.Track, imapserver.New(opts).Serve, nil)
+	}
+	// The debug writer that watches the answers belongs to a whole
+	// imapserver.Server: one per connection.
+	serve := mailauth.ServeEach(func() func(net.Listener) error {
+		o := *opts
+		answers := mailauth.NewAnswerWatch("+")
+		o.DebugWriter, o.NewSession = answers, s.newSession(answers)
+		return imapserver.New(&o).Serve
+	})
+	return s.listeners.Listen(mode, s.opt.TLS, s.conns.Track, serve, nil)
 }
 
 // Close stops every listener and drops every connection.
 func (s *Server) Close() error {
 	if s.listeners.Close() {
 		// The connections' own goroutines end when their connection does.
-		s.conns.closeAll()
+		s.conns.CloseAll()
 		s.inspect.close()
 	}
 	return nil

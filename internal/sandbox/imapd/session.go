@@ -24,8 +24,9 @@ import (
 // by which type newSession returns (see movingSession).
 type session struct {
 	imapserver.Session
-	srv  *Server
-	user *imapmemserver.UserSession // nil until login
+	srv     *Server
+	answers *mailauth.AnswerWatch      // nil unless the dialect refuses "=" answers
+	user    *imapmemserver.UserSession // nil until login
 }
 
 // movingSession is a session that implements MOVE.
@@ -62,13 +63,16 @@ func (s movingSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest s
 	return s.user.Expunge(nil, &uids)
 }
 
-// newSession starts every connection logged out.
-func (s *Server) newSession(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-	sess := &session{srv: s}
-	if s.opt.NoMove {
-		return sess, nil, nil
+// newSession starts every connection logged out; answers, if not nil,
+// watches the connection's SASL answers.
+func (s *Server) newSession(answers *mailauth.AnswerWatch) func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+	return func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+		sess := &session{srv: s, answers: answers}
+		if s.opt.NoMove {
+			return sess, nil, nil
+		}
+		return movingSession{sess}, nil, nil
 	}
-	return movingSession{sess}, nil, nil
 }
 
 // Close releases the view of the selected folder, if any, when the
@@ -186,7 +190,11 @@ func (s *session) Authenticate(mech string) (sasl.Server, error) {
 			return s.bearer(mech, p.Authzid, p.Token)
 		})
 	}
-	return oauthsasl.MapErrors(emptyAsNil{srv}, d.saslError), nil
+	srv = oauthsasl.MapErrors(emptyAsNil{srv}, d.saslError)
+	if s.answers != nil {
+		srv = s.answers.Guard(srv, d.malformed)
+	}
+	return srv, nil
 }
 
 // emptyAsNil turns an empty challenge into a nil one. go-imap/v2's server

@@ -327,3 +327,45 @@ func TestNewAndListenRefuseBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// At the Google-like server, "=" answers a 334 challenge only as
+// malformed, with Gmail's "501 5.5.2 Cannot Decode response"; it is not
+// taken for the empty line the client owed (RFC 4954 gives "=" a meaning
+// only as the initial response on the AUTH line, where it still means
+// empty). go-smtp's server decodes "=" as empty before the mechanism sees
+// it. The same inside STARTTLS, Gmail's port 587.
+func TestWireEqualsAnswer(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString
+	for _, mode := range []mailauth.Mode{mailauth.Plain, mailauth.RequireStartTLS} {
+		t.Run(mode.String(), func(t *testing.T) {
+			f := newFixture(t, provider.Google, Options{})
+			user := f.World.GoogleUser
+			w := dialWire(t, f.listen(t, mode))
+			w.ehlo()
+			if mode == mailauth.RequireStartTLS {
+				w.startTLS(f.Cert.ClientTLS())
+				w.ehlo()
+			}
+			w.send("AUTH XOAUTH2 " + b64(oauthsasl.XOAUTH2Response(user, "ya29.not-a-token")))
+			if l := w.line(); !strings.HasPrefix(l, "334 ey") {
+				t.Fatalf("no failure challenge: %q", l)
+			}
+			w.send("=")
+			w.expect("501 5.5.2 Cannot Decode response - gsmtp")
+			// Answering the request for the initial response with "=" is
+			// no better.
+			w.send("AUTH XOAUTH2")
+			w.expect("334 ")
+			w.send("=")
+			w.expect("501 5.5.2 Cannot Decode response - gsmtp")
+			// "=" on the command line is the empty initial response: the
+			// server asks for it.
+			w.send("AUTH XOAUTH2 =")
+			w.expect("334 ")
+			w.send(b64(oauthsasl.XOAUTH2Response(user, f.Token(t, provider.Google, user))))
+			if l := w.line(); !strings.HasPrefix(l, "235 ") {
+				t.Fatalf("login after the refusals: %q", l)
+			}
+		})
+	}
+}

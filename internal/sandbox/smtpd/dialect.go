@@ -30,6 +30,10 @@ type dialect struct {
 	authFailed *smtp.SMTPError
 	// malformed answers a SASL message that does not parse.
 	malformed *smtp.SMTPError
+	// equalsMalformed: "=" answering a challenge gets malformed, instead
+	// of being taken for the empty answer as go-smtp's server does (see
+	// mailauth.AnswerWatch).
+	equalsMalformed bool
 	// noMechanism answers AUTH with a mechanism not offered.
 	noMechanism *smtp.SMTPError
 	// tlsFirst answers AUTH on a listener that requires STARTTLS first.
@@ -117,6 +121,10 @@ var gmail = &dialect{
 	authFailed:      gmailBadCredentials,
 	malformed: &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
 		Message: "Cannot Decode response - gsmtp"},
+	// Gmail's answer to "=" after a challenge is not confirmed; that it
+	// refuses SASL data it cannot read with the reply above is (users'
+	// transcripts, with a session id before "- gsmtp").
+	equalsMalformed: true,
 	noMechanism: &smtp.SMTPError{Code: 504, EnhancedCode: smtp.EnhancedCode{5, 7, 4},
 		Message: "Unrecognized authentication type. - gsmtp"},
 	tlsFirst:      gmailTLSFirst,

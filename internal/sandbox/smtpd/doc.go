@@ -28,6 +28,9 @@
 // The JSON challenges are Gmail's: for XOAUTH2
 // {"status":"401","schemes":"bearer","scope":"https://mail.google.com/"},
 // for OAUTHBEARER {"status":"invalid_request","scope":"https://mail.google.com/"}.
+// An answer of "=" to a 334 is not the empty line: the Google style
+// refuses it as "501 5.5.2 Cannot Decode response - gsmtp"; on the AUTH
+// line "=" still means empty.
 //
 // What go-smtp fixes and the sandbox cannot change: the greeting ("220
 // <domain> ESMTP Service Ready"), the EHLO keyword list (PIPELINING,

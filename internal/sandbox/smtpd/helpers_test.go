@@ -176,6 +176,21 @@ func (w *wire) line() string {
 	return strings.TrimSuffix(l, "\r\n")
 }
 
+// startTLS sends STARTTLS and goes on inside TLS.
+func (w *wire) startTLS(conf *tls.Config) {
+	w.t.Helper()
+	w.send("STARTTLS")
+	if l := w.line(); !strings.HasPrefix(l, "220 ") {
+		w.t.Fatalf("STARTTLS: %q", l)
+	}
+	conf.ServerName = "127.0.0.1"
+	tc := tls.Client(w.conn, conf)
+	if err := tc.Handshake(); err != nil {
+		w.t.Fatal(err)
+	}
+	w.conn, w.r = tc, bufio.NewReader(tc)
+}
+
 // expect reads len(want) lines and fails unless they are want.
 func (w *wire) expect(want ...string) {
 	w.t.Helper()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ type Server struct {
 	submitted map[string][]time.Time     // mailbox -> when its recent messages were accepted
 	ledger    mailauth.Ledger
 	listeners *mailauth.Listeners
+	conns     mailauth.Conns // every client connection, for Close
 }
 
 // New returns a Server with no listeners.
@@ -84,7 +86,34 @@ func New(opt Options) (*Server, error) {
 // Listen starts a listener on 127.0.0.1 with a free port and returns its
 // address.
 func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
-	be := &backend{srv: s}
+	be := backend{srv: s}
+	switch mode {
+	case mailauth.ImplicitTLS:
+		// Connections are *tls.Conn, which go-smtp takes as secure.
+	case mailauth.RequireStartTLS:
+		be.requireTLS = true
+	case mailauth.StartTLS, mailauth.Plain:
+	default:
+		return "", fmt.Errorf("smtpd: listen: unknown mode %v", mode)
+	}
+	if !s.dialect.equalsMalformed {
+		srv := s.newSMTPServer(mode, &be)
+		return s.listeners.Listen(mode, s.opt.TLS, s.conns.Track, srv.Serve, srv)
+	}
+	// The debug writer that watches the answers belongs to a whole
+	// smtp.Server: one per connection.
+	serve := mailauth.ServeEach(func() func(net.Listener) error {
+		be := be
+		be.answers = mailauth.NewAnswerWatch("334")
+		srv := s.newSMTPServer(mode, &be)
+		srv.Debug = be.answers
+		return srv.Serve
+	})
+	return s.listeners.Listen(mode, s.opt.TLS, s.conns.Track, serve, nil)
+}
+
+// newSMTPServer returns the go-smtp server for a listener in mode.
+func (s *Server) newSMTPServer(mode mailauth.Mode, be *backend) *smtp.Server {
 	srv := smtp.NewServer(be)
 	srv.Domain = s.dialect.domain
 	// An AUTH XOAUTH2 line carries a base64 JWT of 2,000 characters and
@@ -105,25 +134,18 @@ func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	srv.ReadTimeout = 10 * time.Minute
 	srv.WriteTimeout = time.Minute
 	srv.ErrorLog = printfLogger{s.log}
-	switch mode {
-	case mailauth.ImplicitTLS:
-		// Connections are *tls.Conn, which go-smtp takes as secure.
-	case mailauth.RequireStartTLS:
+	if mode == mailauth.RequireStartTLS || mode == mailauth.StartTLS {
 		srv.TLSConfig = s.opt.TLS
-		be.requireTLS = true
-	case mailauth.StartTLS:
-		srv.TLSConfig = s.opt.TLS
-	case mailauth.Plain:
-	default:
-		return "", fmt.Errorf("smtpd: listen: unknown mode %v", mode)
 	}
-	return s.listeners.Listen(mode, s.opt.TLS, nil, srv.Serve, srv)
+	return srv
 }
 
 // Close stops every listener and drops every connection. A session in the
 // middle of a DATA may still finish recording its message.
 func (s *Server) Close() error {
-	s.listeners.Close()
+	if s.listeners.Close() {
+		s.conns.CloseAll()
+	}
 	return nil
 }
 

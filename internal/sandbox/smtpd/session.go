@@ -19,13 +19,16 @@ type backend struct {
 	srv *Server
 	// requireTLS: AUTH is refused, and not advertised, until STARTTLS.
 	requireTLS bool
+	// answers, if not nil, watches the SASL answers of the one connection
+	// this backend serves.
+	answers *mailauth.AnswerWatch
 }
 
 // NewSession is called at EHLO, and again at the EHLO after STARTTLS, so
 // a session knows for its whole life whether its connection is secure.
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, secure := c.TLSConnectionState()
-	return &session{srv: b.srv, conn: c, needTLS: b.requireTLS && !secure}, nil
+	return &session{srv: b.srv, conn: c, needTLS: b.requireTLS && !secure, answers: b.answers}, nil
 }
 
 // session is one client between EHLOs.
@@ -33,6 +36,7 @@ type session struct {
 	srv     *Server
 	conn    *smtp.Conn
 	needTLS bool
+	answers *mailauth.AnswerWatch
 
 	mailbox string // the authenticated mailbox, lowercased; "" before AUTH
 	from    string
@@ -84,7 +88,11 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 			return s.bearer(mech, p.Authzid, p.Token)
 		})
 	}
-	return oauthsasl.MapErrors(srv, d.saslError), nil
+	srv = oauthsasl.MapErrors(srv, d.saslError)
+	if s.answers != nil {
+		srv = s.answers.Guard(srv, d.malformed)
+	}
+	return srv, nil
 }
 
 func (s *session) password(mech, mailbox, password string) error {

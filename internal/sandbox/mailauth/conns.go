@@ -1,31 +1,33 @@
-package imapd
+package mailauth
 
 import (
 	"net"
 	"sync"
 )
 
-// conns tracks the TCP connections of every listener so that Close can
-// drop them itself. imapserver.Server.Close would do it, but it waits on a
-// WaitGroup that its Serve adds to without holding a lock, which the race
-// detector reports when Close follows Listen closely; the sandbox never
-// calls it.
-type conns struct {
+// Conns tracks the TCP connections of a server's listeners so that its
+// Close can drop them itself: the IMAP server's, because
+// imapserver.Server.Close waits on a WaitGroup that its Serve adds to
+// without holding a lock, which the race detector reports when Close
+// follows Listen closely; and any server that serves each connection with
+// a library server of its own ([ServeEach]). The zero value is ready.
+type Conns struct {
 	mu     sync.Mutex
 	open   map[net.Conn]struct{}
 	closed bool
 }
 
-// track wraps ln so that its connections are tracked. It must wrap the TCP
-// listener, beneath any TLS: imapserver decides whether a connection is
-// secure by whether it is a *tls.Conn.
-func (c *conns) track(ln net.Listener) net.Listener {
+// Track wraps ln so that its connections are tracked: a wrap for
+// [Listeners.Listen]. It must wrap the TCP listener, beneath any TLS: the
+// libraries decide whether a connection is secure by whether it is a
+// *tls.Conn.
+func (c *Conns) Track(ln net.Listener) net.Listener {
 	return trackingListener{Listener: ln, conns: c}
 }
 
 type trackingListener struct {
 	net.Listener
-	conns *conns
+	conns *Conns
 }
 
 func (l trackingListener) Accept() (net.Conn, error) {
@@ -50,7 +52,7 @@ func (l trackingListener) Accept() (net.Conn, error) {
 
 type trackedConn struct {
 	net.Conn
-	conns *conns
+	conns *Conns
 }
 
 func (tc *trackedConn) Close() error {
@@ -60,8 +62,8 @@ func (tc *trackedConn) Close() error {
 	return tc.Conn.Close()
 }
 
-// closeAll closes every tracked connection and refuses new ones.
-func (c *conns) closeAll() {
+// CloseAll closes every tracked connection and refuses new ones.
+func (c *Conns) CloseAll() {
 	c.mu.Lock()
 	c.closed = true
 	open := c.open
