@@ -1,7 +1,9 @@
 // Package pgtest gives tests a real PostgreSQL: a server of their own
 // (Debian's postgresql package: initdb and postgres, in a temporary
 // directory, on a loopback port), started once per test process and
-// stopped when the process ends, and a fresh database per test.
+// stopped when the process ends, and a fresh database per test. A test
+// that needs a server elsewhere — on an address in a network namespace of
+// its own, for workers on other "hosts" — starts one with [Start].
 //
 // Store tests run against SQLite by default; with
 // MAILTOKENS_TEST_ENGINE=postgres, StorePath hands them a PostgreSQL
@@ -12,6 +14,7 @@ package pgtest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -30,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"mailtokens/internal/testenv"
+	"mailtokens/internal/testenv/netns"
 )
 
 // EngineEnv selects the engine of store tests: "postgres" or unset.
@@ -52,18 +56,28 @@ const install = "apt-get install postgresql"
 
 var (
 	once    sync.Once
-	srv     *server
+	srv     *Server
 	srvErr  error
 	counter atomic.Int64
 )
 
-type server struct {
-	port int
-	dir  string
+// Server is a running PostgreSQL.
+type Server struct {
+	port   int
+	dir    string // the cluster; also the Unix socket's directory
+	listen string
+	stop   func() error
 }
 
-func (s *server) url(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
+// url reaches database db over TCP at the listen address.
+func (s *Server) url(db string) string {
+	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", net.JoinHostPort(s.listen, strconv.Itoa(s.port)), db)
+}
+
+// socketURL reaches database db through the Unix socket: from this
+// machine in any network namespace.
+func (s *Server) socketURL(db string) string {
+	return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d&sslmode=disable", db, s.dir, s.port)
 }
 
 // URL returns the URL of a new, empty database for t, dropped when t
@@ -71,32 +85,82 @@ func (s *server) url(db string) string {
 // (failed under MAILTOKENS_REQUIRE_ALL=1).
 func URL(t testing.TB) string {
 	t.Helper()
+	bin := requireBin(t)
+	once.Do(func() { srv, srvErr = start(bin, Options{}) })
+	if srvErr != nil {
+		t.Fatalf("start PostgreSQL: %v", srvErr)
+	}
+	return srv.NewDatabase(t).URL
+}
+
+func requireBin(t testing.TB) string {
+	t.Helper()
 	bin, ok := binDir()
 	if !ok {
 		testenv.Missing(t, "PostgreSQL (initdb, postgres)", install)
 	}
-	once.Do(func() { srv, srvErr = start(bin) })
-	if srvErr != nil {
-		t.Fatalf("start PostgreSQL: %v", srvErr)
+	return bin
+}
+
+// Options say where a server of [Start] listens.
+type Options struct {
+	// Listen is the address postgres listens on (listen_addresses):
+	// 127.0.0.1 when empty. Clients on the networks the server is directly
+	// connected to may log in without a password (pg_hba: samenet trust).
+	Listen string
+	// Netns, when set, is the file of the network namespace to run the
+	// server in (/run/netns/NAME): Listen must be an address there.
+	Netns string
+}
+
+// Start starts a PostgreSQL server of t's own, as opt says, and stops it
+// and removes its files when t ends. Without PostgreSQL, t is skipped
+// (failed under MAILTOKENS_REQUIRE_ALL=1).
+func Start(t testing.TB, opt Options) *Server {
+	t.Helper()
+	s, err := start(requireBin(t), opt)
+	if err != nil {
+		t.Fatalf("start PostgreSQL: %v", err)
 	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("stop PostgreSQL: %v", err)
+		}
+		os.RemoveAll(s.dir)
+	})
+	return s
+}
+
+// Database is a database on a [Server].
+type Database struct {
+	// URL reaches it over TCP at the server's listen address.
+	URL string
+	// SocketURL reaches it through the server's Unix socket, which a
+	// process on this machine reaches from any network namespace: the
+	// test's own connections to a server in another namespace.
+	SocketURL string
+}
+
+// NewDatabase creates a new, empty database for t, dropped when t ends.
+func (s *Server) NewDatabase(t testing.TB) Database {
+	t.Helper()
 	name := fmt.Sprintf("t_%d_%d", os.Getpid(), counter.Add(1))
-	admin := open(t, srv.url("postgres"))
+	admin := open(t, s.socketURL("postgres"))
 	defer admin.Close()
 	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		admin := open(t, srv.url("postgres"))
+		admin := open(t, s.socketURL("postgres"))
 		defer admin.Close()
 		if _, err := admin.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
-	return srv.url(name)
+	return Database{URL: s.url(name), SocketURL: s.socketURL(name)}
 }
 
-// Admin is a connection to the test server's maintenance database, for
-// tests that stop and start connections (the restart test).
+// open opens url; the connection is made on first use.
 func open(t testing.TB, url string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", url)
@@ -126,9 +190,12 @@ func binDir() (string, bool) {
 }
 
 // start makes a cluster in a new temporary directory and runs postgres on
-// a free loopback port until this process ends. PostgreSQL refuses to run
-// as root: as root it runs as the postgres user.
-func start(bin string) (*server, error) {
+// a free port until stop or until this process ends. PostgreSQL refuses to
+// run as root: as root it runs as the postgres user.
+func start(bin string, opt Options) (*Server, error) {
+	if opt.Listen == "" {
+		opt.Listen = "127.0.0.1"
+	}
 	cleanStale()
 	dir, err := os.MkdirTemp("", "mailtokens-pg-")
 	if err != nil {
@@ -154,35 +221,75 @@ func start(bin string) (*server, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
+	if opt.Listen != "127.0.0.1" {
+		hba, err := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		_, err = hba.WriteString("host all all samenet trust\n")
+		if cerr := hba.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	// A free port on this namespace's loopback; in a namespace of the
+	// test's own, every port is free.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &server{port: port, dir: dir}
+	s := &Server{port: port, dir: dir, listen: opt.Listen}
 	started := make(chan error, 1)
+	var proc *os.Process
+	exited := make(chan struct{})
 	go func() {
+		defer close(exited)
 		// Pdeathsig follows the thread that started the child: keep it
-		// for good, so postgres stops (fast shutdown) when the test
-		// process ends, however it ends.
+		// until the child ends, so postgres stops (fast shutdown) when
+		// the test process ends, however it ends. The thread is never
+		// unlocked: it may have entered a namespace, and ends with this
+		// goroutine.
 		runtime.LockOSThread()
+		if opt.Netns != "" {
+			if err := netns.Enter(opt.Netns); err != nil {
+				started <- err
+				return
+			}
+		}
 		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
-			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+			"-c", "listen_addresses="+opt.Listen, "-c", "fsync=off", "-c", "synchronous_commit=off",
 			"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "log_min_messages=fatal")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT}
 		log, _ := os.Create(filepath.Join(dir, "postgres.log"))
 		cmd.Stdout, cmd.Stderr = log, log
-		started <- cmd.Start()
-		cmd.Wait()
-		select {} // the thread must outlive the child
+		err := cmd.Start()
+		proc = cmd.Process
+		started <- err
+		if err == nil {
+			cmd.Wait()
+		}
 	}()
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	s.stop = func() error {
+		proc.Signal(syscall.SIGINT) // fast shutdown
+		select {
+		case <-exited:
+			return nil
+		case <-time.After(30 * time.Second):
+			proc.Kill()
+			<-exited
+			return errors.New("postgres did not stop within 30 s of SIGINT; killed")
+		}
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		db, _ := sql.Open("pgx", s.url("postgres"))
+		db, _ := sql.Open("pgx", s.socketURL("postgres"))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := db.PingContext(ctx)
 		cancel()
@@ -191,6 +298,7 @@ func start(bin string) (*server, error) {
 			return s, nil
 		}
 		if time.Now().After(deadline) {
+			s.stop()
 			logText, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
 			return nil, fmt.Errorf("postgres did not accept connections within 30 s: %v\n%s", err, logText)
 		}
