@@ -17,6 +17,7 @@ package idp
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -95,6 +96,9 @@ type Options struct {
 	// that puts the provider on a network of its own (a network namespace
 	// standing in for another host) names that address.
 	Host string
+	// TLS, when set, makes Start serve HTTPS with it: clients refuse plain
+	// HTTP to a provider beyond loopback.
+	TLS *tls.Config
 }
 
 // Defaults that match the real services.
@@ -117,6 +121,7 @@ type Server struct {
 	pages *pageSet
 	kid   string // the "key id" shown in Microsoft token headers
 	host  string // where Start listens
+	tls   *tls.Config
 
 	mu    sync.Mutex
 	state // everything below the mutex; see state.go
@@ -137,6 +142,7 @@ func New(opt Options) *Server {
 		kid:   randomURLSafe(27),
 		done:  make(chan struct{}),
 		host:  opt.Host,
+		tls:   opt.TLS,
 	}
 	if s.host == "" {
 		s.host = "127.0.0.1"
@@ -194,8 +200,8 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// Start listens on 127.0.0.1 (or Options.Host) on a free port and serves in
-// a goroutine. The sandbox listens beyond loopback only in a test's own
+// Start listens on 127.0.0.1 (or Options.Host) on a free port and serves
+// HTTP (HTTPS with Options.TLS) in a goroutine. The sandbox listens beyond loopback only in a test's own
 // network namespace.
 func (s *Server) Start() error {
 	s.srvMu.Lock()
@@ -213,6 +219,10 @@ func (s *Server) Start() error {
 		return fmt.Errorf("idp: listen on %s: %w", s.host, err)
 	}
 	s.url = "http://" + ln.Addr().String()
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+		s.url = "https://" + ln.Addr().String()
+	}
 	s.httpSrv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -228,8 +238,8 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// URL returns "http://127.0.0.1:PORT" (or Options.Host) once Start has
-// run, "" before.
+// URL returns "http://127.0.0.1:PORT" (or Options.Host, https with
+// Options.TLS) once Start has run, "" before.
 func (s *Server) URL() string {
 	s.srvMu.Lock()
 	defer s.srvMu.Unlock()
