@@ -73,7 +73,11 @@ func New(t testing.TB, n int) *Network {
 		nw.Hosts = append(nw.Hosts, &NS{Name: fmt.Sprintf("%s-h%d", id, i), Addr: fmt.Sprintf("10.213.0.%d", 10+i)})
 	}
 	for _, ns := range append([]*NS{nw.Hub}, nw.Hosts...) {
-		ip(t, "netns", "add", ns.Name)
+		// Root in a container without CAP_SYS_ADMIN cannot: say so.
+		if out, err := exec.Command("ip", "netns", "add", ns.Name).CombinedOutput(); err != nil {
+			testenv.Missing(t, fmt.Sprintf("a network namespace (ip netns add: %v: %s)", err, strings.TrimSpace(string(out))),
+				"run the test as root with CAP_SYS_ADMIN, as CI does")
+		}
 		t.Cleanup(func() {
 			if out, err := exec.Command("ip", "netns", "del", ns.Name).CombinedOutput(); err != nil {
 				t.Errorf("ip netns del %s: %v\n%s", ns.Name, err, out)
