@@ -32,7 +32,7 @@ const (
 // servers (their certificate signed by the sandbox's private CA, CAFile),
 // all on one fake clock that starts at the real time.
 type harness struct {
-	t *testing.T
+	t testing.TB
 	*sandboxtest.Env
 	srv    *Server
 	http   *httptest.Server
@@ -43,7 +43,7 @@ type harness struct {
 // harnessOption changes the utility's configuration; the sandbox is up.
 type harnessOption func(*harness, *Config)
 
-func newHarness(t *testing.T, opts ...harnessOption) *harness {
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
 	// Loopback redirect URIs match any port at both providers.
 	e := sandboxtest.New(t, sandboxtest.FakeClock(time.Now()), sandboxtest.DeviceInterval(1),

@@ -27,8 +27,11 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(workerEnv) == "1" {
+	switch os.Getenv(workerEnv) {
+	case "1":
 		os.Exit(runWorker())
+	case "bench":
+		os.Exit(runBenchWorker())
 	}
 	os.Exit(m.Run())
 }

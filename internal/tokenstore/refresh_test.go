@@ -70,7 +70,7 @@ func (w *world) settings(name string, typ provider.Type) Settings {
 
 // authorized creates a token and runs Get Email Token for it against the
 // sandbox: sign-in page, consent, code exchange with PKCE.
-func (w *world) authorized(t *testing.T, name string, typ provider.Type) *Token {
+func (w *world) authorized(t testing.TB, name string, typ provider.Type) *Token {
 	t.Helper()
 	ctx := context.Background()
 	set := w.settings(name, typ)

@@ -17,6 +17,7 @@ package idp
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -91,6 +92,13 @@ type Options struct {
 	Clock  Clock        // nil = real time
 	Logger *slog.Logger // nil = discard
 	Std    StdOptions   // the standards issuer's behaviours (SetStdOptions)
+	// Host is the address Start listens on: 127.0.0.1 when empty. A test
+	// that puts the provider on a network of its own (a network namespace
+	// standing in for another host) names that address.
+	Host string
+	// TLS, when set, makes Start serve HTTPS with it: clients refuse plain
+	// HTTP to a provider beyond loopback.
+	TLS *tls.Config
 }
 
 // Defaults that match the real services.
@@ -112,6 +120,8 @@ type Server struct {
 	mux   *http.ServeMux
 	pages *pageSet
 	kid   string // the "key id" shown in Microsoft token headers
+	host  string // where Start listens
+	tls   *tls.Config
 
 	mu    sync.Mutex
 	state // everything below the mutex; see state.go
@@ -131,6 +141,11 @@ func New(opt Options) *Server {
 		pages: loadPages(),
 		kid:   randomURLSafe(27),
 		done:  make(chan struct{}),
+		host:  opt.Host,
+		tls:   opt.TLS,
+	}
+	if s.host == "" {
+		s.host = "127.0.0.1"
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -185,8 +200,9 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// Start listens on 127.0.0.1 on a free port and serves in a goroutine. The
-// sandbox never listens beyond loopback.
+// Start listens on 127.0.0.1 (or Options.Host) on a free port and serves
+// HTTP (HTTPS with Options.TLS) in a goroutine. The sandbox listens beyond loopback only in a test's own
+// network namespace.
 func (s *Server) Start() error {
 	s.srvMu.Lock()
 	defer s.srvMu.Unlock()
@@ -198,11 +214,15 @@ func (s *Server) Start() error {
 		return errors.New("idp: closed servers cannot be restarted")
 	default:
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.host, "0"))
 	if err != nil {
-		return fmt.Errorf("idp: listen on loopback: %w", err)
+		return fmt.Errorf("idp: listen on %s: %w", s.host, err)
 	}
 	s.url = "http://" + ln.Addr().String()
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+		s.url = "https://" + ln.Addr().String()
+	}
 	s.httpSrv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -218,7 +238,8 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// URL returns "http://127.0.0.1:PORT" once Start has run, "" before.
+// URL returns "http://127.0.0.1:PORT" (or Options.Host, https with
+// Options.TLS) once Start has run, "" before.
 func (s *Server) URL() string {
 	s.srvMu.Lock()
 	defer s.srvMu.Unlock()

@@ -55,7 +55,7 @@ func New(opt Options) (*Server, error) {
 		log:       opt.Log("imapd"),
 		mailboxes: map[string]*imapmemserver.User{},
 	}
-	s.listeners = mailauth.NewListeners("imapd", s.log)
+	s.listeners = mailauth.NewListeners("imapd", opt.ListenHost(), s.log)
 	s.ledger.Log = s.log
 	s.inspect = newInspector(s)
 	return s, nil
@@ -84,8 +84,8 @@ func (s *Server) caps() imap.CapSet {
 	return caps
 }
 
-// Listen starts a listener on 127.0.0.1 with a free port and returns its
-// address.
+// Listen starts a listener on 127.0.0.1 (or Options.Host) with a free port
+// and returns its address.
 func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	opts := &imapserver.Options{
 		NewSession: s.newSession(nil),

@@ -10,11 +10,13 @@ import (
 	"sync"
 )
 
-// Listeners are a sandbox mail server's loopback listeners and the
+// Listeners are a sandbox mail server's listeners (on loopback unless its
+// options name a Host) and the
 // goroutines serving them: Listen opens one, Close stops them all. The
 // IMAP and SMTP servers share it.
 type Listeners struct {
 	name string // "imapd": prefixes errors
+	host string // the address to listen on
 	log  *slog.Logger
 
 	mu      sync.Mutex
@@ -24,12 +26,13 @@ type Listeners struct {
 	serving sync.WaitGroup
 }
 
-// NewListeners returns no listeners yet for the server called name.
-func NewListeners(name string, log *slog.Logger) *Listeners {
-	return &Listeners{name: name, log: log}
+// NewListeners returns no listeners yet for the server called name, which
+// will listen on host (an IP address).
+func NewListeners(name, host string, log *slog.Logger) *Listeners {
+	return &Listeners{name: name, host: host, log: log}
 }
 
-// Listen opens a listener on 127.0.0.1 with a free port for mode (TLS from
+// Listen opens a listener on the host with a free port for mode (TLS from
 // cfg for ImplicitTLS, which every mode but Plain needs), passes it through
 // wrap when not nil (before TLS: to track the raw connections), and serves
 // it with serve in a goroutine. srv, when not nil, is closed by Close
@@ -39,7 +42,7 @@ func (l *Listeners) Listen(mode Mode, cfg *tls.Config, wrap func(net.Listener) n
 	if mode != Plain && cfg == nil {
 		return "", fmt.Errorf("%s: listen %v: Options.TLS is not set", l.name, mode)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(l.host, "0"))
 	if err != nil {
 		return "", fmt.Errorf("%s: listen: %w", l.name, err)
 	}

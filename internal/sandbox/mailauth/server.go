@@ -54,10 +54,22 @@ type ServerOptions struct {
 	// TLS is the server's TLS configuration, needed by every Mode but
 	// Plain (testcert.Cert.ServerTLS gives one).
 	TLS *tls.Config
+	// Host is the address the server listens on: 127.0.0.1 when empty.
+	// A test that puts the server on a network of its own (a network
+	// namespace standing in for another host) names that address.
+	Host string
 	// Logger gets one line per login (and per message, for SMTP) and the
 	// protocol library's errors; nil discards them. Tokens and passwords
 	// are never logged.
 	Logger *slog.Logger
+}
+
+// ListenHost is the address to listen on: Host, or 127.0.0.1.
+func (o ServerOptions) ListenHost() string {
+	if o.Host == "" {
+		return "127.0.0.1"
+	}
+	return o.Host
 }
 
 // Log is the server's logger: Logger (or a discarding one) naming the

@@ -75,7 +75,7 @@ func New(opt Options) (*Server, error) {
 		sendAs:    map[string]map[string]bool{},
 		submitted: map[string][]time.Time{},
 	}
-	s.listeners = mailauth.NewListeners("smtpd", s.log)
+	s.listeners = mailauth.NewListeners("smtpd", opt.ListenHost(), s.log)
 	s.ledger.Log = s.log
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -83,8 +83,8 @@ func New(opt Options) (*Server, error) {
 	return s, nil
 }
 
-// Listen starts a listener on 127.0.0.1 with a free port and returns its
-// address.
+// Listen starts a listener on 127.0.0.1 (or Options.Host) with a free port
+// and returns its address.
 func (s *Server) Listen(mode mailauth.Mode) (addr string, err error) {
 	be := backend{srv: s}
 	switch mode {

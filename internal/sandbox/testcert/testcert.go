@@ -26,7 +26,7 @@ import (
 )
 
 // Cert is a CA and a server certificate it signed, valid for localhost,
-// 127.0.0.1 and ::1.
+// 127.0.0.1 and ::1 (and the addresses given to New).
 type Cert struct {
 	ca     *x509.Certificate
 	caPEM  []byte
@@ -40,8 +40,10 @@ type Cert struct {
 // written by WriteFiles and forgotten is soon worthless.
 const lifetime = 90 * 24 * time.Hour
 
-// New generates a fresh CA and server certificate (ECDSA P-256).
-func New() (*Cert, error) {
+// New generates a fresh CA and server certificate (ECDSA P-256), valid
+// also for the IP addresses ips: a sandbox server listening beyond
+// loopback, in a test's own network namespace.
+func New(ips ...net.IP) (*Cert, error) {
 	// Back-date the start: a client whose clock is a little behind must
 	// not see a certificate from the future.
 	notBefore := time.Now().Add(-time.Hour)
@@ -83,7 +85,7 @@ func New() (*Cert, error) {
 		// "127.0.0.1" and "::1" by IP SAN. The common name counts for
 		// nothing in Go and in modern TLS stacks.
 		DNSNames:    []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		IPAddresses: append([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, ips...),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}

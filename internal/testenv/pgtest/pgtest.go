@@ -2,9 +2,9 @@
 // (Debian's postgresql package: initdb and postgres, in a temporary
 // directory, on a loopback port), started once per test process and
 // stopped when the process ends, and a fresh database per test. A test
-// that stops and starts PostgreSQL under running code (connection loss)
-// gets a server of its own with NewServer, so the other tests' server
-// never goes away.
+// that stops and starts its server, or needs one elsewhere — on an
+// address in a network namespace of its own, for workers on other
+// "hosts" — starts one with [Start] (or [NewServer]).
 //
 // Store tests run against SQLite by default; with
 // MAILTOKENS_TEST_ENGINE=postgres, StorePath hands them a PostgreSQL
@@ -33,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"mailtokens/internal/testenv"
+	"mailtokens/internal/testenv/netns"
 )
 
 // EngineEnv selects the engine of store tests: "postgres" or unset.
@@ -60,20 +61,39 @@ var (
 	counter atomic.Int64
 )
 
+// Options say where a server of [Start] listens.
+type Options struct {
+	// Listen is the address postgres listens on (listen_addresses):
+	// 127.0.0.1 when empty. Clients on the networks the server is directly
+	// connected to may log in without a password (pg_hba: samenet trust).
+	Listen string
+	// Netns, when set, is the file of the network namespace to run the
+	// server in (/run/netns/NAME): Listen must be an address there.
+	Netns string
+}
+
 // Server is a PostgreSQL server of the tests' own: a cluster in a
-// temporary directory, on a loopback port.
+// temporary directory.
 type Server struct {
-	bin, dir string
+	bin, dir string // dir: the cluster; also the Unix socket's directory
 	port     int
 	cred     *syscall.Credential
+	opt      Options
 
 	mu   sync.Mutex
 	proc *os.Process   // nil while stopped
 	done chan struct{} // closed when proc has exited
 }
 
+// url reaches database db over TCP at the listen address.
 func (s *Server) url(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
+	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", net.JoinHostPort(s.opt.Listen, strconv.Itoa(s.port)), db)
+}
+
+// socketURL reaches database db through the Unix socket: from this
+// machine in any network namespace.
+func (s *Server) socketURL(db string) string {
+	return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d&sslmode=disable", db, s.dir, s.port)
 }
 
 // URL returns the URL of a new, empty database for t on the server
@@ -83,19 +103,21 @@ func (s *Server) url(db string) string {
 func URL(t testing.TB) string {
 	t.Helper()
 	bin := need(t)
-	once.Do(func() { srv, srvErr = newServer(bin) })
+	once.Do(func() { srv, srvErr = newServer(bin, Options{}) })
 	if srvErr != nil {
 		t.Fatalf("start PostgreSQL: %v", srvErr)
 	}
 	return srv.URL(t)
 }
 
-// NewServer starts a server for t alone, stopped and removed when t
-// ends: for tests that stop and start it (Stop, Start) while the others
-// keep theirs.
-func NewServer(t testing.TB) *Server {
+// Start starts a PostgreSQL server of t's own, as opt says, and stops it
+// and removes its files when t ends: for tests that stop and start it
+// (Stop, Start) while the others keep theirs, or that need it on another
+// address. Without PostgreSQL, t is skipped (failed under
+// MAILTOKENS_REQUIRE_ALL=1).
+func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
-	s, err := newServer(need(t))
+	s, err := newServer(need(t), opt)
 	if err != nil {
 		t.Fatalf("start PostgreSQL: %v", err)
 	}
@@ -104,6 +126,12 @@ func NewServer(t testing.TB) *Server {
 		os.RemoveAll(s.dir)
 	})
 	return s
+}
+
+// NewServer is Start on loopback.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	return Start(t, Options{})
 }
 
 func need(t testing.TB) string {
@@ -115,12 +143,28 @@ func need(t testing.TB) string {
 	return bin
 }
 
-// URL returns the URL of a new, empty database on s for t, dropped when
-// t ends.
+// Database is a database on a [Server].
+type Database struct {
+	// URL reaches it over TCP at the server's listen address.
+	URL string
+	// SocketURL reaches it through the server's Unix socket, which a
+	// process on this machine reaches from any network namespace: the
+	// test's own connections to a server in another namespace.
+	SocketURL string
+}
+
+// URL returns the URL of a new, empty database on s for t (over TCP),
+// dropped when t ends.
 func (s *Server) URL(t testing.TB) string {
 	t.Helper()
+	return s.NewDatabase(t).URL
+}
+
+// NewDatabase creates a new, empty database for t, dropped when t ends.
+func (s *Server) NewDatabase(t testing.TB) Database {
+	t.Helper()
 	name := fmt.Sprintf("t_%d_%d", os.Getpid(), counter.Add(1))
-	admin := open(t, s.url("postgres"))
+	admin := open(t, s.socketURL("postgres"))
 	defer admin.Close()
 	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
@@ -129,13 +173,13 @@ func (s *Server) URL(t testing.TB) string {
 		if !s.running() {
 			return // a stopped server of the test's own goes with its directory
 		}
-		admin := open(t, s.url("postgres"))
+		admin := open(t, s.socketURL("postgres"))
 		defer admin.Close()
 		if _, err := admin.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
-	return s.url(name)
+	return Database{URL: s.url(name), SocketURL: s.socketURL(name)}
 }
 
 // Stop shuts the server down as an administrator would (fast shutdown:
@@ -164,6 +208,8 @@ func (s *Server) running() bool {
 	return s.proc != nil
 }
 
+// stop sends postgres SIGINT (fast shutdown), and SIGKILL if it is still
+// there 30 s later, and waits for it to end.
 func (s *Server) stop() {
 	s.mu.Lock()
 	proc, done := s.proc, s.done
@@ -173,9 +219,15 @@ func (s *Server) stop() {
 		return
 	}
 	proc.Signal(syscall.SIGINT)
-	<-done
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		proc.Kill()
+		<-done
+	}
 }
 
+// open opens url; the connection is made on first use.
 func open(t testing.TB, url string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", url)
@@ -205,16 +257,19 @@ func binDir() (string, bool) {
 }
 
 // newServer makes a cluster in a new temporary directory and runs
-// postgres on a free loopback port until this process ends (or Stop).
+// postgres on a free port until Stop or until this process ends.
 // PostgreSQL refuses to run as root: as root it runs as the postgres
 // user.
-func newServer(bin string) (*Server, error) {
+func newServer(bin string, opt Options) (*Server, error) {
+	if opt.Listen == "" {
+		opt.Listen = "127.0.0.1"
+	}
 	cleanStale()
 	dir, err := os.MkdirTemp("", "mailtokens-pg-")
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{bin: bin, dir: dir}
+	s := &Server{bin: bin, dir: dir, opt: opt}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -227,12 +282,28 @@ func newServer(bin string) (*Server, error) {
 			return nil, err
 		}
 	}
-	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+	data := filepath.Join(dir, "data")
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
 		"--no-locale", "--no-sync")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
+	if opt.Listen != "127.0.0.1" {
+		hba, err := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		_, err = hba.WriteString("host all all samenet trust\n")
+		if cerr := hba.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	// A free port on this namespace's loopback; in a namespace of the
+	// test's own, every port is free.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -256,14 +327,21 @@ func (s *Server) start() error {
 	started := make(chan result, 1)
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		// Pdeathsig follows the thread that started the child: keep it
 		// until the child has exited, so postgres stops (fast shutdown)
-		// when the test process ends, however it ends. The goroutine
-		// then ends locked, and its thread with it.
+		// when the test process ends, however it ends. The thread is never
+		// unlocked: it may have entered a namespace, and ends with this
+		// goroutine.
 		runtime.LockOSThread()
-		defer close(done)
+		if s.opt.Netns != "" {
+			if err := netns.Enter(s.opt.Netns); err != nil {
+				started <- result{err: err}
+				return
+			}
+		}
 		cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(s.dir, "data"), "-p", strconv.Itoa(s.port), "-k", s.dir,
-			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+			"-c", "listen_addresses="+s.opt.Listen, "-c", "fsync=off", "-c", "synchronous_commit=off",
 			"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "log_min_messages=fatal")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGINT}
 		log, _ := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -283,7 +361,7 @@ func (s *Server) start() error {
 	s.proc, s.done = r.proc, done
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		db, _ := sql.Open("pgx", s.url("postgres"))
+		db, _ := sql.Open("pgx", s.socketURL("postgres"))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := db.PingContext(ctx)
 		cancel()
