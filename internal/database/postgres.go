@@ -84,6 +84,11 @@ func openPostgres(ctx context.Context, opt Options) (*DB, error) {
 		}
 		cfg.Password = strings.TrimRight(string(data), "\r\n")
 	}
+	// One round trip per statement: the argument types come from the Go
+	// values instead of a Describe first. Every worker is a process of its
+	// own with connections of its own, so a cache of prepared statements
+	// would cost each statement's first use an extra round trip.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	db := sql.OpenDB(rebindConnector{stdlib.GetConnector(*cfg)})
 	db.SetMaxOpenConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
