@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -449,4 +450,40 @@ func TestStoreCheck(t *testing.T) {
 			t.Errorf("store check lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// TestServeSIGHUP: evadmin has nothing to reload: a SIGHUP (systemctl
+// reload) is logged with what to do instead, and it keeps serving.
+func TestServeSIGHUP(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errb := &syncbuf.Buffer{}
+	hup := make(chan os.Signal, 1)
+	env := &Env{Env: &cmdline.Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: errb, Conf: w.conf, Hangups: hup}}
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() { served <- Serve(env, func(addr string) { ready <- addr }) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-served:
+		t.Fatalf("serve: %v", err)
+	}
+	hup <- syscall.SIGHUP
+	deadline := time.After(15 * time.Second)
+	for !strings.Contains(errb.String(), "systemctl restart evadmin") {
+		select {
+		case err := <-served:
+			t.Fatalf("serve ended on SIGHUP: %v", err)
+		case <-deadline:
+			t.Fatalf("SIGHUP not logged:\n%s", errb.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz after SIGHUP: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }

@@ -26,7 +26,8 @@ func runServe(env *Env, args []string) error {
 	return Serve(env, nil)
 }
 
-// Serve runs the web utility until env.Ctx ends. ready, if not nil, is
+// Serve runs the web utility until env.Ctx ends; a SIGHUP is logged and
+// changes nothing. ready, if not nil, is
 // called with the listening address once requests are accepted.
 func Serve(env *Env, ready func(addr string)) error {
 	cfg, err := env.config()
@@ -111,10 +112,17 @@ func Serve(env *Env, ready func(addr string)) error {
 	if ready != nil {
 		ready(l.Addr().String())
 	}
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-env.Ctx.Done():
+	for stopping := false; !stopping; {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-env.Hangups:
+			// The settings make the listener, the store and the pages:
+			// a restart applies them without pretending to reload.
+			log.Warn("SIGHUP: evadmin reads its file only at start; to apply a change: systemctl restart evadmin")
+		case <-env.Ctx.Done():
+			stopping = true
+		}
 	}
 	log.Info("evadmin stopping")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

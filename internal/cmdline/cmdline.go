@@ -6,6 +6,11 @@
 // has `version`.
 //
 // Exit codes: 0 success, 1 failure, 2 usage error.
+//
+// Signals: SIGINT and SIGTERM end [Env.Ctx]. SIGHUP never kills a
+// program: it is handed to the command on [Env.Hangups], and a command
+// that does not read it (evadmin, `evmail -once`, `batchmail enqueue`)
+// ignores it.
 package cmdline
 
 import (
@@ -61,6 +66,9 @@ type Env struct {
 	Stderr io.Writer
 	// Conf is the -conf file, given before or after the subcommand.
 	Conf string
+	// Hangups receives SIGHUP, the operator's "read your file again"
+	// (systemctl reload); nil when the program runs without signals.
+	Hangups <-chan os.Signal
 
 	prog *Program
 	cmd  *Command
@@ -84,7 +92,7 @@ var ErrFailed = errors.New("failed")
 var errHelp = errors.New("help shown")
 
 // Main runs p with the process's arguments until SIGINT or SIGTERM, and
-// exits with its code.
+// exits with its code. SIGHUP goes to the command (see [SignalContext]).
 func Main(p *Program) {
 	ctx, stop := SignalContext()
 	code := p.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -93,14 +101,30 @@ func Main(p *Program) {
 }
 
 // SignalContext ends on SIGINT or SIGTERM: a worker finishes or abandons
-// the message in hand cleanly, and the web utility shuts down.
+// the message in hand cleanly, and the web utility shuts down. It also
+// catches SIGHUP, which would otherwise kill the process (exit 129, which
+// systemd's Restart=on-failure does not restart): [Program.Run] hands it
+// to the command as [Env.Hangups].
 func SignalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// One pending SIGHUP is enough: a reload reads the file as it is then.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return WithHangups(ctx, hup), func() { signal.Stop(hup); stop() }
+}
+
+type hangupsKey struct{}
+
+// WithHangups returns ctx carrying hup, which [Program.Run] hands to the
+// command as [Env.Hangups]; tests send SIGHUP on it without a signal.
+func WithHangups(ctx context.Context, hup <-chan os.Signal) context.Context {
+	return context.WithValue(ctx, hangupsKey{}, hup)
 }
 
 // Run runs p with args (without the program name) and returns the exit code.
 func (p *Program) Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	env := &Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr, Conf: p.Conf, prog: p}
+	hup, _ := ctx.Value(hangupsKey{}).(<-chan os.Signal)
+	env := &Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr, Conf: p.Conf, Hangups: hup, prog: p}
 	def := p.command("")
 
 	// The flags before the subcommand: -conf, or the default command's.

@@ -3,9 +3,12 @@ package cmdline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -130,5 +133,31 @@ func TestVersion(t *testing.T) {
 	if code := toy(new(string)).Run(context.Background(), []string{"version"}, strings.NewReader(""), &stdout, &bytes.Buffer{}); code != ExitOK ||
 		!strings.HasPrefix(stdout.String(), "prog (mailtokens) ") || !strings.Contains(stdout.String(), "go1.") {
 		t.Errorf("version: exit %d: %q", code, stdout.String())
+	}
+}
+
+// TestSIGHUPDoesNotKill: a program run under SignalContext survives a
+// SIGHUP (the default would end it with exit 129), and its command
+// receives it on Env.Hangups.
+func TestSIGHUPDoesNotKill(t *testing.T) {
+	ctx, stop := SignalContext()
+	defer stop()
+	got := make(chan os.Signal, 1)
+	p := &Program{Name: "worker", Commands: []Command{{Run: func(env *Env, args []string) error {
+		if env.Hangups == nil {
+			return errors.New("no Hangups")
+		}
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			return err
+		}
+		got <- <-env.Hangups
+		return nil
+	}}}}
+	var out bytes.Buffer
+	if code := p.Run(ctx, nil, strings.NewReader(""), &out, &out); code != 0 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	if s := <-got; s != syscall.SIGHUP {
+		t.Fatalf("got %v", s)
 	}
 }

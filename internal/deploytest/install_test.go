@@ -255,6 +255,12 @@ func TestInstall(t *testing.T) {
 			if !slices.Contains(production, program) {
 				t.Fatalf("ExecStart runs %s, not one of %q", argv[0], production)
 			}
+			// systemctl reload: the workers read their task file again;
+			// evadmin logs that a change needs a restart. Without it,
+			// systemctl reload fails, and a SIGHUP by hand used to kill.
+			if got, want := u.value(t, "ExecReload"), "/bin/kill -HUP $MAINPID"; got != want {
+				t.Errorf("ExecReload=%s, want %s", got, want)
+			}
 			binDir = filepath.Dir(argv[0])
 			in.check(t, argv[0], false, 0o755, "root:root")
 			built, _ := os.ReadFile(filepath.Join(bin, program))
@@ -425,6 +431,12 @@ func TestUnitsVerify(t *testing.T) {
 	os.MkdirAll(into, 0o755)
 	if out, err := exec.Command("cp", "-a", system, into).CombinedOutput(); err != nil {
 		t.Fatalf("copy %s: %v\n%s", system, err, out)
+	}
+	// ExecReload's /bin/kill is the system's too.
+	kill := testenv.LookPath(t, "/bin/kill", "apt-get install procps")
+	os.MkdirAll(filepath.Join(in.dest, "bin"), 0o755)
+	if out, err := exec.Command("cp", "-L", kill, filepath.Join(in.dest, "bin/kill")).CombinedOutput(); err != nil {
+		t.Fatalf("copy %s: %v\n%s", kill, err, out)
 	}
 	verify := func(name string) (string, error) {
 		out, err := exec.CommandContext(t.Context(), analyze, "verify", "--root="+in.dest, name).CombinedOutput()

@@ -1,6 +1,8 @@
 package mailin
 
 import (
+	"context"
+
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/database"
 	"mailtokens/internal/taskconf"
@@ -15,7 +17,7 @@ var Program = &cmdline.Program{
 	Conf:  "conf/evmail.properties",
 	Commands: []cmdline.Command{{
 		Args:    "[-once]",
-		Summary: "receive mail until SIGTERM; -once: one pass, then exit 0 if all went well, 1 if not",
+		Summary: "receive mail until SIGTERM, reloading the file on SIGHUP; -once: one pass, then exit 0 if all went well, 1 if not",
 		Run:     run,
 	}},
 }
@@ -25,11 +27,25 @@ func run(env *cmdline.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx := env.Ctx
-	cfg, warnings, err := taskconf.LoadEvmail(env.Conf)
+	return worker.Serve(env, once, func() (worker.Loaded, error) { return load(env, once) })
+}
+
+// load reads and checks the task file; its Run receives as it says.
+func load(env *cmdline.Env, once bool) (worker.Loaded, error) {
+	f, err := taskconf.Load(env.Conf)
 	if err != nil {
-		return worker.StartupError(env, err)
+		return worker.Loaded{}, err
 	}
+	cfg := taskconf.ReadEvmail(f)
+	if err := f.Err(); err != nil {
+		return worker.Loaded{}, err
+	}
+	return worker.Loaded{Values: f.Values(), Log: worker.TaskLog(cfg.Log, env.Conf, env.Stderr),
+		Run: func(ctx context.Context) error { return receive(ctx, env, cfg, f.Warnings, once) }}, nil
+}
+
+// receive runs evmail with cfg until ctx ends, or one pass.
+func receive(ctx context.Context, env *cmdline.Env, cfg *taskconf.Evmail, warnings []string, once bool) error {
 	task, err := worker.Setup(ctx, worker.Config{Actor: tokenstore.ActorEvmail, TaskPath: env.Conf, PollEvery: cfg.PollInterval,
 		Task: cfg.Worker, Stderr: env.Stderr})
 	if err != nil {

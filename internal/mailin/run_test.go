@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/cmdline"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/tokens"
 	"mailtokens/internal/syncbuf"
@@ -35,8 +36,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // start runs evmail (not -once) until the test ends.
 func (r *rig) start(task string) *syncbuf.Buffer {
+	log, _ := r.startReloadable(task)
+	return log
+}
+
+// startReloadable is start with a channel that stands for SIGHUP.
+func (r *rig) startReloadable(task string) (*syncbuf.Buffer, chan<- os.Signal) {
 	log := &syncbuf.Buffer{}
-	ctx, cancel := context.WithCancel(context.Background())
+	hup := make(chan os.Signal, 1)
+	ctx, cancel := context.WithCancel(cmdline.WithHangups(context.Background(), hup))
 	done := make(chan int, 1)
 	go func() { done <- evmail(ctx, []string{"-conf", task}, log) }()
 	r.t.Cleanup(func() {
@@ -50,7 +58,7 @@ func (r *rig) start(task string) *syncbuf.Buffer {
 			r.t.Error("evmail did not stop")
 		}
 	})
-	return log
+	return log, hup
 }
 
 // TestIdleDeliversNewMail: with IMAP IDLE, a message arriving while evmail

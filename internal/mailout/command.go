@@ -19,7 +19,7 @@ import (
 
 // Program is batchmail's command line:
 //
-//	batchmail [-conf FILE] [-once]        send the queue (until SIGTERM, or one pass)
+//	batchmail [-conf FILE] [-once]        send the queue (until SIGTERM, or one pass; SIGHUP reloads FILE)
 //	batchmail [-conf FILE] enqueue FILE|- queue one message safely
 //
 // With -once the exit code is 0 if the pass went well and 1 if anything
@@ -31,7 +31,7 @@ var Program = &cmdline.Program{
 	Title: "send the mail queued in the spool over SMTP",
 	Conf:  "conf/batchmail.properties",
 	Commands: []cmdline.Command{
-		{Args: "[-once]", Summary: "send the queued mail until SIGTERM; -once: one pass, then exit 0 if all went well, 1 if not", Run: runSend},
+		{Args: "[-once]", Summary: "send the queued mail until SIGTERM, reloading the file on SIGHUP; -once: one pass, then exit 0 if all went well, 1 if not", Run: runSend},
 		{Name: "enqueue", Args: "FILE|-", Summary: "queue one message safely (- reads it from standard input) and print its path; only MAIL_SPOOL_DIR is read", Run: runEnqueue},
 	},
 }
@@ -41,11 +41,25 @@ func runSend(env *cmdline.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx := env.Ctx
-	cfg, warnings, err := taskconf.LoadBatchmail(env.Conf)
+	return worker.Serve(env, once, func() (worker.Loaded, error) { return load(env, once) })
+}
+
+// load reads and checks the task file; its Run sends as it says.
+func load(env *cmdline.Env, once bool) (worker.Loaded, error) {
+	f, err := taskconf.Load(env.Conf)
 	if err != nil {
-		return worker.StartupError(env, err)
+		return worker.Loaded{}, err
 	}
+	cfg := taskconf.ReadBatchmail(f)
+	if err := f.Err(); err != nil {
+		return worker.Loaded{}, err
+	}
+	return worker.Loaded{Values: f.Values(), Log: worker.TaskLog(cfg.Log, env.Conf, env.Stderr),
+		Run: func(ctx context.Context) error { return send(ctx, env, cfg, f.Warnings, once) }}, nil
+}
+
+// send runs batchmail with cfg until ctx ends, or one pass.
+func send(ctx context.Context, env *cmdline.Env, cfg *taskconf.Batchmail, warnings []string, once bool) error {
 	spool, err := OpenSpool(cfg.SpoolDir)
 	if err != nil {
 		return worker.StartupError(env, fmt.Errorf("MAIL_SPOOL_DIR: %w", err))
@@ -94,7 +108,7 @@ func runSend(env *cmdline.Env, args []string) error {
 		return nil
 	}
 	task.Log.Info("sending", "spool", spool.Dir, "server", task.Server.Addr(), "from", cfg.From,
-		"rate_per_minute", cfg.RatePerMinute, "max_per_connection", cfg.MaxPerConnection)
+		"rate_per_minute", cfg.RatePerMinute, "max_per_connection", cfg.MaxPerConnection, "poll_interval", cfg.PollInterval)
 	s.Run(ctx)
 	task.Log.Info("stopped")
 	return nil

@@ -117,6 +117,10 @@ func (f *File) Has(key string) bool {
 	return ok
 }
 
+// Values is every key and its value as written: two loads with the same
+// values configure the same task, whatever the comments and layout.
+func (f *File) Values() map[string]string { return f.props.Map() }
+
 // raw returns the value with surrounding spaces removed.
 func (f *File) raw(key string) (string, bool) {
 	f.known[key] = true

@@ -95,13 +95,19 @@ type Config struct {
 	Stderr    io.Writer // where the log goes
 }
 
+// TaskLog is the task's logger: as the file's LOG_ keys say, on w, each
+// line naming the task file (task=support.properties).
+func TaskLog(cfg taskconf.Log, path string, w io.Writer) *slog.Logger {
+	return logging.New(cfg, w).With("task", filepath.Base(path))
+}
+
 // Setup checks what can be checked before connecting: the token exists
 // (an unknown name stops the worker, listing the names that exist), and is
 // authorized (if not, the worker keeps running and says what the admin must
 // do). It records that this task file uses the token.
 func Setup(ctx context.Context, c Config) (*Task, error) {
 	caFile, login := c.Task.CAFile, c.Task.Login
-	t := &Task{Log: logging.New(c.Task.Log, c.Stderr).With("task", filepath.Base(c.TaskPath)), Server: c.Task.Server}
+	t := &Task{Log: TaskLog(c.Task.Log, c.TaskPath, c.Stderr), Server: c.Task.Server}
 	if caFile != "" {
 		roots, err := mailconn.RootsFromFile(caFile, false)
 		if err != nil {
