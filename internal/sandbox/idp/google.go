@@ -230,15 +230,24 @@ func (s *Server) newGoogleTokenResponse(at *accessToken, rt *refreshToken, inclu
 
 // handleGoogleToken is POST /google/token.
 func (s *Server) handleGoogleToken(w http.ResponseWriter, r *http.Request) {
+	s.serveToken(w, r, "Bad Request", s.googleTokenLocked, writeGoogleError)
+}
+
+// serveToken answers a token request the Google-style way the Google-like
+// and the standards issuers share: a form that cannot be read is
+// invalid_request (badForm the description), the rest is answer's, run
+// under the lock, with its error written by writeErr.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, badForm string,
+	answer func(*http.Request) (any, *oauthError), writeErr func(http.ResponseWriter, *oauthError)) {
 	if err := parseForm(w, r); err != nil {
-		writeGoogleError(w, googleError(400, "invalid_request", "Bad Request"))
+		writeGoogleError(w, googleError(400, "invalid_request", badForm))
 		return
 	}
 	s.mu.Lock()
-	resp, e := s.googleTokenLocked(r)
+	resp, e := answer(r)
 	s.mu.Unlock()
 	if e != nil {
-		writeGoogleError(w, e)
+		writeErr(w, e)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)

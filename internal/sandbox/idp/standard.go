@@ -458,18 +458,7 @@ func (s *Server) newStdTokenResponse(at *accessToken, rt *refreshToken, nonce st
 
 // handleStdToken is POST /std/token.
 func (s *Server) handleStdToken(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		writeGoogleError(w, googleError(400, "invalid_request", "bad form"))
-		return
-	}
-	s.mu.Lock()
-	resp, e := s.stdTokenLocked(r)
-	s.mu.Unlock()
-	if e != nil {
-		s.writeStdError(w, e)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
+	s.serveToken(w, r, "bad form", s.stdTokenLocked, s.writeStdError)
 }
 
 func (s *Server) stdTokenLocked(r *http.Request) (any, *oauthError) {
