@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -95,13 +94,7 @@ func hundredWorkers(b *testing.B, stale bool) {
 type workerPool struct {
 	*idptest.Sandbox
 	store *Store
-	procs []*benchProc
-}
-
-type benchProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	out   *bufio.Reader
+	procs []*workerProc
 }
 
 // newWorkerPool starts the pool on engine ("sqlite" or "postgres"); it
@@ -124,25 +117,11 @@ func newWorkerPool(b *testing.B, engine string) *workerPool {
 	w := &world{Sandbox: p.Sandbox, store: p.store, opt: opt}
 	w.authorized(b, "shared", provider.Microsoft)
 	for range benchWorkers {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), workerEnv+"=bench", workerPath+"="+opt.Path, workerKeyFile+"="+opt.KeyFile,
-			workerName+"=shared")
-		cmd.Stderr = os.Stderr
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		wp := startWorker(b, workerEnv+"=bench", workerPath+"="+opt.Path, workerKeyFile+"="+opt.KeyFile, workerName+"=shared")
 		// Registered after the store and the provider, so run before
 		// their cleanups: the workers end (EOF) first.
-		b.Cleanup(func() { stdin.Close(); cmd.Wait() })
-		p.procs = append(p.procs, &benchProc{cmd, stdin, bufio.NewReader(stdout)})
+		b.Cleanup(func() { wp.stdin.Close(); wp.cmd.Wait() })
+		p.procs = append(p.procs, wp)
 	}
 	for i, w := range p.procs {
 		if line, err := w.out.ReadString('\n'); err != nil || line != "ready\n" {

@@ -101,30 +101,12 @@ func TestRefreshAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	type proc struct {
-		cmd   *exec.Cmd
-		stdin io.WriteCloser
-		out   *bufio.Reader
-	}
-	var procs []proc
+	var procs []*workerProc
 	for range processes {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), workerEnv+"=1", workerPath+"="+w.opt.Path, workerKeyFile+"="+w.opt.KeyFile,
+		p := startWorker(t, workerEnv+"=1", workerPath+"="+w.opt.Path, workerKeyFile+"="+w.opt.KeyFile,
 			workerName+"=shared", workerCallers+"="+strconv.Itoa(callers))
-		cmd.Stderr = os.Stderr
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		procs = append(procs, proc{cmd, stdin, bufio.NewReader(stdout)})
+		t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+		procs = append(procs, p)
 	}
 	for i, p := range procs {
 		line, err := p.out.ReadString('\n')
@@ -187,4 +169,32 @@ func TestRefreshAcrossProcesses(t *testing.T) {
 	if refs := w.IDP.Refreshes(); refs[1].RefreshToken != got.RefreshToken.Reveal() || refs[1].Outcome != "ok" {
 		t.Fatalf("second refresh = %+v", refs[1])
 	}
+}
+
+// workerProc is this test binary run as a worker process (workerEnv): it
+// reads commands on stdin and answers on stdout.
+type workerProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+// startWorker starts a worker process with env added to this one's.
+func startWorker(tb testing.TB, env ...string) *workerProc {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	return &workerProc{cmd, stdin, bufio.NewReader(stdout)}
 }
