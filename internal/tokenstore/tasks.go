@@ -88,15 +88,32 @@ const forgetTasksAfter = 90 * 24 * time.Hour
 
 // StopTask records that the worker running a task stopped as asked.
 func (s *Store) StopTask(ctx context.Context, name string, actor Actor, task string) error {
-	host, _ := os.Hostname()
 	now := database.Millis(s.now())
-	_, err := s.db.ExecContext(ctx, `UPDATE token_tasks SET stopped_at = ?, last_seen_at = ?
-		WHERE token_id = (SELECT id FROM tokens WHERE name = ?) AND actor = ? AND task = ? AND host = ?`,
-		now, now, name, string(actor), task, host)
-	if err != nil {
+	if err := s.updateTask(ctx, name, actor, task, `stopped_at = ?, last_seen_at = ?`, now, now); err != nil {
 		return fmt.Errorf("record the stop of task %s: %w", task, err)
 	}
 	return nil
+}
+
+// updateTask sets columns of this host's row of a task (set: "col = ?, …"
+// with args).
+func (s *Store) updateTask(ctx context.Context, name string, actor Actor, task, set string, args ...any) error {
+	host, _ := os.Hostname()
+	_, err := s.db.ExecContext(ctx, `UPDATE token_tasks SET `+set+`
+		WHERE token_id = (SELECT id FROM tokens WHERE name = ?) AND actor = ? AND task = ? AND host = ?`,
+		append(args, name, string(actor), task, host)...)
+	return err
+}
+
+// markOf is this process's record of what it last wrote of a task, made
+// on first use; seen says whether it existed. The caller holds useMu.
+func (s *Store) markOf(name string, actor Actor, task string) (m *taskMark, seen bool) {
+	key := taskKey(name, actor, task)
+	if m, seen = s.taskSeen[key]; !seen {
+		m = &taskMark{}
+		s.taskSeen[key] = m
+	}
+	return m, seen
 }
 
 // Login is how one login to a mail server with a token went, as a worker
@@ -114,13 +131,8 @@ type Login struct {
 // when it changes.
 func (s *Store) NoteTask(ctx context.Context, name string, actor Actor, task, note string) error {
 	note = capText(note)
-	key := taskKey(name, actor, task)
 	s.useMu.Lock()
-	m, seen := s.taskSeen[key]
-	if !seen {
-		m = &taskMark{}
-		s.taskSeen[key] = m
-	}
+	m, _ := s.markOf(name, actor, task)
 	now := s.now()
 	// A standing note is written again daily, so its time says it still
 	// stands.
@@ -133,11 +145,7 @@ func (s *Store) NoteTask(ctx context.Context, name string, actor Actor, task, no
 	if same {
 		return nil
 	}
-	host, _ := os.Hostname()
-	_, err := s.db.ExecContext(ctx, `UPDATE token_tasks SET note = ?, note_at = ?
-		WHERE token_id = (SELECT id FROM tokens WHERE name = ?) AND actor = ? AND task = ? AND host = ?`,
-		note, database.Millis(now), name, string(actor), task, host)
-	if err != nil {
+	if err := s.updateTask(ctx, name, actor, task, `note = ?, note_at = ?`, note, database.Millis(now)); err != nil {
 		s.useMu.Lock()
 		m.noteKnown = false
 		s.useMu.Unlock()
@@ -178,13 +186,8 @@ func (s *Store) forgetTask(name string, actor Actor, task string) {
 // failure is counted.
 func (s *Store) loggedIn(ctx context.Context, name string, actor Actor, task string, l Login) error {
 	now := s.now()
-	key := taskKey(name, actor, task)
 	s.useMu.Lock()
-	m, seen := s.taskSeen[key]
-	if m == nil {
-		m = &taskMark{}
-		s.taskSeen[key] = m
-	}
+	m, seen := s.markOf(name, actor, task)
 	if l.Failed {
 		m.pending++
 	}
@@ -200,19 +203,16 @@ func (s *Store) loggedIn(ctx context.Context, name string, actor Actor, task str
 		return nil
 	}
 	nowMs := database.Millis(now)
-	query := `UPDATE token_tasks SET last_seen_at = ?, last_ok_at = ?, failing_since = 0, failures = failures + ?,
+	set := `last_seen_at = ?, last_ok_at = ?, failing_since = 0, failures = failures + ?,
 		server = ?, mail_user = ?, stopped_at = 0`
 	args := []any{nowMs, nowMs, pending, l.Server, l.User}
 	if l.Failed {
-		query = `UPDATE token_tasks SET last_seen_at = ?, last_fail_at = ?,
+		set = `last_seen_at = ?, last_fail_at = ?,
 			failing_since = CASE WHEN failing_since = 0 THEN ? ELSE failing_since END, failures = failures + ?,
 			last_reply = ?, server = ?, mail_user = ?, stopped_at = 0`
 		args = []any{nowMs, nowMs, nowMs, pending, l.Reply, l.Server, l.User}
 	}
-	host, _ := os.Hostname()
-	_, err := s.db.ExecContext(ctx, query+` WHERE token_id = (SELECT id FROM tokens WHERE name = ?) AND actor = ?
-		AND task = ? AND host = ?`, append(args, name, string(actor), task, host)...)
-	if err != nil {
+	if err := s.updateTask(ctx, name, actor, task, set, args...); err != nil {
 		s.useMu.Lock()
 		m.pending += pending
 		m.written = time.Time{}
@@ -226,13 +226,8 @@ func (s *Store) loggedIn(ctx context.Context, name string, actor Actor, task str
 // minute: a task that sends nothing logs in to nothing.
 func (s *Store) alive(ctx context.Context, name string, actor Actor, task string) error {
 	now := s.now()
-	key := taskKey(name, actor, task)
 	s.useMu.Lock()
-	m, seen := s.taskSeen[key]
-	if !seen {
-		m = &taskMark{}
-		s.taskSeen[key] = m
-	}
+	m, _ := s.markOf(name, actor, task)
 	write := now.Sub(m.written) >= taskWriteEvery
 	if write {
 		m.written = now
@@ -241,11 +236,7 @@ func (s *Store) alive(ctx context.Context, name string, actor Actor, task string
 	if !write {
 		return nil
 	}
-	host, _ := os.Hostname()
-	_, err := s.db.ExecContext(ctx, `UPDATE token_tasks SET last_seen_at = ?, stopped_at = 0
-		WHERE token_id = (SELECT id FROM tokens WHERE name = ?) AND actor = ? AND task = ? AND host = ?`,
-		database.Millis(now), name, string(actor), task, host)
-	if err != nil {
+	if err := s.updateTask(ctx, name, actor, task, `last_seen_at = ?, stopped_at = 0`, database.Millis(now)); err != nil {
 		return fmt.Errorf("record that task %s is running: %w", task, err)
 	}
 	return nil
