@@ -39,6 +39,9 @@ type Program struct {
 	Name  string // "evadmin"
 	Title string // one line under the name in the usage
 	Conf  string // the default -conf file; "" for a program without one
+	// Tasks says the program also runs a directory of task files,
+	// -tasks DIR, instead of the one -conf file.
+	Tasks bool
 	// Commands in the order the usage lists them. The one named "" is the
 	// default: it runs when no subcommand is named, and it receives every
 	// argument, flags included. `version` is added to every program.
@@ -66,6 +69,9 @@ type Env struct {
 	Stderr io.Writer
 	// Conf is the -conf file, given before or after the subcommand.
 	Conf string
+	// Tasks is the -tasks directory ("" = run the -conf file), for a
+	// program with [Program.Tasks].
+	Tasks string
 	// Hangups receives SIGHUP, the operator's "read your file again"
 	// (systemctl reload); nil when the program runs without signals.
 	Hangups <-chan os.Signal
@@ -133,6 +139,9 @@ func (p *Program) Run(ctx context.Context, args []string, stdin io.Reader, stdou
 	pre.Usage = func() {}
 	if p.Conf != "" {
 		pre.StringVar(&env.Conf, "conf", p.Conf, "")
+	}
+	if p.Tasks {
+		pre.StringVar(&env.Tasks, "tasks", "", "")
 	}
 	err := pre.Parse(args)
 	switch {
@@ -221,6 +230,9 @@ func (env *Env) Parse(fs *flag.FlagSet, args []string, positional int) ([]string
 	if env.prog.Conf != "" && fs.Lookup("conf") == nil {
 		fs.StringVar(&env.Conf, "conf", env.Conf, "the properties file")
 	}
+	if env.prog.Tasks && fs.Lookup("tasks") == nil {
+		fs.StringVar(&env.Tasks, "tasks", env.Tasks, "run every *.properties file in this directory instead of the -conf file")
+	}
 	var pos []string
 	for len(args) > 0 {
 		err := fs.Parse(args)
@@ -283,7 +295,10 @@ func (env *Env) commandUsage(w io.Writer, fs *flag.FlagSet) {
 
 func (p *Program) synopsis(c *Command) string {
 	parts := []string{p.Name}
-	if p.Conf != "" {
+	switch {
+	case p.Tasks:
+		parts = append(parts, "[-conf FILE | -tasks DIR]")
+	case p.Conf != "":
 		parts = append(parts, "[-conf FILE]")
 	}
 	if c.Name != "" {

@@ -483,7 +483,12 @@ func (p imapProtocol) connect(ctx context.Context) (session, error) {
 			}
 		},
 	}}
+	release, err := p.r.task.Login(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c, err := mailconn.DialIMAP(ctx, p.r.task.Server, p.r.task.Auth, mailconn.Options{Logger: p.r.log}, opts)
+	release()
 	if err != nil {
 		return nil, err
 	}

@@ -124,7 +124,12 @@ type pop3Session struct {
 }
 
 func (p pop3Protocol) connect(ctx context.Context) (session, error) {
+	release, err := p.r.task.Login(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c, err := mailconn.DialPOP3(ctx, p.r.task.Server, p.r.task.Auth, mailconn.Options{Logger: p.r.log})
+	release()
 	if err != nil {
 		return nil, err
 	}

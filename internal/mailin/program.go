@@ -15,6 +15,7 @@ var Program = &cmdline.Program{
 	Name:  "evmail",
 	Title: "receive one mailbox over IMAP or POP3 into a Maildir or a program",
 	Conf:  "conf/evmail.properties",
+	Tasks: true,
 	Commands: []cmdline.Command{{
 		Args:    "[-once]",
 		Summary: "receive mail until SIGTERM, reloading the file on SIGHUP; -once: one pass, then exit 0 if all went well, 1 if not",
@@ -27,12 +28,12 @@ func run(env *cmdline.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return worker.Serve(env, once, func() (worker.Loaded, error) { return load(env, once) })
+	return worker.Serve(env, once, func(slot *worker.Slot) (worker.Loaded, error) { return load(env, slot, once) })
 }
 
 // load reads and checks the task file; its Run receives as it says.
-func load(env *cmdline.Env, once bool) (worker.Loaded, error) {
-	f, err := taskconf.Load(env.Conf)
+func load(env *cmdline.Env, slot *worker.Slot, once bool) (worker.Loaded, error) {
+	f, err := taskconf.Load(slot.Path)
 	if err != nil {
 		return worker.Loaded{}, err
 	}
@@ -40,16 +41,23 @@ func load(env *cmdline.Env, once bool) (worker.Loaded, error) {
 	if err := f.Err(); err != nil {
 		return worker.Loaded{}, err
 	}
-	return worker.Loaded{Values: f.Values(), Log: worker.TaskLog(cfg.Log, env.Conf, env.Stderr),
-		Run: func(ctx context.Context) error { return receive(ctx, env, cfg, f.Warnings, once) }}, nil
+	return worker.Loaded{Values: f.Values(), Log: worker.TaskLog(cfg.Log, slot.Path, env.Stderr),
+		Run: func(ctx context.Context) error { return receive(ctx, env, slot, cfg, f.Warnings, once) }}, nil
 }
 
+// taskStarts, when set, is called as each task starts: tests crash one
+// there.
+var taskStarts func(path string)
+
 // receive runs evmail with cfg until ctx ends, or one pass.
-func receive(ctx context.Context, env *cmdline.Env, cfg *taskconf.Evmail, warnings []string, once bool) error {
-	task, err := worker.Setup(ctx, worker.Config{Actor: tokenstore.ActorEvmail, TaskPath: env.Conf, PollEvery: cfg.PollInterval,
+func receive(ctx context.Context, env *cmdline.Env, slot *worker.Slot, cfg *taskconf.Evmail, warnings []string, once bool) error {
+	if taskStarts != nil {
+		taskStarts(slot.Path)
+	}
+	task, err := worker.Setup(ctx, worker.Config{Actor: tokenstore.ActorEvmail, Slot: slot, PollEvery: cfg.PollInterval,
 		Task: cfg.Worker, Stderr: env.Stderr})
 	if err != nil {
-		return worker.StartupError(env, err)
+		return err
 	}
 	defer task.Close()
 	for _, w := range warnings {
@@ -60,19 +68,19 @@ func receive(ctx context.Context, env *cmdline.Env, cfg *taskconf.Evmail, warnin
 	if task.Store != nil {
 		db = task.Store.DB()
 	} else {
-		db, err = database.Open(ctx, database.Options{Path: cfg.Store.Path, KeyFile: cfg.Store.KeyFile,
-			PasswordFile: cfg.Store.PasswordFile, MustExist: true})
+		store, release, err := slot.Shared.Store(ctx, cfg.Store)
 		if err != nil {
-			return worker.StartupError(env, err)
+			return err
 		}
+		defer release()
+		db = store.DB()
 		for _, w := range db.Warnings() {
 			task.Log.Warn(w)
 		}
-		defer db.Close()
 	}
 	r, err := NewReceiver(cfg, task, NewLedger(db))
 	if err != nil {
-		return worker.StartupError(env, err)
+		return err
 	}
 	task.Log.Info("evmail started", "protocol", cfg.Protocol, "server", task.Server.Addr(), "mailbox", cfg.User,
 		"folder", cfg.Folder, "deliver_to", cfg.DeliverTo.String(), "after_delivery", cfg.AfterDelivery, "once", once)

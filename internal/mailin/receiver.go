@@ -268,6 +268,14 @@ func (r *Receiver) summary(st passStats, d time.Duration, err error) {
 		args = append(args, "too_large", st.tooLarge)
 	}
 	switch {
+	case err != nil:
+		r.task.Passed(err)
+	case st.failed > 0:
+		r.task.Passed(fmt.Errorf("%d message(s) could not be delivered", st.failed))
+	default:
+		r.task.Passed(nil)
+	}
+	switch {
 	case err != nil || st.failed > 0:
 		r.log.Warn("pass finished with problems", args...)
 	case st == passStats{}:

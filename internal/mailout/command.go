@@ -30,6 +30,7 @@ var Program = &cmdline.Program{
 	Name:  "batchmail",
 	Title: "send the mail queued in the spool over SMTP",
 	Conf:  "conf/batchmail.properties",
+	Tasks: true,
 	Commands: []cmdline.Command{
 		{Args: "[-once]", Summary: "send the queued mail until SIGTERM, reloading the file on SIGHUP; -once: one pass, then exit 0 if all went well, 1 if not", Run: runSend},
 		{Name: "enqueue", Args: "FILE|-", Summary: "queue one message safely (- reads it from standard input) and print its path; only MAIL_SPOOL_DIR is read", Run: runEnqueue},
@@ -41,12 +42,12 @@ func runSend(env *cmdline.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return worker.Serve(env, once, func() (worker.Loaded, error) { return load(env, once) })
+	return worker.Serve(env, once, func(slot *worker.Slot) (worker.Loaded, error) { return load(env, slot, once) })
 }
 
 // load reads and checks the task file; its Run sends as it says.
-func load(env *cmdline.Env, once bool) (worker.Loaded, error) {
-	f, err := taskconf.Load(env.Conf)
+func load(env *cmdline.Env, slot *worker.Slot, once bool) (worker.Loaded, error) {
+	f, err := taskconf.Load(slot.Path)
 	if err != nil {
 		return worker.Loaded{}, err
 	}
@@ -54,26 +55,26 @@ func load(env *cmdline.Env, once bool) (worker.Loaded, error) {
 	if err := f.Err(); err != nil {
 		return worker.Loaded{}, err
 	}
-	return worker.Loaded{Values: f.Values(), Log: worker.TaskLog(cfg.Log, env.Conf, env.Stderr),
-		Run: func(ctx context.Context) error { return send(ctx, env, cfg, f.Warnings, once) }}, nil
+	return worker.Loaded{Values: f.Values(), Log: worker.TaskLog(cfg.Log, slot.Path, env.Stderr),
+		Run: func(ctx context.Context) error { return send(ctx, env, slot, cfg, f.Warnings, once) }}, nil
 }
 
 // send runs batchmail with cfg until ctx ends, or one pass.
-func send(ctx context.Context, env *cmdline.Env, cfg *taskconf.Batchmail, warnings []string, once bool) error {
+func send(ctx context.Context, env *cmdline.Env, slot *worker.Slot, cfg *taskconf.Batchmail, warnings []string, once bool) error {
 	spool, err := OpenSpool(cfg.SpoolDir)
 	if err != nil {
-		return worker.StartupError(env, fmt.Errorf("MAIL_SPOOL_DIR: %w", err))
+		return fmt.Errorf("MAIL_SPOOL_DIR: %w", err)
 	}
 	unlock, err := spool.Lock()
 	if err != nil {
-		return worker.StartupError(env, err)
+		return err
 	}
 	defer unlock()
 	spool.cleanTmp(time.Now().Add(-staleTmp))
-	task, err := worker.Setup(ctx, worker.Config{Actor: tokenstore.ActorBatchmail, TaskPath: env.Conf, PollEvery: cfg.PollInterval,
+	task, err := worker.Setup(ctx, worker.Config{Actor: tokenstore.ActorBatchmail, Slot: slot, PollEvery: cfg.PollInterval,
 		Task: cfg.Worker, Stderr: env.Stderr})
 	if err != nil {
-		return worker.StartupError(env, err)
+		return err
 	}
 	defer task.Close()
 	for _, w := range warnings {
@@ -83,6 +84,11 @@ func send(ctx context.Context, env *cmdline.Env, cfg *taskconf.Batchmail, warnin
 		Spool: spool,
 		From:  cfg.From,
 		Dial: func(ctx context.Context) (*smtp.Client, error) {
+			release, err := task.Login(ctx)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
 			return mailconn.DialSMTP(ctx, task.Server, task.Auth, mailconn.Options{Logger: task.Log})
 		},
 		Server:           task.Server.Addr(),
@@ -92,9 +98,10 @@ func send(ctx context.Context, env *cmdline.Env, cfg *taskconf.Batchmail, warnin
 		PollInterval:     cfg.PollInterval,
 		Log:              task.Log,
 		Report:           task.Report,
+		Passed:           task.Passed,
 	})
 	if err != nil {
-		return worker.StartupError(env, err)
+		return err
 	}
 	if once {
 		s.idleLevel = slog.LevelInfo

@@ -75,6 +75,9 @@ type Config struct {
 	// Report logs a pass that could not connect or log in, with advice
 	// (worker.Task.Report); nil logs the error as it is.
 	Report func(what string, err error, retryIn time.Duration)
+	// Passed, when set, is told the end of each pass: nil for one that
+	// could do its work (the task's status).
+	Passed func(err error)
 }
 
 // Sender sends the spool's messages. One goroutine at a time may use it.
@@ -203,6 +206,9 @@ func (s *Sender) Pass(ctx context.Context) (sum Summary) {
 		sess.quit()
 		sum.Connections = sess.opened
 		s.logSummary(sum, time.Since(start))
+		if s.cfg.Passed != nil {
+			s.cfg.Passed(sum.Err)
+		}
 	}()
 	queue, err := s.cfg.Spool.list()
 	if err != nil {

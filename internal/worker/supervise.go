@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"mailtokens/internal/cmdline"
 	"os"
 	"slices"
 	"strings"
@@ -127,19 +126,4 @@ func errText(err error) string {
 		return "ended without an error"
 	}
 	return err.Error()
-}
-
-// Serve runs a worker's task file: until SIGTERM under [Supervise], with
-// the program's SIGHUPs reloading it, or one pass with -once, which has
-// nothing to reload and ignores SIGHUP. A file that does not load is
-// reported by [StartupError].
-func Serve(env *cmdline.Env, once bool, load func() (Loaded, error)) error {
-	hup := env.Hangups
-	if once {
-		hup = nil
-	}
-	if err := Supervise(env.Ctx, load, hup); err != nil {
-		return StartupError(env, err)
-	}
-	return nil
 }

@@ -32,10 +32,12 @@ type Task struct {
 	// TokenName is the token the task uses ("" = the default token).
 	TokenName string
 
-	actor    tokenstore.Actor
-	path     string             // the task file's absolute path
-	stopBeat context.CancelFunc // ends the heartbeat
-	beatDone chan struct{}
+	actor        tokenstore.Actor
+	path         string // the task file's absolute path
+	slot         *Slot
+	releaseStore func()
+	stopBeat     context.CancelFunc // ends the heartbeat
+	beatDone     chan struct{}
 }
 
 // Close records that the task stopped, and releases the store.
@@ -50,7 +52,24 @@ func (t *Task) Close() {
 	if err := t.Store.StopTask(ctx, t.TokenName, t.actor, t.path); err != nil {
 		t.Log.Warn("could not record the task's stop", "err", err)
 	}
-	t.Store.Close()
+	t.releaseStore()
+}
+
+// Login waits for the process's turn to connect and log in (see
+// [Shared.Login]); release ends it once the login is over.
+func (t *Task) Login(ctx context.Context) (release func(), err error) {
+	if t == nil || t.slot == nil {
+		return func() {}, nil
+	}
+	return t.slot.Shared.Login(ctx)
+}
+
+// Passed records the end of a pass over the mailbox or the spool, for
+// the process's status: err nil is a good one.
+func (t *Task) Passed(err error) {
+	if t != nil && t.slot != nil {
+		t.slot.Status.passed(err)
+	}
 }
 
 // Note keeps a standing note on the task, shown as a warning on the
@@ -86,9 +105,9 @@ func (t *Task) heartbeat(ctx context.Context, src *tokenstore.Source) {
 
 // Config is what a worker's task needs to start.
 type Config struct {
-	Actor    tokenstore.Actor // who uses the token, for its record
-	TaskPath string           // the task file
-	Task     taskconf.Worker
+	Actor tokenstore.Actor // who uses the token, for its record
+	Slot  *Slot            // the task file, and what it shares with the process's other tasks
+	Task  taskconf.Worker
 	// PollEvery is how often the task looks for work; with the heartbeat
 	// it tells how long a task may stay quiet before it counts as silent.
 	PollEvery time.Duration
@@ -107,9 +126,9 @@ func TaskLog(cfg taskconf.Log, path string, w io.Writer) *slog.Logger {
 // do). It records that this task file uses the token.
 func Setup(ctx context.Context, c Config) (*Task, error) {
 	caFile, login := c.Task.CAFile, c.Task.Login
-	t := &Task{Log: TaskLog(c.Task.Log, c.TaskPath, c.Stderr), Server: c.Task.Server}
+	t := &Task{Log: TaskLog(c.Task.Log, c.Slot.Path, c.Stderr), Server: c.Task.Server, slot: c.Slot}
 	if caFile != "" {
-		roots, err := mailconn.RootsFromFile(caFile, false)
+		roots, err := c.Slot.Shared.Roots(caFile)
 		if err != nil {
 			return nil, err
 		}
@@ -119,18 +138,17 @@ func Setup(ctx context.Context, c Config) (*Task, error) {
 	if login.AuthType != taskconf.OAuth2 {
 		return t, nil
 	}
-	store, err := tokenstore.Open(ctx, tokenstore.Options{Path: c.Task.Store.Path, KeyFile: c.Task.Store.KeyFile,
-		PasswordFile: c.Task.Store.PasswordFile, MustExist: true})
+	store, release, err := c.Slot.Shared.Store(ctx, c.Task.Store)
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range store.DB().Warnings() {
 		t.Log.Warn(w)
 	}
-	t.Store, t.TokenName = store, login.TokenName
+	t.Store, t.TokenName, t.releaseStore = store, login.TokenName, release
 	tok, err := store.Get(ctx, login.TokenName)
 	if err != nil {
-		store.Close()
+		release()
 		var nf *tokenstore.NotFoundError
 		if errors.As(err, &nf) {
 			return nil, fmt.Errorf("%s = %s: %w", c.Task.TokenKey, login.TokenName, err)
@@ -139,7 +157,7 @@ func Setup(ctx context.Context, c Config) (*Task, error) {
 	}
 	t.TokenName = tok.Name
 	t.actor = c.Actor
-	t.path, _ = filepath.Abs(c.TaskPath)
+	t.path, _ = filepath.Abs(c.Slot.Path)
 	err = store.StartTask(ctx, tok.Name, tokenstore.TaskStart{Actor: c.Actor, Task: t.path,
 		Server: fmt.Sprintf("%s %s", t.Server.Protocol, t.Server.Addr()), User: login.User, PollEvery: c.PollEvery})
 	if err != nil {
@@ -165,6 +183,9 @@ func Setup(ctx context.Context, c Config) (*Task, error) {
 // say, at a level that says who must act: a warning for what passes by
 // itself, an error when a person must act.
 func (t *Task) Report(what string, err error, retryIn time.Duration) {
+	if t.slot != nil {
+		t.slot.Status.set(StateFailing, err)
+	}
 	args := []any{"err", err.Error()}
 	text, kind := advice.Of(err)
 	if text != "" {
