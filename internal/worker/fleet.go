@@ -77,8 +77,8 @@ type fleet struct {
 	log  *slog.Logger
 
 	mu      sync.Mutex
-	members map[string]*member      // running tasks, by file name
-	bad     map[string]*TaskStatus  // files that did not load, by name
+	members map[string]*member     // running tasks, by file name
+	bad     map[string]*TaskStatus // files that did not load, by name
 }
 
 // member is one running task of a fleet.
