@@ -7,7 +7,8 @@
 #   /etc/mailtokens/       evadmin.properties, evmail/support.properties,
 #                          batchmail/notify.properties            root:mailtokens 0750/0640
 #   /var/lib/mailtokens/   the store, its key, inbox/, outbox/    mailtokens 0700
-#   /etc/systemd/system/   evadmin.service, evmail@.service, batchmail@.service
+#   /etc/systemd/system/   evadmin.service, evmail@.service, batchmail@.service,
+#                          evmail-tasks.service, batchmail-tasks.service
 #
 # `make install` runs it (after `make build`, as yourself). The example
 # files are conf/*.properties with the store, key, Maildir and spool set to
@@ -131,6 +132,8 @@ file 0644 root:root "$SRC/README.md" "$PREFIX/README.md"
 dir 0750 "root:$NAME" "$CONF"
 dir 0750 "root:$NAME" "$CONF/evmail"
 dir 0750 "root:$NAME" "$CONF/batchmail"
+dir 0750 "root:$NAME" "$CONF/evmail.d"
+dir 0750 "root:$NAME" "$CONF/batchmail.d"
 dir 0700 "$NAME:$NAME" "$DATA"
 
 store="TOKEN_STORE=$DATA/tokens.db"

@@ -211,6 +211,9 @@ func (env *Env) run(c *Command, args []string) int {
 	}
 }
 
+// Program is the program's name ("evmail").
+func (env *Env) Program() string { return env.prog.Name }
+
 // Title is "evadmin token add", or the program's name for its default
 // command.
 func (env *Env) Title() string {

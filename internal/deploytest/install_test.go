@@ -155,8 +155,8 @@ func units(t *testing.T) []unit {
 		enabled = append(enabled, strings.TrimSuffix(m[1], ".service")+".service")
 	}
 	files, _ := filepath.Glob(filepath.Join(root, "deploy", "*.service"))
-	if len(files) != 3 {
-		t.Fatalf("deploy/ has units %q, want evadmin, evmail@ and batchmail@", files)
+	if len(files) != 5 {
+		t.Fatalf("deploy/ has units %q, want evadmin, evmail@, batchmail@, evmail-tasks and batchmail-tasks", files)
 	}
 	var us []unit
 	for _, f := range files {
@@ -297,11 +297,19 @@ func TestInstall(t *testing.T) {
 				}
 			}
 
+			// A directory of task files (-tasks): its group may read it, and
+			// nobody else; install leaves it empty.
+			if i := slices.Index(argv, "-tasks"); i >= 0 && i+1 < len(argv) {
+				for d := argv[i+1]; d != "/etc"; d = filepath.Dir(d) {
+					in.check(t, d, true, 0o750, "root:"+in.user)
+				}
+				return
+			}
 			// Its properties file: readable by its group only, every path in
 			// it absolute and writable by the unit.
 			i := slices.Index(argv, "-conf")
 			if i < 0 || i+1 == len(argv) {
-				t.Fatalf("ExecStart=%s names no -conf file", u.value(t, "ExecStart"))
+				t.Fatalf("ExecStart=%s names neither a -conf file nor a -tasks directory", u.value(t, "ExecStart"))
 			}
 			conf := argv[i+1]
 			in.check(t, conf, false, 0o640, "root:"+in.user)

@@ -13,14 +13,14 @@ import (
 // Program is evmail's command line: evmail [-conf FILE] [-once].
 var Program = &cmdline.Program{
 	Name:  "evmail",
-	Title: "receive one mailbox over IMAP or POP3 into a Maildir or a program",
+	Title: "receive mailboxes over IMAP or POP3 into a Maildir or a program: one task file (-conf) or a directory of them (-tasks)",
 	Conf:  "conf/evmail.properties",
 	Tasks: true,
 	Commands: []cmdline.Command{{
 		Args:    "[-once]",
-		Summary: "receive mail until SIGTERM, reloading the file on SIGHUP; -once: one pass, then exit 0 if all went well, 1 if not",
+		Summary: "receive mail until SIGTERM, reloading the file(s) on SIGHUP; -once: one pass of every task, then exit 0 if all went well, 1 if not",
 		Run:     run,
-	}},
+	}, worker.StatusCommand("evmail")},
 }
 
 func run(env *cmdline.Env, args []string) error {

@@ -2,6 +2,7 @@ package mailin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"mailtokens/internal/cmdline"
 	"mailtokens/internal/syncbuf"
+	"mailtokens/internal/worker"
 )
 
 // taskIn writes the task file name.properties into dir: the rig's task
@@ -154,6 +156,45 @@ func TestTasksDirectory(t *testing.T) {
 		if got := maildir(t, filepath.Join(r.Dir, d)); len(got) != 0 {
 			t.Errorf("%s delivered %v", d, got)
 		}
+	}
+	// What `evmail -tasks DIR status` says of them.
+	var stdout, stderr strings.Builder
+	code := Program.Run(context.Background(), []string{"-tasks", dir, "status", "--json"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 1 {
+		t.Errorf("status exited %d with failing tasks, want 1\n%s", code, stderr.String())
+	}
+	var st worker.ProcessStatus
+	if err := json.Unmarshal([]byte(stdout.String()), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, stdout.String())
+	}
+	states := map[string]worker.TaskReport{}
+	for _, tr := range st.Tasks {
+		states[strings.TrimSuffix(tr.Task, ".properties")] = tr
+	}
+	if len(states) != n+4 {
+		t.Errorf("status lists %d tasks, want %d", len(states), n+4)
+	}
+	for name, want := range map[string]worker.State{"f000": worker.StateRunning, "crashing": worker.StateRunning,
+		"bad": worker.StateBadFile, "dead-server": worker.StateFailing, "refused": worker.StateFailing} {
+		if got := states[name]; got.State != want {
+			t.Errorf("status of %s: %q (%+v), want %q", name, got.State, got, want)
+		}
+	}
+	if f := states["f000"]; f.LastPass.IsZero() || f.LastError != "" {
+		t.Errorf("f000: last pass %v, last error %q", f.LastPass, f.LastError)
+	}
+	if c := states["crashing"]; c.Restarts != 1 || !strings.Contains(c.LastError, "injected crash") {
+		t.Errorf("crashing: %d restarts, last error %q", c.Restarts, c.LastError)
+	}
+	if d := states["dead-server"]; !strings.Contains(d.LastError, "connection refused") {
+		t.Errorf("dead-server: last error %q", d.LastError)
+	}
+	stdout.Reset()
+	Program.Run(context.Background(), []string{"-tasks", dir, "status"}, strings.NewReader(""), &stdout, &stderr)
+	table := stdout.String()
+	if !regexp.MustCompile(`(?m)^bad\.properties +bad file .*MAILBOX_PORT`).MatchString(table) ||
+		strings.Index(table, "bad.properties") > strings.Index(table, "f000.properties") {
+		t.Errorf("the status table does not list the bad file first with its problem:\n%s", table)
 	}
 	if t.Failed() {
 		t.Log(tail(text, 6000))

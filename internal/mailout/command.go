@@ -28,12 +28,13 @@ import (
 // every problem listed.
 var Program = &cmdline.Program{
 	Name:  "batchmail",
-	Title: "send the mail queued in the spool over SMTP",
+	Title: "send the mail queued in spools over SMTP: one task file (-conf) or a directory of them (-tasks)",
 	Conf:  "conf/batchmail.properties",
 	Tasks: true,
 	Commands: []cmdline.Command{
-		{Args: "[-once]", Summary: "send the queued mail until SIGTERM, reloading the file on SIGHUP; -once: one pass, then exit 0 if all went well, 1 if not", Run: runSend},
+		{Args: "[-once]", Summary: "send the queued mail until SIGTERM, reloading the file(s) on SIGHUP; -once: one pass of every task, then exit 0 if all went well, 1 if not", Run: runSend},
 		{Name: "enqueue", Args: "FILE|-", Summary: "queue one message safely (- reads it from standard input) and print its path; only MAIL_SPOOL_DIR is read", Run: runEnqueue},
+		worker.StatusCommand("batchmail"),
 	},
 }
 

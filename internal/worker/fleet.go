@@ -47,6 +47,10 @@ func Serve(env *cmdline.Env, once bool, load LoadTask) error {
 	}
 	sh := NewShared(0)
 	slot := &Slot{Path: env.Conf, Shared: sh, Status: NewTaskStatus(filepath.Base(env.Conf))}
+	if !once {
+		log := logging.New(taskconf.Log{}, env.Stderr).With("task", filepath.Base(env.Conf))
+		defer serveStatus(env.Program(), env.Conf, log, func() []TaskReport { return []TaskReport{slot.Status.Report()} })()
+	}
 	if err := Supervise(env.Ctx, func() (Loaded, error) { return load(slot) }, hup); err != nil {
 		return StartupError(env, err)
 	}
@@ -102,7 +106,11 @@ var (
 )
 
 func serveDir(env *cmdline.Env, once bool, load LoadTask) error {
-	f := &fleet{env: env, dir: env.Tasks, load: load, sh: NewShared(0),
+	dir, err := filepath.Abs(env.Tasks)
+	if err != nil {
+		return fmt.Errorf("-tasks %s: %w", env.Tasks, err)
+	}
+	f := &fleet{env: env, dir: dir, load: load, sh: NewShared(0),
 		log: logging.New(taskconf.Log{}, env.Stderr), members: map[string]*member{}, bad: map[string]*TaskStatus{}}
 	names, err := f.scan()
 	if err != nil {
@@ -114,6 +122,7 @@ func serveDir(env *cmdline.Env, once bool, load LoadTask) error {
 	if len(names) == 0 {
 		f.log.Warn("no task files to run; add *.properties files to the directory and reload", "dir", f.dir)
 	}
+	defer serveStatus(env.Program(), f.dir, f.log, f.reports)()
 	f.start(names)
 	for {
 		select {
@@ -311,6 +320,23 @@ func (f *fleet) reload() {
 		f.log.Info("new task file: starting its task", "task", name)
 	}
 	f.start(added)
+}
+
+// reports is the status of every task and bad file, by name.
+func (f *fleet) reports() []TaskReport {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]TaskReport, 0, len(f.members)+len(f.bad))
+	for _, m := range f.members {
+		out = append(out, m.slot.Status.Report())
+	}
+	for name, st := range f.bad {
+		if f.members[name] == nil { // a running task's file broken since is in its own status
+			out = append(out, st.Report())
+		}
+	}
+	slices.SortFunc(out, func(a, b TaskReport) int { return strings.Compare(a.Task, b.Task) })
+	return out
 }
 
 // stopAll stops every task (SIGTERM) and waits for them.
