@@ -35,7 +35,7 @@ func (e *Error) Error() string {
 	}
 	switch {
 	case e.Status != 0:
-		fmt.Fprintf(&b, ": %s", e.reply())
+		fmt.Fprintf(&b, ": %s", e.Reply())
 	case e.Code != "":
 		fmt.Fprintf(&b, ": %s: %s", e.Code, e.Message)
 	}
@@ -47,8 +47,8 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// reply is the answer in one line: "403 ErrorAccessDenied: Access is denied…".
-func (e *Error) reply() string {
+// Reply is the answer in one line: "403 ErrorAccessDenied: Access is denied…".
+func (e *Error) Reply() string {
 	s := fmt.Sprintf("%d", e.Status)
 	if e.Code != "" {
 		s += " " + e.Code

@@ -14,9 +14,12 @@ package graph
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -189,7 +192,7 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 func (c *Client) loggedIn(ctx context.Context, e *Error) {
 	l := tokenstore.Login{Server: "GRAPH " + hostOf(c.base()), User: c.Mailbox}
 	if e != nil {
-		l.Failed, l.Reply = true, e.reply()
+		l.Failed, l.Reply = true, e.Reply()
 	}
 	c.Tokens.LoggedIn(context.WithoutCancel(ctx), l)
 }
@@ -273,4 +276,26 @@ func retryAfter(v string) time.Duration {
 		return min(max(time.Until(t), 0), time.Hour)
 	}
 	return 0
+}
+
+// NewHTTPClient is the HTTP client for Graph: the proxy from the
+// environment, roots (nil = the system's) for Graph's certificate,
+// bounded waits for a connection and for an answer's headers — not for
+// a body, which may be a large message streamed to its destination — and
+// no redirects (the token would follow them).
+func NewHTTPClient(roots *x509.CertPool) *http.Client {
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+			TLSHandshakeTimeout:   30 * time.Second,
+			ResponseHeaderTimeout: 2 * time.Minute,
+			MaxIdleConnsPerHost:   maxConcurrent,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }

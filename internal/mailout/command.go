@@ -11,7 +11,9 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"mailtokens/internal/cmdline"
+	"mailtokens/internal/graph"
 	"mailtokens/internal/mailconn"
+	"mailtokens/internal/mailserver"
 	"mailtokens/internal/taskconf"
 	"mailtokens/internal/tokenstore"
 	"mailtokens/internal/worker"
@@ -81,17 +83,9 @@ func send(ctx context.Context, env *cmdline.Env, slot *worker.Slot, cfg *taskcon
 	for _, w := range warnings {
 		task.Log.Warn(w)
 	}
-	s, err := New(Config{
-		Spool: spool,
-		From:  cfg.From,
-		Dial: func(ctx context.Context) (*smtp.Client, error) {
-			release, err := task.Login(ctx)
-			if err != nil {
-				return nil, err
-			}
-			defer release()
-			return mailconn.DialSMTP(ctx, task.Server, task.Auth, mailconn.Options{Logger: task.Log})
-		},
+	sc := Config{
+		Spool:            spool,
+		From:             cfg.From,
 		Server:           task.Server.Addr(),
 		RatePerMinute:    cfg.RatePerMinute,
 		MaxPerConnection: cfg.MaxPerConnection,
@@ -100,7 +94,21 @@ func send(ctx context.Context, env *cmdline.Env, slot *worker.Slot, cfg *taskcon
 		Log:              task.Log,
 		Report:           task.Report,
 		Passed:           task.Passed,
-	})
+	}
+	if cfg.Protocol == mailserver.GRAPH {
+		sc.Graph = &graph.Client{Base: cfg.GraphURL, HTTP: graph.NewHTTPClient(task.Server.RootCAs),
+			Tokens: task.Auth.Tokens, Mailbox: cfg.User}
+	} else {
+		sc.Dial = func(ctx context.Context) (*smtp.Client, error) {
+			release, err := task.Login(ctx)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
+			return mailconn.DialSMTP(ctx, task.Server, task.Auth, mailconn.Options{Logger: task.Log})
+		}
+	}
+	s, err := New(sc)
 	if err != nil {
 		return err
 	}
@@ -115,7 +123,7 @@ func send(ctx context.Context, env *cmdline.Env, slot *worker.Slot, cfg *taskcon
 		}
 		return nil
 	}
-	task.Log.Info("sending", "spool", spool.Dir, "server", task.Server.Addr(), "from", cfg.From,
+	task.Log.Info("sending", "spool", spool.Dir, "protocol", cfg.Protocol, "server", task.Server.Addr(), "from", cfg.From,
 		"rate_per_minute", cfg.RatePerMinute, "max_per_connection", cfg.MaxPerConnection, "poll_interval", cfg.PollInterval)
 	s.Run(ctx)
 	task.Log.Info("stopped")

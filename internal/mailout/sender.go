@@ -14,6 +14,7 @@ import (
 
 	"mailtokens/internal/backoff"
 	"mailtokens/internal/clock"
+	"mailtokens/internal/graph"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/worker"
 )
@@ -43,6 +44,9 @@ type Config struct {
 	// configured and is logged in: mailconn.DialSMTP, the one place that
 	// logs in. Each call takes a fresh token from the store.
 	Dial func(ctx context.Context) (*smtp.Client, error)
+	// Graph, when set instead of Dial, sends each message with Microsoft
+	// Graph's sendMail (MAIL_PROTOCOL = GRAPH).
+	Graph *graph.Client
 	// Server names the server (host:port) in the notes beside messages.
 	Server string
 	// RatePerMinute caps the transactions in any 60 seconds; 0 = no limit.
@@ -96,8 +100,8 @@ type Sender struct {
 
 // New returns a Sender, filling in defaults.
 func New(cfg Config) (*Sender, error) {
-	if cfg.Spool == nil || cfg.Dial == nil || cfg.From == "" {
-		return nil, errors.New("mailout: Config needs Spool, Dial and From")
+	if cfg.Spool == nil || (cfg.Dial == nil) == (cfg.Graph == nil) || cfg.From == "" {
+		return nil, errors.New("mailout: Config needs Spool, From, and Dial or Graph")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -273,7 +277,7 @@ func (s *Sender) one(ctx context.Context, q queued, sess *session, sum *Summary)
 		return s.fail(log, q.name, st, sum, note{outcome: "not sent: this file is not a message batchmail can send",
 			problem: fe.Error(), hint: hintFix})
 	case err != nil:
-		return s.deferMessage(log, q.name, st, sum, "read the message: "+err.Error())
+		return s.deferMessage(log, q.name, st, sum, "read the message: "+err.Error(), 0)
 	}
 	defer m.Close()
 	rcpts := st.remaining(m.rcpts)
@@ -283,6 +287,9 @@ func (s *Sender) one(ctx context.Context, q queued, sess *session, sum *Summary)
 	if !s.limit.wait(ctx) {
 		sum.Stopped = true
 		return false
+	}
+	if s.cfg.Graph != nil {
+		return s.oneGraph(ctx, log, q.name, m, st, rcpts, sum)
 	}
 	c, err := sess.get(ctx)
 	if err != nil {
@@ -347,7 +354,7 @@ func (s *Sender) apply(log *slog.Logger, name string, m *message, st *retryState
 	} else if res.stage != "" {
 		reason = res.stage + ": " + reason
 	}
-	return s.deferMessage(log, name, st, sum, reason)
+	return s.deferMessage(log, name, st, sum, reason, 0)
 }
 
 // conclude finishes a message every recipient of which is done: sent if
@@ -395,15 +402,16 @@ func (s *Sender) fail(log *slog.Logger, name string, st *retryState, sum *Summar
 }
 
 // deferMessage records a temporary failure: one more attempt, and the
-// next one after a capped exponential backoff.
-func (s *Sender) deferMessage(log *slog.Logger, name string, st *retryState, sum *Summary, reason string) bool {
+// next one after a capped exponential backoff, or after the server's
+// Retry-After (notBefore) if that is later.
+func (s *Sender) deferMessage(log *slog.Logger, name string, st *retryState, sum *Summary, reason string, notBefore time.Duration) bool {
 	now := s.clock.Now()
 	st.Attempts++
 	if st.FirstAttempt.IsZero() {
 		st.FirstAttempt = now
 	}
 	st.LastAttempt = now
-	st.NextAttempt = now.Add(backoff.Backoff{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax}.Delay(st.Attempts))
+	st.NextAttempt = now.Add(max(backoff.Backoff{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax}.Delay(st.Attempts), notBefore))
 	st.LastReply = reason
 	sum.Deferred++
 	sum.due(st.NextAttempt)

@@ -18,6 +18,9 @@ const (
 	IMAP Protocol = "IMAP"
 	POP3 Protocol = "POP3"
 	SMTP Protocol = "SMTP"
+	// GRAPH is Microsoft Graph's mail API over HTTPS: a transport of the
+	// workers, not a server to log in to (Valid is false for it).
+	GRAPH Protocol = "GRAPH"
 )
 
 // Valid says whether p is one of the protocols.

@@ -10,6 +10,11 @@ import (
 // Batchmail is the outbound worker's configuration.
 type Batchmail struct {
 	Worker
+	// Protocol is SMTP (the default) or GRAPH (Microsoft Graph's
+	// sendMail, MAIL_PROTOCOL = GRAPH).
+	Protocol mailserver.Protocol
+	// GraphURL is Graph's endpoint (MAIL_GRAPH_URL) when Protocol is GRAPH.
+	GraphURL         string
 	From             string // envelope sender
 	SpoolDir         string
 	RatePerMinute    int // 0 = no limit
@@ -35,7 +40,18 @@ func LoadBatchmail(path string) (cfg *Batchmail, warnings []string, err error) {
 
 // ReadBatchmail reads batchmail's keys from a loaded file; problems go to f.
 func ReadBatchmail(f *File) *Batchmail {
-	c := &Batchmail{Worker: readWorker(f, "MAIL", "MAIL_TOKEN_NAME", mailserver.SMTP, mailserver.STARTTLS, smtpPorts)}
+	c := &Batchmail{Protocol: mailserver.Protocol(f.Enum("MAIL_PROTOCOL", string(mailserver.SMTP), string(mailserver.SMTP), string(mailserver.GRAPH)))}
+	if c.Protocol == mailserver.GRAPH {
+		c.Worker, c.GraphURL = readGraph(f, "MAIL", "MAIL_TOKEN_NAME")
+		if f.Has("MAIL_MAX_PER_CONNECTION") {
+			f.warn("MAIL_MAX_PER_CONNECTION", "is ignored because MAIL_PROTOCOL is GRAPH (each message is a request of its own)")
+		}
+	} else {
+		c.Worker = readWorker(f, "MAIL", "MAIL_TOKEN_NAME", mailserver.SMTP, mailserver.STARTTLS, smtpPorts)
+		if f.Has("MAIL_GRAPH_URL") {
+			f.warn("MAIL_GRAPH_URL", "is ignored because MAIL_PROTOCOL is SMTP")
+		}
+	}
 	c.From = f.String("MAIL_FROM", c.User)
 	if c.From != "" && (!strings.Contains(c.From, "@") || strings.ContainsAny(c.From, " <>,;\t")) {
 		f.problem("MAIL_FROM", "%q is not a bare email address (write it without a name or <>)", c.From)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"mailtokens/internal/mailserver"
@@ -172,4 +173,44 @@ func isLoopback(h string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// graphDefault is Microsoft Graph's v1.0 endpoint in the global cloud.
+const graphDefault = "https://graph.microsoft.com/v1.0"
+
+// readGraph reads the keys of a task whose protocol is GRAPH: the login
+// (OAUTH2 only: Graph takes no password), PREFIX_GRAPH_URL (Graph's
+// endpoint; another for a national cloud, or the sandbox) and
+// PREFIX_TLS_CA_FILE. Server names Graph's host for the task's records.
+// The keys of a mail server are ignored, with a warning.
+func readGraph(f *File, prefix, tokenKey string) (w Worker, graphURL string) {
+	w = Worker{Store: readStore(f), Log: readLog(f), Login: readLogin(f, prefix, tokenKey), TokenKey: tokenKey}
+	if w.AuthType != OAuth2 {
+		f.problem(prefix+"_AUTH_TYPE", "is %s, but %s_PROTOCOL = GRAPH needs OAUTH2 (Graph takes no password): set %s_AUTH_TYPE = OAUTH2 and %s", w.AuthType, prefix, prefix, tokenKey)
+	}
+	graphURL = strings.TrimRight(f.String(prefix+"_GRAPH_URL", graphDefault), "/")
+	u, err := url.Parse(graphURL)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		f.problem(prefix+"_GRAPH_URL", "%q is not an https:// URL such as %s", graphURL, graphDefault)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		f.problem(prefix+"_GRAPH_URL", "%q would send the token in clear: use https://", graphURL)
+	default:
+		w.Server = mailserver.Server{Protocol: mailserver.GRAPH, Host: u.Hostname(), Port: 443, Security: mailserver.SSL}
+		if p := u.Port(); p != "" {
+			w.Server.Port, _ = strconv.Atoi(p)
+		} else if u.Scheme == "http" {
+			w.Server.Port = 80
+		}
+		if u.Scheme == "http" {
+			w.Server.Security = mailserver.NONE
+		}
+	}
+	w.CAFile = f.String(prefix+"_TLS_CA_FILE", "")
+	for _, k := range []string{"_HOST", "_PORT", "_SECURITY"} {
+		if f.Has(prefix + k) {
+			f.warn(prefix+k, "is ignored because %s_PROTOCOL is GRAPH (%s_GRAPH_URL says where Graph is)", prefix, prefix)
+		}
+	}
+	return w, graphURL
 }

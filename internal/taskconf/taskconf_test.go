@@ -367,3 +367,34 @@ func TestDeliveryProgramCheckedAtStart(t *testing.T) {
 		t.Errorf("a program on $PATH: %v", err)
 	}
 }
+
+// TestBatchmailGraph: MAIL_PROTOCOL = GRAPH needs no mail server, only an
+// OAUTH2 login; Graph's address defaults to the global cloud, must be
+// https:// (http only on loopback), and the SMTP keys are ignored with a
+// warning.
+func TestBatchmailGraph(t *testing.T) {
+	cfg, warnings, err := LoadBatchmail(write(t, "MAIL_PROTOCOL = GRAPH\nMAIL_USER = n@contoso.com\nMAIL_AUTH_TYPE = OAUTH2\nMAIL_TOKEN_NAME = graph\nMAIL_HOST = smtp.office365.com\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Protocol != "GRAPH" || cfg.GraphURL != "https://graph.microsoft.com/v1.0" || cfg.Server.Addr() != "graph.microsoft.com:443" {
+		t.Fatalf("protocol %s, URL %s, server %s", cfg.Protocol, cfg.GraphURL, cfg.Server.Addr())
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "MAIL_HOST: is ignored because MAIL_PROTOCOL is GRAPH") {
+		t.Fatalf("warnings %q", warnings)
+	}
+	cfg, _, err = LoadBatchmail(write(t, "MAIL_PROTOCOL = GRAPH\nMAIL_USER = n@contoso.com\nMAIL_AUTH_TYPE = OAUTH2\nMAIL_GRAPH_URL = http://127.0.0.1:8123/v1.0/\n"))
+	if err != nil || cfg.GraphURL != "http://127.0.0.1:8123/v1.0" || cfg.Server.Addr() != "127.0.0.1:8123" {
+		t.Fatalf("loopback sandbox: %v %+v", err, cfg)
+	}
+	got := problemsOf(t, loadBatchmail, "MAIL_PROTOCOL = GRAPH\nMAIL_USER = n@contoso.com\nMAIL_PASSWORD = x\nMAIL_GRAPH_URL = http://graph.example.com/v1.0\n")
+	want := []string{"MAIL_AUTH_TYPE: is PASSWORD, but MAIL_PROTOCOL = GRAPH needs OAUTH2", `MAIL_GRAPH_URL: "http://graph.example.com/v1.0" would send the token in clear`}
+	if len(got) != len(want) {
+		t.Fatalf("problems %q, want %d", got, len(want))
+	}
+	for i := range want {
+		if !strings.Contains(got[i], want[i]) {
+			t.Errorf("problem %q lacks %q", got[i], want[i])
+		}
+	}
+}
