@@ -264,6 +264,11 @@ ALTER TABLE tokens ADD COLUMN cloud TEXT NOT NULL DEFAULT '';
 ALTER TABLE tokens ADD COLUMN client_key BLOB;
 ALTER TABLE tokens ADD COLUMN client_key_expires_on INTEGER NOT NULL DEFAULT 0;
 `,
+	// 13: evmail over Microsoft Graph keeps a folder's delta link: what
+	// the next delta query starts from (issue 16).
+	`
+ALTER TABLE mailboxes ADD COLUMN delta_link TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate brings the schema up to date. Several processes, on several

@@ -204,4 +204,7 @@ CREATE TABLE notify_channels (
 
 // postgresMigrations continue pgBaseline, one for each SQLite migration
 // after pgBaselineVersion.
-var postgresMigrations = []string{}
+var postgresMigrations = []string{
+	// 13
+	`ALTER TABLE mailboxes ADD COLUMN delta_link TEXT NOT NULL DEFAULT ''`,
+}

@@ -14,6 +14,7 @@ import (
 	"mailtokens/internal/backoff"
 	"mailtokens/internal/clock"
 	"mailtokens/internal/database"
+	"mailtokens/internal/graph"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
 	"mailtokens/internal/taskconf"
@@ -74,9 +75,13 @@ func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Rece
 		dest = &Command{Argv: cfg.DeliverTo.Command}
 	}
 	r.deliverer = &deliverer{ledger: ledger, mailbox: r.key, dest: dest, now: time.Now}
-	if cfg.Protocol == mailserver.POP3 {
+	switch cfg.Protocol {
+	case mailserver.GRAPH:
+		r.protocol = graphProtocol{r: r, c: &graph.Client{Base: cfg.GraphURL, HTTP: graph.NewHTTPClient(task.Server.RootCAs),
+			Tokens: task.Auth.Tokens, Mailbox: cfg.User}}
+	case mailserver.POP3:
 		r.protocol = pop3Protocol{r}
-	} else {
+	default:
 		r.protocol = imapProtocol{r}
 	}
 	return r, nil

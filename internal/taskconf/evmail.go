@@ -36,7 +36,10 @@ func (d Delivery) String() string {
 
 // Evmail is one inbound task: one mailbox.
 type Evmail struct {
-	Worker        // Server.Protocol is IMAP or POP3
+	Worker // Server.Protocol is IMAP, POP3 or GRAPH
+	// GraphURL is Graph's endpoint (MAILBOX_GRAPH_URL) when the protocol
+	// is GRAPH.
+	GraphURL      string
 	Folder        string
 	PollInterval  time.Duration
 	AfterDelivery After
@@ -68,12 +71,20 @@ func LoadEvmail(path string) (cfg *Evmail, warnings []string, err error) {
 
 // ReadEvmail reads evmail's keys from a loaded file; problems go to f.
 func ReadEvmail(f *File) *Evmail {
-	protocol := mailserver.Protocol(f.RequiredEnum("MAILBOX_PROTOCOL", string(mailserver.IMAP), string(mailserver.POP3)))
+	protocol := mailserver.Protocol(f.RequiredEnum("MAILBOX_PROTOCOL", string(mailserver.IMAP), string(mailserver.POP3), string(mailserver.GRAPH)))
 	ports := mailboxPorts[protocol]
 	if ports == nil {
 		ports = mailboxPorts[mailserver.IMAP]
 	}
-	c := &Evmail{Worker: readWorker(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME", protocol, mailserver.SSL, ports)}
+	c := &Evmail{}
+	if protocol == mailserver.GRAPH {
+		c.Worker, c.GraphURL = readGraph(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME")
+	} else {
+		c.Worker = readWorker(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME", protocol, mailserver.SSL, ports)
+		if f.Has("MAILBOX_GRAPH_URL") {
+			f.warn("MAILBOX_GRAPH_URL", "is ignored because MAILBOX_PROTOCOL is %s", protocol)
+		}
+	}
 	c.Folder = f.String("MAILBOX_FOLDER", "INBOX")
 	if c.Protocol == mailserver.POP3 && f.Has("MAILBOX_FOLDER") && c.Folder != "INBOX" {
 		f.warn("MAILBOX_FOLDER", "is ignored for POP3, which has only the inbox")

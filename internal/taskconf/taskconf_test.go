@@ -109,7 +109,7 @@ MAILBOX_HOST = imaps://outlook.office365.com
 MAILBOX_MAX_MESSAGE_SIZE = 100 M
 `)
 	want := []string{
-		`:1: MAILBOX_PROTOCOL: "IMAP4" is not allowed: use IMAP or POP3`,
+		`:1: MAILBOX_PROTOCOL: "IMAP4" is not allowed: use IMAP, POP3 or GRAPH`,
 		`:10: MAILBOX_HOST: "imaps://outlook.office365.com" is not a host name or IP address (no scheme, no port: put the port in MAILBOX_PORT)`,
 		`:3: MAILBOX_PORT: "99999" is not a whole number from 1 to 65535`,
 		`:4: MAILBOX_SECURITY: "TLS" is not allowed: use SSL, STARTTLS or NONE`,

@@ -1,0 +1,193 @@
+package mailin
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"time"
+
+	"mailtokens/internal/graph"
+	"mailtokens/internal/taskconf"
+)
+
+// graphProtocol receives over Microsoft Graph: a delta query of the
+// folder lists what arrived (or left) since the stored delta link; each
+// new message's MIME is streamed to the destination and recorded before
+// it is marked read, moved or deleted; the new delta link is stored only
+// once every message it covers is delivered and dealt with. A crash
+// anywhere repeats at most the last delta, whose messages the ledger
+// recognises by their Graph id.
+type graphProtocol struct {
+	r *Receiver
+	c *graph.Client
+}
+
+// graphSession is the folder resolved; Graph has no connection to keep.
+type graphSession struct {
+	r              *Receiver
+	c              *graph.Client
+	folder, moveTo string // ids, or well-known names
+}
+
+func (p graphProtocol) connect(ctx context.Context) (session, error) {
+	s := &graphSession{r: p.r, c: p.c}
+	var err error
+	if s.folder, err = p.c.FolderID(ctx, p.r.cfg.Folder); err != nil {
+		return nil, err
+	}
+	if p.r.cfg.AfterDelivery == taskconf.AfterMove {
+		if s.moveTo, err = p.c.FolderID(ctx, p.r.cfg.MoveTo); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *graphSession) idles() bool                                     { return false }
+func (s *graphSession) idle(ctx context.Context, _ time.Duration) error { return nil }
+func (s *graphSession) old() bool                                       { return false }
+func (s *graphSession) logout()                                         {}
+func (s *graphSession) close()                                          {}
+
+// pass follows the delta from the stored link to its end.
+func (s *graphSession) pass(ctx context.Context, st *passStats) error {
+	r := s.r
+	stored, err := r.ledger.DeltaLink(ctx, r.key)
+	if err != nil {
+		return err
+	}
+	link := stored
+	var firstErr error
+	for {
+		page, err := s.c.Delta(ctx, s.folder, link)
+		if graph.ResyncRequired(err) && link != "" {
+			// Graph forgot the delta: read the whole folder again; the
+			// ledger recognises what was delivered.
+			r.log.Warn("Graph no longer knows the folder's delta link; reading the folder from the start", "folder", r.cfg.Folder)
+			link = ""
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var present []graph.Message
+		var gone []string
+		for _, m := range page.Messages {
+			if m.Removed != nil {
+				gone = append(gone, m.ID)
+			} else {
+				present = append(present, m)
+			}
+		}
+		for batch := range slices.Chunk(present, batchSize) {
+			if err := s.batch(ctx, batch, st); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				if ctx.Err() != nil || !errors.As(err, new(*messageError)) {
+					return firstErr
+				}
+			}
+		}
+		// Gone from the folder (moved, deleted, by us or anyone): its
+		// record is no longer needed.
+		if err := r.ledger.ForgetDeliveries(context.WithoutCancel(ctx), r.key, gone); err != nil {
+			return err
+		}
+		if page.NextLink != "" {
+			link = page.NextLink
+			continue
+		}
+		if firstErr != nil {
+			return firstErr // the same delta again next time
+		}
+		if page.DeltaLink != stored {
+			return r.ledger.SetDeltaLink(context.WithoutCancel(ctx), r.key, page.DeltaLink)
+		}
+		return nil
+	}
+}
+
+// messageError is a message that could not be delivered; the pass goes
+// on with the others.
+type messageError struct{ error }
+
+func (e *messageError) Unwrap() error { return e.error }
+
+// batch delivers the messages not delivered before, records them, then
+// deals with every delivered one on the server.
+func (s *graphSession) batch(ctx context.Context, msgs []graph.Message, st *passStats) error {
+	r := s.r
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	items, err := r.deliverer.begin(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var firstErr error
+	for i, it := range items {
+		if it.done || ctx.Err() != nil {
+			continue
+		}
+		id := ids[i]
+		err := r.deliverer.write(ctx, it, func() (io.ReadCloser, error) {
+			body, err := s.c.MIME(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return capBody(body, r.cfg.MaxMessageSize, func() { body.Close() }), nil
+		})
+		if err != nil {
+			st.failed++
+			var ge *graph.Error
+			if errors.As(err, &ge) && ge.Status == 404 {
+				st.failed--
+				st.gone++ // moved or deleted since the delta listed it
+				continue
+			}
+			if firstErr == nil {
+				firstErr = &messageError{err}
+			}
+		}
+	}
+	if err := r.deliverer.end(ctx, items); err != nil {
+		return err
+	}
+	st.add(items)
+	for i, it := range items {
+		if !it.done || ctx.Err() != nil {
+			continue
+		}
+		// Delivered before and read since: our own mark (the delta lists
+		// the change), nothing left to do. Still in the folder with MOVE
+		// or DELETE: the action failed before, do it again.
+		if !it.wrote && !it.recovered && r.cfg.AfterDelivery == taskconf.AfterSeen && msgs[i].IsRead {
+			continue
+		}
+		if err := s.after(ctx, ids[i]); err != nil {
+			var ge *graph.Error
+			if errors.As(err, &ge) && ge.Status == 404 {
+				continue // already gone
+			}
+			return err
+		}
+		st.acted++
+	}
+	return firstErr
+}
+
+// after marks a delivered message read, moves or deletes it, as the task
+// says.
+func (s *graphSession) after(ctx context.Context, id string) error {
+	switch s.r.cfg.AfterDelivery {
+	case taskconf.AfterMove:
+		_, err := s.c.Move(ctx, id, s.moveTo)
+		return err
+	case taskconf.AfterDelete:
+		return s.c.Delete(ctx, id)
+	}
+	return s.c.MarkRead(ctx, id)
+}
