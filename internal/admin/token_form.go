@@ -41,6 +41,9 @@ var scopeGuide = []scopeOption{
 	{Type: "microsoft", Use: "IMAP (receive)", Scope: provider.MicrosoftIMAPScope},
 	{Type: "microsoft", Use: "POP3 (receive)", Scope: provider.MicrosoftPOPScope},
 	{Type: "microsoft", Use: "SMTP (send)", Scope: provider.MicrosoftSMTPScope},
+	{Type: "microsoft", Use: "Graph: send (MAIL_PROTOCOL = GRAPH) — a token of its own", Scope: provider.MicrosoftGraphSendScope},
+	{Type: "microsoft", Use: "Graph: read, move, delete (MAILBOX_PROTOCOL = GRAPH) — a token of its own", Scope: provider.MicrosoftGraphReadWriteScope},
+	{Type: "microsoft", Use: "Graph, app-only (application permissions Mail.Send, Mail.ReadWrite; RBAC for Applications scopes the mailboxes)", Scope: provider.MicrosoftGraphAppOnlyScope},
 	{Type: "microsoft", Use: "Exchange Web Services", Scope: provider.MicrosoftEWSScope, Retired: provider.EWSRetired},
 	{Type: "google", Use: "IMAP, POP3 and SMTP", Scope: provider.GoogleMailScope},
 }

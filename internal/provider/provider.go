@@ -293,6 +293,9 @@ func (c Config) Validate() error {
 			break
 		}
 	}
+	if mixed := MixedResources(c.Scope); c.Type == Microsoft && mixed != nil {
+		errs.Add(FieldScope, fmt.Sprintf("names scopes of %s: a Microsoft token is for one resource at a time — keep Exchange's (IMAP, POP, SMTP) on one token and Graph's on another, and give each task the token for its protocol", strings.Join(mixed, " and ")))
+	}
 	return errs.Err()
 }
 

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"net/url"
 	"strings"
 )
 
@@ -26,7 +27,46 @@ const (
 	MicrosoftAppOnlyScope = "https://outlook.office365.com/.default"
 	OfflineAccess         = "offline_access"
 	GoogleMailScope       = "https://mail.google.com/"
+	// Microsoft Graph's mail scopes (the GRAPH transport of batchmail and
+	// evmail): a token is for Graph or for Exchange's IMAP/POP/SMTP,
+	// never both (resources).
+	MicrosoftGraphSendScope      = "https://graph.microsoft.com/Mail.Send"
+	MicrosoftGraphReadWriteScope = "https://graph.microsoft.com/Mail.ReadWrite"
+	MicrosoftGraphAppOnlyScope   = "https://graph.microsoft.com/.default"
 )
+
+// resources is the Microsoft resource a scope names ("" for one without:
+// offline_access, openid, a bare Graph name like Mail.Send).
+func resourceOf(scope string) string {
+	u, err := url.Parse(scope)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return ""
+	}
+	return strings.ToLower(u.Host)
+}
+
+// MixedResources returns the resources (hosts) named by the scopes when
+// there is more than one: Microsoft issues a token for one resource at a
+// time and refuses such a request (AADSTS28000). outlook.office.com and
+// outlook.office365.com are the same resource, Exchange Online.
+func MixedResources(scope string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range splitScope(scope) {
+		r := resourceOf(s)
+		if r == "outlook.office365.com" {
+			r = "outlook.office.com"
+		}
+		if r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}
 
 // EWSRetired says what becomes of Exchange Web Services in Exchange Online
 // and what to use instead, in words for an admin.
