@@ -142,7 +142,7 @@ func (s *Server) whyInactive(tok string) *apiError {
 		return errTokenInvalid
 	}
 	var claims struct {
-		Exp int64 `json:"exp"`
+		Exp int64  `json:"exp"`
 		Aud string `json:"aud"`
 	}
 	if json.Unmarshal(payload, &claims) != nil {
