@@ -40,9 +40,10 @@ var graphResource = &msResource{
 	hosts: []string{"graph.microsoft.com"},
 	delegated: []string{
 		"User.Read", "Mail.Read", "Mail.ReadWrite", "Mail.Send",
+		"Mail.Read.Shared", "Mail.ReadWrite.Shared", "Mail.Send.Shared",
 		"IMAP.AccessAsUser.All", "POP.AccessAsUser.All", "SMTP.Send",
 	},
-	application: []string{"Mail.Read", "Mail.Send"},
+	application: []string{"Mail.Read", "Mail.ReadWrite", "Mail.Send"},
 	shortNames:  true,
 }
 

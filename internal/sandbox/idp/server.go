@@ -64,7 +64,9 @@ type App struct {
 	// with AADSTS7000218).
 	AllowPublicClient bool
 	// AppPermissions are Microsoft application permissions used by the
-	// client credentials flow, e.g. "IMAP.AccessAsApp", "SMTP.SendAsApp".
+	// client credentials flow, e.g. "IMAP.AccessAsApp", "SMTP.SendAsApp"
+	// (Exchange Online's, bare) or "https://graph.microsoft.com/Mail.Send"
+	// (another resource's, with its URI; see appRoles).
 	AppPermissions []string
 	// Testing is Google's consent-screen publishing status "Testing": refresh
 	// tokens die 7 days after they were issued.

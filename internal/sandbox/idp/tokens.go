@@ -223,10 +223,7 @@ func (s *Server) issueAccessTokenLocked(g *grant, ms msScopes) *accessToken {
 // no user, and the app's application permissions as roles.
 func (s *Server) issueAppTokenLocked(a *app, tenantID string, res *msResource, resourceURI string) *accessToken {
 	now := s.clock.Now()
-	var roles []string
-	if res.key == exchangeResource.key {
-		roles = a.AppPermissions
-	}
+	roles := appRoles(a, res)
 	t := &accessToken{
 		provider:  provider.Microsoft,
 		app:       a,

@@ -81,7 +81,8 @@ func (s *Server) AddWorld(redirectURIs ...string) World {
 		Provider: provider.Microsoft, Name: "Contoso mail workers", ClientID: w.MSClientID,
 		Secrets: []Secret{{Value: w.MSSecret}}, RedirectURIs: redirects, Tenant: w.TenantID,
 		AllowPublicClient: true,
-		AppPermissions:    []string{"IMAP.AccessAsApp", "POP.AccessAsApp", "SMTP.SendAsApp"},
+		AppPermissions: []string{"IMAP.AccessAsApp", "POP.AccessAsApp", "SMTP.SendAsApp",
+			"https://graph.microsoft.com/Mail.Send", "https://graph.microsoft.com/Mail.ReadWrite"},
 	})
 	s.GrantAdminConsent(w.MSClientID, w.TenantID)
 	s.AddApp(App{

@@ -8,6 +8,10 @@ package idptest
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,4 +81,28 @@ func (s *Sandbox) Token(t testing.TB, typ provider.Type, email string, scopes ..
 		t.Fatalf("mint a token for %s: %v", email, err)
 	}
 	return at
+}
+
+// AppToken gets an app-only (client credentials) access token from the
+// world's Microsoft app for resource ("https://graph.microsoft.com" or
+// "https://outlook.office365.com"), carrying the app's application
+// permissions of that resource as roles.
+func (s *Sandbox) AppToken(t testing.TB, resource string) string {
+	t.Helper()
+	_, tokenURL := s.IDP.Endpoints(s.World, provider.Microsoft)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.World.MSClientID},
+		"client_secret": {s.World.MSSecret}, "scope": {strings.TrimSuffix(resource, "/") + "/.default"}}
+	resp, err := http.PostForm(tokenURL, form)
+	if err != nil {
+		t.Fatalf("app-only token for %s: %v", resource, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error_description"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
+		t.Fatalf("app-only token for %s: HTTP %d %s (%v)", resource, resp.StatusCode, body.Error, err)
+	}
+	return body.AccessToken
 }

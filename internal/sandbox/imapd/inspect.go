@@ -56,9 +56,9 @@ func (in *inspector) close() {
 	in.ln.Close()
 }
 
-// messages fetches every message of folder: UID, flags, internal date and
-// the whole message with BODY.PEEK[], which leaves \Seen alone.
-func (in *inspector) messages(mailbox, folder string) ([]Message, error) {
+// client opens a connection logged in to mailbox, bounded by
+// inspectTimeout; the caller closes it.
+func (in *inspector) client(mailbox string) (*imapclient.Client, error) {
 	conn, err := in.ln.dial(mailbox)
 	if err != nil {
 		return nil, err
@@ -68,11 +68,23 @@ func (in *inspector) messages(mailbox, folder string) ([]Message, error) {
 		return nil, err
 	}
 	c := imapclient.New(conn, nil)
-	defer c.Close()
-
 	if err := c.WaitGreeting(); err != nil {
+		c.Close()
 		return nil, err
 	}
+	return c, nil
+}
+
+// messages fetches the messages of folder whose UIDs are in uids (every
+// message for 1:*): UID, flags, internal date and the whole message with
+// BODY.PEEK[], which leaves \Seen alone.
+func (in *inspector) messages(mailbox, folder string, uids imap.UIDSet) ([]Message, error) {
+	c, err := in.client(mailbox)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+
 	sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
 		return nil, err
@@ -80,10 +92,8 @@ func (in *inspector) messages(mailbox, folder string) ([]Message, error) {
 	if sel.NumMessages == 0 {
 		return nil, nil
 	}
-	var all imap.UIDSet
-	all.AddRange(1, 0) // 1:*
 	body := &imap.FetchItemBodySection{Peek: true}
-	bufs, err := c.Fetch(all, &imap.FetchOptions{
+	bufs, err := c.Fetch(uids, &imap.FetchOptions{
 		UID:          true,
 		Flags:        true,
 		InternalDate: true,
@@ -106,6 +116,25 @@ func (in *inspector) messages(mailbox, folder string) ([]Message, error) {
 	slices.SortFunc(msgs, func(a, b Message) int { return cmp.Compare(a.UID, b.UID) })
 	_ = c.Logout().Wait()
 	return msgs, nil
+}
+
+// folders lists mailbox's folders.
+func (in *inspector) folders(mailbox string) ([]string, error) {
+	c, err := in.client(mailbox)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	list, err := c.List("", "*", nil).Collect()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(list))
+	for _, l := range list {
+		out = append(out, l.Mailbox)
+	}
+	_ = c.Logout().Wait()
+	return out, nil
 }
 
 // pipeListener is a net.Listener whose connections are in-process pipes.

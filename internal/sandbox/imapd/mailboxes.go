@@ -132,7 +132,9 @@ func (s *Server) Messages(mailbox, folder string) ([]Message, error) {
 	if _, err := s.existing(mailbox); err != nil {
 		return nil, err
 	}
-	msgs, err := s.inspect.messages(mailbox, folderName(folder))
+	var all imap.UIDSet
+	all.AddRange(1, 0) // 1:*
+	msgs, err := s.inspect.messages(mailbox, folderName(folder), all)
 	if err != nil {
 		return nil, fmt.Errorf("imapd: messages in %q of %s: %w", folder, mailbox, err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/dovecot"
+	"mailtokens/internal/sandbox/graphd"
 	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
@@ -58,6 +59,11 @@ type Env struct {
 	IMAP map[provider.Type]*Listening[*imapd.Server]
 	SMTP map[provider.Type]*Listening[*smtpd.Server]
 	POP3 map[provider.Type]*Listening[*pop3d.Server]
+	// Graph is the Graph-like mail API over IMAP[provider.Microsoft]'s
+	// mailboxes (nil without [Graph]); GraphURL is its base URL, under
+	// which requests go to /v1.0/users/….
+	Graph    *graphd.Server
+	GraphURL string
 	// Store is open for the test (nil without [Store] or [Authorized]); its
 	// files are StorePath and KeyFile.
 	Store              *tokenstore.Store
@@ -79,6 +85,8 @@ type config struct {
 	imap      map[provider.Type][]func(*imapd.Options)
 	smtp      map[provider.Type][]func(*smtpd.Options)
 	pop3      map[provider.Type][]func(*pop3d.Options)
+	graph     []func(*graphd.Options)
+	withGraph bool
 	store     bool
 	tokens    []token
 	shared    bool
@@ -123,6 +131,21 @@ func SMTP(style provider.Type, edit ...func(*smtpd.Options)) Option {
 // POP3 starts a POP3 server in style's dialect, as [IMAP] does.
 func POP3(style provider.Type, edit ...func(*pop3d.Options)) Option {
 	return func(c *config) { c.pop3[style] = append(c.pop3[style], edit...) }
+}
+
+// Graph starts the Graph-like mail API (graphd) over the Microsoft-style
+// IMAP server's mailboxes, starting that server if no [IMAP] option did,
+// on the provider's clock; the world's Microsoft mailboxes exist from the
+// start (Graph answers 404 for a mailbox it does not know). Edit
+// functions change its options after the fixture has filled them in.
+func Graph(edit ...func(*graphd.Options)) Option {
+	return func(c *config) {
+		c.withGraph = true
+		c.graph = append(c.graph, edit...)
+		if _, ok := c.imap[provider.Microsoft]; !ok {
+			c.imap[provider.Microsoft] = nil
+		}
+	}
 }
 
 // Store opens a token store in the test's directory, on the world's
@@ -185,6 +208,9 @@ func New(t testing.TB, opts ...Option) *Env {
 		w.POP3[style] = start(t, pop3d.Options{ServerOptions: servers(style)}, edits,
 			func(o pop3d.Options) (*pop3d.Server, error) { return pop3d.New(o), nil })
 	}
+	if c.withGraph {
+		w.startGraph(t, c.graph)
+	}
 	w.StorePath, w.KeyFile = c.storePath, filepath.Join(w.Dir, "tokens.key")
 	if w.StorePath == "" {
 		w.StorePath = pgtest.StorePath(t, filepath.Join(w.Dir, "tokens.db"))
@@ -223,6 +249,30 @@ func start[O any, S server](t testing.TB, opt O, edits []func(*O), newServer fun
 		}
 	}
 	return l
+}
+
+func (w *Env) startGraph(t testing.TB, edits []func(*graphd.Options)) {
+	t.Helper()
+	im := w.IMAP[provider.Microsoft].Server
+	for _, m := range []string{w.World.MSUser, w.World.MSOtherUser, w.World.MSSharedMailbox} {
+		im.AddMailbox(m)
+	}
+	opt := graphd.Options{Directory: w.Directory, IMAP: im}
+	if w.Clock != nil {
+		opt.Clock = w.Clock
+	}
+	for _, e := range edits {
+		e(&opt)
+	}
+	g, err := graphd.New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	if w.GraphURL, err = g.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	w.Graph = g
 }
 
 // OpenStore opens a Store on the world's store files, on the world's
