@@ -97,6 +97,7 @@ type config struct {
 type token struct {
 	name     string
 	provider provider.Type
+	scopes   []string
 }
 
 // FakeClock puts the provider and the store on a [clock.Fake] reading
@@ -158,7 +159,16 @@ func Store() Option { return func(c *config) { c.store = true } }
 func Authorized(name string, typ provider.Type) Option {
 	return func(c *config) {
 		c.store = true
-		c.tokens = append(c.tokens, token{name, typ})
+		c.tokens = append(c.tokens, token{name: name, provider: typ})
+	}
+}
+
+// AuthorizedFor is [Authorized] with the token's scopes: Graph's, say,
+// for a token of its own beside the mail servers' one.
+func AuthorizedFor(name string, typ provider.Type, scopes ...string) Option {
+	return func(c *config) {
+		c.store = true
+		c.tokens = append(c.tokens, token{name: name, provider: typ, scopes: scopes})
 	}
 }
 
@@ -218,7 +228,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if c.store {
 		w.Store = w.OpenStore(t)
 		for _, tok := range c.tokens {
-			w.Authorize(t, w.Store, tok.name, tok.provider)
+			w.Authorize(t, w.Store, tok.name, tok.provider, tok.scopes...)
 		}
 	}
 	return w
@@ -294,9 +304,9 @@ func (w *Env) OpenStore(t testing.TB) *tokenstore.Store {
 
 // Authorize stores a live token under name in st for the world's user at
 // the provider typ, creating the token if it is absent.
-func (w *Env) Authorize(t testing.TB, st *tokenstore.Store, name string, typ provider.Type) *tokenstore.Token {
+func (w *Env) Authorize(t testing.TB, st *tokenstore.Store, name string, typ provider.Type, scopes ...string) *tokenstore.Token {
 	t.Helper()
-	tok, err := tokens.Authorize(context.Background(), st, w.IDP, w.World, name, typ)
+	tok, err := tokens.Authorize(context.Background(), st, w.IDP, w.World, name, typ, scopes...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ package tokens
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"mailtokens/internal/provider"
@@ -27,10 +28,13 @@ func Settings(p *idp.Server, w idp.World, name string, f provider.Type) tokensto
 }
 
 // Authorize creates the token (if absent) and stores a live grant for the
-// world's user, as if an admin had clicked Get Email Token.
-func Authorize(ctx context.Context, st *tokenstore.Store, p *idp.Server, w idp.World, name string, f provider.Type) (*tokenstore.Token, error) {
+// world's user, as if an admin had clicked Get Email Token; with scopes
+// (Graph's, say), the token asks for those instead of the mail scopes.
+func Authorize(ctx context.Context, st *tokenstore.Store, p *idp.Server, w idp.World, name string, f provider.Type, scopes ...string) (*tokenstore.Token, error) {
 	if _, err := st.Get(ctx, name); err != nil {
-		if _, err := st.Create(ctx, Settings(p, w, name, f), tokenstore.ActorCLI); err != nil {
+		set := Settings(p, w, name, f)
+		set.Scope = strings.Join(scopes, " ")
+		if _, err := st.Create(ctx, set, tokenstore.ActorCLI); err != nil {
 			return nil, err
 		}
 	}
@@ -38,7 +42,7 @@ func Authorize(ctx context.Context, st *tokenstore.Store, p *idp.Server, w idp.W
 	if f == provider.Google {
 		user = w.GoogleUser
 	}
-	at, rt, err := p.MintToken(ctx, w, f, user)
+	at, rt, err := p.MintToken(ctx, w, f, user, scopes...)
 	if err != nil {
 		return nil, fmt.Errorf("authorize %s: %w", name, err)
 	}
