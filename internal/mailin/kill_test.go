@@ -77,8 +77,8 @@ func deliveredCounts(t *testing.T, dir string) map[string]int {
 	return counts
 }
 
-// TestKillNineTenTimes: evmail receives 500 messages (IMAP and POP3,
-// DELETE after delivery) and is killed with SIGKILL at random moments, ten
+// TestKillNineTenTimes: evmail receives 500 messages (IMAP, POP3 and
+// Microsoft Graph, DELETE after delivery) and is killed with SIGKILL at random moments, ten
 // times, restarting each time. Afterwards every message is in the Maildir
 // exactly once, and at no point was a message gone from the server that
 // was not delivered.
@@ -86,13 +86,16 @@ func TestKillNineTenTimes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs evmail processes")
 	}
-	for _, proto := range []string{"IMAP", "POP3"} {
+	for _, proto := range []string{"IMAP", "POP3", "GRAPH"} {
 		t.Run(proto, func(t *testing.T) { killTest(t, proto) })
 	}
 }
 
 func killTest(t *testing.T, proto string) {
 	r := newRig(t)
+	if proto == "GRAPH" {
+		r = newGraphRig(t)
+	}
 	const total = 500
 	for i := range total {
 		m := message(i, fmt.Sprintf("message %d\r\n.%s", i, strings.Repeat("k", 2000+i*17%5000)))
@@ -104,8 +107,11 @@ func killTest(t *testing.T, proto string) {
 	}
 	keys := map[string]string{"MAILBOX_AFTER_DELIVERY": "DELETE", "LOG_LEVEL": "INFO"}
 	task := r.task("kill", keys)
-	if proto == "POP3" {
+	switch proto {
+	case "POP3":
 		task = r.pop3Task("kill", keys)
+	case "GRAPH":
+		task = r.graphTask("kill", keys)
 	}
 	inbox := filepath.Join(r.Dir, "inbox")
 	logFile, err := os.Create(filepath.Join(r.Dir, "evmail.log"))
