@@ -54,11 +54,15 @@ type Client struct {
 const maxConcurrent = 4
 
 // budget is Graph's other per-app-per-mailbox limit: 10,000 requests per
-// ten minutes, spread here as a bucket refilled at that rate.
+// ten minutes. It is kept as ten one-minute counts (a sliding window to
+// the minute: 80 bytes a mailbox, not a time per request).
 var budget = struct {
 	per   time.Duration
 	count int
 }{10 * time.Minute, 10000}
+
+// budgetSlots is how many counts the window is kept in.
+const budgetSlots = 10
 
 // mailboxes holds each mailbox's gate in this process, shared by every
 // Client of it.
@@ -68,17 +72,46 @@ type gate struct {
 	slots chan struct{}
 
 	mu     sync.Mutex
-	tokens float64
-	at     time.Time
+	counts [budgetSlots]int // requests per slot of the window, by slot number mod budgetSlots
+	last   int64            // the slot number counts were last moved to
 }
 
 func (c *Client) gate() *gate {
 	key := strings.ToLower(c.base() + "|" + c.Mailbox)
 	g, ok := mailboxes.Load(key)
 	if !ok {
-		g, _ = mailboxes.LoadOrStore(key, &gate{slots: make(chan struct{}, maxConcurrent), tokens: float64(budget.count) / 10, at: time.Now()})
+		g, _ = mailboxes.LoadOrStore(key, &gate{slots: make(chan struct{}, maxConcurrent)})
 	}
 	return g.(*gate)
+}
+
+// take counts a request at now if the window has room, and returns 0;
+// otherwise it returns how long until the oldest slot leaves the window.
+func (g *gate) take(now time.Time) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	slot := budget.per / budgetSlots
+	cur := now.UnixNano() / int64(slot)
+	for s := max(g.last+1, cur-budgetSlots+1); s <= cur; s++ {
+		g.counts[s%budgetSlots] = 0
+	}
+	g.last = max(g.last, cur)
+	sum := 0
+	for _, c := range g.counts {
+		sum += c
+	}
+	if sum < budget.count {
+		g.counts[cur%budgetSlots]++
+		return 0
+	}
+	oldest := cur
+	for s := cur - budgetSlots + 1; s <= cur; s++ {
+		if g.counts[s%budgetSlots] > 0 {
+			oldest = s
+			break
+		}
+	}
+	return time.Duration((oldest+budgetSlots)*int64(slot)-now.UnixNano()) + time.Millisecond
 }
 
 // enter waits for a slot and for the budget; leave gives the slot back.
@@ -89,18 +122,10 @@ func (g *gate) enter(ctx context.Context) (leave func(), err error) {
 		return nil, ctx.Err()
 	}
 	for {
-		g.mu.Lock()
-		now := time.Now()
-		rate := float64(budget.count) / budget.per.Seconds()
-		g.tokens = min(float64(budget.count)/10, g.tokens+now.Sub(g.at).Seconds()*rate)
-		g.at = now
-		if g.tokens >= 1 {
-			g.tokens--
-			g.mu.Unlock()
+		wait := g.take(time.Now())
+		if wait == 0 {
 			return func() { <-g.slots }, nil
 		}
-		wait := time.Duration((1 - g.tokens) / rate * float64(time.Second))
-		g.mu.Unlock()
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:

@@ -70,3 +70,25 @@ func TestLinksStayOnGraph(t *testing.T) {
 		}
 	}
 }
+
+// TestBudget: a mailbox gets budget.count requests in a window, then
+// waits until the oldest minute's leave it.
+func TestBudget(t *testing.T) {
+	saved := budget
+	budget.per, budget.count = 10*time.Second, 5
+	t.Cleanup(func() { budget = saved })
+	var g gate
+	start := time.Unix(1000, 0) // on a slot's start
+	for i := range 5 {
+		if w := g.take(start.Add(time.Duration(i) * 100 * time.Millisecond)); w != 0 {
+			t.Fatalf("request %d waits %v within the budget", i, w)
+		}
+	}
+	w := g.take(start.Add(3 * time.Second))
+	if w < 7*time.Second || w > 8*time.Second {
+		t.Fatalf("the sixth request in the window waits %v, want until the first slot leaves (about 7 s)", w)
+	}
+	if w := g.take(start.Add(10 * time.Second)); w != 0 {
+		t.Fatalf("after the window the request still waits %v", w)
+	}
+}

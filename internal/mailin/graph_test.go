@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -15,7 +16,7 @@ import (
 
 // newGraphRig is the rig with the sandbox's Graph-like mail API over the
 // same mailboxes, and a token "graph" for Graph's mail scope.
-func newGraphRig(t *testing.T) *rig {
+func newGraphRig(t testing.TB) *rig {
 	t.Helper()
 	return newRigWith(t, sandboxtest.Graph(),
 		sandboxtest.AuthorizedFor("graph", provider.Microsoft, provider.MicrosoftGraphReadWriteScope))
@@ -103,5 +104,51 @@ func TestGraphReceive(t *testing.T) {
 		if !slices.Contains(m.Flags, imap.FlagSeen) {
 			t.Fatalf("a message in Archive is not \\Seen after SEEN: %v", m.Flags)
 		}
+	}
+}
+
+// BenchmarkSandboxReceive2000 receives 2,000 messages of about 20 KB from
+// the sandbox's Exchange-like mailbox into a Maildir with fsync (DELETE
+// after delivery): over Graph (delta pages, one $value and one DELETE per
+// message) and, beside it, over IMAP from the same server.
+func BenchmarkSandboxReceive2000(b *testing.B) {
+	for _, proto := range []string{"GRAPH", "IMAP"} {
+		b.Run(proto, func(b *testing.B) {
+			r := newGraphRig(b)
+			msgs := make([][]byte, 2000)
+			for i := range msgs {
+				msgs[i] = sizedMessage(i, 20<<10)
+			}
+			n := 0
+			var total time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				for _, m := range msgs {
+					if _, err := r.imap.Append(r.World.MSUser, "INBOX", m); err != nil {
+						b.Fatal(err)
+					}
+				}
+				md := filepath.Join(r.Dir, fmt.Sprintf("inbox-%d", n))
+				keys := map[string]string{"MAILBOX_AFTER_DELIVERY": "DELETE", "MAILBOX_DELIVER_TO": "maildir:" + md,
+					"LOG_LEVEL": "WARN", "MAILBOX_FOLDER": "INBOX"}
+				task := r.task(fmt.Sprintf("bench-%d", n), keys)
+				if proto == "GRAPH" {
+					task = r.graphTask(fmt.Sprintf("bench-%d", n), keys)
+				}
+				b.StartTimer()
+				start := time.Now()
+				if code, log := r.run(task); code != 0 {
+					b.Fatalf("exit %d\n%s", code, log)
+				}
+				total += time.Since(start)
+				b.StopTimer()
+				if got := len(maildir(b, md)); got != len(msgs) {
+					b.Fatalf("%d delivered", got)
+				}
+				n++
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n*len(msgs))/total.Seconds(), "msgs/s")
+		})
 	}
 }

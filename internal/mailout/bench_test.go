@@ -49,11 +49,18 @@ func writeMessage(tb testing.TB, path, from, subject string, size int) {
 // benchSend measures messages per second for one pass over 2,000 queued
 // messages; queueing them is not measured.
 func benchSend(b *testing.B, dial func(context.Context) (*smtp.Client, error), from string) {
+	benchSendWith(b, from, func(c *Config) { c.Dial = dial })
+}
+
+// benchSendWith is benchSend with the Config's transport set by set.
+func benchSendWith(b *testing.B, from string, set func(*Config)) {
 	spool, err := OpenSpool(filepath.Join(b.TempDir(), "outbox"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(Config{Spool: spool, From: from, Dial: dial})
+	cfg := Config{Spool: spool, From: from}
+	set(&cfg)
+	s, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
