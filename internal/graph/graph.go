@@ -14,22 +14,18 @@ package graph
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"mailtokens/internal/bearer"
 	"mailtokens/internal/mailconn"
-	"mailtokens/internal/secret"
-	"mailtokens/internal/tokenstore"
 )
 
 // DefaultBase is Graph's v1.0 endpoint in Microsoft's global cloud.
@@ -144,135 +140,55 @@ func (c *Client) base() string {
 	return strings.TrimRight(c.Base, "/")
 }
 
-func (c *Client) client() *http.Client {
-	if c.HTTP == nil {
-		return http.DefaultClient
-	}
-	return c.HTTP
-}
-
 // userURL is base/users/{mailbox}/path.
 func (c *Client) userURL(path string) string {
 	return c.base() + "/users/" + url.PathEscape(c.Mailbox) + path
 }
 
-// request is one call: a method, an absolute URL, a body made anew for
-// each attempt, and headers.
-type request struct {
-	op          string // "send", "delta", … for errors
-	method, url string
-	body        func() io.Reader
-	contentType string
-	length      int64 // the body's length, if known
-	header      http.Header
-}
+// request is one call (see bearer.Request).
+type request = bearer.Request
 
 // maxErrorBody bounds what is read of an error answer.
-const maxErrorBody = 64 << 10
+const maxErrorBody = bearer.MaxErrorBody
 
-// do sends r with the token, once more with a refreshed token if Graph
-// refuses the first (401), and returns the response of a 2xx answer; any
-// other answer is an *Error. The caller closes the body.
+// do sends r through Graph's gate for the mailbox (four at a time, the
+// budget), with the token refreshed once on 401 (bearer.Caller), and
+// returns the response of a 2xx answer; any other answer is an *Error.
+// The caller closes the body.
 func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
-	if err := c.sameHost(r.url); err != nil {
-		return nil, err
-	}
 	leave, err := c.gate().enter(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer leave()
-	acc, err := c.Tokens.Token(ctx)
-	if err != nil {
-		return nil, err
+	caller := bearer.Caller{Base: c.base(), HTTP: c.HTTP, Tokens: c.Tokens, Server: "GRAPH " + bearer.Host(c.base()),
+		User: c.Mailbox, Refused: refused}
+	resp, err := caller.Do(ctx, r)
+	var off *bearer.OffOriginError
+	var net *bearer.NetworkError
+	switch {
+	case errors.As(err, &off):
+		return nil, &Error{Op: "follow link", Mailbox: c.Mailbox, Code: "LinkOffGraph", Message: off.Error()}
+	case errors.As(err, &net):
+		return nil, &Error{Op: r.Op, Mailbox: c.Mailbox, Err: net.Err}
 	}
-	resp, err := c.send(ctx, r, acc.Token)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode == http.StatusUnauthorized {
-		first := errorOf(r, resp)
-		fresh, rerr := c.Tokens.Rejected(ctx, acc.Token)
-		if rerr != nil {
-			c.loggedIn(ctx, first)
-			return nil, first.with(rerr)
-		}
-		if resp, err = c.send(ctx, r, fresh.Token); err != nil {
-			return nil, err
-		}
-	}
-	if resp.StatusCode/100 != 2 {
-		e := errorOf(r, resp)
-		if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Code == "ErrorInvalidUser" || e.Code == "MailboxNotEnabledForRESTAPI" {
-			c.loggedIn(ctx, e)
-		}
-		return nil, e
-	}
-	c.loggedIn(ctx, nil)
-	return resp, nil
+	return resp, err
 }
 
-// loggedIn tells the token's source how Graph took the token: the mail
-// side of its health, as a login to a mail server is.
-func (c *Client) loggedIn(ctx context.Context, e *Error) {
-	l := tokenstore.Login{Server: "GRAPH " + hostOf(c.base()), User: c.Mailbox}
-	if e != nil {
-		l.Failed, l.Reply = true, e.Reply()
-	}
-	c.Tokens.LoggedIn(context.WithoutCancel(ctx), l)
+// refused reads an error answer: Graph's {"error":{"code","message"}}
+// and Retry-After. Refusals of the token or of the mailbox count as the
+// token's logins.
+func refused(op string, resp *http.Response) (error, bool) {
+	e := errorOf(op, resp)
+	login := e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden ||
+		e.Code == "ErrorInvalidUser" || e.Code == "MailboxNotEnabledForRESTAPI"
+	return e, login
 }
 
-func (c *Client) send(ctx context.Context, r request, token secret.Secret) (*http.Response, error) {
-	var body io.Reader
-	if r.body != nil {
-		body = r.body()
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
-	if err != nil {
-		return nil, fmt.Errorf("graph %s: %w", r.op, err)
-	}
-	for k, v := range r.header {
-		req.Header[k] = v
-	}
-	if r.contentType != "" {
-		req.Header.Set("Content-Type", r.contentType)
-	}
-	if r.length > 0 {
-		req.ContentLength = r.length
-	}
-	req.Header.Set("Authorization", "Bearer "+token.Reveal())
-	resp, err := c.client().Do(req)
-	if err != nil {
-		return nil, &Error{Op: r.op, Mailbox: c.Mailbox, Err: err}
-	}
-	return resp, nil
-}
-
-// sameHost refuses a URL on another host than the base: a nextLink or
-// deltaLink from the server is followed with the token only to Graph
-// itself.
-func (c *Client) sameHost(raw string) error {
-	u, err := url.Parse(raw)
-	base, _ := url.Parse(c.base())
-	if err != nil || base == nil || u.Scheme != base.Scheme || !strings.EqualFold(u.Host, base.Host) {
-		return &Error{Op: "follow link", Mailbox: c.Mailbox, Code: "LinkOffGraph",
-			Message: fmt.Sprintf("the server sent a link to %q, outside %s; it was not followed", raw, c.base())}
-	}
-	return nil
-}
-
-func hostOf(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Host
-	}
-	return raw
-}
-
-// errorOf reads an error answer: Graph's {"error":{"code","message"}}
-// and Retry-After.
-func errorOf(r request, resp *http.Response) *Error {
+func errorOf(op string, resp *http.Response) *Error {
 	defer resp.Body.Close()
-	e := &Error{Op: r.op, Mailbox: mailboxOf(r.url), Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	e := &Error{Op: op, Mailbox: mailboxOf(resp.Request.URL.String()), Status: resp.StatusCode,
+		RetryAfter: bearer.RetryAfter(resp.Header.Get("Retry-After"))}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var body struct {
 		Error struct {
@@ -289,38 +205,11 @@ func errorOf(r request, resp *http.Response) *Error {
 	return e
 }
 
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, time.Hour)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(time.Until(t), 0), time.Hour)
-	}
-	return 0
+// NewHTTPClient is the HTTP client for Graph (see bearer.NewHTTPClient),
+// keeping a connection for each request a mailbox may have in flight.
+func NewHTTPClient(roots *x509.CertPool) *http.Client {
+	return bearer.NewHTTPClient(roots, maxConcurrent)
 }
 
-// NewHTTPClient is the HTTP client for Graph: the proxy from the
-// environment, roots (nil = the system's) for Graph's certificate,
-// bounded waits for a connection and for an answer's headers — not for
-// a body, which may be a large message streamed to its destination — and
-// no redirects (the token would follow them).
-func NewHTTPClient(roots *x509.CertPool) *http.Client {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           dialer.DialContext,
-			TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-			TLSHandshakeTimeout:   30 * time.Second,
-			ResponseHeaderTimeout: 2 * time.Minute,
-			MaxIdleConnsPerHost:   maxConcurrent,
-			IdleConnTimeout:       90 * time.Second,
-			ForceAttemptHTTP2:     true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
+// drain reads what is left of a successful answer and closes it.
+func drain(resp *http.Response) { bearer.Drain(resp) }

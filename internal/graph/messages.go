@@ -52,8 +52,8 @@ func (c *Client) Delta(ctx context.Context, folder, link string) (*Page, error) 
 	if link == "" {
 		link = c.userURL("/mailFolders/"+url.PathEscape(folder)+"/messages/delta") + "?$select=" + deltaSelect
 	}
-	resp, err := c.do(ctx, request{op: "delta", method: http.MethodGet, url: link,
-		header: http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}}})
+	resp, err := c.do(ctx, request{Op: "delta", Method: http.MethodGet, URL: link,
+		Header: http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}}})
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func parsePage(r io.Reader) (*Page, error) {
 // MIME returns the message's MIME content as stored, to be read to the
 // end and closed.
 func (c *Client) MIME(ctx context.Context, id string) (io.ReadCloser, error) {
-	resp, err := c.do(ctx, request{op: "fetch", method: http.MethodGet, url: c.userURL("/messages/" + url.PathEscape(id) + "/$value")})
+	resp, err := c.do(ctx, request{Op: "fetch", Method: http.MethodGet, URL: c.userURL("/messages/" + url.PathEscape(id) + "/$value")})
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (c *Client) Move(ctx context.Context, id, dest string) (string, error) {
 // Delete deletes the message (Exchange keeps it in Recoverable Items for
 // the retention period).
 func (c *Client) Delete(ctx context.Context, id string) error {
-	resp, err := c.do(ctx, request{op: "delete", method: http.MethodDelete, url: c.userURL("/messages/" + url.PathEscape(id))})
+	resp, err := c.do(ctx, request{Op: "delete", Method: http.MethodDelete, URL: c.userURL("/messages/" + url.PathEscape(id))})
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (c *Client) FolderID(ctx context.Context, name string) (string, error) {
 			list = c.userURL("/mailFolders/" + url.PathEscape(id) + "/childFolders")
 		}
 		filter := "displayName eq '" + strings.ReplaceAll(part, "'", "''") + "'"
-		resp, err := c.do(ctx, request{op: "find folder", method: http.MethodGet, url: list + "?$filter=" + url.QueryEscape(filter)})
+		resp, err := c.do(ctx, request{Op: "find folder", Method: http.MethodGet, URL: list + "?$filter=" + url.QueryEscape(filter)})
 		if err != nil {
 			return "", err
 		}
@@ -169,6 +169,6 @@ func (c *Client) FolderID(ctx context.Context, name string) (string, error) {
 
 func jsonRequest(op, method, u string, v any) request {
 	data, _ := json.Marshal(v)
-	return request{op: op, method: method, url: u, contentType: "application/json",
-		body: func() io.Reader { return strings.NewReader(string(data)) }}
+	return request{Op: op, Method: method, URL: u, ContentType: "application/json",
+		Body: func() io.Reader { return strings.NewReader(string(data)) }}
 }

@@ -14,9 +14,9 @@ import (
 // Recipients come from the message's To, Cc and Bcc headers; Exchange
 // removes Bcc from what the recipients get.
 func (c *Client) SendMIME(ctx context.Context, mime io.ReaderAt, size int64) error {
-	resp, err := c.do(ctx, request{op: "send", method: http.MethodPost, url: c.userURL("/sendMail"),
-		contentType: "text/plain", length: int64(base64.StdEncoding.EncodedLen(int(size))),
-		body: func() io.Reader {
+	resp, err := c.do(ctx, request{Op: "send", Method: http.MethodPost, URL: c.userURL("/sendMail"),
+		ContentType: "text/plain", Length: int64(base64.StdEncoding.EncodedLen(int(size))),
+		Body: func() io.Reader {
 			pr, pw := io.Pipe()
 			go func() {
 				enc := base64.NewEncoder(base64.StdEncoding, pw)
@@ -33,11 +33,4 @@ func (c *Client) SendMIME(ctx context.Context, mime io.ReaderAt, size int64) err
 	}
 	drain(resp)
 	return nil
-}
-
-// drain reads what is left of a successful answer and closes it, so that
-// the connection is reused.
-func drain(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
 }
