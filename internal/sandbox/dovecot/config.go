@@ -32,6 +32,32 @@ type confParams struct {
 	Debug                          bool
 	Hostname                       string
 	ProcessLimit, UserIPConnLimits int
+	// Set by clientLimits for Options.Clients; 0 leaves Dovecot's default.
+	ClientLimit, LoginProcesses int
+	IdleCheckSecs               int
+}
+
+// clientLimits sizes the instance for clients simultaneous IMAP and POP3
+// sessions (Options.Clients); 0 keeps the limits of ordinary tests.
+//
+//   - default_process_limit: the imap and pop3 services run one process
+//     per session, so the limit is clients plus room for the logins under
+//     way, doveadm and the submission service.
+//   - the login services in high-performance mode (service_count = 0):
+//     LoginProcesses processes, each proxying up to client_limit sessions
+//     (with TLS the login process carries a session's TLS for its whole
+//     life). Their vsz_limit is raised for the TLS state of so many
+//     sessions.
+//   - default_client_limit: the log and anvil services take a connection
+//     from every process, and auth one from every login process; Dovecot's
+//     own default (1000) is too few for 1,000 sessions.
+func (p *confParams) clientLimits(clients int) {
+	if clients <= 0 {
+		return
+	}
+	p.ProcessLimit = max(p.ProcessLimit, clients+100)
+	p.ClientLimit = max(1000, 2*clients+200)
+	p.LoginProcesses = 4
 }
 
 // dovecotConf is the whole configuration: nothing comes from /etc/dovecot,
@@ -94,7 +120,13 @@ mail_debug = yes
 {{- end}}
 
 default_process_limit = {{.ProcessLimit}}
+{{- if .ClientLimit}}
+default_client_limit = {{.ClientLimit}}
+{{- end}}
 mail_max_userip_connections = {{.UserIPConnLimits}}
+{{- if .IdleCheckSecs}}
+mailbox_idle_check_interval = {{.IdleCheckSecs}} secs
+{{- end}}
 
 first_valid_uid = {{.MailUID}}
 mail_uid = {{.MailUser}}
@@ -145,6 +177,13 @@ service anvil {
   }
 }
 service imap-login {
+{{- if .LoginProcesses}}
+  service_count = 0
+  process_limit = {{.LoginProcesses}}
+  process_min_avail = {{.LoginProcesses}}
+  client_limit = {{.ClientLimit}}
+  vsz_limit = 2G
+{{- end}}
   inet_listener imap {
     port = {{.IMAP}}
   }
@@ -154,6 +193,13 @@ service imap-login {
   }
 }
 service pop3-login {
+{{- if .LoginProcesses}}
+  service_count = 0
+  process_limit = {{.LoginProcesses}}
+  process_min_avail = {{.LoginProcesses}}
+  client_limit = {{.ClientLimit}}
+  vsz_limit = 2G
+{{- end}}
   inet_listener pop3 {
     port = {{.POP3}}
   }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Options configures an instance.
@@ -43,6 +44,22 @@ type Options struct {
 	// Debug turns on auth_debug, mail_debug and the oauth2 passdb's debug
 	// log, for chasing a login that fails for no visible reason.
 	Debug bool
+	// Clients is how many IMAP and POP3 sessions the instance must serve at
+	// once; 0 leaves the limits for tests' ordinary needs (under 200). Above
+	// that it raises the process limit of the imap and pop3 services (one
+	// process per session), runs the login services in Dovecot's
+	// high-performance mode (service_count = 0: a few processes each
+	// proxying many sessions, instead of one process per TLS session for
+	// its whole life) and raises the client limits of the services every
+	// process talks to (log, anvil, auth). See clientLimits.
+	Clients int
+	// IdleCheckInterval is mailbox_idle_check_interval: how often an IMAP
+	// session in IDLE looks at its mailbox when it cannot rely on inotify
+	// (0: Dovecot's 30 s). Every IDLE session of an instance runs as the
+	// one mail uid, so past fs.inotify.max_user_instances (128 on many
+	// systems) sessions IDLE without inotify and see new mail only this
+	// often. Whole seconds; under 1 s counts as 1 s.
+	IdleCheckInterval time.Duration
 }
 
 // Server is a running Dovecot instance.
@@ -135,6 +152,13 @@ func launch(opt Options, logf func(format string, args ...any)) (_ *Server, err 
 		Hostname:         Hostname,
 		ProcessLimit:     200,
 		UserIPConnLimits: 200,
+	}
+	if opt.Clients < 0 {
+		return nil, errors.New("dovecot: Options.Clients is negative")
+	}
+	p.clientLimits(opt.Clients)
+	if opt.IdleCheckInterval > 0 {
+		p.IdleCheckSecs = max(1, int(opt.IdleCheckInterval/time.Second))
 	}
 	if err := os.Mkdir(p.MailRoot, 0o750); err != nil {
 		return nil, fmt.Errorf("dovecot: %w", err)
