@@ -213,3 +213,14 @@ func NewHTTPClient(roots *x509.CertPool, perHost int) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
+
+// APIError is what the web APIs' errors (graph.Error, gmailapi.Error)
+// have in common, for the workers to act on.
+type APIError interface {
+	error
+	HTTPStatus() int     // 0: no answer
+	Temporary() bool     // try again later
+	Wait() time.Duration // the API's Retry-After
+	Reply() string       // the answer in one line
+	Answer() string      // the answer as it came
+}

@@ -128,3 +128,8 @@ func mailboxOf(raw string) string {
 	}
 	return ""
 }
+
+// HTTPStatus, Wait and Answer make Error a bearer.APIError.
+func (e *Error) HTTPStatus() int     { return e.Status }
+func (e *Error) Wait() time.Duration { return e.RetryAfter }
+func (e *Error) Answer() string      { return e.Body }

@@ -53,7 +53,7 @@ func (s *graphSession) close()                                          {}
 // pass follows the delta from the stored link to its end.
 func (s *graphSession) pass(ctx context.Context, st *passStats) error {
 	r := s.r
-	stored, err := r.ledger.DeltaLink(ctx, r.key)
+	stored, err := r.ledger.Cursor(ctx, r.key)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (s *graphSession) pass(ctx context.Context, st *passStats) error {
 			return firstErr // the same delta again next time
 		}
 		if page.DeltaLink != stored {
-			return r.ledger.SetDeltaLink(context.WithoutCancel(ctx), r.key, page.DeltaLink)
+			return r.ledger.SetCursor(context.WithoutCancel(ctx), r.key, page.DeltaLink)
 		}
 		return nil
 	}

@@ -70,28 +70,29 @@ func (s *Ledger) SetMailboxState(ctx context.Context, key string, st MailboxStat
 	return nil
 }
 
-// DeltaLink is the Graph delta link the folder's next delta query starts
-// from ("" when unknown: a full read of the folder).
-func (s *Ledger) DeltaLink(ctx context.Context, key string) (string, error) {
+// Cursor is where a web API's next read of the folder starts ("" when
+// unknown: a full read of the folder): Graph's delta link, or the Gmail
+// API's history id.
+func (s *Ledger) Cursor(ctx context.Context, key string) (string, error) {
 	var link string
 	err := s.db.QueryRowContext(ctx, `SELECT delta_link FROM mailboxes WHERE key = ?`, key).Scan(&link)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read the delta link of %s: %w", key, err)
+		return "", fmt.Errorf("read the cursor of %s: %w", key, err)
 	}
 	return link, nil
 }
 
-// SetDeltaLink saves the folder's delta link, once every message the
-// delta listed is delivered and dealt with on the server.
-func (s *Ledger) SetDeltaLink(ctx context.Context, key, link string) error {
+// SetCursor saves the folder's cursor, once every message the read up to
+// it listed is delivered and dealt with on the server.
+func (s *Ledger) SetCursor(ctx context.Context, key, link string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO mailboxes (key, uidvalidity, last_uid, seen_below, updated_at, delta_link)
 		VALUES (?, 0, 0, 0, ?, ?) ON CONFLICT (key) DO UPDATE SET delta_link = excluded.delta_link, updated_at = excluded.updated_at`,
 		key, database.Millis(s.now()), link)
 	if err != nil {
-		return fmt.Errorf("save the delta link of %s: %w", key, err)
+		return fmt.Errorf("save the cursor of %s: %w", key, err)
 	}
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"mailtokens/internal/backoff"
 	"mailtokens/internal/clock"
 	"mailtokens/internal/database"
+	"mailtokens/internal/bearer"
+	"mailtokens/internal/gmailapi"
 	"mailtokens/internal/graph"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
@@ -77,8 +79,11 @@ func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Rece
 	r.deliverer = &deliverer{ledger: ledger, mailbox: r.key, dest: dest, now: time.Now}
 	switch cfg.Protocol {
 	case mailserver.GRAPH:
-		r.protocol = graphProtocol{r: r, c: &graph.Client{Base: cfg.GraphURL, HTTP: graph.NewHTTPClient(task.Server.RootCAs),
+		r.protocol = graphProtocol{r: r, c: &graph.Client{Base: cfg.APIURL, HTTP: graph.NewHTTPClient(task.Server.RootCAs),
 			Tokens: task.Auth.Tokens, Mailbox: cfg.User}}
+	case mailserver.GMAILAPI:
+		r.protocol = gmailProtocol{r: r, c: &gmailapi.Client{Base: cfg.APIURL, HTTP: bearer.NewHTTPClient(task.Server.RootCAs, 4),
+			Tokens: task.Auth.Tokens, User: cfg.User}}
 	case mailserver.POP3:
 		r.protocol = pop3Protocol{r}
 	default:

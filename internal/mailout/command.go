@@ -4,13 +4,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/wneessen/go-mail/smtp"
 
+	"mailtokens/internal/bearer"
 	"mailtokens/internal/cmdline"
+	"mailtokens/internal/gmailapi"
 	"mailtokens/internal/graph"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
@@ -95,10 +98,17 @@ func send(ctx context.Context, env *cmdline.Env, slot *worker.Slot, cfg *taskcon
 		Report:           task.Report,
 		Passed:           task.Passed,
 	}
-	if cfg.Protocol == mailserver.GRAPH {
-		sc.Graph = &graph.Client{Base: cfg.GraphURL, HTTP: graph.NewHTTPClient(task.Server.RootCAs),
-			Tokens: task.Auth.Tokens, Mailbox: cfg.User}
-	} else {
+	switch cfg.Protocol {
+	case mailserver.GRAPH:
+		c := &graph.Client{Base: cfg.APIURL, HTTP: graph.NewHTTPClient(task.Server.RootCAs), Tokens: task.Auth.Tokens, Mailbox: cfg.User}
+		sc.API, sc.APIName = c.SendMIME, "Graph sendMail"
+	case mailserver.GMAILAPI:
+		c := &gmailapi.Client{Base: cfg.APIURL, HTTP: bearer.NewHTTPClient(task.Server.RootCAs, 4), Tokens: task.Auth.Tokens, User: cfg.User}
+		sc.API, sc.APIName = func(ctx context.Context, msg io.ReaderAt, size int64) error {
+			_, err := c.Send(ctx, msg, size)
+			return err
+		}, "Gmail API send"
+	default:
 		sc.Dial = func(ctx context.Context) (*smtp.Client, error) {
 			release, err := task.Login(ctx)
 			if err != nil {

@@ -168,7 +168,7 @@ func TestGraphRefusals(t *testing.T) {
 		t.Fatalf("failed/ holds %v", failed)
 	}
 	note := readFile(t, filepath.Join(r.spool.Dir, DirFailed, failed[0]+replySuffix))
-	if !strings.Contains(note, "400 UnknownError") || !strings.Contains(note, "Graph's answer: {") {
+	if !strings.Contains(note, "400 UnknownError") || !strings.Contains(note, "the API's answer: {") || !strings.Contains(note, "Graph sendMail") {
 		t.Fatalf("the note does not hold Graph's answer:\n%s", note)
 	}
 }
@@ -180,8 +180,9 @@ func BenchmarkGraphSend(b *testing.B) {
 	r := newGraphRig(b, "")
 	st := r.OpenStore(b)
 	benchSendWith(b, r.World.MSUser, func(c *Config) {
-		c.Graph = &graph.Client{Base: r.GraphURL + "/v1.0", HTTP: graph.NewHTTPClient(nil),
+		g := &graph.Client{Base: r.GraphURL + "/v1.0", HTTP: graph.NewHTTPClient(nil),
 			Tokens: st.Source("graph", tokenstore.ActorBatchmail), Mailbox: r.World.MSUser}
+		c.API, c.APIName = g.SendMIME, "Graph sendMail"
 	})
 }
 

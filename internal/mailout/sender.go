@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"strconv"
@@ -14,7 +15,6 @@ import (
 
 	"mailtokens/internal/backoff"
 	"mailtokens/internal/clock"
-	"mailtokens/internal/graph"
 	"mailtokens/internal/logging"
 	"mailtokens/internal/worker"
 )
@@ -44,9 +44,12 @@ type Config struct {
 	// configured and is logged in: mailconn.DialSMTP, the one place that
 	// logs in. Each call takes a fresh token from the store.
 	Dial func(ctx context.Context) (*smtp.Client, error)
-	// Graph, when set instead of Dial, sends each message with Microsoft
-	// Graph's sendMail (MAIL_PROTOCOL = GRAPH).
-	Graph *graph.Client
+	// API, when set instead of Dial, sends each message through a web
+	// API: Microsoft Graph's sendMail (MAIL_PROTOCOL = GRAPH) or the Gmail
+	// API (GMAIL_API). Its errors are bearer.APIErrors; APIName names it
+	// in notes ("Graph sendMail").
+	API     func(ctx context.Context, msg io.ReaderAt, size int64) error
+	APIName string
 	// Server names the server (host:port) in the notes beside messages.
 	Server string
 	// RatePerMinute caps the transactions in any 60 seconds; 0 = no limit.
@@ -100,8 +103,8 @@ type Sender struct {
 
 // New returns a Sender, filling in defaults.
 func New(cfg Config) (*Sender, error) {
-	if cfg.Spool == nil || (cfg.Dial == nil) == (cfg.Graph == nil) || cfg.From == "" {
-		return nil, errors.New("mailout: Config needs Spool, From, and Dial or Graph")
+	if cfg.Spool == nil || (cfg.Dial == nil) == (cfg.API == nil) || cfg.From == "" {
+		return nil, errors.New("mailout: Config needs Spool, From, and Dial or API")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -288,8 +291,8 @@ func (s *Sender) one(ctx context.Context, q queued, sess *session, sum *Summary)
 		sum.Stopped = true
 		return false
 	}
-	if s.cfg.Graph != nil {
-		return s.oneGraph(ctx, log, q.name, m, st, rcpts, sum)
+	if s.cfg.API != nil {
+		return s.oneAPI(ctx, log, q.name, m, st, rcpts, sum)
 	}
 	c, err := sess.get(ctx)
 	if err != nil {

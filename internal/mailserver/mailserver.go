@@ -21,6 +21,8 @@ const (
 	// GRAPH is Microsoft Graph's mail API over HTTPS: a transport of the
 	// workers, not a server to log in to (Valid is false for it).
 	GRAPH Protocol = "GRAPH"
+	// GMAILAPI is the Gmail API over HTTPS, a transport like GRAPH.
+	GMAILAPI Protocol = "GMAIL_API"
 )
 
 // Valid says whether p is one of the protocols.

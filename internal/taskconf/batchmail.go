@@ -10,11 +10,12 @@ import (
 // Batchmail is the outbound worker's configuration.
 type Batchmail struct {
 	Worker
-	// Protocol is SMTP (the default) or GRAPH (Microsoft Graph's
-	// sendMail, MAIL_PROTOCOL = GRAPH).
+	// Protocol is SMTP (the default), GRAPH (Microsoft Graph's sendMail)
+	// or GMAIL_API (the Gmail API's users.messages.send).
 	Protocol mailserver.Protocol
-	// GraphURL is Graph's endpoint (MAIL_GRAPH_URL) when Protocol is GRAPH.
-	GraphURL         string
+	// APIURL is the web API's address (MAIL_GRAPH_URL, MAIL_GMAIL_API_URL)
+	// when Protocol is one.
+	APIURL           string
 	From             string // envelope sender
 	SpoolDir         string
 	RatePerMinute    int // 0 = no limit
@@ -40,17 +41,16 @@ func LoadBatchmail(path string) (cfg *Batchmail, warnings []string, err error) {
 
 // ReadBatchmail reads batchmail's keys from a loaded file; problems go to f.
 func ReadBatchmail(f *File) *Batchmail {
-	c := &Batchmail{Protocol: mailserver.Protocol(f.Enum("MAIL_PROTOCOL", string(mailserver.SMTP), string(mailserver.SMTP), string(mailserver.GRAPH)))}
-	if c.Protocol == mailserver.GRAPH {
-		c.Worker, c.GraphURL = readGraph(f, "MAIL", "MAIL_TOKEN_NAME")
+	c := &Batchmail{Protocol: mailserver.Protocol(f.Enum("MAIL_PROTOCOL", string(mailserver.SMTP), string(mailserver.SMTP),
+		string(mailserver.GRAPH), string(mailserver.GMAILAPI)))}
+	if c.Protocol == mailserver.GRAPH || c.Protocol == mailserver.GMAILAPI {
+		c.Worker, c.APIURL = readWebAPI(f, "MAIL", "MAIL_TOKEN_NAME", c.Protocol)
 		if f.Has("MAIL_MAX_PER_CONNECTION") {
-			f.warn("MAIL_MAX_PER_CONNECTION", "is ignored because MAIL_PROTOCOL is GRAPH (each message is a request of its own)")
+			f.warn("MAIL_MAX_PER_CONNECTION", "is ignored because MAIL_PROTOCOL is %s (each message is a request of its own)", c.Protocol)
 		}
 	} else {
 		c.Worker = readWorker(f, "MAIL", "MAIL_TOKEN_NAME", mailserver.SMTP, mailserver.STARTTLS, smtpPorts)
-		if f.Has("MAIL_GRAPH_URL") {
-			f.warn("MAIL_GRAPH_URL", "is ignored because MAIL_PROTOCOL is SMTP")
-		}
+		ignoreWebAPIKeys(f, "MAIL", c.Protocol)
 	}
 	c.From = f.String("MAIL_FROM", c.User)
 	if c.From != "" && (!strings.Contains(c.From, "@") || strings.ContainsAny(c.From, " <>,;\t")) {

@@ -175,28 +175,35 @@ func isLoopback(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// graphDefault is Microsoft Graph's v1.0 endpoint in the global cloud.
-const graphDefault = "https://graph.microsoft.com/v1.0"
+// webAPIs are the workers' transports over HTTPS: the key that says
+// where the API is, and its address by default.
+var webAPIs = map[mailserver.Protocol]struct{ key, def string }{
+	mailserver.GRAPH:    {"_GRAPH_URL", "https://graph.microsoft.com/v1.0"},
+	mailserver.GMAILAPI: {"_GMAIL_API_URL", "https://gmail.googleapis.com"},
+}
 
-// readGraph reads the keys of a task whose protocol is GRAPH: the login
-// (OAUTH2 only: Graph takes no password), PREFIX_GRAPH_URL (Graph's
-// endpoint; another for a national cloud, or the sandbox) and
-// PREFIX_TLS_CA_FILE. Server names Graph's host for the task's records.
+// readWebAPI reads the keys of a task whose protocol is a web API
+// (GRAPH, GMAIL_API): the login (OAUTH2 only: the APIs take no
+// password), PREFIX_GRAPH_URL or PREFIX_GMAIL_API_URL (the API's
+// address; another for a national cloud, or the sandbox) and
+// PREFIX_TLS_CA_FILE. Server names the API's host for the task's records.
 // The keys of a mail server are ignored, with a warning.
-func readGraph(f *File, prefix, tokenKey string) (w Worker, graphURL string) {
+func readWebAPI(f *File, prefix, tokenKey string, proto mailserver.Protocol) (w Worker, apiURL string) {
 	w = Worker{Store: readStore(f), Log: readLog(f), Login: readLogin(f, prefix, tokenKey), TokenKey: tokenKey}
 	if w.AuthType != OAuth2 {
-		f.problem(prefix+"_AUTH_TYPE", "is %s, but %s_PROTOCOL = GRAPH needs OAUTH2 (Graph takes no password): set %s_AUTH_TYPE = OAUTH2 and %s", w.AuthType, prefix, prefix, tokenKey)
+		f.problem(prefix+"_AUTH_TYPE", "is %s, but %s_PROTOCOL = %s needs OAUTH2 (the API takes no password): set %s_AUTH_TYPE = OAUTH2 and %s", w.AuthType, prefix, proto, prefix, tokenKey)
 	}
-	graphURL = strings.TrimRight(f.String(prefix+"_GRAPH_URL", graphDefault), "/")
-	u, err := url.Parse(graphURL)
+	api := webAPIs[proto]
+	key := prefix + api.key
+	apiURL = strings.TrimRight(f.String(key, api.def), "/")
+	u, err := url.Parse(apiURL)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		f.problem(prefix+"_GRAPH_URL", "%q is not an https:// URL such as %s", graphURL, graphDefault)
+		f.problem(key, "%q is not an https:// URL such as %s", apiURL, api.def)
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		f.problem(prefix+"_GRAPH_URL", "%q would send the token in clear: use https://", graphURL)
+		f.problem(key, "%q would send the token in clear: use https://", apiURL)
 	default:
-		w.Server = mailserver.Server{Protocol: mailserver.GRAPH, Host: u.Hostname(), Port: 443, Security: mailserver.SSL}
+		w.Server = mailserver.Server{Protocol: proto, Host: u.Hostname(), Port: 443, Security: mailserver.SSL}
 		if p := u.Port(); p != "" {
 			w.Server.Port, _ = strconv.Atoi(p)
 		} else if u.Scheme == "http" {
@@ -209,8 +216,23 @@ func readGraph(f *File, prefix, tokenKey string) (w Worker, graphURL string) {
 	w.CAFile = f.String(prefix+"_TLS_CA_FILE", "")
 	for _, k := range []string{"_HOST", "_PORT", "_SECURITY"} {
 		if f.Has(prefix + k) {
-			f.warn(prefix+k, "is ignored because %s_PROTOCOL is GRAPH (%s_GRAPH_URL says where Graph is)", prefix, prefix)
+			f.warn(prefix+k, "is ignored because %s_PROTOCOL is %s (%s says where the API is)", prefix, proto, key)
 		}
 	}
-	return w, graphURL
+	for other, o := range webAPIs {
+		if other != proto && f.Has(prefix+o.key) {
+			f.warn(prefix+o.key, "is ignored because %s_PROTOCOL is %s", prefix, proto)
+		}
+	}
+	return w, apiURL
+}
+
+// ignoreWebAPIKeys warns about the web APIs' address keys in a task that
+// uses a mail server.
+func ignoreWebAPIKeys(f *File, prefix string, proto mailserver.Protocol) {
+	for _, o := range webAPIs {
+		if f.Has(prefix + o.key) {
+			f.warn(prefix+o.key, "is ignored because %s_PROTOCOL is %s", prefix, proto)
+		}
+	}
 }

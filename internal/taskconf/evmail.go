@@ -37,9 +37,9 @@ func (d Delivery) String() string {
 // Evmail is one inbound task: one mailbox.
 type Evmail struct {
 	Worker // Server.Protocol is IMAP, POP3 or GRAPH
-	// GraphURL is Graph's endpoint (MAILBOX_GRAPH_URL) when the protocol
-	// is GRAPH.
-	GraphURL      string
+	// APIURL is the web API's address (MAILBOX_GRAPH_URL,
+	// MAILBOX_GMAIL_API_URL) when the protocol is GRAPH or GMAIL_API.
+	APIURL        string
 	Folder        string
 	PollInterval  time.Duration
 	AfterDelivery After
@@ -71,19 +71,18 @@ func LoadEvmail(path string) (cfg *Evmail, warnings []string, err error) {
 
 // ReadEvmail reads evmail's keys from a loaded file; problems go to f.
 func ReadEvmail(f *File) *Evmail {
-	protocol := mailserver.Protocol(f.RequiredEnum("MAILBOX_PROTOCOL", string(mailserver.IMAP), string(mailserver.POP3), string(mailserver.GRAPH)))
+	protocol := mailserver.Protocol(f.RequiredEnum("MAILBOX_PROTOCOL", string(mailserver.IMAP), string(mailserver.POP3),
+		string(mailserver.GRAPH), string(mailserver.GMAILAPI)))
 	ports := mailboxPorts[protocol]
 	if ports == nil {
 		ports = mailboxPorts[mailserver.IMAP]
 	}
 	c := &Evmail{}
-	if protocol == mailserver.GRAPH {
-		c.Worker, c.GraphURL = readGraph(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME")
+	if protocol == mailserver.GRAPH || protocol == mailserver.GMAILAPI {
+		c.Worker, c.APIURL = readWebAPI(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME", protocol)
 	} else {
 		c.Worker = readWorker(f, "MAILBOX", "MAILBOX_EMAIL_TOKEN_NAME", protocol, mailserver.SSL, ports)
-		if f.Has("MAILBOX_GRAPH_URL") {
-			f.warn("MAILBOX_GRAPH_URL", "is ignored because MAILBOX_PROTOCOL is %s", protocol)
-		}
+		ignoreWebAPIKeys(f, "MAILBOX", protocol)
 	}
 	c.Folder = f.String("MAILBOX_FOLDER", "INBOX")
 	if c.Protocol == mailserver.POP3 && f.Has("MAILBOX_FOLDER") && c.Folder != "INBOX" {

@@ -109,7 +109,7 @@ MAILBOX_HOST = imaps://outlook.office365.com
 MAILBOX_MAX_MESSAGE_SIZE = 100 M
 `)
 	want := []string{
-		`:1: MAILBOX_PROTOCOL: "IMAP4" is not allowed: use IMAP, POP3 or GRAPH`,
+		`:1: MAILBOX_PROTOCOL: "IMAP4" is not allowed: use IMAP, POP3, GRAPH or GMAIL_API`,
 		`:10: MAILBOX_HOST: "imaps://outlook.office365.com" is not a host name or IP address (no scheme, no port: put the port in MAILBOX_PORT)`,
 		`:3: MAILBOX_PORT: "99999" is not a whole number from 1 to 65535`,
 		`:4: MAILBOX_SECURITY: "TLS" is not allowed: use SSL, STARTTLS or NONE`,
@@ -377,14 +377,14 @@ func TestBatchmailGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Protocol != "GRAPH" || cfg.GraphURL != "https://graph.microsoft.com/v1.0" || cfg.Server.Addr() != "graph.microsoft.com:443" {
-		t.Fatalf("protocol %s, URL %s, server %s", cfg.Protocol, cfg.GraphURL, cfg.Server.Addr())
+	if cfg.Protocol != "GRAPH" || cfg.APIURL != "https://graph.microsoft.com/v1.0" || cfg.Server.Addr() != "graph.microsoft.com:443" {
+		t.Fatalf("protocol %s, URL %s, server %s", cfg.Protocol, cfg.APIURL, cfg.Server.Addr())
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "MAIL_HOST: is ignored because MAIL_PROTOCOL is GRAPH") {
 		t.Fatalf("warnings %q", warnings)
 	}
 	cfg, _, err = LoadBatchmail(write(t, "MAIL_PROTOCOL = GRAPH\nMAIL_USER = n@contoso.com\nMAIL_AUTH_TYPE = OAUTH2\nMAIL_GRAPH_URL = http://127.0.0.1:8123/v1.0/\n"))
-	if err != nil || cfg.GraphURL != "http://127.0.0.1:8123/v1.0" || cfg.Server.Addr() != "127.0.0.1:8123" {
+	if err != nil || cfg.APIURL != "http://127.0.0.1:8123/v1.0" || cfg.Server.Addr() != "127.0.0.1:8123" {
 		t.Fatalf("loopback sandbox: %v %+v", err, cfg)
 	}
 	got := problemsOf(t, loadBatchmail, "MAIL_PROTOCOL = GRAPH\nMAIL_USER = n@contoso.com\nMAIL_PASSWORD = x\nMAIL_GRAPH_URL = http://graph.example.com/v1.0\n")
