@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"mailtokens/internal/backoff"
+	"mailtokens/internal/bearer"
 	"mailtokens/internal/clock"
 	"mailtokens/internal/database"
-	"mailtokens/internal/bearer"
 	"mailtokens/internal/gmailapi"
 	"mailtokens/internal/graph"
 	"mailtokens/internal/mailconn"
