@@ -52,7 +52,7 @@ func run(env *cmdline.Env, args []string) error {
 
 	var wg sync.WaitGroup
 	ready := make(chan string, 1)
-	errc := make(chan error, 3)
+	errc := make(chan error, 5)
 	adminEnv := &cli.Env{Env: &cmdline.Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard,
 		Stderr: prefixed(env.Stderr, "evadmin   "), Conf: w.EvadminConf}}
 	wg.Go(func() { errc <- cli.Serve(adminEnv, func(addr string) { ready <- addr }) })
@@ -71,6 +71,27 @@ func run(env *cmdline.Env, args []string) error {
 			errc <- fmt.Errorf("batchmail exited with %d", code)
 		}
 	})
+	graph := ""
+	if w.Graph != nil {
+		wg.Go(func() {
+			if code := mailin.Program.Run(ctx, []string{"-conf", w.EvmailGraphConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "evmail-g  ")); code != 0 {
+				errc <- fmt.Errorf("evmail (Graph) exited with %d", code)
+			}
+		})
+		wg.Go(func() {
+			if code := mailout.Program.Run(ctx, []string{"-conf", w.BatchmailGraphConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "batchmail-g ")); code != 0 {
+				errc <- fmt.Errorf("batchmail (Graph) exited with %d", code)
+			}
+		})
+		graph = fmt.Sprintf(`
+Microsoft Graph instead of IMAP and SMTP: click "Get Email Token" on
+"%s" too (a token for Graph's scopes: a Microsoft token is for one
+resource at a time). Then evmail-g delivers the %d messages waiting in the
+folder %q into %s/new over Graph (a delta query, each message's
+MIME) and moves them to Archive, and batchmail-g sends the %d queued in
+%s with Graph's sendMail. Graph here: %s
+`, GraphToken, w.WaitingInGraphFolder, GraphFolder, w.GraphInbox, w.WaitingInGraphOutbox, w.GraphOutbox, w.GraphURL)
+	}
 	servers := fmt.Sprintf(`
 The sandbox's mail servers (Microsoft-like; the workers use them):
   IMAP        %s (TLS)
@@ -102,7 +123,7 @@ authorization. Within seconds after it, evmail delivers the %d messages waiting
 in the mailbox into %s/new, batchmail sends the %d queued in %s
 (they land in the same mailbox, and evmail delivers them too), and the token
 list shows when the token was last used and by which worker.
-
+%s
 Also there: "%s" (Google-like; sign in as %s), the device-code sign-in,
 Refresh now, Test (IMAP %s over TLS; %s),
 and the event log of each token. The sandbox's own page: %s/
@@ -113,7 +134,7 @@ The command line works on the same store:
 Ctrl-C stops everything.
 
 `, *dir, servers, w.URL, AdminName, w.AdminPassword, MicrosoftToken, w.Sandbox.MSUser, w.Sandbox.Password,
-		w.WaitingInMailbox, w.Inbox, w.WaitingInOutbox, w.Outbox,
+		w.WaitingInMailbox, w.Inbox, w.WaitingInOutbox, w.Outbox, graph,
 		GoogleToken, w.Sandbox.GoogleUser, w.IMAPAddr, caNote, w.IDP.URL(), w.EvadminConf)
 
 	var first error

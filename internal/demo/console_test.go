@@ -110,6 +110,23 @@ func TestDemoInBrowser(t *testing.T) {
 		return strings.Contains(txt, "valid · expires in") && (strings.Contains(txt, "by evmail") || strings.Contains(txt, "by batchmail"))
 	})
 	browser.Screenshot(t, ctx, "demo-02-after")
+
+	// The Graph tasks: their own token (Graph's scopes), then mail moves
+	// over Graph: 2 messages from the Graph folder, 1 sent with sendMail.
+	graphRow := fmt.Sprintf(`//tr[.//a[@class="name" and text()=%q]]`, GraphToken)
+	do("Get Email Token for Graph",
+		chromedp.Navigate(url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`table.tokens`)),
+		chromedp.Click(chromedp.Search(graphRow+`//button[contains(., "Get Email Token")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
+	do("sign in at the sandbox for Graph",
+		chromedp.SetValue(chromedp.CSS(`input[name=email]`), "support@contoso.example"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "sandbox-password"),
+		chromedp.Click(chromedp.CSS(`button[value=accept]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash.ok`)))
+	waitUntil(t, "evmail over Graph to deliver 2 messages and batchmail over Graph to send 1", func() bool {
+		return count(filepath.Join(dir, "inbox-graph", "new")) == 2 && count(filepath.Join(dir, "outbox-graph", "sent")) == 1
+	})
 }
 
 func count(dir string) int {

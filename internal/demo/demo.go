@@ -24,6 +24,7 @@ import (
 	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/dovecot"
+	"mailtokens/internal/sandbox/graphd"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
@@ -39,6 +40,11 @@ const (
 	AdminName      = "demo"
 	MicrosoftToken = "Contoso support"
 	GoogleToken    = "Gmail support"
+	// GraphToken is the Microsoft token for the Graph tasks: Graph's
+	// scopes, a resource of their own.
+	GraphToken = "Contoso Graph"
+	// GraphFolder is the folder the Graph receiving task reads.
+	GraphFolder = "From Graph"
 	marker         = ".mailtokens-demo"
 )
 
@@ -75,6 +81,10 @@ type World struct {
 	// Dovecot's mailbox of its recipient.
 	Dovecot   *dovecot.Server
 	RelayAddr string
+	// Graph is the sandbox's Graph-like mail API over IMAP's mailboxes
+	// (nil with Options.Dovecot); GraphURL its base URL.
+	Graph    *graphd.Server
+	GraphURL string
 	// The mail servers the workers use, whichever they are.
 	IMAPAddr string // TLS
 	POP3Addr string // TLS
@@ -84,10 +94,16 @@ type World struct {
 	CAFile string
 	// The task files.
 	EvadminConf, EvmailConf, BatchmailConf string
+	// The Graph tasks' files (empty with Options.Dovecot).
+	EvmailGraphConf, BatchmailGraphConf string
 	// Where evmail delivers and batchmail queues.
 	Inbox, Outbox string
+	// Where the Graph tasks deliver and queue.
+	GraphInbox, GraphOutbox string
 	// Messages waiting at the start.
 	WaitingInMailbox, WaitingInOutbox int
+	// Messages waiting for the Graph tasks: in GraphFolder, in GraphOutbox.
+	WaitingInGraphFolder, WaitingInGraphOutbox int
 
 	relay *relay
 }
@@ -114,7 +130,8 @@ func Setup(opt Options) (_ *World, err error) {
 	if err := prepareDir(dir); err != nil {
 		return nil, err
 	}
-	w := &World{Dir: dir, Inbox: filepath.Join(dir, "inbox"), Outbox: filepath.Join(dir, "outbox")}
+	w := &World{Dir: dir, Inbox: filepath.Join(dir, "inbox"), Outbox: filepath.Join(dir, "outbox"),
+		GraphInbox: filepath.Join(dir, "inbox-graph"), GraphOutbox: filepath.Join(dir, "outbox-graph")}
 	defer func() {
 		if err == nil {
 			return
@@ -156,8 +173,21 @@ func Setup(opt Options) (_ *World, err error) {
 		}
 	}
 	w.WaitingInMailbox = 3
-	if err := w.queue(); err != nil {
+	if err := w.queue(w.Outbox, []string{"Your ticket #4711 was received", "Your ticket #4712 was received", "Weekly helpdesk report"}, 100); err != nil {
 		return nil, err
+	}
+	w.WaitingInOutbox = 3
+	if w.Graph != nil {
+		for i, subject := range []string{"Invoice 2026-117 (read over Graph)", "Delivery note (read over Graph)"} {
+			if _, err := w.IMAP.Append(w.Sandbox.MSUser, GraphFolder, demoMessage("billing@fabrikam.example", w.Sandbox.MSUser, subject, 200+i)); err != nil {
+				return nil, err
+			}
+		}
+		w.WaitingInGraphFolder = 2
+		if err := w.queue(w.GraphOutbox, []string{"Your order shipped (sent over Graph)"}, 300); err != nil {
+			return nil, err
+		}
+		w.WaitingInGraphOutbox = 1
 	}
 	return w, nil
 }
@@ -199,7 +229,17 @@ func (w *World) startSandboxMail(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	w.SMTPAddr, err = w.SMTP.Listen(mailauth.RequireStartTLS)
+	if w.SMTPAddr, err = w.SMTP.Listen(mailauth.RequireStartTLS); err != nil {
+		return err
+	}
+	// Microsoft Graph's mail API over the same mailboxes: the Graph tasks
+	// send and receive through it.
+	w.IMAP.AddMailbox(w.Sandbox.MSUser)
+	if w.Graph, err = graphd.New(graphd.Options{Directory: directory, IMAP: w.IMAP, Logger: log}); err != nil {
+		return err
+	}
+	url, err := w.Graph.Listen()
+	w.GraphURL = url + "/v1.0"
 	return err
 }
 
@@ -246,6 +286,9 @@ func (w *World) Close() error {
 	}
 	if w.Dovecot != nil {
 		errs = append(errs, w.Dovecot.Stop())
+	}
+	if w.Graph != nil {
+		w.Graph.Close()
 	}
 	if w.SMTP != nil {
 		w.SMTP.Close()
@@ -318,7 +361,13 @@ func (w *World) store() error {
 	ms := tokens.Settings(w.IDP, w.Sandbox, MicrosoftToken, provider.Microsoft)
 	// A secret expiring soon, so the list shows its warning.
 	ms.SecretExpiresOn = time.Now().AddDate(0, 0, 20).Truncate(24 * time.Hour)
-	for _, set := range []tokenstore.Settings{ms, tokens.Settings(w.IDP, w.Sandbox, GoogleToken, provider.Google)} {
+	sets := []tokenstore.Settings{ms, tokens.Settings(w.IDP, w.Sandbox, GoogleToken, provider.Google)}
+	if w.Graph != nil {
+		g := tokens.Settings(w.IDP, w.Sandbox, GraphToken, provider.Microsoft)
+		g.Scope = provider.MicrosoftGraphSendScope + " " + provider.MicrosoftGraphReadWriteScope
+		sets = append(sets, g)
+	}
+	for _, set := range sets {
 		if _, err := st.Create(ctx, set, tokenstore.ActorCLI); err != nil {
 			return err
 		}
@@ -358,6 +407,34 @@ MAIL_RATE_PER_MINUTE = 0
 MAIL_POLL_INTERVAL = 2s
 `, smtpHost, smtpPort, w.CAFile, w.Sandbox.MSUser, MicrosoftToken, w.Outbox),
 	}
+	if w.Graph != nil {
+		files["evmail-graph.properties"] = common + fmt.Sprintf(`# The demo's inbound task over Microsoft Graph: the folder %q of the
+# Contoso support mailbox, moved to Archive once delivered.
+MAILBOX_PROTOCOL = GRAPH
+MAILBOX_GRAPH_URL = %s
+MAILBOX_USER = %s
+MAILBOX_AUTH_TYPE = OAUTH2
+MAILBOX_EMAIL_TOKEN_NAME = %s
+MAILBOX_FOLDER = %s
+MAILBOX_POLL_INTERVAL = 5s
+MAILBOX_AFTER_DELIVERY = MOVE
+MAILBOX_MOVE_TO = Archive
+MAILBOX_DELIVER_TO = maildir:%s
+`, GraphFolder, w.GraphURL, w.Sandbox.MSUser, GraphToken, GraphFolder, w.GraphInbox)
+		files["batchmail-graph.properties"] = common + fmt.Sprintf(`# The demo's outbound task over Microsoft Graph (sendMail), as the
+# Contoso support mailbox.
+MAIL_PROTOCOL = GRAPH
+MAIL_GRAPH_URL = %s
+MAIL_USER = %s
+MAIL_AUTH_TYPE = OAUTH2
+MAIL_TOKEN_NAME = %s
+MAIL_SPOOL_DIR = %s
+MAIL_RATE_PER_MINUTE = 0
+MAIL_POLL_INTERVAL = 2s
+`, w.GraphURL, w.Sandbox.MSUser, GraphToken, w.GraphOutbox)
+		w.EvmailGraphConf = filepath.Join(w.Dir, "evmail-graph.properties")
+		w.BatchmailGraphConf = filepath.Join(w.Dir, "batchmail-graph.properties")
+	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(w.Dir, name), []byte(text), 0o600); err != nil {
 			return err
@@ -369,25 +446,24 @@ MAIL_POLL_INTERVAL = 2s
 	return nil
 }
 
-// queue drops notifications into the outbox the way applications do:
-// write into tmp/, rename into new/.
-func (w *World) queue() error {
+// queue drops notifications into outbox the way applications do: write
+// into tmp/, rename into new/. Their Message-IDs count from n.
+func (w *World) queue(outbox string, subjects []string, n int) error {
 	for _, sub := range []string{"tmp", "new", "sent", "failed"} {
-		if err := os.MkdirAll(filepath.Join(w.Outbox, sub), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Join(outbox, sub), 0o700); err != nil {
 			return err
 		}
 	}
-	for i, subject := range []string{"Your ticket #4711 was received", "Your ticket #4712 was received", "Weekly helpdesk report"} {
-		name := fmt.Sprintf("demo-%d.eml", i)
-		tmp := filepath.Join(w.Outbox, "tmp", name)
-		if err := os.WriteFile(tmp, demoMessage(w.Sandbox.MSUser, w.Sandbox.MSUser, subject, 100+i), 0o600); err != nil {
+	for i, subject := range subjects {
+		name := fmt.Sprintf("demo-%d.eml", n+i)
+		tmp := filepath.Join(outbox, "tmp", name)
+		if err := os.WriteFile(tmp, demoMessage(w.Sandbox.MSUser, w.Sandbox.MSUser, subject, n+i), 0o600); err != nil {
 			return err
 		}
-		if err := os.Rename(tmp, filepath.Join(w.Outbox, "new", name)); err != nil {
+		if err := os.Rename(tmp, filepath.Join(outbox, "new", name)); err != nil {
 			return err
 		}
 	}
-	w.WaitingInOutbox = 3
 	return nil
 }
 
