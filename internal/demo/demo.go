@@ -45,7 +45,7 @@ const (
 	GraphToken = "Contoso Graph"
 	// GraphFolder is the folder the Graph receiving task reads.
 	GraphFolder = "From Graph"
-	marker         = ".mailtokens-demo"
+	marker      = ".mailtokens-demo"
 )
 
 // Options say which demo to set up.
