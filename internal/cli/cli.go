@@ -62,7 +62,7 @@ var Program = &cmdline.Program{
 		{Name: "token paste", Args: "NAME", Summary: "store a token response (JSON on stdin: access_token, refresh_token, expires_in)", Run: with(runTokenPaste)},
 		{Name: "token apponly", Args: "NAME [--force]", Summary: "get an app-only token now: client credentials (secret or certificate), or a Google service account's token for the mailbox", Run: with(runTokenApponly)},
 		{Name: "token refresh", Args: "NAME", Summary: "refresh the access token now", Run: with(runTokenRefresh)},
-		{Name: "token test", Args: "NAME --imap|--pop3|--smtp HOST:PORT [--security SSL|STARTTLS|NONE] [--user U]", Summary: "log in to a mail server with the token", Run: with(runTokenTest)},
+		{Name: "token test", Args: "NAME --imap|--pop3|--smtp HOST:PORT [--security SSL|STARTTLS|NONE] [--user U] | --graph|--gmail-api URL [--read FOLDER] [--user U]", Summary: "log in to a mail server with the token, or check Graph or the Gmail API (read a folder, or may it send) without changing the mailbox", Run: with(runTokenTest)},
 		{Name: "token revoke", Args: "NAME [--force]", Summary: "revoke the token (at Google too) and forget it; refused while task files use it, unless --force", Run: with(runTokenRevoke)},
 		{Name: "token delete", Args: "NAME [--force]", Summary: "delete the token; refused while task files use it, unless --force", Run: with(runTokenDelete)},
 		{Name: "notify test", Summary: "send a test notification through every NOTIFY_* channel (exit 1 with the reason if one fails)", Run: with(runNotifyTest)},

@@ -8,7 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"mailtokens/internal/bearer"
 	"mailtokens/internal/cmdline"
+	"mailtokens/internal/gmailapi"
+	"mailtokens/internal/graph"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
 	"mailtokens/internal/tokenstore"
@@ -25,10 +28,19 @@ func runTokenTest(env *Env, args []string) error {
 	security := fs.String("security", "", "SSL, STARTTLS or NONE (default: from the port)")
 	user := fs.String("user", "", "the mailbox to log in to (default: the token's email)")
 	quiet := fs.Bool("q", false, "print only the outcome")
+	graphURL := fs.String("graph", "", "check Microsoft Graph instead of a mail server: its address, e.g. https://graph.microsoft.com/v1.0")
+	gmailURL := fs.String("gmail-api", "", "check the Gmail API instead of a mail server: its address, e.g. https://gmail.googleapis.com")
+	read := fs.String("read", "", "with --graph or --gmail-api: the folder or label to read (default: check sending)")
 	caFile := fs.String("ca-file", "", "PEM file of a private CA that signs the server's certificate (default: TLS_CA_FILE, and the system's CAs)")
 	pos, err := env.Parse(fs, args, 1)
 	if err != nil {
 		return err
+	}
+	if *graphURL != "" || *gmailURL != "" {
+		if *imapAddr != "" || *pop3Addr != "" || *smtpAddr != "" || (*graphURL != "" && *gmailURL != "") {
+			return cmdline.Usagef("give one of --imap, --pop3, --smtp, --graph or --gmail-api")
+		}
+		return testWebAPI(env, pos[0], *graphURL, *gmailURL, *read, *user, *caFile)
 	}
 	req, err := testRequest(*imapAddr, *pop3Addr, *smtpAddr, *security)
 	if err != nil {
@@ -125,4 +137,61 @@ func defaultSecurity(port int) mailserver.Security {
 		return mailserver.SSL
 	}
 	return mailserver.STARTTLS
+}
+
+// testWebAPI checks what a web-API task would do with the token, without
+// changing the mailbox: read the folder (or label), or send as the
+// mailbox (a deliberately broken message the API refuses after checking
+// the token and its permission).
+func testWebAPI(env *Env, name, graphURL, gmailURL, read, user, caFile string) error {
+	cfg, err := env.config()
+	if err != nil {
+		return err
+	}
+	if caFile == "" {
+		caFile = cfg.TLSCAFile
+	}
+	var roots *x509.CertPool
+	if caFile != "" {
+		if roots, err = mailconn.RootsFromFile(caFile, true); err != nil {
+			return err
+		}
+	}
+	store, err := env.open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	t, err := store.Get(env.Ctx, name)
+	if err != nil {
+		return err
+	}
+	if user == "" {
+		user = t.Email
+	}
+	if user == "" {
+		return cmdline.Usagef("the token has no email address: give --user")
+	}
+	src := store.Source(t.Name, tokenstore.ActorCLI)
+	var what string
+	if graphURL != "" {
+		c := &graph.Client{Base: graphURL, HTTP: graph.NewHTTPClient(roots), Tokens: src, Mailbox: user}
+		if read != "" {
+			what, err = c.CanRead(env.Ctx, read)
+		} else {
+			what, err = c.CanSend(env.Ctx)
+		}
+	} else {
+		c := &gmailapi.Client{Base: gmailURL, HTTP: bearer.NewHTTPClient(roots, 1), Tokens: src, User: user}
+		if read != "" {
+			what, err = c.CanRead(env.Ctx, read)
+		} else {
+			what, err = c.CanSend(env.Ctx)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "OK: %s.\n", what)
+	return nil
 }
