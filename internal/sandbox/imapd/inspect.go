@@ -79,43 +79,52 @@ func (in *inspector) client(mailbox string) (*imapclient.Client, error) {
 // message for 1:*): UID, flags, internal date and the whole message with
 // BODY.PEEK[], which leaves \Seen alone.
 func (in *inspector) messages(mailbox, folder string, uids imap.UIDSet) ([]Message, error) {
+	_, msgs, err := in.fetch(mailbox, folder, uids, true)
+	return msgs, err
+}
+
+// fetch is messages with the folder's UIDVALIDITY (read in the same
+// SELECT), and without the messages' contents (Raw nil) unless withBody.
+func (in *inspector) fetch(mailbox, folder string, uids imap.UIDSet, withBody bool) (uint32, []Message, error) {
 	c, err := in.client(mailbox)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	defer c.Close()
 
 	sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if sel.NumMessages == 0 {
-		return nil, nil
+		return sel.UIDValidity, nil, nil
 	}
+	opt := &imap.FetchOptions{UID: true, Flags: true, InternalDate: true}
 	body := &imap.FetchItemBodySection{Peek: true}
-	bufs, err := c.Fetch(uids, &imap.FetchOptions{
-		UID:          true,
-		Flags:        true,
-		InternalDate: true,
-		BodySection:  []*imap.FetchItemBodySection{body},
-	}).Collect()
+	if withBody {
+		opt.BodySection = []*imap.FetchItemBodySection{body}
+	}
+	bufs, err := c.Fetch(uids, opt).Collect()
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	msgs := make([]Message, 0, len(bufs))
 	for _, b := range bufs {
 		flags := slices.Clone(b.Flags)
 		slices.Sort(flags)
-		msgs = append(msgs, Message{
+		m := Message{
 			UID:          uint32(b.UID),
 			Flags:        flags,
 			InternalDate: b.InternalDate,
-			Raw:          b.FindBodySection(body),
-		})
+		}
+		if withBody {
+			m.Raw = b.FindBodySection(body)
+		}
+		msgs = append(msgs, m)
 	}
 	slices.SortFunc(msgs, func(a, b Message) int { return cmp.Compare(a.UID, b.UID) })
 	_ = c.Logout().Wait()
-	return msgs, nil
+	return sel.UIDValidity, msgs, nil
 }
 
 // folders lists mailbox's folders.

@@ -62,6 +62,53 @@ func (s *Server) Message(mailbox, folder string, uid uint32) (Message, error) {
 	return Message{}, fmt.Errorf("imapd: message %d in %q of %s: %w", uid, folder, mailbox, ErrNoMessage)
 }
 
+// Index returns folder's UIDVALIDITY and its messages by UID without
+// their contents (Raw is nil), read together: cheap enough to call on
+// every request of a front end that must notice what IMAP clients did.
+func (s *Server) Index(mailbox, folder string) (uidValidity uint32, msgs []Message, err error) {
+	if _, err := s.existing(mailbox); err != nil {
+		return 0, nil, err
+	}
+	var all imap.UIDSet
+	all.AddRange(1, 0) // 1:*
+	v, msgs, err := s.inspect.fetch(mailbox, folderName(folder), all, false)
+	if err != nil {
+		return 0, nil, fmt.Errorf("imapd: index of %q in %s: %w", folder, mailbox, err)
+	}
+	return v, msgs, nil
+}
+
+// MessagesByUID returns the messages of folder whose UIDs are in uids, by
+// UID, with their contents, without setting \Seen. UIDs that are not in
+// the folder are left out.
+func (s *Server) MessagesByUID(mailbox, folder string, uids []uint32) ([]Message, error) {
+	if _, err := s.existing(mailbox); err != nil {
+		return nil, err
+	}
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	var set imap.UIDSet
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	_, msgs, err := s.inspect.fetch(mailbox, folderName(folder), set, true)
+	if err != nil {
+		return nil, fmt.Errorf("imapd: messages %v in %q of %s: %w", uids, folder, mailbox, err)
+	}
+	// As in Message: a UID above the highest must not match the highest.
+	out := msgs[:0]
+	for _, m := range msgs {
+		for _, u := range uids {
+			if m.UID == u {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // StoreFlags changes message uid's flags in folder as STORE does: op adds,
 // removes or replaces flags.
 func (s *Server) StoreFlags(mailbox, folder string, uid uint32, op imap.StoreFlagsOp, flags ...imap.Flag) error {

@@ -85,3 +85,35 @@ func TestStoreMethods(t *testing.T) {
 	}
 	wantMessages(t, f.srv, user, "INBOX")
 }
+
+// Index lists UIDs, flags and dates without contents, with the folder's
+// UIDVALIDITY; MessagesByUID fetches only the UIDs asked for, never the
+// highest for a UID past it, and neither sets \Seen.
+func TestIndexAndMessagesByUID(t *testing.T) {
+	f := newFixture(t, provider.Google, Options{})
+	user := f.World.GoogleUser
+	f.srv.AddMailbox(user)
+	v, msgs, err := f.srv.Index(user, "[Gmail]/Spam")
+	if err != nil || v == 0 || len(msgs) != 0 {
+		t.Fatalf("Index of an empty folder = %d, %v, %v", v, msgs, err)
+	}
+	uid1, _ := f.srv.Append(user, "INBOX", testMessage("one"))
+	uid2, _ := f.srv.Append(user, "INBOX", testMessage("two"), imap.FlagSeen)
+	want, _ := f.srv.UIDValidity(user, "INBOX")
+	v, msgs, err = f.srv.Index(user, "INBOX")
+	if err != nil || v != want || len(msgs) != 2 || msgs[0].UID != uid1 || msgs[1].UID != uid2 ||
+		msgs[0].Raw != nil || !slices.Contains(msgs[1].Flags, imap.FlagSeen) || msgs[0].InternalDate.IsZero() {
+		t.Fatalf("Index = %d, %+v, %v (UIDVALIDITY %d)", v, msgs, err, want)
+	}
+	got, err := f.srv.MessagesByUID(user, "INBOX", []uint32{uid2, uid2 + 5})
+	if err != nil || len(got) != 1 || got[0].UID != uid2 || string(got[0].Raw) != string(testMessage("two")) {
+		t.Fatalf("MessagesByUID = %+v, %v", got, err)
+	}
+	if got, err := f.srv.MessagesByUID(user, "INBOX", []uint32{uid2 + 5}); err != nil || len(got) != 0 {
+		t.Fatalf("MessagesByUID past the highest = %+v, %v", got, err)
+	}
+	all, _ := f.srv.Messages(user, "INBOX")
+	if slices.Contains(all[0].Flags, imap.FlagSeen) {
+		t.Error("reading set \\Seen")
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/dovecot"
+	"mailtokens/internal/sandbox/gmaild"
 	"mailtokens/internal/sandbox/graphd"
 	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/sandbox/imapd"
@@ -64,6 +65,12 @@ type Env struct {
 	// which requests go to /v1.0/users/….
 	Graph    *graphd.Server
 	GraphURL string
+	// GmailAPI is the Gmail-API-like server over IMAP[provider.Google]'s
+	// mailboxes (nil without [GmailAPI]); GmailAPIURL is its base URL,
+	// under which requests go to /gmail/v1/users/… and
+	// /upload/gmail/v1/users/….
+	GmailAPI    *gmaild.Server
+	GmailAPIURL string
 	// Store is open for the test (nil without [Store] or [Authorized]); its
 	// files are StorePath and KeyFile.
 	Store              *tokenstore.Store
@@ -87,6 +94,8 @@ type config struct {
 	pop3      map[provider.Type][]func(*pop3d.Options)
 	graph     []func(*graphd.Options)
 	withGraph bool
+	gmail     []func(*gmaild.Options)
+	withGmail bool
 	store     bool
 	tokens    []token
 	shared    bool
@@ -145,6 +154,21 @@ func Graph(edit ...func(*graphd.Options)) Option {
 		c.graph = append(c.graph, edit...)
 		if _, ok := c.imap[provider.Microsoft]; !ok {
 			c.imap[provider.Microsoft] = nil
+		}
+	}
+}
+
+// GmailAPI starts the Gmail-API-like server (gmaild) over the
+// Google-style IMAP server's mailboxes, starting that server if no [IMAP]
+// option did, on the provider's clock; the world's Google user's mailbox
+// exists from the start. Edit functions change its options after the
+// fixture has filled them in.
+func GmailAPI(edit ...func(*gmaild.Options)) Option {
+	return func(c *config) {
+		c.withGmail = true
+		c.gmail = append(c.gmail, edit...)
+		if _, ok := c.imap[provider.Google]; !ok {
+			c.imap[provider.Google] = nil
 		}
 	}
 }
@@ -221,6 +245,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	if c.withGraph {
 		w.startGraph(t, c.graph)
 	}
+	if c.withGmail {
+		w.startGmail(t, c.gmail)
+	}
 	w.StorePath, w.KeyFile = c.storePath, filepath.Join(w.Dir, "tokens.key")
 	if w.StorePath == "" {
 		w.StorePath = pgtest.StorePath(t, filepath.Join(w.Dir, "tokens.db"))
@@ -283,6 +310,28 @@ func (w *Env) startGraph(t testing.TB, edits []func(*graphd.Options)) {
 		t.Fatal(err)
 	}
 	w.Graph = g
+}
+
+func (w *Env) startGmail(t testing.TB, edits []func(*gmaild.Options)) {
+	t.Helper()
+	im := w.IMAP[provider.Google].Server
+	im.AddMailbox(w.World.GoogleUser)
+	opt := gmaild.Options{Directory: w.Directory, IMAP: im}
+	if w.Clock != nil {
+		opt.Clock = w.Clock
+	}
+	for _, e := range edits {
+		e(&opt)
+	}
+	g, err := gmaild.New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	if w.GmailAPIURL, err = g.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	w.GmailAPI = g
 }
 
 // OpenStore opens a Store on the world's store files, on the world's
