@@ -46,6 +46,8 @@ var scopeGuide = []scopeOption{
 	{Type: "microsoft", Use: "Graph, app-only (application permissions Mail.Send, Mail.ReadWrite; RBAC for Applications scopes the mailboxes)", Scope: provider.MicrosoftGraphAppOnlyScope},
 	{Type: "microsoft", Use: "Exchange Web Services", Scope: provider.MicrosoftEWSScope, Retired: provider.EWSRetired},
 	{Type: "google", Use: "IMAP, POP3 and SMTP", Scope: provider.GoogleMailScope},
+	{Type: "google", Use: "Gmail API: send only (MAIL_PROTOCOL = GMAIL_API)", Scope: provider.GoogleGmailSendScope},
+	{Type: "google", Use: "Gmail API: read, label, trash and send (MAILBOX_PROTOCOL = GMAIL_API)", Scope: provider.GoogleGmailModifyScope},
 }
 
 func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, sess *accounts.Session, status int, p formPage) {

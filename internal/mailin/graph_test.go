@@ -63,7 +63,7 @@ func TestGraphReceive(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("delivered %d messages, want %d byte-exact", len(got), len(want))
 	}
-	if n := len(r.onServer("IMAP")); n != 0 {
+	if n := len(r.onServer("IMAP", r.imap, r.World.MSUser)); n != 0 {
 		t.Fatalf("%d messages left in INBOX after MOVE", n)
 	}
 	archived, err := r.imap.Messages(r.World.MSUser, "Archive")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mailtokens/internal/cmdline"
+	"mailtokens/internal/sandbox/imapd"
 )
 
 // The kill test runs evmail as real processes: this test binary, started
@@ -77,8 +78,8 @@ func deliveredCounts(t *testing.T, dir string) map[string]int {
 	return counts
 }
 
-// TestKillNineTenTimes: evmail receives 500 messages (IMAP, POP3 and
-// Microsoft Graph, DELETE after delivery) and is killed with SIGKILL at random moments, ten
+// TestKillNineTenTimes: evmail receives 500 messages (IMAP, POP3,
+// Microsoft Graph and the Gmail API, DELETE after delivery) and is killed with SIGKILL at random moments, ten
 // times, restarting each time. Afterwards every message is in the Maildir
 // exactly once, and at no point was a message gone from the server that
 // was not delivered.
@@ -86,22 +87,28 @@ func TestKillNineTenTimes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs evmail processes")
 	}
-	for _, proto := range []string{"IMAP", "POP3", "GRAPH"} {
+	for _, proto := range []string{"IMAP", "POP3", "GRAPH", "GMAIL_API"} {
 		t.Run(proto, func(t *testing.T) { killTest(t, proto) })
 	}
 }
 
 func killTest(t *testing.T, proto string) {
 	r := newRig(t)
-	if proto == "GRAPH" {
+	box, user := r.imap, r.World.MSUser
+	switch proto {
+	case "GRAPH":
 		r = newGraphRig(t)
+		box = r.imap
+	case "GMAIL_API":
+		r = newGmailRig(t)
+		box, user = r.gmailIMAP(), r.World.GoogleUser
 	}
 	const total = 500
 	for i := range total {
 		m := message(i, fmt.Sprintf("message %d\r\n.%s", i, strings.Repeat("k", 2000+i*17%5000)))
 		if proto == "POP3" {
 			r.pop3.Add(r.World.MSUser, m)
-		} else if _, err := r.imap.Append(r.World.MSUser, "INBOX", m); err != nil {
+		} else if _, err := box.Append(user, "INBOX", m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,6 +119,8 @@ func killTest(t *testing.T, proto string) {
 		task = r.pop3Task("kill", keys)
 	case "GRAPH":
 		task = r.graphTask("kill", keys)
+	case "GMAIL_API":
+		task = r.gmailTask("kill", keys)
 	}
 	inbox := filepath.Join(r.Dir, "inbox")
 	logFile, err := os.Create(filepath.Join(r.Dir, "evmail.log"))
@@ -129,7 +138,7 @@ func killTest(t *testing.T, proto string) {
 			}
 		}
 		left := map[string]bool{}
-		for _, raw := range r.onServer(proto) {
+		for _, raw := range r.onServer(proto, box, user) {
 			left[messageIDRE.FindStringSubmatch(strings.ReplaceAll(string(raw), "\r\n", "\n"))[1]] = true
 		}
 		for i := range total {
@@ -159,13 +168,14 @@ func killTest(t *testing.T, proto string) {
 	if len(counts) != total {
 		t.Fatalf("%d of %d messages delivered", len(counts), total)
 	}
-	if n := len(r.onServer(proto)); n != 0 {
+	if n := len(r.onServer(proto, box, user)); n != 0 {
 		t.Fatalf("%d messages left on the server", n)
 	}
 }
 
-// onServer returns the messages still in the mailbox.
-func (r *rig) onServer(proto string) [][]byte {
+// onServer returns the messages still in the mailbox: user's INBOX in
+// box, or the POP3 maildrop.
+func (r *rig) onServer(proto string, box *imapd.Server, user string) [][]byte {
 	var out [][]byte
 	if proto == "POP3" {
 		for _, m := range r.pop3.Messages(r.World.MSUser) {
@@ -173,7 +183,7 @@ func (r *rig) onServer(proto string) [][]byte {
 		}
 		return out
 	}
-	msgs, err := r.imap.Messages(r.World.MSUser, "INBOX")
+	msgs, err := box.Messages(user, "INBOX")
 	if err != nil {
 		r.t.Fatal(err)
 	}

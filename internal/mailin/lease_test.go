@@ -26,7 +26,7 @@ func TestOneReceiverPerMailbox(t *testing.T) {
 			const total = 30
 			keys := map[string]string{"MAILBOX_AFTER_DELIVERY": "DELETE", "LOG_LEVEL": "INFO"}
 			var task string
-			left := func() int { return len(r.onServer(proto)) }
+			left := func() int { return len(r.onServer(proto, r.imap, r.World.MSUser)) }
 			switch server {
 			case "Dovecot IMAP":
 				dc := r.Dovecot(t)

@@ -54,7 +54,7 @@ func TestMaxMessageSize(t *testing.T) {
 			if got := maildir(t, filepath.Join(r.Dir, "inbox")); !slices.Equal(got, want) {
 				t.Fatalf("delivered %d messages, want the 2 small ones", len(got))
 			}
-			left := r.onServer(proto)
+			left := r.onServer(proto, r.imap, r.World.MSUser)
 			if len(left) != 1 || string(left[0]) != string(big) {
 				t.Fatalf("%d messages left on the server, want the large one", len(left))
 			}

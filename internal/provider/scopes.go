@@ -33,6 +33,10 @@ const (
 	MicrosoftGraphSendScope      = "https://graph.microsoft.com/Mail.Send"
 	MicrosoftGraphReadWriteScope = "https://graph.microsoft.com/Mail.ReadWrite"
 	MicrosoftGraphAppOnlyScope   = "https://graph.microsoft.com/.default"
+	// The Gmail API's narrower scopes (the GMAIL_API transport): send
+	// only, and read, label and trash (no permanent delete).
+	GoogleGmailSendScope   = "https://www.googleapis.com/auth/gmail.send"
+	GoogleGmailModifyScope = "https://www.googleapis.com/auth/gmail.modify"
 )
 
 // resources is the Microsoft resource a scope names ("" for one without:
