@@ -52,7 +52,7 @@ func run(env *cmdline.Env, args []string) error {
 
 	var wg sync.WaitGroup
 	ready := make(chan string, 1)
-	errc := make(chan error, 5)
+	errc := make(chan error, 7)
 	adminEnv := &cli.Env{Env: &cmdline.Env{Ctx: ctx, Stdin: strings.NewReader(""), Stdout: io.Discard,
 		Stderr: prefixed(env.Stderr, "evadmin   "), Conf: w.EvadminConf}}
 	wg.Go(func() { errc <- cli.Serve(adminEnv, func(addr string) { ready <- addr }) })
@@ -91,6 +91,26 @@ folder %q into %s/new over Graph (a delta query, each message's
 MIME) and moves them to Archive, and batchmail-g sends the %d queued in
 %s with Graph's sendMail. Graph here: %s
 `, GraphToken, w.WaitingInGraphFolder, GraphFolder, w.GraphInbox, w.WaitingInGraphOutbox, w.GraphOutbox, w.GraphURL)
+	}
+	if w.GmailAPI != nil {
+		wg.Go(func() {
+			if code := mailin.Program.Run(ctx, []string{"-conf", w.EvmailGmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "evmail-gm ")); code != 0 {
+				errc <- fmt.Errorf("evmail (Gmail API) exited with %d", code)
+			}
+		})
+		wg.Go(func() {
+			if code := mailout.Program.Run(ctx, []string{"-conf", w.BatchmailGmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "batchmail-gm ")); code != 0 {
+				errc <- fmt.Errorf("batchmail (Gmail API) exited with %d", code)
+			}
+		})
+		graph += fmt.Sprintf(`
+The Gmail API instead of IMAP and SMTP: click "Get Email Token" on "%s"
+(sign in as %s). Then evmail-gm delivers the %d messages waiting in that
+mailbox's INBOX into %s/new over the Gmail API (its history, each message
+raw) and marks them read, and batchmail-gm sends the %d queued in %s
+(it lands in the same INBOX, and evmail-gm delivers it too).
+The Gmail API here: %s
+`, GoogleToken, w.Sandbox.GoogleUser, w.WaitingInGmail, w.GmailInbox, w.WaitingInGmailOutbox, w.GmailOutbox, w.GmailAPIURL)
 	}
 	servers := fmt.Sprintf(`
 The sandbox's mail servers (Microsoft-like; the workers use them):

@@ -127,6 +127,24 @@ func TestDemoInBrowser(t *testing.T) {
 	waitUntil(t, "evmail over Graph to deliver 2 messages and batchmail over Graph to send 1", func() bool {
 		return count(filepath.Join(dir, "inbox-graph", "new")) == 2 && count(filepath.Join(dir, "outbox-graph", "sent")) == 1
 	})
+
+	// The Gmail API tasks, with the Google-like token: 2 messages waiting,
+	// 1 sent, which lands in the same INBOX and is delivered too.
+	gmailRow := fmt.Sprintf(`//tr[.//a[@class="name" and text()=%q]]`, GoogleToken)
+	do("Get Email Token for Gmail",
+		chromedp.Navigate(url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`table.tokens`)),
+		chromedp.Click(chromedp.Search(gmailRow+`//button[contains(., "Get Email Token")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
+	do("sign in at the sandbox for Gmail",
+		chromedp.SetValue(chromedp.CSS(`input[name=email]`), "support.team@gmail.example"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "sandbox-password"),
+		chromedp.Click(chromedp.CSS(`button[value=accept]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash.ok`)))
+	waitUntil(t, "evmail over the Gmail API to deliver 3 messages and batchmail over it to send 1", func() bool {
+		return count(filepath.Join(dir, "inbox-gmail", "new")) == 3 && count(filepath.Join(dir, "outbox-gmail", "sent")) == 1
+	})
+	browser.Screenshot(t, ctx, "demo-03-web-apis")
 }
 
 func count(dir string) int {

@@ -24,6 +24,7 @@ import (
 	"mailtokens/internal/admin/accounts"
 	"mailtokens/internal/provider"
 	"mailtokens/internal/sandbox/dovecot"
+	"mailtokens/internal/sandbox/gmaild"
 	"mailtokens/internal/sandbox/graphd"
 	"mailtokens/internal/sandbox/idp"
 	"mailtokens/internal/sandbox/imapd"
@@ -85,6 +86,11 @@ type World struct {
 	// (nil with Options.Dovecot); GraphURL its base URL.
 	Graph    *graphd.Server
 	GraphURL string
+	// GmailIMAP holds the Google-like mailboxes behind GmailAPI, the
+	// sandbox's Gmail-API-like server (both nil with Options.Dovecot).
+	GmailIMAP   *imapd.Server
+	GmailAPI    *gmaild.Server
+	GmailAPIURL string
 	// The mail servers the workers use, whichever they are.
 	IMAPAddr string // TLS
 	POP3Addr string // TLS
@@ -94,16 +100,20 @@ type World struct {
 	CAFile string
 	// The task files.
 	EvadminConf, EvmailConf, BatchmailConf string
-	// The Graph tasks' files (empty with Options.Dovecot).
+	// The Graph and Gmail API tasks' files (empty with Options.Dovecot).
 	EvmailGraphConf, BatchmailGraphConf string
+	EvmailGmailConf, BatchmailGmailConf string
 	// Where evmail delivers and batchmail queues.
 	Inbox, Outbox string
-	// Where the Graph tasks deliver and queue.
+	// Where the Graph and Gmail API tasks deliver and queue.
 	GraphInbox, GraphOutbox string
+	GmailInbox, GmailOutbox string
 	// Messages waiting at the start.
 	WaitingInMailbox, WaitingInOutbox int
-	// Messages waiting for the Graph tasks: in GraphFolder, in GraphOutbox.
+	// Messages waiting for the Graph tasks: in GraphFolder, in GraphOutbox;
+	// and for the Gmail API tasks: in the Gmail INBOX, in GmailOutbox.
 	WaitingInGraphFolder, WaitingInGraphOutbox int
+	WaitingInGmail, WaitingInGmailOutbox       int
 
 	relay *relay
 }
@@ -131,7 +141,8 @@ func Setup(opt Options) (_ *World, err error) {
 		return nil, err
 	}
 	w := &World{Dir: dir, Inbox: filepath.Join(dir, "inbox"), Outbox: filepath.Join(dir, "outbox"),
-		GraphInbox: filepath.Join(dir, "inbox-graph"), GraphOutbox: filepath.Join(dir, "outbox-graph")}
+		GraphInbox: filepath.Join(dir, "inbox-graph"), GraphOutbox: filepath.Join(dir, "outbox-graph"),
+		GmailInbox: filepath.Join(dir, "inbox-gmail"), GmailOutbox: filepath.Join(dir, "outbox-gmail")}
 	defer func() {
 		if err == nil {
 			return
@@ -189,6 +200,18 @@ func Setup(opt Options) (_ *World, err error) {
 		}
 		w.WaitingInGraphOutbox = 1
 	}
+	if w.GmailAPI != nil {
+		for i, subject := range []string{"Question about my order (read over the Gmail API)", "Thanks! (read over the Gmail API)"} {
+			if _, err := w.GmailIMAP.Append(w.Sandbox.GoogleUser, "INBOX", demoMessage("customer@example.net", w.Sandbox.GoogleUser, subject, 400+i)); err != nil {
+				return nil, err
+			}
+		}
+		w.WaitingInGmail = 2
+		if err := w.queueFrom(w.Sandbox.GoogleUser, w.GmailOutbox, []string{"Re: Question about my order (sent over the Gmail API)"}, 500); err != nil {
+			return nil, err
+		}
+		w.WaitingInGmailOutbox = 1
+	}
 	return w, nil
 }
 
@@ -239,7 +262,20 @@ func (w *World) startSandboxMail(log *slog.Logger) error {
 		return err
 	}
 	url, err := w.Graph.Listen()
+	if err != nil {
+		return err
+	}
 	w.GraphURL = url + "/v1.0"
+	// The Gmail API over Google-like mailboxes (no IMAP listener: the
+	// demo's Gmail tasks use the API).
+	if w.GmailIMAP, err = imapd.New(imapd.Options{ServerOptions: mailauth.ServerOptions{Style: provider.Google, Directory: directory, Logger: log}}); err != nil {
+		return err
+	}
+	w.GmailIMAP.AddMailbox(w.Sandbox.GoogleUser)
+	if w.GmailAPI, err = gmaild.New(gmaild.Options{Directory: directory, IMAP: w.GmailIMAP, Logger: log}); err != nil {
+		return err
+	}
+	w.GmailAPIURL, err = w.GmailAPI.Listen()
 	return err
 }
 
@@ -289,6 +325,12 @@ func (w *World) Close() error {
 	}
 	if w.Graph != nil {
 		w.Graph.Close()
+	}
+	if w.GmailAPI != nil {
+		w.GmailAPI.Close()
+	}
+	if w.GmailIMAP != nil {
+		w.GmailIMAP.Close()
 	}
 	if w.SMTP != nil {
 		w.SMTP.Close()
@@ -435,6 +477,33 @@ MAIL_POLL_INTERVAL = 2s
 		w.EvmailGraphConf = filepath.Join(w.Dir, "evmail-graph.properties")
 		w.BatchmailGraphConf = filepath.Join(w.Dir, "batchmail-graph.properties")
 	}
+	if w.GmailAPI != nil {
+		files["evmail-gmail.properties"] = common + fmt.Sprintf(`# The demo's inbound task over the Gmail API: the Gmail support mailbox's
+# INBOX, marked read once delivered.
+MAILBOX_PROTOCOL = GMAIL_API
+MAILBOX_GMAIL_API_URL = %s
+MAILBOX_USER = %s
+MAILBOX_AUTH_TYPE = OAUTH2
+MAILBOX_EMAIL_TOKEN_NAME = %s
+MAILBOX_FOLDER = INBOX
+MAILBOX_POLL_INTERVAL = 5s
+MAILBOX_AFTER_DELIVERY = SEEN
+MAILBOX_DELIVER_TO = maildir:%s
+`, w.GmailAPIURL, w.Sandbox.GoogleUser, GoogleToken, w.GmailInbox)
+		files["batchmail-gmail.properties"] = common + fmt.Sprintf(`# The demo's outbound task over the Gmail API (users.messages.send), as
+# the Gmail support mailbox.
+MAIL_PROTOCOL = GMAIL_API
+MAIL_GMAIL_API_URL = %s
+MAIL_USER = %s
+MAIL_AUTH_TYPE = OAUTH2
+MAIL_TOKEN_NAME = %s
+MAIL_SPOOL_DIR = %s
+MAIL_RATE_PER_MINUTE = 0
+MAIL_POLL_INTERVAL = 2s
+`, w.GmailAPIURL, w.Sandbox.GoogleUser, GoogleToken, w.GmailOutbox)
+		w.EvmailGmailConf = filepath.Join(w.Dir, "evmail-gmail.properties")
+		w.BatchmailGmailConf = filepath.Join(w.Dir, "batchmail-gmail.properties")
+	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(w.Dir, name), []byte(text), 0o600); err != nil {
 			return err
@@ -446,9 +515,15 @@ MAIL_POLL_INTERVAL = 2s
 	return nil
 }
 
-// queue drops notifications into outbox the way applications do: write
-// into tmp/, rename into new/. Their Message-IDs count from n.
+// queue drops notifications from the Contoso mailbox into outbox the way
+// applications do: write into tmp/, rename into new/. Their Message-IDs
+// count from n.
 func (w *World) queue(outbox string, subjects []string, n int) error {
+	return w.queueFrom(w.Sandbox.MSUser, outbox, subjects, n)
+}
+
+// queueFrom is queue for messages from and to the mailbox from.
+func (w *World) queueFrom(from, outbox string, subjects []string, n int) error {
 	for _, sub := range []string{"tmp", "new", "sent", "failed"} {
 		if err := os.MkdirAll(filepath.Join(outbox, sub), 0o700); err != nil {
 			return err
@@ -457,7 +532,7 @@ func (w *World) queue(outbox string, subjects []string, n int) error {
 	for i, subject := range subjects {
 		name := fmt.Sprintf("demo-%d.eml", n+i)
 		tmp := filepath.Join(outbox, "tmp", name)
-		if err := os.WriteFile(tmp, demoMessage(w.Sandbox.MSUser, w.Sandbox.MSUser, subject, n+i), 0o600); err != nil {
+		if err := os.WriteFile(tmp, demoMessage(from, from, subject, n+i), 0o600); err != nil {
 			return err
 		}
 		if err := os.Rename(tmp, filepath.Join(outbox, "new", name)); err != nil {
