@@ -48,7 +48,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	// Loopback redirect URIs match any port at both providers.
 	e := sandboxtest.New(t, sandboxtest.FakeClock(time.Now()), sandboxtest.DeviceInterval(1),
 		sandboxtest.RedirectURIs("http://127.0.0.1/oauth2/callback"), sandboxtest.Store(), sandboxtest.IMAP(provider.Microsoft),
-		sandboxtest.SMTP(provider.Microsoft))
+		sandboxtest.SMTP(provider.Microsoft), sandboxtest.Graph())
 	h := &harness{t: t, Env: e, logBuf: &syncbuf.Buffer{}}
 	var handler http.Handler
 	h.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))

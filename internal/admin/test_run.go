@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mailtokens/internal/admin/accounts"
+	"mailtokens/internal/apicheck"
 	"mailtokens/internal/admin/form"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
@@ -38,8 +39,17 @@ func (s *Server) testRun(w http.ResponseWriter, r *http.Request, sess *accounts.
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
-	res := s.cfg.Tester.Test(ctx, s.store.Source(t.Name, actor(sess)), mailconn.TestRequest{
-		Server: mailserver.Server{Protocol: f.Protocol, Host: host, Port: port, Security: f.Security, RootCAs: roots}, User: f.User})
+	var res mailconn.TestResult
+	if f.WebAPI() {
+		if roots == nil {
+			roots = s.cfg.Tester.Roots()
+		}
+		res = apicheck.Check(ctx, s.store.Source(t.Name, actor(sess)), apicheck.Request{Protocol: f.Protocol, URL: f.Server,
+			User: f.User, Folder: f.Folder, Roots: roots})
+	} else {
+		res = s.cfg.Tester.Test(ctx, s.store.Source(t.Name, actor(sess)), mailconn.TestRequest{
+			Server: mailserver.Server{Protocol: f.Protocol, Host: host, Port: port, Security: f.Security, RootCAs: roots}, User: f.User})
+	}
 	s.log.Info("token tested", "token", t.Name, "protocol", f.Protocol, "server", f.Server, "task", f.Task, "ok", res.OK)
 	page.Result = &res
 	page.Token = s.row(r.Context(), t)

@@ -154,3 +154,39 @@ func writeTask(t *testing.T, dir, name, text string) string {
 	}
 	return path
 }
+
+// The Test button checks a Graph task without changing the mailbox: with
+// a folder, that the token may read it; without, that it may send. An
+// Exchange token is refused by Graph with the advice to use a Graph
+// token; a folder that does not exist is named.
+func TestTestButtonGraph(t *testing.T) {
+	h := newHarness(t, func(h *harness, c *Config) { c.Tester = mailconn.Tester{RootCAs: h.Cert.Pool()} })
+	b := h.browser().login()
+	f := h.msForm("graph")
+	f.Set("scope", provider.MicrosoftGraphSendScope+" "+provider.MicrosoftGraphReadWriteScope)
+	id := b.addToken(f)
+	b.getEmailToken(id, h.World.MSUser)
+	graph := h.GraphURL + "/v1.0"
+	r := b.post(id+"/test", url.Values{"protocol": {"GRAPH"}, "server": {graph}, "user": {h.World.MSUser}, "folder": {"Inbox"}})
+	if !strings.Contains(r.body, "Graph lets the token read Inbox of "+h.World.MSUser) || !strings.Contains(r.body, `class="card result ok"`) {
+		t.Fatalf("read check: %s", text(r.body))
+	}
+	r = b.post(id+"/test", url.Values{"protocol": {"GRAPH"}, "server": {graph}, "user": {h.World.MSUser}})
+	if !strings.Contains(r.body, "Graph lets the token send as "+h.World.MSUser) || len(h.Graph.Sent()) != 0 {
+		t.Fatalf("send check (%d sent): %s", len(h.Graph.Sent()), text(r.body))
+	}
+	r = b.post(id+"/test", url.Values{"protocol": {"GRAPH"}, "server": {graph}, "user": {h.World.MSUser}, "folder": {"Nowhere"}})
+	if !strings.Contains(r.body, `class="card result bad"`) || !strings.Contains(r.body, "MAILBOX_FOLDER") {
+		t.Fatalf("unknown folder: %s", text(r.body))
+	}
+	ex := b.addToken(h.msForm("exchange"))
+	b.getEmailToken(ex, h.World.MSUser)
+	r = b.post(ex+"/test", url.Values{"protocol": {"GRAPH"}, "server": {graph}, "user": {h.World.MSUser}})
+	if !strings.Contains(r.body, "401 InvalidAuthenticationToken") || !strings.Contains(r.body, "not for Microsoft Graph") {
+		t.Fatalf("an Exchange token: %s", text(r.body))
+	}
+	r = b.post(id+"/test", url.Values{"protocol": {"GRAPH"}, "server": {"http://graph.example.com/v1.0"}, "user": {h.World.MSUser}})
+	if r.status != 400 || !strings.Contains(r.body, "https://") {
+		t.Fatalf("a plain-http address elsewhere: %d %s", r.status, flashOrErrors(r.body))
+	}
+}

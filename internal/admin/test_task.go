@@ -62,18 +62,18 @@ func (s *Server) readTask(ctx context.Context, t *tokenstore.Token, path string)
 		return tt, errs
 	}
 	var w taskconf.Worker
-	var caKey string
+	var caKey, apiURL, folder string
 	switch use.Actor {
 	case tokenstore.ActorEvmail:
 		var cfg *taskconf.Evmail
 		if cfg, _, err = taskconf.LoadEvmail(path); cfg != nil {
-			w = cfg.Worker
+			w, apiURL, folder = cfg.Worker, cfg.APIURL, cfg.Folder
 		}
 		caKey = "MAILBOX_TLS_CA_FILE"
 	default:
 		var cfg *taskconf.Batchmail
 		if cfg, _, err = taskconf.LoadBatchmail(path); cfg != nil {
-			w = cfg.Worker
+			w, apiURL = cfg.Worker, cfg.APIURL
 		}
 		caKey = "MAIL_TLS_CA_FILE"
 	}
@@ -81,6 +81,11 @@ func (s *Server) readTask(ctx context.Context, t *tokenstore.Token, path string)
 		return tt, taskErrors(path, use.Host, err)
 	}
 	tt.Form = form.ConnTest{Protocol: w.Protocol, Server: w.Addr(), Security: w.Security, User: w.User, Task: path}
+	if tt.Form.WebAPI() {
+		// The API's address; evmail's folder is read, batchmail's check
+		// is whether it may send.
+		tt.Form.Server, tt.Form.Folder = apiURL, folder
+	}
 	if w.CAFile != "" && w.Security != mailserver.NONE {
 		tt.CAFile = w.CAFile
 		// Only the file's CAs, as the worker trusts them: a pass here

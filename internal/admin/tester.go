@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"crypto/x509"
 
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/tokenstore"
@@ -12,4 +13,7 @@ import (
 // get in.
 type Tester interface {
 	Test(ctx context.Context, src *tokenstore.Source, req mailconn.TestRequest) mailconn.TestResult
+	// Roots are the CAs it trusts (nil: the system's), for the web APIs'
+	// checks too.
+	Roots() *x509.CertPool
 }

@@ -8,10 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"mailtokens/internal/bearer"
+	"mailtokens/internal/apicheck"
 	"mailtokens/internal/cmdline"
-	"mailtokens/internal/gmailapi"
-	"mailtokens/internal/graph"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
 	"mailtokens/internal/tokenstore"
@@ -140,9 +138,7 @@ func defaultSecurity(port int) mailserver.Security {
 }
 
 // testWebAPI checks what a web-API task would do with the token, without
-// changing the mailbox: read the folder (or label), or send as the
-// mailbox (a deliberately broken message the API refuses after checking
-// the token and its permission).
+// changing the mailbox (apicheck).
 func testWebAPI(env *Env, name, graphURL, gmailURL, read, user, caFile string) error {
 	cfg, err := env.config()
 	if err != nil {
@@ -172,26 +168,17 @@ func testWebAPI(env *Env, name, graphURL, gmailURL, read, user, caFile string) e
 	if user == "" {
 		return cmdline.Usagef("the token has no email address: give --user")
 	}
-	src := store.Source(t.Name, tokenstore.ActorCLI)
-	var what string
-	if graphURL != "" {
-		c := &graph.Client{Base: graphURL, HTTP: graph.NewHTTPClient(roots), Tokens: src, Mailbox: user}
-		if read != "" {
-			what, err = c.CanRead(env.Ctx, read)
-		} else {
-			what, err = c.CanSend(env.Ctx)
-		}
-	} else {
-		c := &gmailapi.Client{Base: gmailURL, HTTP: bearer.NewHTTPClient(roots, 1), Tokens: src, User: user}
-		if read != "" {
-			what, err = c.CanRead(env.Ctx, read)
-		} else {
-			what, err = c.CanSend(env.Ctx)
-		}
+	req := apicheck.Request{Protocol: mailserver.GRAPH, URL: graphURL, User: user, Folder: read, Roots: roots}
+	if gmailURL != "" {
+		req.Protocol, req.URL = mailserver.GMAILAPI, gmailURL
 	}
-	if err != nil {
-		return err
+	res := apicheck.Check(env.Ctx, store.Source(t.Name, tokenstore.ActorCLI), req)
+	if !res.OK {
+		if res.Advice != "" {
+			return fmt.Errorf("%s\n%s", res.Summary, res.Advice)
+		}
+		return fmt.Errorf("%s", res.Summary)
 	}
-	fmt.Fprintf(env.Stdout, "OK: %s.\n", what)
+	fmt.Fprintf(env.Stdout, "OK: %s.\n", res.Summary)
 	return nil
 }

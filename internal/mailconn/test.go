@@ -34,6 +34,9 @@ type Tester struct {
 	RootCAs *x509.CertPool
 }
 
+// Roots are the CAs the tester trusts (nil: the system's).
+func (t Tester) Roots() *x509.CertPool { return t.RootCAs }
+
 // Test logs in with the token exactly as a worker would, looks at the
 // mailbox (IMAP: INBOX's message count; POP3: STAT), and logs out.
 func (t Tester) Test(ctx context.Context, src *tokenstore.Source, req TestRequest) TestResult {

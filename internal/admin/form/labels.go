@@ -43,6 +43,7 @@ var labels = map[string]string{
 	fieldServer:   "Server (host:port)",
 	fieldSecurity: "Security",
 	fieldUser:     "Mailbox (login user)",
+	fieldFolder:   "Folder or label",
 	FieldTask:     "Task file",
 }
 

@@ -17,6 +17,9 @@ type ConnTest struct {
 	Server   string // host:port
 	Security mailserver.Security
 	User     string // the mailbox; may differ from the token's account (shared mailbox)
+	// Folder, for a web API (GRAPH, GMAIL_API), is the folder or label to
+	// read; empty checks sending instead. Server is then the API's URL.
+	Folder string
 	// Task is the task file whose CA to trust (and whose server the form
 	// was filled from); "" = entered by hand.
 	Task string
@@ -40,6 +43,7 @@ const (
 	fieldServer   = "server"
 	fieldSecurity = "security"
 	fieldUser     = "user"
+	fieldFolder   = "folder"
 	// FieldTask is the task file to test for; problems reading it carry it.
 	FieldTask = "task"
 )
@@ -48,13 +52,29 @@ const (
 func ReadConnTest(v url.Values) ConnTest {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	return ConnTest{Protocol: mailserver.Protocol(strings.ToUpper(get(fieldProtocol))), Server: get(fieldServer),
-		Security: mailserver.Security(strings.ToUpper(get(fieldSecurity))), User: get(fieldUser), Task: get(FieldTask)}
+		Security: mailserver.Security(strings.ToUpper(get(fieldSecurity))), User: get(fieldUser), Task: get(FieldTask),
+		Folder: get(fieldFolder)}
 }
 
 // Check returns the host and port, or the problems.
+// WebAPI says whether the test is of a web API (Server is its URL).
+func (c ConnTest) WebAPI() bool {
+	return c.Protocol == mailserver.GRAPH || c.Protocol == mailserver.GMAILAPI
+}
+
 func (c ConnTest) Check() (host string, port int, errs fielderr.List) {
+	if c.WebAPI() {
+		u, err := url.Parse(c.Server)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+			errs.Add(fieldServer, fmt.Sprintf("%q is not the API's https:// address (e.g. https://graph.microsoft.com/v1.0, https://gmail.googleapis.com)", c.Server))
+		}
+		if c.User == "" {
+			errs.Add(fieldUser, "is required: the mailbox")
+		}
+		return "", 0, errs
+	}
 	if !c.Protocol.Valid() {
-		errs.Add(fieldProtocol, "must be IMAP, POP3 or SMTP")
+		errs.Add(fieldProtocol, "must be IMAP, POP3, SMTP, GRAPH or GMAIL_API")
 	}
 	if !c.Security.Valid() {
 		errs.Add(fieldSecurity, "must be SSL, STARTTLS or NONE")
@@ -71,4 +91,14 @@ func (c ConnTest) Check() (host string, port int, errs fielderr.List) {
 		errs.Add(fieldUser, "is required: the mailbox to log in to")
 	}
 	return h, n, errs
+}
+
+// loopback says whether host is this machine: plain http is allowed there
+// (the sandbox).
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
