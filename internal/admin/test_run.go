@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"mailtokens/internal/admin/accounts"
-	"mailtokens/internal/apicheck"
 	"mailtokens/internal/admin/form"
+	"mailtokens/internal/apicheck"
 	"mailtokens/internal/mailconn"
 	"mailtokens/internal/mailserver"
 	"mailtokens/internal/tokenstore"
