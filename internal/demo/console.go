@@ -61,28 +61,12 @@ func run(env *cmdline.Env, args []string) error {
 	case err := <-errc:
 		return errors.Join(err, stopServers(w))
 	}
-	wg.Go(func() {
-		if code := mailin.Program.Run(ctx, []string{"-conf", w.EvmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "evmail    ")); code != 0 {
-			errc <- fmt.Errorf("evmail exited with %d", code)
-		}
-	})
-	wg.Go(func() {
-		if code := mailout.Program.Run(ctx, []string{"-conf", w.BatchmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "batchmail ")); code != 0 {
-			errc <- fmt.Errorf("batchmail exited with %d", code)
-		}
-	})
+	wg.Go(func() { runWorker(ctx, mailin.Program, w.EvmailConf, prefixed(env.Stderr, "evmail    "), "evmail", errc) })
+	wg.Go(func() { runWorker(ctx, mailout.Program, w.BatchmailConf, prefixed(env.Stderr, "batchmail "), "batchmail", errc) })
 	graph := ""
 	if w.Graph != nil {
-		wg.Go(func() {
-			if code := mailin.Program.Run(ctx, []string{"-conf", w.EvmailGraphConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "evmail-g  ")); code != 0 {
-				errc <- fmt.Errorf("evmail (Graph) exited with %d", code)
-			}
-		})
-		wg.Go(func() {
-			if code := mailout.Program.Run(ctx, []string{"-conf", w.BatchmailGraphConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "batchmail-g ")); code != 0 {
-				errc <- fmt.Errorf("batchmail (Graph) exited with %d", code)
-			}
-		})
+		wg.Go(func() { runWorker(ctx, mailin.Program, w.EvmailGraphConf, prefixed(env.Stderr, "evmail-g  "), "evmail (Graph)", errc) })
+		wg.Go(func() { runWorker(ctx, mailout.Program, w.BatchmailGraphConf, prefixed(env.Stderr, "batchmail-g "), "batchmail (Graph)", errc) })
 		graph = fmt.Sprintf(`
 Microsoft Graph instead of IMAP and SMTP: click "Get Email Token" on
 "%s" too (a token for Graph's scopes: a Microsoft token is for one
@@ -93,16 +77,8 @@ MIME) and moves them to Archive, and batchmail-g sends the %d queued in
 `, GraphToken, w.WaitingInGraphFolder, GraphFolder, w.GraphInbox, w.WaitingInGraphOutbox, w.GraphOutbox, w.GraphURL)
 	}
 	if w.GmailAPI != nil {
-		wg.Go(func() {
-			if code := mailin.Program.Run(ctx, []string{"-conf", w.EvmailGmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "evmail-gm ")); code != 0 {
-				errc <- fmt.Errorf("evmail (Gmail API) exited with %d", code)
-			}
-		})
-		wg.Go(func() {
-			if code := mailout.Program.Run(ctx, []string{"-conf", w.BatchmailGmailConf}, strings.NewReader(""), io.Discard, prefixed(env.Stderr, "batchmail-gm ")); code != 0 {
-				errc <- fmt.Errorf("batchmail (Gmail API) exited with %d", code)
-			}
-		})
+		wg.Go(func() { runWorker(ctx, mailin.Program, w.EvmailGmailConf, prefixed(env.Stderr, "evmail-gm "), "evmail (Gmail API)", errc) })
+		wg.Go(func() { runWorker(ctx, mailout.Program, w.BatchmailGmailConf, prefixed(env.Stderr, "batchmail-gm "), "batchmail (Gmail API)", errc) })
 		graph += fmt.Sprintf(`
 The Gmail API instead of IMAP and SMTP: click "Get Email Token" on "%s"
 (sign in as %s). Then evmail-gm delivers the %d messages waiting in that
@@ -167,6 +143,14 @@ Ctrl-C stops everything.
 	first = errors.Join(first, stopServers(w))
 	fmt.Fprintln(env.Stdout, "mailtokens demo stopped.")
 	return first
+}
+
+// runWorker runs a worker program with its task file until ctx ends; an
+// exit other than 0 goes to errc, naming the worker.
+func runWorker(ctx context.Context, p *cmdline.Program, conf string, stderr io.Writer, name string, errc chan<- error) {
+	if code := p.Run(ctx, []string{"-conf", conf}, strings.NewReader(""), io.Discard, stderr); code != 0 {
+		errc <- fmt.Errorf("%s exited with %d", name, code)
+	}
 }
 
 // stopServers stops the demo's servers (Dovecot too), once their clients

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
 	"slices"
-	"time"
 
 	"mailtokens/internal/gmailapi"
 	"mailtokens/internal/taskconf"
@@ -27,6 +25,7 @@ type gmailProtocol struct {
 }
 
 type gmailSession struct {
+	stateless
 	r             *Receiver
 	c             *gmailapi.Client
 	label, moveTo string   // label ids
@@ -46,12 +45,6 @@ func (p gmailProtocol) connect(ctx context.Context) (session, error) {
 	}
 	return s, nil
 }
-
-func (s *gmailSession) idles() bool                                     { return false }
-func (s *gmailSession) idle(ctx context.Context, _ time.Duration) error { return nil }
-func (s *gmailSession) old() bool                                       { return false }
-func (s *gmailSession) logout()                                         {}
-func (s *gmailSession) close()                                          {}
 
 func (s *gmailSession) pass(ctx context.Context, st *passStats) error {
 	r := s.r
@@ -179,51 +172,14 @@ func dedupe(ids []string) []string {
 }
 
 func (s *gmailSession) batch(ctx context.Context, ids []string, st *passStats) error {
-	r := s.r
-	items, err := r.deliverer.begin(ctx, ids)
-	if err != nil {
-		return err
+	fetch := func(ctx context.Context, id string) (io.ReadCloser, error) {
+		return s.c.Raw(ctx, id, s.r.cfg.MaxMessageSize)
 	}
-	var firstErr error
-	for i, it := range items {
-		if it.done || ctx.Err() != nil {
-			continue
-		}
-		id := ids[i]
-		err := r.deliverer.write(ctx, it, func() (io.ReadCloser, error) { return s.c.Raw(ctx, id, r.cfg.MaxMessageSize) })
-		if err != nil {
-			var ge *gmailapi.Error
-			if errors.As(err, &ge) && ge.Status == http.StatusNotFound {
-				st.gone++ // deleted since it was listed
-				continue
-			}
-			st.failed++
-			if firstErr == nil {
-				firstErr = &messageError{err}
-			}
-		}
+	acted, err := apiBatch{r: s.r, fetch: fetch, after: s.after}.run(ctx, ids, st)
+	if s.r.cfg.AfterDelivery != taskconf.AfterSeen {
+		s.left = append(s.left, acted...)
 	}
-	if err := r.deliverer.end(ctx, items); err != nil {
-		return err
-	}
-	st.add(items)
-	for i, it := range items {
-		if !it.done || ctx.Err() != nil {
-			continue
-		}
-		if err := s.after(ctx, ids[i]); err != nil {
-			var ge *gmailapi.Error
-			if errors.As(err, &ge) && ge.Status == http.StatusNotFound {
-				continue
-			}
-			return err
-		}
-		st.acted++
-		if s.r.cfg.AfterDelivery != taskconf.AfterSeen {
-			s.left = append(s.left, ids[i])
-		}
-	}
-	return firstErr
+	return err
 }
 
 // after marks a delivered message read, moves it to another label or

@@ -3,9 +3,7 @@ package mailin
 import (
 	"context"
 	"errors"
-	"io"
 	"slices"
-	"time"
 
 	"mailtokens/internal/graph"
 	"mailtokens/internal/taskconf"
@@ -25,6 +23,7 @@ type graphProtocol struct {
 
 // graphSession is the folder resolved; Graph has no connection to keep.
 type graphSession struct {
+	stateless
 	r              *Receiver
 	c              *graph.Client
 	folder, moveTo string // ids, or well-known names
@@ -43,12 +42,6 @@ func (p graphProtocol) connect(ctx context.Context) (session, error) {
 	}
 	return s, nil
 }
-
-func (s *graphSession) idles() bool                                     { return false }
-func (s *graphSession) idle(ctx context.Context, _ time.Duration) error { return nil }
-func (s *graphSession) old() bool                                       { return false }
-func (s *graphSession) logout()                                         {}
-func (s *graphSession) close()                                          {}
 
 // pass follows the delta from the stored link to its end.
 func (s *graphSession) pass(ctx context.Context, st *passStats) error {
@@ -109,74 +102,20 @@ func (s *graphSession) pass(ctx context.Context, st *passStats) error {
 	}
 }
 
-// messageError is a message that could not be delivered; the pass goes
-// on with the others.
-type messageError struct{ error }
-
-func (e *messageError) Unwrap() error { return e.error }
-
 // batch delivers the messages not delivered before, records them, then
 // deals with every delivered one on the server.
 func (s *graphSession) batch(ctx context.Context, msgs []graph.Message, st *passStats) error {
-	r := s.r
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.ID
 	}
-	items, err := r.deliverer.begin(ctx, ids)
-	if err != nil {
-		return err
-	}
-	var firstErr error
-	for i, it := range items {
-		if it.done || ctx.Err() != nil {
-			continue
-		}
-		id := ids[i]
-		err := r.deliverer.write(ctx, it, func() (io.ReadCloser, error) {
-			body, err := s.c.MIME(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return capBody(body, r.cfg.MaxMessageSize, func() { body.Close() }), nil
-		})
-		if err != nil {
-			st.failed++
-			var ge *graph.Error
-			if errors.As(err, &ge) && ge.Status == 404 {
-				st.failed--
-				st.gone++ // moved or deleted since the delta listed it
-				continue
-			}
-			if firstErr == nil {
-				firstErr = &messageError{err}
-			}
-		}
-	}
-	if err := r.deliverer.end(ctx, items); err != nil {
-		return err
-	}
-	st.add(items)
-	for i, it := range items {
-		if !it.done || ctx.Err() != nil {
-			continue
-		}
+	_, err := apiBatch{r: s.r, fetch: s.c.MIME, after: s.after,
 		// Delivered before and read since: our own mark (the delta lists
 		// the change), nothing left to do. Still in the folder with MOVE
 		// or DELETE: the action failed before, do it again.
-		if !it.wrote && !it.recovered && r.cfg.AfterDelivery == taskconf.AfterSeen && msgs[i].IsRead {
-			continue
-		}
-		if err := s.after(ctx, ids[i]); err != nil {
-			var ge *graph.Error
-			if errors.As(err, &ge) && ge.Status == 404 {
-				continue // already gone
-			}
-			return err
-		}
-		st.acted++
-	}
-	return firstErr
+		settled: func(i int) bool { return s.r.cfg.AfterDelivery == taskconf.AfterSeen && msgs[i].IsRead },
+	}.run(ctx, ids, st)
+	return err
 }
 
 // after marks a delivered message read, moves or deletes it, as the task
