@@ -239,27 +239,7 @@ func spreadDeliveries(b *testing.B, dc *dovecot.Server, boxes []int, seq *int, o
 // saveAll saves msg(i) into the INBOX of each of the n box users, a few
 // doveadm processes at a time.
 func saveAll(b *testing.B, dc *dovecot.Server, n int, msg func(i int) []byte) {
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	next := make(chan int)
-	for range 4 {
-		wg.Go(func() {
-			for i := range next {
-				if err := dc.Save(boxUser(i), "INBOX", msg(i)); err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
+	inParallel(b, n, 4, func(i int) error { return dc.Save(boxUser(i), "INBOX", msg(i)) })
 }
 
 // fleetProcess is an `evmail -tasks` process.

@@ -50,25 +50,33 @@ func (r *rig) addBoxUsers(t testing.TB, n int) {
 		r.IDP.AddUser(idp.User{Email: boxUser(i), Password: r.World.Password, Tenant: r.World.TenantID, Provider: provider.Microsoft})
 	}
 	// Minting is HTTP to the sandbox and store writes: a few at a time.
+	inParallel(t, n, 4, func(i int) error {
+		set := tokens.Settings(r.IDP, r.World, boxToken(i), provider.Microsoft)
+		set.Config.Email = boxUser(i)
+		if _, err := st.Create(ctx, set, tokenstore.ActorCLI); err != nil {
+			return err
+		}
+		at, rt, err := r.IDP.MintToken(ctx, r.World, provider.Microsoft, boxUser(i))
+		if err != nil {
+			return err
+		}
+		_, err = st.SaveGrant(ctx, boxToken(i), tokenstore.GrantAuthorizationCode, &provider.Token{
+			AccessToken: secret.New(at), RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI)
+		return err
+	})
+}
+
+// inParallel runs do(i) for every i below n on workers goroutines, and
+// fails t with the errors.
+func inParallel(t testing.TB, n, workers int, do func(i int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	next := make(chan int)
-	for range 4 {
+	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				set := tokens.Settings(r.IDP, r.World, boxToken(i), provider.Microsoft)
-				set.Config.Email = boxUser(i)
-				if _, err := st.Create(ctx, set, tokenstore.ActorCLI); err != nil {
-					errs <- err
-					continue
-				}
-				at, rt, err := r.IDP.MintToken(ctx, r.World, provider.Microsoft, boxUser(i))
-				if err != nil {
-					errs <- err
-					continue
-				}
-				if _, err := st.SaveGrant(ctx, boxToken(i), tokenstore.GrantAuthorizationCode, &provider.Token{
-					AccessToken: secret.New(at), RefreshToken: secret.New(rt), ExpiresIn: time.Hour}, tokenstore.ActorCLI); err != nil {
+				if err := do(i); err != nil {
 					errs <- err
 				}
 			}
