@@ -1,18 +1,12 @@
 package mailout
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"mailtokens/internal/provider"
-	"mailtokens/internal/sandbox/sandboxtest"
 )
 
 // TestGmailAPISend: batchmail with MAIL_PROTOCOL = GMAIL_API sends each
@@ -20,30 +14,9 @@ import (
 // gmail.send; Bcc is delivered but not shown; a 403 userRateLimitExceeded
 // is temporary: the message waits for Retry-After and goes out later.
 func TestGmailAPISend(t *testing.T) {
-	e := sandboxtest.New(t, sandboxtest.GmailAPI(),
-		sandboxtest.AuthorizedFor("gmail", provider.Google, provider.GoogleGmailSendScope))
-	e.Store.Close()
-	dir := filepath.Join(t.TempDir(), "outbox")
-	spool, err := OpenSpool(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(t.TempDir(), "gmail.properties")
-	os.WriteFile(conf, fmt.Appendf(nil, `TOKEN_STORE = %s
-TOKEN_STORE_KEY_FILE = %s
-MAIL_PROTOCOL = GMAIL_API
-MAIL_GMAIL_API_URL = %s
-MAIL_USER = %s
-MAIL_AUTH_TYPE = OAUTH2
-MAIL_TOKEN_NAME = gmail
-MAIL_SPOOL_DIR = %s
-MAIL_RATE_PER_MINUTE = 0
-`, e.StorePath, e.KeyFile, e.GmailAPIURL, e.World.GoogleUser, dir), 0o600)
-	once := func() (int, string) {
-		var log logBuffer
-		code := Program.Run(context.Background(), []string{"-conf", conf, "-once"}, strings.NewReader(""), &logBuffer{}, &log)
-		return code, log.String()
-	}
+	e := newGmailRig(t, "")
+	spool := e.spool
+	once := func() (int, string) { return e.once(t) }
 	from := e.World.GoogleUser
 	queue(t, spool, "a", testMessage(from, "a@example.net", "one", "first"))
 	withBcc := crlf(fmt.Sprintf("From: %s\nTo: c@example.net\nBcc: hidden@example.net\nSubject: two\nMessage-ID: <two@test>\n\nsecond\n", from))

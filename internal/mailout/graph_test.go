@@ -13,48 +13,59 @@ import (
 
 	"mailtokens/internal/graph"
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/gmaild"
 	"mailtokens/internal/sandbox/sandboxtest"
 	"mailtokens/internal/tokenstore"
 )
 
-// graphRig is the sandbox provider and its Graph-like mail API with a
-// token "graph" for Graph's scopes, and a batchmail task sending through
-// it from a spool.
-type graphRig struct {
+// apiRig is the sandbox provider and its Graph-like or Gmail-API-like
+// mail API, a token for it, and a batchmail task sending through it from
+// a spool.
+type apiRig struct {
 	*sandboxtest.Env
 	spool *Spool
 	conf  string
 }
 
-func newGraphRig(t testing.TB, extra string) *graphRig {
+// newGraphRig is an apiRig for Graph, with a token "graph" for Graph's
+// Mail.Send and one "exchange" for Exchange's mail scopes.
+func newGraphRig(t testing.TB, extra string) *apiRig {
 	t.Helper()
 	e := sandboxtest.New(t, sandboxtest.Graph(),
 		sandboxtest.AuthorizedFor("graph", provider.Microsoft, provider.MicrosoftGraphSendScope),
 		sandboxtest.Authorized("exchange", provider.Microsoft))
+	return newAPIRig(t, e, fmt.Sprintf("MAIL_PROTOCOL = GRAPH\nMAIL_GRAPH_URL = %s/v1.0\nMAIL_USER = %s\nMAIL_TOKEN_NAME = graph\n%s",
+		e.GraphURL, e.World.MSUser, extra))
+}
+
+// newGmailRig is an apiRig for the Gmail API, with a token "gmail" for
+// gmail.send only; edit changes the server's options.
+func newGmailRig(t testing.TB, extra string, edit ...func(*gmaild.Options)) *apiRig {
+	t.Helper()
+	e := sandboxtest.New(t, sandboxtest.GmailAPI(edit...),
+		sandboxtest.AuthorizedFor("gmail", provider.Google, provider.GoogleGmailSendScope))
+	return newAPIRig(t, e, fmt.Sprintf("MAIL_PROTOCOL = GMAIL_API\nMAIL_GMAIL_API_URL = %s\nMAIL_USER = %s\nMAIL_TOKEN_NAME = gmail\n%s",
+		e.GmailAPIURL, e.World.GoogleUser, extra))
+}
+
+func newAPIRig(t testing.TB, e *sandboxtest.Env, keys string) *apiRig {
+	t.Helper()
 	e.Store.Close() // batchmail opens it, as in production
 	dir := filepath.Join(t.TempDir(), "outbox")
 	spool, err := OpenSpool(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(t.TempDir(), "graph.properties")
-	text := fmt.Sprintf(`TOKEN_STORE = %s
-TOKEN_STORE_KEY_FILE = %s
-MAIL_PROTOCOL = GRAPH
-MAIL_GRAPH_URL = %s/v1.0
-MAIL_USER = %s
-MAIL_AUTH_TYPE = OAUTH2
-MAIL_TOKEN_NAME = graph
-MAIL_SPOOL_DIR = %s
-MAIL_RATE_PER_MINUTE = 0
-%s`, e.StorePath, e.KeyFile, e.GraphURL, e.World.MSUser, dir, extra)
+	conf := filepath.Join(t.TempDir(), "task.properties")
+	text := fmt.Sprintf("TOKEN_STORE = %s\nTOKEN_STORE_KEY_FILE = %s\nMAIL_AUTH_TYPE = OAUTH2\nMAIL_SPOOL_DIR = %s\nMAIL_RATE_PER_MINUTE = 0\n%s",
+		e.StorePath, e.KeyFile, dir, keys)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &graphRig{Env: e, spool: spool, conf: conf}
+	return &apiRig{Env: e, spool: spool, conf: conf}
 }
 
-func (r *graphRig) once(t *testing.T) (int, string) {
+func (r *apiRig) once(t *testing.T) (int, string) {
 	t.Helper()
 	var log logBuffer
 	code := Program.Run(context.Background(), []string{"-conf", r.conf, "-once"}, strings.NewReader(""), &logBuffer{}, &log)
