@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/testenv/browser"
 )
 
@@ -25,10 +26,11 @@ func TestDemoInBrowser(t *testing.T) {
 	ctx := browser.New(t)
 	dir := filepath.Join(t.TempDir(), "demo-data")
 	runCtx, stop := context.WithCancel(context.Background())
+	workers := &syncbuf.Buffer{} // the workers' logs
 	outR, outW := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- Program.Run(runCtx, []string{"--dir", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), outW, io.Discard)
+		done <- Program.Run(runCtx, []string{"--dir", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), outW, workers)
 		outW.Close()
 	}()
 	t.Cleanup(func() {
@@ -145,6 +147,12 @@ func TestDemoInBrowser(t *testing.T) {
 		return count(filepath.Join(dir, "inbox-gmail", "new")) == 3 && count(filepath.Join(dir, "outbox-gmail", "sent")) == 1
 	})
 	browser.Screenshot(t, ctx, "demo-03-web-apis")
+	// What the web-API workers said while they moved the mail.
+	for line := range strings.Lines(workers.String()) {
+		if strings.Contains(line, "-g") && (strings.Contains(line, "pass finished") || strings.Contains(line, "msg=sent") || strings.Contains(line, "evmail started")) {
+			t.Log(strings.TrimSpace(line))
+		}
+	}
 }
 
 func count(dir string) int {
