@@ -61,12 +61,20 @@ func run(env *cmdline.Env, args []string) error {
 	case err := <-errc:
 		return errors.Join(err, stopServers(w))
 	}
-	wg.Go(func() { runWorker(ctx, mailin.Program, w.EvmailConf, prefixed(env.Stderr, "evmail    "), "evmail", errc) })
-	wg.Go(func() { runWorker(ctx, mailout.Program, w.BatchmailConf, prefixed(env.Stderr, "batchmail "), "batchmail", errc) })
+	wg.Go(func() {
+		runWorker(ctx, mailin.Program, w.EvmailConf, prefixed(env.Stderr, "evmail    "), "evmail", errc)
+	})
+	wg.Go(func() {
+		runWorker(ctx, mailout.Program, w.BatchmailConf, prefixed(env.Stderr, "batchmail "), "batchmail", errc)
+	})
 	graph := ""
 	if w.Graph != nil {
-		wg.Go(func() { runWorker(ctx, mailin.Program, w.EvmailGraphConf, prefixed(env.Stderr, "evmail-g  "), "evmail (Graph)", errc) })
-		wg.Go(func() { runWorker(ctx, mailout.Program, w.BatchmailGraphConf, prefixed(env.Stderr, "batchmail-g "), "batchmail (Graph)", errc) })
+		wg.Go(func() {
+			runWorker(ctx, mailin.Program, w.EvmailGraphConf, prefixed(env.Stderr, "evmail-g  "), "evmail (Graph)", errc)
+		})
+		wg.Go(func() {
+			runWorker(ctx, mailout.Program, w.BatchmailGraphConf, prefixed(env.Stderr, "batchmail-g "), "batchmail (Graph)", errc)
+		})
 		graph = fmt.Sprintf(`
 Microsoft Graph instead of IMAP and SMTP: click "Get Email Token" on
 "%s" too (a token for Graph's scopes: a Microsoft token is for one
@@ -77,8 +85,12 @@ MIME) and moves them to Archive, and batchmail-g sends the %d queued in
 `, GraphToken, w.WaitingInGraphFolder, GraphFolder, w.GraphInbox, w.WaitingInGraphOutbox, w.GraphOutbox, w.GraphURL)
 	}
 	if w.GmailAPI != nil {
-		wg.Go(func() { runWorker(ctx, mailin.Program, w.EvmailGmailConf, prefixed(env.Stderr, "evmail-gm "), "evmail (Gmail API)", errc) })
-		wg.Go(func() { runWorker(ctx, mailout.Program, w.BatchmailGmailConf, prefixed(env.Stderr, "batchmail-gm "), "batchmail (Gmail API)", errc) })
+		wg.Go(func() {
+			runWorker(ctx, mailin.Program, w.EvmailGmailConf, prefixed(env.Stderr, "evmail-gm "), "evmail (Gmail API)", errc)
+		})
+		wg.Go(func() {
+			runWorker(ctx, mailout.Program, w.BatchmailGmailConf, prefixed(env.Stderr, "batchmail-gm "), "batchmail (Gmail API)", errc)
+		})
 		graph += fmt.Sprintf(`
 The Gmail API instead of IMAP and SMTP: click "Get Email Token" on "%s"
 (sign in as %s). Then evmail-gm delivers the %d messages waiting in that
