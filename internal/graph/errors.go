@@ -62,12 +62,6 @@ func (e *Error) Reply() string {
 	return s
 }
 
-func (e *Error) with(err error) *Error {
-	c := *e
-	c.Err = errors.Join(c.Err, err)
-	return &c
-}
-
 // Temporary: throttled (429), unavailable (502, 503, 504), a server error
 // (500) or no answer at all: try again later, after RetryAfter if given.
 func (e *Error) Temporary() bool {

@@ -58,8 +58,8 @@ func (r *fleetRig) load(slot *Slot) (Loaded, error) {
 		case name == "ends":
 			return errors.New("the server said goodbye")
 		case name == "panics" && n == 1:
-			var m map[string]int
-			m["boom"]++ // a nil map: a real runtime panic
+			var tasks []string
+			_ = tasks[n] // out of range: a real runtime panic
 		case strings.HasPrefix(name, "login"):
 			task := &Task{Log: log, slot: slot}
 			release, err := task.Login(ctx)
@@ -126,7 +126,7 @@ func TestFleetIsolation(t *testing.T) {
 	log := r.log.String()
 	for _, want := range []string{
 		`task=ends.properties err="the server said goodbye" retry_in=`,
-		`msg="the task crashed; it starts again after a pause" task=panics.properties panic="assignment to entry in nil map" stack="goroutine`,
+		`msg="the task crashed; it starts again after a pause" task=panics.properties panic="runtime error: index out of range [1] with length 0" stack="goroutine`,
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %s:\n%s", want, log)
