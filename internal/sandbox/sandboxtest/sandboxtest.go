@@ -19,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/apitest"
 	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/gmaild"
 	"mailtokens/internal/sandbox/graphd"
@@ -294,44 +296,23 @@ func (w *Env) startGraph(t testing.TB, edits []func(*graphd.Options)) {
 	for _, m := range []string{w.World.MSUser, w.World.MSOtherUser, w.World.MSSharedMailbox} {
 		im.AddMailbox(m)
 	}
-	opt := graphd.Options{Directory: w.Directory, IMAP: im}
-	if w.Clock != nil {
-		opt.Clock = w.Clock
-	}
-	for _, e := range edits {
-		e(&opt)
-	}
-	g, err := graphd.New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	if w.GraphURL, err = g.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	w.Graph = g
+	w.Graph, w.GraphURL = apitest.Start(t, graphd.Options{Directory: w.Directory, IMAP: im, Clock: w.serverClock()}, edits, graphd.New)
 }
 
 func (w *Env) startGmail(t testing.TB, edits []func(*gmaild.Options)) {
 	t.Helper()
 	im := w.IMAP[provider.Google].Server
 	im.AddMailbox(w.World.GoogleUser)
-	opt := gmaild.Options{Directory: w.Directory, IMAP: im}
-	if w.Clock != nil {
-		opt.Clock = w.Clock
+	w.GmailAPI, w.GmailAPIURL = apitest.Start(t, gmaild.Options{Directory: w.Directory, IMAP: im, Clock: w.serverClock()}, edits, gmaild.New)
+}
+
+// serverClock is the world's clock for a server's Options: nil on real
+// time, not a nil *clock.Fake, which the server would take for a clock.
+func (w *Env) serverClock() clock.Clock {
+	if w.Clock == nil {
+		return nil
 	}
-	for _, e := range edits {
-		e(&opt)
-	}
-	g, err := gmaild.New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	if w.GmailAPIURL, err = g.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	w.GmailAPI = g
+	return w.Clock
 }
 
 // OpenStore opens a Store on the world's store files, on the world's
