@@ -1,7 +1,8 @@
 // Package apitest is what the tests of the sandbox's HTTP mail APIs
 // (graphd, gmaild) and sandboxtest, which starts them for other tests,
-// share: starting an API for a test and sending it requests as a plain
-// net/http client would. Only tests import it.
+// share: starting an API for a test (and making any sandbox server, which
+// sandboxtest does with its mail servers too) and sending it requests as a
+// plain net/http client would. Only tests import it.
 package apitest
 
 import (
@@ -23,9 +24,9 @@ type Server interface {
 	Close() error
 }
 
-// Start makes a server from opt changed by edits, starts it listening and
-// closes it when t ends; it returns the server and its base URL.
-func Start[O any, S Server](t testing.TB, opt O, edits []func(*O), newServer func(O) (S, error)) (S, string) {
+// New makes a server from opt changed by edits and closes it when t ends.
+// sandboxtest makes its mail servers with it too.
+func New[O any, S io.Closer](t testing.TB, opt O, edits []func(*O), newServer func(O) (S, error)) S {
 	t.Helper()
 	for _, e := range edits {
 		e(&opt)
@@ -35,6 +36,14 @@ func Start[O any, S Server](t testing.TB, opt O, edits []func(*O), newServer fun
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Start makes a server as New does and starts it listening; it returns
+// the server and its base URL.
+func Start[O any, S Server](t testing.TB, opt O, edits []func(*O), newServer func(O) (S, error)) (S, string) {
+	t.Helper()
+	s := New(t, opt, edits, newServer)
 	url, err := s.Listen()
 	if err != nil {
 		t.Fatal(err)

@@ -145,6 +145,14 @@ func POP3(style provider.Type, edit ...func(*pop3d.Options)) Option {
 	return func(c *config) { c.pop3[style] = append(c.pop3[style], edit...) }
 }
 
+// needIMAP starts the IMAP server in style's dialect, with the options
+// the fixture fills in, unless an [IMAP] option starts it already.
+func (c *config) needIMAP(style provider.Type) {
+	if _, ok := c.imap[style]; !ok {
+		c.imap[style] = nil
+	}
+}
+
 // Graph starts the Graph-like mail API (graphd) over the Microsoft-style
 // IMAP server's mailboxes, starting that server if no [IMAP] option did,
 // on the provider's clock; the world's Microsoft mailboxes exist from the
@@ -154,9 +162,7 @@ func Graph(edit ...func(*graphd.Options)) Option {
 	return func(c *config) {
 		c.withGraph = true
 		c.graph = append(c.graph, edit...)
-		if _, ok := c.imap[provider.Microsoft]; !ok {
-			c.imap[provider.Microsoft] = nil
-		}
+		c.needIMAP(provider.Microsoft)
 	}
 }
 
@@ -169,9 +175,7 @@ func GmailAPI(edit ...func(*gmaild.Options)) Option {
 	return func(c *config) {
 		c.withGmail = true
 		c.gmail = append(c.gmail, edit...)
-		if _, ok := c.imap[provider.Google]; !ok {
-			c.imap[provider.Google] = nil
-		}
+		c.needIMAP(provider.Google)
 	}
 }
 
@@ -273,16 +277,10 @@ type server interface {
 // and closes it when t ends.
 func start[O any, S server](t testing.TB, opt O, edits []func(*O), newServer func(O) (S, error)) *Listening[S] {
 	t.Helper()
-	for _, e := range edits {
-		e(&opt)
-	}
-	s, err := newServer(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := apitest.New(t, opt, edits, newServer)
 	l := &Listening[S]{Server: s, Addr: map[mailauth.Mode]string{}}
 	for _, m := range []mailauth.Mode{mailauth.ImplicitTLS, mailauth.StartTLS, mailauth.RequireStartTLS, mailauth.Plain} {
+		var err error
 		if l.Addr[m], err = s.Listen(m); err != nil {
 			t.Fatal(err)
 		}
