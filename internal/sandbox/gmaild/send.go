@@ -10,9 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/mail"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -21,18 +19,9 @@ import (
 
 // Sent is a message the server accepted with messages.send.
 type Sent struct {
-	// Mailbox is the sender's mailbox, lowercased.
-	Mailbox string
+	mailsubmit.Message
 	// ID is the message's id in the sender's mailbox (its Sent Mail copy).
 	ID string
-	// Recipients are the envelope recipients: the To, Cc and Bcc
-	// addresses, lowercased, in that order, each once.
-	Recipients []string
-	// Raw is the message as submitted (decoded).
-	Raw []byte
-	// Delivered is what the recipients got: Raw without its Bcc header.
-	Delivered []byte
-	Time      time.Time
 }
 
 // Sent returns the messages sent so far, oldest first. The byte slices are
@@ -40,11 +29,7 @@ type Sent struct {
 func (s *Server) Sent() []Sent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := slices.Clone(s.sent)
-	for i := range out {
-		out[i].Recipients = slices.Clone(out[i].Recipients)
-	}
-	return out
+	return mailsubmit.Snapshot(s.sent)
 }
 
 // maxMessage is Gmail's largest message (35 MB), with room for base64 in
@@ -186,8 +171,8 @@ func (s *Server) send(c *call, raw []byte) *apiError {
 	}
 	delivered := mailsubmit.Deliver(s.opt.IMAP, rcpts, raw)
 	s.mu.Lock()
-	s.sent = append(s.sent, Sent{Mailbox: c.mailbox, ID: out["id"].(string), Recipients: rcpts, Raw: raw,
-		Delivered: delivered, Time: s.now()})
+	s.sent = append(s.sent, Sent{ID: out["id"].(string), Message: mailsubmit.Message{Mailbox: c.mailbox, Recipients: rcpts,
+		Raw: raw, Delivered: delivered, Time: s.now()}})
 	s.mu.Unlock()
 	s.log.Info("message sent", "mailbox", c.mailbox, "rcpts", len(rcpts), "bytes", len(raw))
 	writeJSON(c.w, http.StatusOK, out)

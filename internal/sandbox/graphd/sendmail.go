@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"net/mail"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,22 +18,12 @@ import (
 	"mailtokens/internal/sandbox/mailsubmit"
 )
 
-// Sent is a message the server accepted with sendMail.
+// Sent is a message the server accepted with sendMail. For a JSON
+// sendMail, Raw is the MIME the sandbox built from it.
 type Sent struct {
-	// Mailbox is the mailbox that sent it (the {user} of the path),
-	// lowercased.
-	Mailbox string
-	// Recipients are the envelope recipients: the To, Cc and Bcc
-	// addresses, lowercased, in that order, each once.
-	Recipients []string
-	// Raw is the message as submitted (the base64 decoded; for JSON
-	// sendMail, the MIME the sandbox built from it).
-	Raw []byte
-	// Delivered is what the recipients got: Raw without its Bcc header.
-	Delivered []byte
+	mailsubmit.Message
 	// SavedToSentItems: a copy (Raw, Bcc kept, \Seen) is in Sent Items.
 	SavedToSentItems bool
-	Time             time.Time
 }
 
 // Sent returns the messages sent so far, oldest first. The byte slices are
@@ -42,11 +31,7 @@ type Sent struct {
 func (s *Server) Sent() []Sent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := slices.Clone(s.sent)
-	for i := range out {
-		out[i].Recipients = slices.Clone(out[i].Recipients)
-	}
-	return out
+	return mailsubmit.Snapshot(s.sent)
 }
 
 // maxMessage bounds a sendMail body (base64 of Exchange Online's 35 MB
@@ -102,8 +87,8 @@ func (s *Server) sendMail(c *call) *apiError {
 	}
 	delivered := mailsubmit.Deliver(s.opt.IMAP, rcpts, raw)
 	s.mu.Lock()
-	s.sent = append(s.sent, Sent{Mailbox: c.mailbox, Recipients: rcpts, Raw: raw, Delivered: delivered,
-		SavedToSentItems: save, Time: s.now()})
+	s.sent = append(s.sent, Sent{SavedToSentItems: save, Message: mailsubmit.Message{Mailbox: c.mailbox, Recipients: rcpts,
+		Raw: raw, Delivered: delivered, Time: s.now()}})
 	s.mu.Unlock()
 	s.log.Info("message sent", "mailbox", c.mailbox, "rcpts", len(rcpts), "bytes", len(raw))
 	c.w.WriteHeader(http.StatusAccepted)

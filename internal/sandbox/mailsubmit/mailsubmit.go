@@ -13,10 +13,46 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"time"
 
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
 )
+
+// Message is what an API records of a message it sent; its own record
+// (Sent) embeds it and adds what only that API has.
+type Message struct {
+	// Mailbox is the sender's mailbox (the {user} of the path),
+	// lowercased.
+	Mailbox string
+	// Recipients are the envelope recipients: the To, Cc and Bcc
+	// addresses, lowercased, in that order, each once.
+	Recipients []string
+	// Raw is the message as submitted (decoded), as the sender's copy
+	// keeps it.
+	Raw []byte
+	// Delivered is what the recipients got: Raw without its Bcc header.
+	Delivered []byte
+	Time      time.Time
+}
+
+func (m *Message) message() *Message { return m }
+
+// Snapshot copies an API's records of sent messages (types embedding
+// Message) for a caller outside the API's lock: the Recipients are copied
+// too, so that the caller may change them; the byte slices are shared and
+// must not be modified.
+func Snapshot[T any, P interface {
+	*T
+	message() *Message
+}](sent []T) []T {
+	out := slices.Clone(sent)
+	for i := range out {
+		m := P(&out[i]).message()
+		m.Recipients = slices.Clone(m.Recipients)
+	}
+	return out
+}
 
 // Recipients returns the envelope of a message with header h: its To, Cc
 // and Bcc addresses, lowercased, in that order, each once. bad names the

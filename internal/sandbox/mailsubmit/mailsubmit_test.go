@@ -37,3 +37,16 @@ func TestWithoutHeader(t *testing.T) {
 		t.Errorf("WithoutHeader = %q, want %q", got, want)
 	}
 }
+
+func TestSnapshot(t *testing.T) {
+	type sent struct {
+		Message
+		ID string
+	}
+	log := []sent{{Message: Message{Recipients: []string{"a@x.example"}}, ID: "1"}}
+	out := Snapshot(log)
+	out[0].Recipients[0] = "changed"
+	if log[0].Recipients[0] != "a@x.example" || out[0].ID != "1" {
+		t.Errorf("Snapshot shares Recipients or loses fields: %+v", log)
+	}
+}
