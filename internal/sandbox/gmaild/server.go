@@ -47,7 +47,7 @@ type Server struct {
 	log   *slog.Logger
 	clock clock.Clock
 	mux   *http.ServeMux
-	http  httpserve.Server
+	web   httpserve.Server
 
 	mu        sync.Mutex
 	sent      []Sent
@@ -92,7 +92,7 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 // URL+"/gmail/v1/users/…" and URL+"/upload/gmail/v1/users/…", as to
 // https://gmail.googleapis.com.
 func (s *Server) Listen() (string, error) {
-	url, err := s.http.Listen("gmaild", s.opt.Host, s.opt.TLS, s.Handler())
+	url, err := s.web.Listen("gmaild", s.opt.Host, s.opt.TLS, s.Handler())
 	if err != nil {
 		return "", err
 	}
@@ -101,10 +101,10 @@ func (s *Server) Listen() (string, error) {
 }
 
 // URL is the base URL Listen returned ("" before).
-func (s *Server) URL() string { return s.http.URL() }
+func (s *Server) URL() string { return s.web.URL() }
 
 // Close stops the server and drops its connections.
-func (s *Server) Close() error { return s.http.Close() }
+func (s *Server) Close() error { return s.web.Close() }
 
 // serve applies injected faults and routes.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {

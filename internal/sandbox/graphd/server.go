@@ -61,7 +61,7 @@ type Server struct {
 	log   *slog.Logger
 	clock clock.Clock
 	mux   *http.ServeMux
-	http  httpserve.Server
+	web   httpserve.Server
 
 	mu       sync.Mutex
 	appScope map[string]map[string]bool // client ID -> mailboxes
@@ -143,7 +143,7 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 // Listen starts serving on a free port of Options.Host (127.0.0.1), over
 // HTTPS when Options.TLS is set, and returns the base URL (no /v1.0).
 func (s *Server) Listen() (string, error) {
-	url, err := s.http.Listen("graphd", s.opt.Host, s.opt.TLS, s.Handler())
+	url, err := s.web.Listen("graphd", s.opt.Host, s.opt.TLS, s.Handler())
 	if err != nil {
 		return "", err
 	}
@@ -153,16 +153,16 @@ func (s *Server) Listen() (string, error) {
 
 // URL is the base URL Listen returned ("" before): requests go to
 // URL()+"/v1.0/users/…".
-func (s *Server) URL() string { return s.http.URL() }
+func (s *Server) URL() string { return s.web.URL() }
 
 // Close stops the server and drops its connections, and lets requests
 // waiting on a Hold go on.
 func (s *Server) Close() error {
-	if !s.http.Listening() {
+	if !s.web.Listening() {
 		return nil
 	}
 	s.throttle.releaseHold()
-	return s.http.Close()
+	return s.web.Close()
 }
 
 // serve gives every answer its request-id and client-request-id headers,
