@@ -43,7 +43,8 @@ type confParams struct {
 //   - default_process_limit: the imap and pop3 services run one process
 //     per session, so the limit is clients plus room for the logins under
 //     way, doveadm and the submission service.
-//   - the login services in high-performance mode (service_count = 0):
+//   - the login services (imap-login and pop3-login alike, the template
+//     loginLimits) in high-performance mode (service_count = 0):
 //     LoginProcesses processes, each proxying up to client_limit sessions
 //     (with TLS the login process carries a session's TLS for its whole
 //     life). Their vsz_limit is raised for the TLS state of so many
@@ -177,13 +178,7 @@ service anvil {
   }
 }
 service imap-login {
-{{- if .LoginProcesses}}
-  service_count = 0
-  process_limit = {{.LoginProcesses}}
-  process_min_avail = {{.LoginProcesses}}
-  client_limit = {{.ClientLimit}}
-  vsz_limit = 2G
-{{- end}}
+{{- template "loginLimits" .}}
   inet_listener imap {
     port = {{.IMAP}}
   }
@@ -193,13 +188,7 @@ service imap-login {
   }
 }
 service pop3-login {
-{{- if .LoginProcesses}}
-  service_count = 0
-  process_limit = {{.LoginProcesses}}
-  process_min_avail = {{.LoginProcesses}}
-  client_limit = {{.ClientLimit}}
-  vsz_limit = 2G
-{{- end}}
+{{- template "loginLimits" .}}
   inet_listener pop3 {
     port = {{.POP3}}
   }
@@ -219,7 +208,15 @@ service submission-login {
 }
 submission_relay_host = {{.RelayHost}}
 submission_relay_port = {{.RelayPort}}
-`))
+{{define "loginLimits"}}
+{{- if .LoginProcesses}}
+  service_count = 0
+  process_limit = {{.LoginProcesses}}
+  process_min_avail = {{.LoginProcesses}}
+  client_limit = {{.ClientLimit}}
+  vsz_limit = 2G
+{{- end}}
+{{- end}}`))
 
 // oauth2Conf is the oauth2 passdb's file. With no tokeninfo_url the passdb
 // goes straight to the introspection endpoint, so force_introspection has

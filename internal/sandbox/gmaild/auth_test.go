@@ -15,7 +15,7 @@ func TestAuth(t *testing.T) {
 	f := newFixture(t)
 	r := f.do(t, "GET", me+"/profile", "", nil)
 	wantError(t, "no token", r, http.StatusUnauthorized, "required", "")
-	if r.header.Get("WWW-Authenticate") == "" {
+	if r.Header.Get("WWW-Authenticate") == "" {
 		t.Error("401 without WWW-Authenticate")
 	}
 	wantError(t, "made-up token", f.do(t, "GET", me+"/profile", "ya29.nonsense", nil), http.StatusUnauthorized, "authError", "")
@@ -62,8 +62,8 @@ func TestThrottle(t *testing.T) {
 	for range 2 {
 		r := f.do(t, "GET", me+"/profile", "", nil)
 		wantError(t, "injected 429", r, http.StatusTooManyRequests, "rateLimitExceeded", "")
-		if r.header.Get("Retry-After") != "2" {
-			t.Errorf("Retry-After %q, want 2", r.header.Get("Retry-After"))
+		if r.Header.Get("Retry-After") != "2" {
+			t.Errorf("Retry-After %q, want 2", r.Header.Get("Retry-After"))
 		}
 	}
 	f.srv.InjectFaults(1, http.StatusForbidden, 0)
@@ -73,8 +73,8 @@ func TestThrottle(t *testing.T) {
 	f.get(t, me+"/messages?labelIds=X", tok) // 5: 11 spent
 	r := f.do(t, "GET", me+"/messages", tok, nil)
 	wantError(t, "quota", r, http.StatusTooManyRequests, "rateLimitExceeded", "")
-	if r.header.Get("Retry-After") != "60" || f.srv.QuotaUsed(f.user) != 11 {
-		t.Errorf("Retry-After %q, used %d", r.header.Get("Retry-After"), f.srv.QuotaUsed(f.user))
+	if r.Header.Get("Retry-After") != "60" || f.srv.QuotaUsed(f.user) != 11 {
+		t.Errorf("Retry-After %q, used %d", r.Header.Get("Retry-After"), f.srv.QuotaUsed(f.user))
 	}
 	f.get(t, me+"/profile", tok) // 1 unit still fits
 	f.Clock.Advance(time.Minute)

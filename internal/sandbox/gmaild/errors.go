@@ -3,8 +3,9 @@ package gmaild
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
+
+	"mailtokens/internal/sandbox/httpserve"
 )
 
 // apiError is one of Google's JSON errors:
@@ -111,9 +112,7 @@ func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
 	if b.Error.Status == "" {
 		b.Error.Status = "UNKNOWN"
 	}
-	if e.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
-	}
+	httpserve.SetRetryAfter(w.Header(), e.retryAfter)
 	switch {
 	case e.status == http.StatusUnauthorized && e.reason == "required":
 		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/"`)

@@ -1,18 +1,15 @@
 package gmaild
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/apitest"
 	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/sandbox/imapd"
-	"mailtokens/internal/sandbox/mailauth"
 )
 
 const (
@@ -36,26 +33,8 @@ type fixture struct {
 func newFixture(t *testing.T, edit ...func(*Options)) *fixture {
 	t.Helper()
 	sb := idptest.New(t, idptest.Options{Start: idptest.Epoch})
-	im, err := imapd.New(imapd.Options{ServerOptions: mailauth.ServerOptions{Style: provider.Google, Directory: sb.Directory}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { im.Close() })
-	im.AddMailbox(sb.World.GoogleUser)
-	im.AddMailbox(colleague)
-	opt := Options{Directory: sb.Directory, IMAP: im, Clock: sb.Clock}
-	for _, e := range edit {
-		e(&opt)
-	}
-	srv, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	url, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := apitest.IMAP(t, provider.Google, sb.Directory, sb.World.GoogleUser, colleague)
+	srv, url := apitest.Start(t, Options{Directory: sb.Directory, IMAP: im, Clock: sb.Clock}, edit, New)
 	return &fixture{Sandbox: sb, imap: im, srv: srv, url: url, user: sb.World.GoogleUser}
 }
 
@@ -64,76 +43,40 @@ func (f *fixture) token(t *testing.T, scopes ...string) string {
 	return f.Token(t, provider.Google, f.user, scopes...)
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type response = apitest.Response
 
-func (r *response) json(t *testing.T) map[string]any {
-	t.Helper()
-	var v map[string]any
-	if err := json.Unmarshal(r.body, &v); err != nil {
-		t.Fatalf("HTTP %d, not JSON: %q", r.status, r.body)
-	}
-	return v
-}
-
-// do sends a request as a plain net/http client would; headers come in
-// name, value pairs.
+// do sends a request to the server as a plain net/http client would;
+// headers come in name, value pairs.
 func (f *fixture) do(t *testing.T, method, path, token string, body []byte, headers ...string) *response {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, f.url+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: data}
+	return apitest.Do(t, method, f.url+path, token, body, headers...)
 }
 
 // get is a GET that must answer 200 with JSON.
 func (f *fixture) get(t *testing.T, path, token string) map[string]any {
 	t.Helper()
 	r := f.do(t, "GET", path, token, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("GET %s: HTTP %d %s", path, r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET %s: HTTP %d %s", path, r.Status, r.Body)
 	}
-	return r.json(t)
+	return r.JSON(t)
 }
 
 // wantError fails unless r is Google's error JSON with status, reason and
 // (when not empty) message.
 func wantError(t *testing.T, what string, r *response, status int, reason, message string) {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("%s: HTTP %d %s, want %d %s", what, r.status, r.body, status, reason)
+	if r.Status != status {
+		t.Fatalf("%s: HTTP %d %s, want %d %s", what, r.Status, r.Body, status, reason)
 	}
 	var b errorBody
-	if err := json.Unmarshal(r.body, &b); err != nil {
-		t.Fatalf("%s: not error JSON: %q", what, r.body)
+	if err := json.Unmarshal(r.Body, &b); err != nil {
+		t.Fatalf("%s: not error JSON: %q", what, r.Body)
 	}
 	if b.Error.Code != status || len(b.Error.Errors) != 1 || b.Error.Errors[0].Reason != reason ||
 		b.Error.Errors[0].Domain != "global" || b.Error.Status != grpcStatus[status] ||
 		(message != "" && b.Error.Message != message) {
-		t.Fatalf("%s: %s, want %d %s %q", what, r.body, status, reason, message)
+		t.Fatalf("%s: %s, want %d %s %q", what, r.Body, status, reason, message)
 	}
 }
 

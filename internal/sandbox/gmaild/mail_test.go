@@ -22,10 +22,10 @@ func TestSend(t *testing.T) {
 	wantDelivered := "From: support.team@gmail.example\r\nTo: Colleague <colleague@gmail.example>\r\nCc: outside@example.net\r\n" +
 		"Subject: hello\r\n\r\nBcc: not a header\r\n"
 	r := f.do(t, "POST", "/upload"+me+"/messages/send?uploadType=media", tok, raw, "Content-Type", "message/rfc822")
-	if r.status != http.StatusOK {
-		t.Fatalf("media send: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("media send: HTTP %d %s", r.Status, r.Body)
 	}
-	v := r.json(t)
+	v := r.JSON(t)
 	id, _ := v["id"].(string)
 	if id == "" || v["threadId"] != id || !slices.Equal(labelsOf(v), []string{"SENT"}) {
 		t.Errorf("send answered %v", v)
@@ -48,8 +48,8 @@ func TestSend(t *testing.T) {
 	raw2 := []byte("To: colleague@gmail.example\r\nSubject: ?>?>~~\r\n\r\n\xff\xfe?>\r\n")
 	body := fmt.Sprintf(`{"raw":%q}`, base64.RawURLEncoding.EncodeToString(raw2))
 	r = f.do(t, "POST", me+"/messages/send", tok, []byte(body), "Content-Type", "application/json")
-	if r.status != http.StatusOK {
-		t.Fatalf("JSON send: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("JSON send: HTTP %d %s", r.Status, r.Body)
 	}
 	if s := f.srv.Sent(); len(s) != 2 || !bytes.Equal(s[1].Raw, raw2) {
 		t.Errorf("Sent()[1] = %+v", s)
@@ -183,15 +183,15 @@ func TestModifyTrashDelete(t *testing.T) {
 	}
 
 	r := f.do(t, "POST", me+"/messages/"+one+"/modify", tok, []byte(`{"removeLabelIds":["UNREAD"]}`))
-	if r.status != http.StatusOK || !slices.Equal(labelsOf(r.json(t)), []string{"INBOX"}) {
-		t.Fatalf("mark read: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK || !slices.Equal(labelsOf(r.JSON(t)), []string{"INBOX"}) {
+		t.Fatalf("mark read: HTTP %d %s", r.Status, r.Body)
 	}
 	if msgs, _ := f.imap.Messages(f.user, "INBOX"); !slices.Contains(msgs[0].Flags, imap.FlagSeen) {
 		t.Error("no \\Seen over IMAP")
 	}
 	r = f.do(t, "POST", me+"/messages/"+one+"/modify", tok, []byte(`{"addLabelIds":["`+archive+`"],"removeLabelIds":["INBOX"]}`))
-	if v := r.json(t); r.status != http.StatusOK || v["id"] != one || !slices.Equal(labelsOf(v), []string{archive}) {
-		t.Fatalf("move: HTTP %d %s", r.status, r.body)
+	if v := r.JSON(t); r.Status != http.StatusOK || v["id"] != one || !slices.Equal(labelsOf(v), []string{archive}) {
+		t.Fatalf("move: HTTP %d %s", r.Status, r.Body)
 	}
 	if msgs, _ := f.imap.Messages(f.user, "Archive"); len(msgs) != 1 || !bytes.Equal(msgs[0].Raw, msg("one")) {
 		t.Errorf("Archive over IMAP: %+v", msgs)
@@ -205,8 +205,8 @@ func TestModifyTrashDelete(t *testing.T) {
 		http.StatusBadRequest, "invalidArgument", "Invalid label: Label_99")
 
 	r = f.do(t, "POST", me+"/messages/"+two+"/trash", tok, nil)
-	if v := r.json(t); r.status != http.StatusOK || !slices.Contains(labelsOf(v), "TRASH") {
-		t.Fatalf("trash: HTTP %d %s", r.status, r.body)
+	if v := r.JSON(t); r.Status != http.StatusOK || !slices.Contains(labelsOf(v), "TRASH") {
+		t.Fatalf("trash: HTTP %d %s", r.Status, r.Body)
 	}
 	if msgs, _ := f.imap.Messages(f.user, "[Gmail]/Trash"); len(msgs) != 1 {
 		t.Errorf("Trash over IMAP: %+v", msgs)
@@ -215,8 +215,8 @@ func TestModifyTrashDelete(t *testing.T) {
 		t.Errorf("listing without spam and trash: %v", ids)
 	}
 	r = f.do(t, "DELETE", me+"/messages/"+two, f.token(t, full), nil)
-	if r.status != http.StatusNoContent || len(r.body) != 0 {
-		t.Fatalf("delete: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusNoContent || len(r.Body) != 0 {
+		t.Fatalf("delete: HTTP %d %s", r.Status, r.Body)
 	}
 	if msgs, _ := f.imap.Messages(f.user, "[Gmail]/Trash"); len(msgs) != 0 {
 		t.Errorf("Trash after delete: %+v", msgs)

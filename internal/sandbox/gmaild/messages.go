@@ -175,6 +175,18 @@ func (mb *mailbox) entry(c *call) (*entry, *apiError) {
 	return e, nil
 }
 
+// withEntry runs f, as withMailbox does, on the message the path's {id}
+// names.
+func (s *Server) withEntry(c *call, f func(*mailbox, *entry) *apiError) *apiError {
+	return s.withMailbox(c, func(mb *mailbox) *apiError {
+		e, ae := mb.entry(c)
+		if ae != nil {
+			return ae
+		}
+		return f(mb, e)
+	})
+}
+
 // getMessage serves GET …/messages/{id}?format=minimal|raw|metadata|full
 // (full when absent, as Gmail's default).
 func (s *Server) getMessage(c *call) *apiError {
@@ -191,11 +203,7 @@ func (s *Server) getMessage(c *call) *apiError {
 	default:
 		return invalid("Invalid value at 'format' (type.googleapis.com/google.apps.gmail.v1.Format), \"" + format + "\"")
 	}
-	return s.withMailbox(c, func(mb *mailbox) *apiError {
-		e, ae := mb.entry(c)
-		if ae != nil {
-			return ae
-		}
+	return s.withEntry(c, func(mb *mailbox, e *entry) *apiError {
 		out := minimal(e)
 		if format == "minimal" {
 			writeJSON(c.w, http.StatusOK, out)
@@ -312,11 +320,7 @@ func (s *Server) modifyMessage(c *call) *apiError {
 	if err := json.NewDecoder(http.MaxBytesReader(c.w, c.r.Body, 1<<20)).Decode(&body); err != nil {
 		return errBadJSON
 	}
-	return s.withMailbox(c, func(mb *mailbox) *apiError {
-		e, ae := mb.entry(c)
-		if ae != nil {
-			return ae
-		}
+	return s.withEntry(c, func(mb *mailbox, e *entry) *apiError {
 		for _, l := range slices.Concat(body.Add, body.Remove) {
 			if _, ok := mb.folderOf(l); !ok && l != "UNREAD" && l != "STARRED" {
 				return invalid("Invalid label: " + l)
@@ -370,15 +374,30 @@ func (s *Server) modifyMessage(c *call) *apiError {
 				}
 			}
 		}
-		if ae := s.moveTo(mb, e, dest); ae != nil {
+		if ae := s.moveAndSync(mb, e, dest); ae != nil {
 			return ae
 		}
-		if err := s.sync(mb); err != nil {
-			return errInternal
-		}
-		writeJSON(c.w, http.StatusOK, map[string]any{"id": e.id, "threadId": e.threadID, "labelIds": slices.Clone(e.labels)})
+		writeLabels(c.w, e)
 		return nil
 	})
+}
+
+// moveAndSync moves e to dest (if it is elsewhere) and syncs the index,
+// so that e's labels say where it is now and the history records it.
+func (s *Server) moveAndSync(mb *mailbox, e *entry, dest string) *apiError {
+	if ae := s.moveTo(mb, e, dest); ae != nil {
+		return ae
+	}
+	if err := s.sync(mb); err != nil {
+		return errInternal
+	}
+	return nil
+}
+
+// writeLabels answers e as modify, trash and untrash do: its id, thread
+// and labels.
+func writeLabels(w http.ResponseWriter, e *entry) {
+	writeJSON(w, http.StatusOK, map[string]any{"id": e.id, "threadId": e.threadID, "labelIds": slices.Clone(e.labels)})
 }
 
 // moveTo moves e to dest over IMAP and updates the index, so that the next
@@ -407,21 +426,14 @@ func (s *Server) moveTo(mb *mailbox, e *entry, dest string) *apiError {
 // trashMessage serves POST …/messages/{id}/trash: to [Gmail]/Trash; the
 // answer is the message.
 func (s *Server) trashMessage(c *call) *apiError {
-	return s.withMailbox(c, func(mb *mailbox) *apiError {
-		e, ae := mb.entry(c)
-		if ae != nil {
-			return ae
-		}
+	return s.withEntry(c, func(mb *mailbox, e *entry) *apiError {
 		if e.loc.folder != trashFolder {
 			e.untrashTo = e.loc.folder
 		}
-		if ae := s.moveTo(mb, e, trashFolder); ae != nil {
+		if ae := s.moveAndSync(mb, e, trashFolder); ae != nil {
 			return ae
 		}
-		if err := s.sync(mb); err != nil {
-			return errInternal
-		}
-		writeJSON(c.w, http.StatusOK, map[string]any{"id": e.id, "threadId": e.threadID, "labelIds": slices.Clone(e.labels)})
+		writeLabels(c.w, e)
 		return nil
 	})
 }
@@ -429,24 +441,17 @@ func (s *Server) trashMessage(c *call) *apiError {
 // untrashMessage serves POST …/messages/{id}/untrash: back to the folder
 // trash took it from (All Mail if it was trashed over IMAP).
 func (s *Server) untrashMessage(c *call) *apiError {
-	return s.withMailbox(c, func(mb *mailbox) *apiError {
-		e, ae := mb.entry(c)
-		if ae != nil {
-			return ae
-		}
+	return s.withEntry(c, func(mb *mailbox, e *entry) *apiError {
 		if e.loc.folder == trashFolder {
 			dest := e.untrashTo
 			if dest == "" {
 				dest = allMail
 			}
-			if ae := s.moveTo(mb, e, dest); ae != nil {
+			if ae := s.moveAndSync(mb, e, dest); ae != nil {
 				return ae
 			}
-			if err := s.sync(mb); err != nil {
-				return errInternal
-			}
 		}
-		writeJSON(c.w, http.StatusOK, map[string]any{"id": e.id, "threadId": e.threadID, "labelIds": slices.Clone(e.labels)})
+		writeLabels(c.w, e)
 		return nil
 	})
 }
@@ -454,11 +459,7 @@ func (s *Server) untrashMessage(c *call) *apiError {
 // deleteMessage serves DELETE …/messages/{id}: gone for good (expunged),
 // 204 with no body. Only the full scope may (the method's scopes).
 func (s *Server) deleteMessage(c *call) *apiError {
-	return s.withMailbox(c, func(mb *mailbox) *apiError {
-		e, ae := mb.entry(c)
-		if ae != nil {
-			return ae
-		}
+	return s.withEntry(c, func(mb *mailbox, e *entry) *apiError {
 		if err := s.opt.IMAP.ExpungeMessage(mb.name, e.loc.folder, e.loc.uid); err != nil {
 			return errNotFound
 		}

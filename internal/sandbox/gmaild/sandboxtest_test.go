@@ -3,10 +3,10 @@ package gmaild_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"testing"
 
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/apitest"
 	"mailtokens/internal/sandbox/sandboxtest"
 )
 
@@ -24,17 +24,11 @@ func TestSandboxtestGmailAPI(t *testing.T) {
 	tok := env.Token(t, provider.Google, env.World.GoogleUser, "https://www.googleapis.com/auth/gmail.readonly")
 	get := func(path string, v any) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", env.GmailAPIURL+"/gmail/v1/users/me"+path, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		r := apitest.Do(t, "GET", env.GmailAPIURL+"/gmail/v1/users/me"+path, tok, nil)
+		if r.Status != 200 {
+			t.Fatalf("GET %s: HTTP %d", path, r.Status)
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s: HTTP %d", path, resp.StatusCode)
-		}
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		if err := json.Unmarshal(r.Body, v); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,29 +10,18 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/mail"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 
-	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/mailsubmit"
 )
 
 // Sent is a message the server accepted with messages.send.
 type Sent struct {
-	// Mailbox is the sender's mailbox, lowercased.
-	Mailbox string
+	mailsubmit.Message
 	// ID is the message's id in the sender's mailbox (its Sent Mail copy).
 	ID string
-	// Recipients are the envelope recipients: the To, Cc and Bcc
-	// addresses, lowercased, in that order, each once.
-	Recipients []string
-	// Raw is the message as submitted (decoded).
-	Raw []byte
-	// Delivered is what the recipients got: Raw without its Bcc header.
-	Delivered []byte
-	Time      time.Time
 }
 
 // Sent returns the messages sent so far, oldest first. The byte slices are
@@ -40,11 +29,7 @@ type Sent struct {
 func (s *Server) Sent() []Sent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := slices.Clone(s.sent)
-	for i := range out {
-		out[i].Recipients = slices.Clone(out[i].Recipients)
-	}
-	return out
+	return mailsubmit.Snapshot(s.sent)
 }
 
 // maxMessage is Gmail's largest message (35 MB), with room for base64 in
@@ -154,25 +139,13 @@ func (s *Server) send(c *call, raw []byte) *apiError {
 	if err != nil {
 		return invalid("Invalid RFC 822 message")
 	}
-	var rcpts []string
-	for _, field := range []string{"To", "Cc", "Bcc"} {
-		if m.Header.Get(field) == "" {
-			continue
-		}
-		list, err := m.Header.AddressList(field)
-		if err != nil {
-			return invalid("Invalid " + field + " header")
-		}
-		for _, a := range list {
-			if addr := mailauth.Normalize(a.Address); !slices.Contains(rcpts, addr) {
-				rcpts = append(rcpts, addr)
-			}
-		}
+	rcpts, bad := mailsubmit.Recipients(m.Header)
+	if bad != "" {
+		return invalid("Invalid " + bad + " header")
 	}
 	if len(rcpts) == 0 {
 		return errNoRecipients
 	}
-	delivered := withoutHeader(raw, "Bcc")
 	var out map[string]any
 	e := s.withMailbox(c, func(mb *mailbox) *apiError {
 		uid, err := s.opt.IMAP.Append(mb.name, sentFolder, raw, imap.FlagSeen)
@@ -196,49 +169,12 @@ func (s *Server) send(c *call, raw []byte) *apiError {
 	if e != nil {
 		return e
 	}
-	for _, r := range rcpts {
-		if s.opt.IMAP.HasMailbox(r) {
-			_, _ = s.opt.IMAP.Append(r, "INBOX", delivered)
-		}
-	}
+	delivered := mailsubmit.Deliver(s.opt.IMAP, rcpts, raw)
 	s.mu.Lock()
-	s.sent = append(s.sent, Sent{Mailbox: c.mailbox, ID: out["id"].(string), Recipients: rcpts, Raw: raw,
-		Delivered: delivered, Time: s.now()})
+	s.sent = append(s.sent, Sent{ID: out["id"].(string), Message: mailsubmit.Message{Mailbox: c.mailbox, Recipients: rcpts,
+		Raw: raw, Delivered: delivered, Time: s.now()}})
 	s.mu.Unlock()
 	s.log.Info("message sent", "mailbox", c.mailbox, "rcpts", len(rcpts), "bytes", len(raw))
 	writeJSON(c.w, http.StatusOK, out)
 	return nil
-}
-
-// withoutHeader returns raw without the header field name (every
-// occurrence, continuation lines included); the body and every other byte
-// are untouched.
-func withoutHeader(raw []byte, name string) []byte {
-	var out bytes.Buffer
-	rest := raw
-	dropping := false
-	for len(rest) > 0 {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line = rest[:i+1]
-		}
-		rest = rest[len(line):]
-		if len(bytes.TrimRight(line, "\r\n")) == 0 { // the end of the header
-			out.Write(line)
-			out.Write(rest)
-			break
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if !dropping {
-				out.Write(line)
-			}
-			continue
-		}
-		colon := bytes.IndexByte(line, ':')
-		dropping = colon > 0 && strings.EqualFold(strings.TrimSpace(string(line[:colon])), name)
-		if !dropping {
-			out.Write(line)
-		}
-	}
-	return out.Bytes()
 }

@@ -3,14 +3,13 @@ package gmaild
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"mailtokens/internal/clock"
+	"mailtokens/internal/sandbox/httpserve"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
 )
@@ -48,10 +47,9 @@ type Server struct {
 	log   *slog.Logger
 	clock clock.Clock
 	mux   *http.ServeMux
+	web   httpserve.Server
 
 	mu        sync.Mutex
-	srv       *http.Server
-	url       string
 	sent      []Sent
 	mailboxes map[string]*mailbox
 	throttle  throttle
@@ -94,53 +92,23 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 // URL+"/gmail/v1/users/…" and URL+"/upload/gmail/v1/users/…", as to
 // https://gmail.googleapis.com.
 func (s *Server) Listen() (string, error) {
-	host := s.opt.Host
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	url, err := s.web.Listen("gmaild", s.opt.Host, s.opt.TLS, s.Handler())
 	if err != nil {
-		return "", fmt.Errorf("gmaild: listen: %w", err)
+		return "", err
 	}
-	scheme := "http"
-	if s.opt.TLS != nil {
-		ln = tls.NewListener(ln, s.opt.TLS)
-		scheme = "https"
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		ln.Close()
-		return "", errors.New("gmaild: already listening")
-	}
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	s.url = scheme + "://" + ln.Addr().String()
-	go func() { _ = s.srv.Serve(ln) }()
-	s.log.Info("listening", "url", s.url)
-	return s.url, nil
+	s.log.Info("listening", "url", url)
+	return url, nil
 }
 
 // URL is the base URL Listen returned ("" before).
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.url
-}
+func (s *Server) URL() string { return s.web.URL() }
 
 // Close stops the server and drops its connections.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	srv := s.srv
-	s.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	return srv.Close()
-}
+func (s *Server) Close() error { return s.web.Close() }
 
 // serve applies injected faults and routes.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if e := s.throttle.fault(); e != nil {
+	if e, ok := s.throttle.faults.Next(); ok {
 		s.writeError(w, e)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"mailtokens/internal/sandbox/httpserve"
 	"mailtokens/internal/sandbox/mailauth"
 )
 
@@ -22,7 +23,7 @@ type spent struct {
 type throttle struct {
 	mu     sync.Mutex
 	used   map[string][]spent // per mailbox, oldest first, within the window
-	faults []*apiError
+	faults httpserve.Faults[*apiError]
 }
 
 func (t *throttle) init() { t.used = map[string][]spent{} }
@@ -61,17 +62,6 @@ func (t *throttle) spend(mailbox string, units int, now time.Time, opt Options) 
 	return nil
 }
 
-func (t *throttle) fault() *apiError {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.faults) == 0 {
-		return nil
-	}
-	e := t.faults[0]
-	t.faults = t.faults[1:]
-	return e
-}
-
 // InjectFaults makes the next n requests, whatever they are, answer
 // status with Retry-After: retryAfter (rounded up to whole seconds; none
 // when zero), before their token is looked at: 429 is Gmail's
@@ -89,11 +79,7 @@ func (s *Server) InjectFaults(n, status int, retryAfter time.Duration) {
 	default:
 		e.reason, e.message = "backendError", http.StatusText(status)
 	}
-	s.throttle.mu.Lock()
-	defer s.throttle.mu.Unlock()
-	for range n {
-		s.throttle.faults = append(s.throttle.faults, e)
-	}
+	s.throttle.faults.Add(n, e)
 }
 
 // QuotaUsed returns the quota units mailbox spent in the current window.

@@ -27,7 +27,7 @@ func TestUnauthenticated(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := f.do(t, "GET", path, tc.token, nil)
 			wantError(t, tc.name, r, http.StatusUnauthorized, "InvalidAuthenticationToken", tc.message)
-			if r.header.Get("WWW-Authenticate") == "" {
+			if r.Header.Get("WWW-Authenticate") == "" {
 				t.Error("401 without WWW-Authenticate")
 			}
 		})
@@ -76,8 +76,8 @@ func TestAuthorization(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := f.do(t, "GET", tc.path, tc.token, nil)
 			if tc.code == "" {
-				if r.status != tc.status {
-					t.Fatalf("HTTP %d %s, want %d", r.status, r.body, tc.status)
+				if r.Status != tc.status {
+					t.Fatalf("HTTP %d %s, want %d", r.Status, r.Body, tc.status)
 				}
 				return
 			}
@@ -88,13 +88,13 @@ func TestAuthorization(t *testing.T) {
 	// RBAC for Applications: once scoped, the app reaches its mailboxes
 	// only; delegated tokens of the same app are not affected.
 	f.srv.SetAppScope(w.MSClientID, w.MSUser, w.MSSharedMailbox)
-	if r := f.do(t, "GET", delta(w.MSUser), app, nil); r.status != 200 {
-		t.Errorf("app-only in scope: HTTP %d %s", r.status, r.body)
+	if r := f.do(t, "GET", delta(w.MSUser), app, nil); r.Status != 200 {
+		t.Errorf("app-only in scope: HTTP %d %s", r.Status, r.Body)
 	}
 	wantError(t, "app-only out of scope", f.do(t, "GET", delta("ceo@contoso.example"), app, nil), 403, "ErrorAccessDenied", denied)
 	wantError(t, "app-only send out of scope", f.do(t, "POST", "/v1.0/users/ceo@contoso.example/sendMail", app, b64(msg("x")),
 		"Content-Type", "text/plain"), 403, "ErrorAccessDenied", denied)
-	if r := f.do(t, "GET", delta(w.MSUser), full, nil); r.status != 200 {
-		t.Errorf("delegated under an app scope: HTTP %d %s", r.status, r.body)
+	if r := f.do(t, "GET", delta(w.MSUser), full, nil); r.Status != 200 {
+		t.Errorf("delegated under an app scope: HTTP %d %s", r.Status, r.Body)
 	}
 }

@@ -3,8 +3,9 @@ package graphd
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
+
+	"mailtokens/internal/sandbox/httpserve"
 )
 
 // apiError is one of Graph's JSON errors:
@@ -72,9 +73,7 @@ func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
 	b.Error.InnerError.Date = s.now().UTC().Format("2006-01-02T15:04:05")
 	b.Error.InnerError.RequestID = w.Header().Get("request-id")
 	b.Error.InnerError.ClientRequestID = w.Header().Get("client-request-id")
-	if e.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
-	}
+	httpserve.SetRetryAfter(w.Header(), e.retryAfter)
 	if e.status == http.StatusUnauthorized {
 		// What Graph sends with every 401.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)

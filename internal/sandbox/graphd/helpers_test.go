@@ -1,19 +1,16 @@
 package graphd
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/apitest"
 	"mailtokens/internal/sandbox/idptest"
 	"mailtokens/internal/sandbox/imapd"
-	"mailtokens/internal/sandbox/mailauth"
 )
 
 // fixture is the provider, a Microsoft-style IMAP server holding the
@@ -30,27 +27,8 @@ const graph = "https://graph.microsoft.com/"
 func newFixture(t *testing.T, edit ...func(*Options)) *fixture {
 	t.Helper()
 	sb := idptest.New(t, idptest.Options{Start: idptest.Epoch})
-	im, err := imapd.New(imapd.Options{ServerOptions: mailauth.ServerOptions{Style: provider.Microsoft, Directory: sb.Directory}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { im.Close() })
-	for _, m := range []string{sb.World.MSUser, sb.World.MSOtherUser, sb.World.MSSharedMailbox} {
-		im.AddMailbox(m)
-	}
-	opt := Options{Directory: sb.Directory, IMAP: im, Clock: sb.Clock}
-	for _, e := range edit {
-		e(&opt)
-	}
-	srv, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	url, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := apitest.IMAP(t, provider.Microsoft, sb.Directory, sb.World.MSUser, sb.World.MSOtherUser, sb.World.MSSharedMailbox)
+	srv, url := apitest.Start(t, Options{Directory: sb.Directory, IMAP: im, Clock: sb.Clock}, edit, New)
 	return &fixture{Sandbox: sb, imap: im, srv: srv, url: url}
 }
 
@@ -69,30 +47,16 @@ func (f *fixture) userToken(t *testing.T, perms ...string) string {
 }
 
 // response is an answer read whole.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type response = apitest.Response
 
-// apiErr is the error JSON of an answer.
-func (r *response) apiErr(t *testing.T) errorBody {
+// apiErr is the error JSON of r.
+func apiErr(t *testing.T, r *response) errorBody {
 	t.Helper()
 	var b errorBody
-	if err := json.Unmarshal(r.body, &b); err != nil {
-		t.Fatalf("HTTP %d, not error JSON: %q", r.status, r.body)
+	if err := json.Unmarshal(r.Body, &b); err != nil {
+		t.Fatalf("HTTP %d, not error JSON: %q", r.Status, r.Body)
 	}
 	return b
-}
-
-// json decodes the answer into a generic map.
-func (r *response) json(t *testing.T) map[string]any {
-	t.Helper()
-	var v map[string]any
-	if err := json.Unmarshal(r.body, &v); err != nil {
-		t.Fatalf("HTTP %d, not JSON: %q", r.status, r.body)
-	}
-	return v
 }
 
 // do sends a request as a plain net/http client would: target is a path
@@ -103,46 +67,22 @@ func (f *fixture) do(t *testing.T, method, target, token string, body []byte, he
 	if !strings.HasPrefix(target, "http") {
 		target = f.url + target
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, target, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	c := &http.Client{Timeout: 30 * time.Second}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: data}
+	return apitest.Do(t, method, target, token, body, headers...)
 }
 
 // wantError fails unless r is the Graph error status/code (and message,
 // when not empty), with the innerError Graph always sends.
 func wantError(t *testing.T, what string, r *response, status int, code, message string) {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("%s: HTTP %d %s, want %d %s", what, r.status, r.body, status, code)
+	if r.Status != status {
+		t.Fatalf("%s: HTTP %d %s, want %d %s", what, r.Status, r.Body, status, code)
 	}
-	b := r.apiErr(t)
+	b := apiErr(t, r)
 	if b.Error.Code != code || (message != "" && b.Error.Message != message) {
 		t.Fatalf("%s: %s %q, want %s %q", what, b.Error.Code, b.Error.Message, code, message)
 	}
-	if b.Error.InnerError.RequestID == "" || b.Error.InnerError.RequestID != r.header.Get("request-id") || b.Error.InnerError.Date == "" {
-		t.Errorf("%s: innerError %+v, request-id header %q", what, b.Error.InnerError, r.header.Get("request-id"))
+	if b.Error.InnerError.RequestID == "" || b.Error.InnerError.RequestID != r.Header.Get("request-id") || b.Error.InnerError.Date == "" {
+		t.Errorf("%s: innerError %+v, request-id header %q", what, b.Error.InnerError, r.Header.Get("request-id"))
 	}
 }
 
@@ -159,11 +99,11 @@ func (f *fixture) deltaRound(t *testing.T, target, token string, headers ...stri
 	t.Helper()
 	for range 100 {
 		r := f.do(t, "GET", target, token, nil, headers...)
-		if r.status != http.StatusOK {
-			t.Fatalf("delta %s: HTTP %d %s", target, r.status, r.body)
+		if r.Status != http.StatusOK {
+			t.Fatalf("delta %s: HTTP %d %s", target, r.Status, r.Body)
 		}
 		var d delta
-		if err := json.Unmarshal(r.body, &d); err != nil {
+		if err := json.Unmarshal(r.Body, &d); err != nil {
 			t.Fatal(err)
 		}
 		entries = append(entries, d.Value...)

@@ -31,8 +31,8 @@ func TestSendMailMIME(t *testing.T) {
 	}
 	wrapped = append(wrapped, enc...)
 	r := f.do(t, "POST", "/v1.0/users/"+w.MSUser+"/sendMail", tok, wrapped, "Content-Type", "text/plain")
-	if r.status != http.StatusAccepted || len(r.body) != 0 {
-		t.Fatalf("sendMail: HTTP %d %q", r.status, r.body)
+	if r.Status != http.StatusAccepted || len(r.Body) != 0 {
+		t.Fatalf("sendMail: HTTP %d %q", r.Status, r.Body)
 	}
 	sent := f.srv.Sent()
 	if len(sent) != 1 {
@@ -70,8 +70,8 @@ func TestSendMailMIME(t *testing.T) {
 
 	// An app-only token with Mail.Send sends as any mailbox.
 	r = f.do(t, "POST", "/v1.0/users/"+w.MSOtherUser+"/sendMail", f.AppToken(t, "https://graph.microsoft.com"), b64(msg("from the app")), "Content-Type", "text/plain")
-	if r.status != http.StatusAccepted {
-		t.Errorf("app-only sendMail: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusAccepted {
+		t.Errorf("app-only sendMail: HTTP %d %s", r.Status, r.Body)
 	}
 }
 
@@ -82,8 +82,8 @@ func TestSendMailJSON(t *testing.T) {
 	body := `{"message":{"subject":"Lunch?","body":{"contentType":"Text","content":"The new cafeteria is open."},
 		"toRecipients":[{"emailAddress":{"address":"alex@contoso.example"}}]},"saveToSentItems":"false"}`
 	r := f.do(t, "POST", "/v1.0/me/sendMail", f.userToken(t), []byte(body), "Content-Type", "application/json")
-	if r.status != http.StatusAccepted {
-		t.Fatalf("HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("HTTP %d %s", r.Status, r.Body)
 	}
 	s := f.srv.Sent()
 	if len(s) != 1 || !slices.Equal(s[0].Recipients, []string{"alex@contoso.example"}) || s[0].SavedToSentItems {
@@ -150,8 +150,8 @@ func TestMIMERoundTrip(t *testing.T) {
 			t.Fatalf("%q is not in the delta: %v", subject, ids)
 		}
 		r := f.do(t, "GET", "/v1.0/users/"+f.World.MSUser+"/messages/"+id+"/$value", tok, nil)
-		if r.status != http.StatusOK || !bytes.Equal(r.body, want) {
-			t.Fatalf("$value of %q: HTTP %d, %d bytes %q, want the %d stored", subject, r.status, len(r.body), r.body, len(want))
+		if r.Status != http.StatusOK || !bytes.Equal(r.Body, want) {
+			t.Fatalf("$value of %q: HTTP %d, %d bytes %q, want the %d stored", subject, r.Status, len(r.Body), r.Body, len(want))
 		}
 	}
 	// Reading did not mark them read.
@@ -211,11 +211,11 @@ func TestDelta(t *testing.T) {
 	if err := f.imap.StoreFlags(user, "INBOX", uids[string(msg("message 2"))], imap.StoreFlagsAdd, imap.FlagSeen); err != nil {
 		t.Fatal(err)
 	}
-	if r := f.do(t, "POST", "/v1.0/me/messages/"+ids["message 3"]+"/move", tok, []byte(`{"destinationId":"archive"}`), "Content-Type", "application/json"); r.status != http.StatusCreated {
-		t.Fatalf("move: HTTP %d %s", r.status, r.body)
+	if r := f.do(t, "POST", "/v1.0/me/messages/"+ids["message 3"]+"/move", tok, []byte(`{"destinationId":"archive"}`), "Content-Type", "application/json"); r.Status != http.StatusCreated {
+		t.Fatalf("move: HTTP %d %s", r.Status, r.Body)
 	}
-	if r := f.do(t, "DELETE", "/v1.0/me/messages/"+ids["message 4"], tok, nil); r.status != http.StatusNoContent {
-		t.Fatalf("delete: HTTP %d %s", r.status, r.body)
+	if r := f.do(t, "DELETE", "/v1.0/me/messages/"+ids["message 4"], tok, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: HTTP %d %s", r.Status, r.Body)
 	}
 	entries, _, _ = f.deltaRound(t, deltaLink, tok)
 	got := map[string]string{}
@@ -260,8 +260,8 @@ func TestDeltaExpired(t *testing.T) {
 	_, _, deltaLink := f.deltaRound(t, start, tok)
 	r := f.do(t, "GET", start, tok, nil, "Prefer", "odata.maxpagesize=1")
 	var d delta
-	if r.status != 200 || jsonInto(r.body, &d) != nil || d.NextLink == "" {
-		t.Fatalf("first page: HTTP %d %s", r.status, r.body)
+	if r.Status != 200 || jsonInto(r.Body, &d) != nil || d.NextLink == "" {
+		t.Fatalf("first page: HTTP %d %s", r.Status, r.Body)
 	}
 	f.srv.ExpireDeltaTokens()
 	for _, link := range []string{deltaLink, d.NextLink} {
@@ -285,16 +285,16 @@ func TestMarkRead(t *testing.T) {
 	tok := f.userToken(t)
 	id := f.inboxIDs(t, tok)["unread"]
 	r := f.do(t, "PATCH", "/v1.0/users/"+user+"/messages/"+id, tok, []byte(`{"isRead":true}`), "Content-Type", "application/json")
-	if r.status != http.StatusOK || r.json(t)["isRead"] != true || r.json(t)["id"] != id {
-		t.Fatalf("PATCH: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK || r.JSON(t)["isRead"] != true || r.JSON(t)["id"] != id {
+		t.Fatalf("PATCH: HTTP %d %s", r.Status, r.Body)
 	}
 	fetched, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Flags: true}).Collect()
 	if err != nil || len(fetched) != 1 || !slices.Contains(fetched[0].Flags, imap.FlagSeen) {
 		t.Fatalf("over IMAP: %+v, %v", fetched, err)
 	}
 	r = f.do(t, "PATCH", "/v1.0/users/"+user+"/messages/"+id, tok, []byte(`{"isRead":false}`), "Content-Type", "application/json")
-	if m, _ := f.imap.Messages(user, "INBOX"); r.status != 200 || slices.Contains(m[0].Flags, imap.FlagSeen) {
-		t.Errorf("isRead false: HTTP %d, flags %v", r.status, m[0].Flags)
+	if m, _ := f.imap.Messages(user, "INBOX"); r.Status != 200 || slices.Contains(m[0].Flags, imap.FlagSeen) {
+		t.Errorf("isRead false: HTTP %d, flags %v", r.Status, m[0].Flags)
 	}
 	wantError(t, "read-only token", f.do(t, "PATCH", "/v1.0/users/"+user+"/messages/"+id, f.userToken(t, "Mail.Read"), []byte(`{"isRead":true}`),
 		"Content-Type", "application/json"), http.StatusForbidden, "ErrorAccessDenied", "")
@@ -314,10 +314,10 @@ func TestMove(t *testing.T) {
 	tok := f.userToken(t)
 	ids := f.inboxIDs(t, tok)
 	r := f.do(t, "POST", "/v1.0/me/messages/"+ids["to archive"]+"/move", tok, []byte(`{"destinationId":"archive"}`), "Content-Type", "application/json")
-	if r.status != http.StatusCreated {
-		t.Fatalf("move: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("move: HTTP %d %s", r.Status, r.Body)
 	}
-	moved := r.json(t)
+	moved := r.JSON(t)
 	if moved["id"] == ids["to archive"] || moved["parentFolderId"] != folderID("Archive") || moved["subject"] != "to archive" {
 		t.Errorf("moved message: %v", moved)
 	}
@@ -325,19 +325,19 @@ func TestMove(t *testing.T) {
 		t.Errorf("Archive over IMAP: %+v", m)
 	}
 	wantError(t, "old id", f.do(t, "GET", "/v1.0/me/messages/"+ids["to archive"], tok, nil), http.StatusNotFound, "ErrorItemNotFound", "")
-	if r := f.do(t, "GET", "/v1.0/me/messages/"+moved["id"].(string)+"/$value", tok, nil); !bytes.Equal(r.body, msg("to archive")) {
-		t.Errorf("$value under the new id: HTTP %d", r.status)
+	if r := f.do(t, "GET", "/v1.0/me/messages/"+moved["id"].(string)+"/$value", tok, nil); !bytes.Equal(r.Body, msg("to archive")) {
+		t.Errorf("$value under the new id: HTTP %d", r.Status)
 	}
 
 	r = f.do(t, "GET", "/v1.0/me/mailFolders?$filter=displayName%20eq%20'processed'", tok, nil)
-	value, _ := r.json(t)["value"].([]any)
-	if r.status != 200 || len(value) != 1 {
-		t.Fatalf("folder by name: HTTP %d %s", r.status, r.body)
+	value, _ := r.JSON(t)["value"].([]any)
+	if r.Status != 200 || len(value) != 1 {
+		t.Fatalf("folder by name: HTTP %d %s", r.Status, r.Body)
 	}
 	folder := value[0].(map[string]any)["id"].(string)
 	r = f.do(t, "POST", "/v1.0/me/messages/"+ids["to processed"]+"/move", tok, []byte(`{"destinationId":"`+folder+`"}`), "Content-Type", "application/json")
-	if m, _ := f.imap.Messages(user, "Processed"); r.status != http.StatusCreated || len(m) != 1 {
-		t.Errorf("move to Processed: HTTP %d, folder holds %d", r.status, len(m))
+	if m, _ := f.imap.Messages(user, "Processed"); r.Status != http.StatusCreated || len(m) != 1 {
+		t.Errorf("move to Processed: HTTP %d, folder holds %d", r.Status, len(m))
 	}
 	if m, _ := f.imap.Messages(user, "INBOX"); len(m) != 0 {
 		t.Errorf("INBOX still holds %d", len(m))
@@ -355,8 +355,8 @@ func TestDelete(t *testing.T) {
 	f.imap.Append(user, "INBOX", msg("purge me"))
 	tok := f.userToken(t)
 	ids := f.inboxIDs(t, tok)
-	if r := f.do(t, "DELETE", "/v1.0/me/messages/"+ids["delete me"], tok, nil); r.status != http.StatusNoContent {
-		t.Fatalf("DELETE: HTTP %d %s", r.status, r.body)
+	if r := f.do(t, "DELETE", "/v1.0/me/messages/"+ids["delete me"], tok, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("DELETE: HTTP %d %s", r.Status, r.Body)
 	}
 	deleted, _ := f.imap.Messages(user, "Deleted Items")
 	if len(deleted) != 1 {
@@ -364,11 +364,11 @@ func TestDelete(t *testing.T) {
 	}
 	ref := msgRef{mailbox: user, folder: "Deleted Items", uid: deleted[0].UID}
 	ref.uidValidity, _ = f.imap.UIDValidity(user, "Deleted Items")
-	if r := f.do(t, "DELETE", "/v1.0/me/messages/"+ref.id(), tok, nil); r.status != http.StatusNoContent {
-		t.Fatalf("DELETE in Deleted Items: HTTP %d %s", r.status, r.body)
+	if r := f.do(t, "DELETE", "/v1.0/me/messages/"+ref.id(), tok, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("DELETE in Deleted Items: HTTP %d %s", r.Status, r.Body)
 	}
-	if r := f.do(t, "POST", "/v1.0/me/messages/"+ids["purge me"]+"/permanentDelete", tok, nil); r.status != http.StatusNoContent {
-		t.Fatalf("permanentDelete: HTTP %d %s", r.status, r.body)
+	if r := f.do(t, "POST", "/v1.0/me/messages/"+ids["purge me"]+"/permanentDelete", tok, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("permanentDelete: HTTP %d %s", r.Status, r.Body)
 	}
 	for _, folder := range []string{"INBOX", "Deleted Items"} {
 		if m, _ := f.imap.Messages(user, folder); len(m) != 0 {

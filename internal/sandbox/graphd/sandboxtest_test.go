@@ -1,12 +1,11 @@
 package graphd_test
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/apitest"
 	"mailtokens/internal/sandbox/sandboxtest"
 )
 
@@ -22,15 +21,8 @@ func TestSandboxtestGraph(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := env.Token(t, provider.Microsoft, env.World.MSUser, "https://graph.microsoft.com/Mail.Read")
-	req, _ := http.NewRequest("GET", env.GraphURL+"/v1.0/users/"+env.World.MSUser+"/mailFolders/inbox/messages/delta", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"subject":"via IMAP"`) {
-		t.Fatalf("HTTP %d %s", resp.StatusCode, body)
+	r := apitest.Do(t, "GET", env.GraphURL+"/v1.0/users/"+env.World.MSUser+"/mailFolders/inbox/messages/delta", tok, nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"subject":"via IMAP"`) {
+		t.Fatalf("HTTP %d %s", r.Status, r.Body)
 	}
 }

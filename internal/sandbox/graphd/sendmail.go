@@ -10,31 +10,20 @@ import (
 	"mime"
 	"net/http"
 	"net/mail"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 
-	"mailtokens/internal/sandbox/mailauth"
+	"mailtokens/internal/sandbox/mailsubmit"
 )
 
-// Sent is a message the server accepted with sendMail.
+// Sent is a message the server accepted with sendMail. For a JSON
+// sendMail, Raw is the MIME the sandbox built from it.
 type Sent struct {
-	// Mailbox is the mailbox that sent it (the {user} of the path),
-	// lowercased.
-	Mailbox string
-	// Recipients are the envelope recipients: the To, Cc and Bcc
-	// addresses, lowercased, in that order, each once.
-	Recipients []string
-	// Raw is the message as submitted (the base64 decoded; for JSON
-	// sendMail, the MIME the sandbox built from it).
-	Raw []byte
-	// Delivered is what the recipients got: Raw without its Bcc header.
-	Delivered []byte
+	mailsubmit.Message
 	// SavedToSentItems: a copy (Raw, Bcc kept, \Seen) is in Sent Items.
 	SavedToSentItems bool
-	Time             time.Time
 }
 
 // Sent returns the messages sent so far, oldest first. The byte slices are
@@ -42,11 +31,7 @@ type Sent struct {
 func (s *Server) Sent() []Sent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := slices.Clone(s.sent)
-	for i := range out {
-		out[i].Recipients = slices.Clone(out[i].Recipients)
-	}
-	return out
+	return mailsubmit.Snapshot(s.sent)
 }
 
 // maxMessage bounds a sendMail body (base64 of Exchange Online's 35 MB
@@ -88,24 +73,22 @@ func (s *Server) sendMail(c *call) *apiError {
 	default:
 		return errMediaType
 	}
-	rcpts := envelope(raw)
+	var rcpts []string
+	if m, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
+		rcpts, _ = mailsubmit.Recipients(m.Header)
+	}
 	if len(rcpts) == 0 {
 		return errNoRecipients
 	}
-	delivered := withoutHeader(raw, "Bcc")
 	if save {
 		if _, err := s.opt.IMAP.Append(c.mailbox, wellKnown["sentitems"], raw, imap.FlagSeen); err != nil {
 			return &apiError{http.StatusInternalServerError, "ErrorInternalServerError", "An internal server error occurred. The operation failed.", 0}
 		}
 	}
-	for _, r := range rcpts {
-		if s.opt.IMAP.HasMailbox(r) {
-			_, _ = s.opt.IMAP.Append(r, "INBOX", delivered)
-		}
-	}
+	delivered := mailsubmit.Deliver(s.opt.IMAP, rcpts, raw)
 	s.mu.Lock()
-	s.sent = append(s.sent, Sent{Mailbox: c.mailbox, Recipients: rcpts, Raw: raw, Delivered: delivered,
-		SavedToSentItems: save, Time: s.now()})
+	s.sent = append(s.sent, Sent{SavedToSentItems: save, Message: mailsubmit.Message{Mailbox: c.mailbox, Recipients: rcpts,
+		Raw: raw, Delivered: delivered, Time: s.now()}})
 	s.mu.Unlock()
 	s.log.Info("message sent", "mailbox", c.mailbox, "rcpts", len(rcpts), "bytes", len(raw))
 	c.w.WriteHeader(http.StatusAccepted)
@@ -121,58 +104,6 @@ func stripSpace(b []byte) string {
 		}
 		return r
 	}, string(b))
-}
-
-// envelope is the To, Cc and Bcc addresses of raw's header, lowercased,
-// each once.
-func envelope(raw []byte) []string {
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, field := range []string{"To", "Cc", "Bcc"} {
-		list, _ := msg.Header.AddressList(field)
-		for _, a := range list {
-			if addr := mailauth.Normalize(a.Address); !slices.Contains(out, addr) {
-				out = append(out, addr)
-			}
-		}
-	}
-	return out
-}
-
-// withoutHeader returns raw without the header field name (every
-// occurrence, continuation lines included); the body and every other byte
-// are untouched.
-func withoutHeader(raw []byte, name string) []byte {
-	var out bytes.Buffer
-	rest := raw
-	dropping := false
-	for len(rest) > 0 {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line = rest[:i+1]
-		}
-		rest = rest[len(line):]
-		if len(bytes.TrimRight(line, "\r\n")) == 0 { // the end of the header
-			out.Write(line)
-			out.Write(rest)
-			break
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if !dropping {
-				out.Write(line)
-			}
-			continue
-		}
-		colon := bytes.IndexByte(line, ':')
-		dropping = colon > 0 && strings.EqualFold(strings.TrimSpace(string(line[:colon])), name)
-		if !dropping {
-			out.Write(line)
-		}
-	}
-	return out.Bytes()
 }
 
 // jsonMessage is the part of Graph's message resource JSON sendMail reads.

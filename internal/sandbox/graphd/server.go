@@ -5,15 +5,14 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"mailtokens/internal/clock"
+	"mailtokens/internal/sandbox/httpserve"
 	"mailtokens/internal/sandbox/imapd"
 	"mailtokens/internal/sandbox/mailauth"
 )
@@ -62,11 +61,9 @@ type Server struct {
 	log   *slog.Logger
 	clock clock.Clock
 	mux   *http.ServeMux
+	web   httpserve.Server
 
 	mu       sync.Mutex
-	srv      *http.Server
-	ln       net.Listener
-	url      string
 	appScope map[string]map[string]bool // client ID -> mailboxes
 	disabled map[string]bool
 	sent     []Sent
@@ -146,51 +143,26 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 // Listen starts serving on a free port of Options.Host (127.0.0.1), over
 // HTTPS when Options.TLS is set, and returns the base URL (no /v1.0).
 func (s *Server) Listen() (string, error) {
-	host := s.opt.Host
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	url, err := s.web.Listen("graphd", s.opt.Host, s.opt.TLS, s.Handler())
 	if err != nil {
-		return "", fmt.Errorf("graphd: listen: %w", err)
+		return "", err
 	}
-	scheme := "http"
-	if s.opt.TLS != nil {
-		ln = tls.NewListener(ln, s.opt.TLS)
-		scheme = "https"
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		ln.Close()
-		return "", errors.New("graphd: already listening")
-	}
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	s.ln = ln
-	s.url = scheme + "://" + ln.Addr().String()
-	go func() { _ = s.srv.Serve(ln) }()
-	s.log.Info("listening", "url", s.url)
-	return s.url, nil
+	s.log.Info("listening", "url", url)
+	return url, nil
 }
 
 // URL is the base URL Listen returned ("" before): requests go to
 // URL()+"/v1.0/users/…".
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.url
-}
+func (s *Server) URL() string { return s.web.URL() }
 
-// Close stops the server and drops its connections.
+// Close stops the server and drops its connections, and lets requests
+// waiting on a Hold go on.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	srv := s.srv
-	s.mu.Unlock()
-	if srv == nil {
+	if !s.web.Listening() {
 		return nil
 	}
 	s.throttle.releaseHold()
-	return srv.Close()
+	return s.web.Close()
 }
 
 // serve gives every answer its request-id and client-request-id headers,
@@ -203,7 +175,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		cid = id
 	}
 	w.Header().Set("client-request-id", cid)
-	if e := s.throttle.fault(); e != nil {
+	if e, ok := s.throttle.faults.Next(); ok {
 		s.writeError(w, e)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"mailtokens/internal/sandbox/httpserve"
 	"mailtokens/internal/sandbox/mailauth"
 )
 
@@ -26,7 +27,7 @@ type throttle struct {
 	mu       sync.Mutex
 	inFlight map[throttleKey]int
 	history  map[throttleKey][]time.Time // request times within the budget window, oldest first
-	faults   []*apiError                 // answers for the next requests, first first
+	faults   httpserve.Faults[*apiError] // answers for the next requests
 	hold     chan struct{}               // while set, admitted requests wait for it to close
 }
 
@@ -69,18 +70,6 @@ func (t *throttle) acquire(app, mailbox string, now time.Time, opt Options) (rel
 	}, nil
 }
 
-// fault returns the next injected answer, if any.
-func (t *throttle) fault() *apiError {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.faults) == 0 {
-		return nil
-	}
-	e := t.faults[0]
-	t.faults = t.faults[1:]
-	return e
-}
-
 func (t *throttle) releaseHold() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -105,11 +94,7 @@ func (s *Server) InjectFaults(n, status int, retryAfter time.Duration) {
 	default:
 		e.code, e.message = "UnknownError", http.StatusText(status)
 	}
-	s.throttle.mu.Lock()
-	defer s.throttle.mu.Unlock()
-	for range n {
-		s.throttle.faults = append(s.throttle.faults, e)
-	}
+	s.throttle.faults.Add(n, e)
 }
 
 // Hold makes every request admitted from now on wait, holding its

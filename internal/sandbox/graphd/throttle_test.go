@@ -20,7 +20,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	var wg sync.WaitGroup
 	statuses := make(chan int, 4)
 	for range 4 {
-		wg.Go(func() { statuses <- f.do(t, "GET", path, tok, nil).status })
+		wg.Go(func() { statuses <- f.do(t, "GET", path, tok, nil).Status })
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for f.srv.InFlight(f.World.MSClientID, f.World.MSUser) < 4 {
@@ -31,8 +31,8 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 	r := f.do(t, "GET", path, tok, nil)
 	wantError(t, "fifth request", r, http.StatusTooManyRequests, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
-	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
-		t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
 	}
 	release()
 	wg.Wait()
@@ -42,8 +42,8 @@ func TestConcurrencyLimit(t *testing.T) {
 			t.Errorf("a held request ended with HTTP %d", s)
 		}
 	}
-	if r := f.do(t, "GET", path, tok, nil); r.status != http.StatusOK {
-		t.Errorf("after the release: HTTP %d", r.status)
+	if r := f.do(t, "GET", path, tok, nil); r.Status != http.StatusOK {
+		t.Errorf("after the release: HTTP %d", r.Status)
 	}
 }
 
@@ -55,22 +55,22 @@ func TestRequestBudget(t *testing.T) {
 	app := f.AppToken(t, "https://graph.microsoft.com")
 	path := func(u string) string { return "/v1.0/users/" + u + "/mailFolders/inbox/messages/delta" }
 	for i := range 3 {
-		if r := f.do(t, "GET", path(f.World.MSUser), app, nil); r.status != http.StatusOK {
-			t.Fatalf("request %d: HTTP %d %s", i+1, r.status, r.body)
+		if r := f.do(t, "GET", path(f.World.MSUser), app, nil); r.Status != http.StatusOK {
+			t.Fatalf("request %d: HTTP %d %s", i+1, r.Status, r.Body)
 		}
 		f.Clock.Advance(10 * time.Second)
 	}
 	r := f.do(t, "GET", path(f.World.MSUser), app, nil)
 	wantError(t, "over budget", r, http.StatusTooManyRequests, "ApplicationThrottled", "")
-	if got := r.header.Get("Retry-After"); got != "30" {
+	if got := r.Header.Get("Retry-After"); got != "30" {
 		t.Errorf("Retry-After %q, want 30 (the first request leaves the window in 30s)", got)
 	}
-	if r := f.do(t, "GET", path(f.World.MSOtherUser), app, nil); r.status != http.StatusOK {
-		t.Errorf("another mailbox: HTTP %d", r.status)
+	if r := f.do(t, "GET", path(f.World.MSOtherUser), app, nil); r.Status != http.StatusOK {
+		t.Errorf("another mailbox: HTTP %d", r.Status)
 	}
 	f.Clock.Advance(30 * time.Second)
-	if r := f.do(t, "GET", path(f.World.MSUser), app, nil); r.status != http.StatusOK {
-		t.Errorf("after Retry-After: HTTP %d %s", r.status, r.body)
+	if r := f.do(t, "GET", path(f.World.MSUser), app, nil); r.Status != http.StatusOK {
+		t.Errorf("after Retry-After: HTTP %d %s", r.Status, r.Body)
 	}
 }
 
@@ -89,11 +89,11 @@ func TestInjectedFaults(t *testing.T) {
 	}{{503, "ServiceNotAvailable", "7"}, {503, "ServiceNotAvailable", "7"}, {429, "ApplicationThrottled", "3"}} {
 		r := f.do(t, "GET", path, tok, nil)
 		wantError(t, "fault "+strconv.Itoa(i), r, want.status, want.code, "")
-		if r.header.Get("Retry-After") != want.retry {
-			t.Errorf("fault %d: Retry-After %q, want %s", i, r.header.Get("Retry-After"), want.retry)
+		if r.Header.Get("Retry-After") != want.retry {
+			t.Errorf("fault %d: Retry-After %q, want %s", i, r.Header.Get("Retry-After"), want.retry)
 		}
 	}
-	if r := f.do(t, "GET", path, tok, nil); r.status != http.StatusOK {
-		t.Errorf("after the faults: HTTP %d", r.status)
+	if r := f.do(t, "GET", path, tok, nil); r.Status != http.StatusOK {
+		t.Errorf("after the faults: HTTP %d", r.Status)
 	}
 }

@@ -19,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"mailtokens/internal/clock"
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/apitest"
 	"mailtokens/internal/sandbox/dovecot"
 	"mailtokens/internal/sandbox/gmaild"
 	"mailtokens/internal/sandbox/graphd"
@@ -143,6 +145,14 @@ func POP3(style provider.Type, edit ...func(*pop3d.Options)) Option {
 	return func(c *config) { c.pop3[style] = append(c.pop3[style], edit...) }
 }
 
+// needIMAP starts the IMAP server in style's dialect, with the options
+// the fixture fills in, unless an [IMAP] option starts it already.
+func (c *config) needIMAP(style provider.Type) {
+	if _, ok := c.imap[style]; !ok {
+		c.imap[style] = nil
+	}
+}
+
 // Graph starts the Graph-like mail API (graphd) over the Microsoft-style
 // IMAP server's mailboxes, starting that server if no [IMAP] option did,
 // on the provider's clock; the world's Microsoft mailboxes exist from the
@@ -152,9 +162,7 @@ func Graph(edit ...func(*graphd.Options)) Option {
 	return func(c *config) {
 		c.withGraph = true
 		c.graph = append(c.graph, edit...)
-		if _, ok := c.imap[provider.Microsoft]; !ok {
-			c.imap[provider.Microsoft] = nil
-		}
+		c.needIMAP(provider.Microsoft)
 	}
 }
 
@@ -167,9 +175,7 @@ func GmailAPI(edit ...func(*gmaild.Options)) Option {
 	return func(c *config) {
 		c.withGmail = true
 		c.gmail = append(c.gmail, edit...)
-		if _, ok := c.imap[provider.Google]; !ok {
-			c.imap[provider.Google] = nil
-		}
+		c.needIMAP(provider.Google)
 	}
 }
 
@@ -271,16 +277,10 @@ type server interface {
 // and closes it when t ends.
 func start[O any, S server](t testing.TB, opt O, edits []func(*O), newServer func(O) (S, error)) *Listening[S] {
 	t.Helper()
-	for _, e := range edits {
-		e(&opt)
-	}
-	s, err := newServer(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := apitest.New(t, opt, edits, newServer)
 	l := &Listening[S]{Server: s, Addr: map[mailauth.Mode]string{}}
 	for _, m := range []mailauth.Mode{mailauth.ImplicitTLS, mailauth.StartTLS, mailauth.RequireStartTLS, mailauth.Plain} {
+		var err error
 		if l.Addr[m], err = s.Listen(m); err != nil {
 			t.Fatal(err)
 		}
@@ -294,44 +294,23 @@ func (w *Env) startGraph(t testing.TB, edits []func(*graphd.Options)) {
 	for _, m := range []string{w.World.MSUser, w.World.MSOtherUser, w.World.MSSharedMailbox} {
 		im.AddMailbox(m)
 	}
-	opt := graphd.Options{Directory: w.Directory, IMAP: im}
-	if w.Clock != nil {
-		opt.Clock = w.Clock
-	}
-	for _, e := range edits {
-		e(&opt)
-	}
-	g, err := graphd.New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	if w.GraphURL, err = g.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	w.Graph = g
+	w.Graph, w.GraphURL = apitest.Start(t, graphd.Options{Directory: w.Directory, IMAP: im, Clock: w.serverClock()}, edits, graphd.New)
 }
 
 func (w *Env) startGmail(t testing.TB, edits []func(*gmaild.Options)) {
 	t.Helper()
 	im := w.IMAP[provider.Google].Server
 	im.AddMailbox(w.World.GoogleUser)
-	opt := gmaild.Options{Directory: w.Directory, IMAP: im}
-	if w.Clock != nil {
-		opt.Clock = w.Clock
+	w.GmailAPI, w.GmailAPIURL = apitest.Start(t, gmaild.Options{Directory: w.Directory, IMAP: im, Clock: w.serverClock()}, edits, gmaild.New)
+}
+
+// serverClock is the world's clock for a server's Options: nil on real
+// time, not a nil *clock.Fake, which the server would take for a clock.
+func (w *Env) serverClock() clock.Clock {
+	if w.Clock == nil {
+		return nil
 	}
-	for _, e := range edits {
-		e(&opt)
-	}
-	g, err := gmaild.New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	if w.GmailAPIURL, err = g.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	w.GmailAPI = g
+	return w.Clock
 }
 
 // OpenStore opens a Store on the world's store files, on the world's
