@@ -3,12 +3,15 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"mailtokens/internal/database"
+	"mailtokens/internal/syncbuf"
 	"mailtokens/internal/testenv/pgtest"
 	"mailtokens/internal/tokenstore"
 )
@@ -22,7 +25,8 @@ func TestHealthzFollowsTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	s, err := New(Config{PublicURL: "http://127.0.0.1:8080"}, st)
+	log := &syncbuf.Buffer{}
+	s, err := New(Config{PublicURL: "http://127.0.0.1:8080", Logger: slog.New(slog.NewTextHandler(log, nil))}, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +47,26 @@ func TestHealthzFollowsTheDatabase(t *testing.T) {
 	srv.Stop(t)
 	if code, a := healthz(); code != http.StatusServiceUnavailable || a.Store != "unreachable" || a.Status != "unavailable" {
 		t.Fatalf("healthz while PostgreSQL is down: %d %+v", code, a)
+	} else if a.Error != "the database does not answer; evadmin's log has the details" {
+		// Anyone may ask /healthz: pgx's error names the user, host and
+		// port; those go to the log only.
+		t.Fatalf("healthz tells an anonymous caller %q", a.Error)
+	}
+	if !strings.Contains(log.String(), "healthz: the store cannot be read") || strings.Count(log.String(), "cannot be read") != 1 {
+		t.Fatalf("the log does not hold the error once:\n%s", log)
+	}
+	healthz() // the same error again: not logged again
+	if n := strings.Count(log.String(), "cannot be read"); n != 1 {
+		t.Fatalf("the same error logged %d times", n)
 	}
 	srv.Start(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, a := healthz()
 		if code == http.StatusOK && a.Store == "ok" {
+			if !strings.Contains(log.String(), "the store answers again") {
+				t.Fatalf("the recovery is not logged:\n%s", log)
+			}
 			break
 		}
 		if time.Now().After(deadline) {

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"mailtokens/internal/admin/accounts"
@@ -46,21 +47,24 @@ type Config struct {
 
 // Server is the web utility.
 type Server struct {
-	cfg      Config
-	store    *tokenstore.Store
-	accounts *accounts.Accounts
-	log      *slog.Logger
-	now      func() time.Time
-	pages    *pages
-	handler  http.Handler
-	routes   []Route
-	pending  *oneUse[pendingAuth]  // started sign-ins by OAuth2 state
-	devices  *deviceFlows          // device-code sign-ins in progress
-	confirms *oneUse[confirmation] // guarded actions' confirmations by key
-	flashes  *flashes
-	ctx      context.Context // ends with Close: background device polls stop
-	cancel   context.CancelFunc
-	redirect string
+	cfg Config
+	// healthErr is what /healthz last said was wrong ("" = fine).
+	healthMu  sync.Mutex
+	healthErr string
+	store     *tokenstore.Store
+	accounts  *accounts.Accounts
+	log       *slog.Logger
+	now       func() time.Time
+	pages     *pages
+	handler   http.Handler
+	routes    []Route
+	pending   *oneUse[pendingAuth]  // started sign-ins by OAuth2 state
+	devices   *deviceFlows          // device-code sign-ins in progress
+	confirms  *oneUse[confirmation] // guarded actions' confirmations by key
+	flashes   *flashes
+	ctx       context.Context // ends with Close: background device polls stop
+	cancel    context.CancelFunc
+	redirect  string
 }
 
 // Route is one entry of the route table. Public routes work without a

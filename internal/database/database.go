@@ -353,7 +353,15 @@ func (d *DB) CheckKey(ctx context.Context) error {
 		return fmt.Errorf("read the key check: %w", err)
 	}
 	if plain, err := d.key.open(check, "meta/key_check"); err != nil || plain != keyCheckPlain {
-		return fmt.Errorf("key %s is not the key this store was encrypted with", d.key.id)
+		return &KeyMismatchError{ID: d.key.id}
 	}
 	return nil
+}
+
+// KeyMismatchError is a key that does not open the store: another host's,
+// or a new one where the old was lost.
+type KeyMismatchError struct{ ID string }
+
+func (e *KeyMismatchError) Error() string {
+	return fmt.Sprintf("key %s is not the key this store was encrypted with", e.ID)
 }
