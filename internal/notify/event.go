@@ -13,13 +13,16 @@ import (
 const (
 	EventProblem = "problem" // a problem opened, or is still open a day later
 	EventSolved  = "solved"  // a problem admins were told about has cleared
+	// EventClosed: a problem admins were told about is no longer watched
+	// because an admin revoked the token — not solved: its mail stops.
+	EventClosed = "closed"
 	EventTest    = "test"    // `evadmin notify test`
 )
 
 // Event is the JSON document the command and the webhook receive, and what
 // the email says. Field names are stable; no secret is ever in it.
 type Event struct {
-	Event    string `json:"event"` // EventProblem, EventSolved or EventTest
+	Event    string `json:"event"` // EventProblem, EventSolved, EventClosed or EventTest
 	Token    string `json:"token"` // the token's name
 	Email    string `json:"email,omitempty"`
 	Problem  string `json:"problem"`         // NeedsAuthorization, MailFailing, ...
@@ -44,6 +47,8 @@ func (e *Event) Subject() string {
 	switch e.Event {
 	case EventSolved:
 		return fmt.Sprintf("[mailtokens] solved: %s: %s", e.Token, e.Summary)
+	case EventClosed:
+		return fmt.Sprintf("[mailtokens] closed: %s: %s", e.Token, e.Summary)
 	case EventTest:
 		return "[mailtokens] test notification"
 	}
@@ -56,6 +61,8 @@ func (e *Event) Text() string {
 	switch e.Event {
 	case EventSolved:
 		fmt.Fprintf(&b, "Solved: the token %q no longer has this problem.\n\n", e.Token)
+	case EventClosed:
+		fmt.Fprintf(&b, "Closed, not solved: the token %q is no longer watched.\n\n", e.Token)
 	case EventTest:
 		b.WriteString("This is a test notification from evadmin: this channel works.\n\n")
 	default:

@@ -232,13 +232,19 @@ func (n *Notifier) clear(r *row, t *tokenstore.Token, now time.Time) {
 	if !r.told.IsZero() && r.solved.IsZero() && now.Sub(r.cleared) >= n.cfg.SolvedAfter {
 		var old Event
 		json.Unmarshal([]byte(r.message), &old)
+		kind := EventSolved
 		p := Problem{Kind: r.problem, Stage: r.stage, Summary: r.summary,
 			Detail: "Solved; the token's status now: " + statusWords(t) + "."}
+		if t.Status == tokenstore.StatusRevoked {
+			// The problem went because the token is off, not mended.
+			kind = EventClosed
+			p.Detail = "An admin revoked the token, so it is no longer watched. Its workers cannot log in until someone clicks Get Email Token on its page."
+		}
 		if old.Summary != "" {
 			p.Summary = old.Summary
 		}
 		since, _ := time.Parse(time.RFC3339, old.Since)
-		n.issue(r, n.event(EventSolved, t, p, since, now), now)
+		n.issue(r, n.event(kind, t, p, since, now), now)
 		r.solved, r.dirty = now, true
 	}
 	if len(r.pending) == 0 && (r.told.IsZero() || !r.solved.IsZero()) && now.Sub(r.told) >= Repeat {

@@ -245,3 +245,29 @@ func saveSample(t *testing.T, raw string) {
 		t.Logf("wrote the received email to %s", path)
 	}
 }
+
+// A problem ended by an admin revoking the token is not "solved": the
+// admins are told it is closed — no longer watched, and mail stops until
+// someone signs in again.
+func TestNotifyRevokedIsClosedNotSolved(t *testing.T) {
+	r := newRig(t)
+	r.breakSupport(t)
+	r.check(t)
+	wantCounts(t, r, 1, "needs authorization")
+	if _, err := r.Store.Revoke(context.Background(), "support", tokenstore.ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	r.check(t)
+	r.Clock.Advance(notify.DefaultSolvedAfter)
+	r.check(t)
+	wantCounts(t, r, 2, "revoked")
+	e := r.hook.events()[1]
+	if e.Event != notify.EventClosed || e.Problem != notify.NeedsAuthorization || !strings.Contains(e.Detail, "revoked") {
+		t.Fatalf("after the revoke: %+v", e)
+	}
+	raw := string(r.sink.Received()[1].Raw)
+	if !strings.Contains(raw, "Subject: [mailtokens] closed: support: needs authorization") || strings.Contains(raw, "Solved") ||
+		!strings.Contains(raw, "Get Email Token") {
+		t.Fatalf("closed email:\n%s", raw)
+	}
+}
