@@ -137,3 +137,31 @@ func TestSignInFailureIsRecorded(t *testing.T) {
 		t.Fatalf("after success: %+v", tok.LastError)
 	}
 }
+
+// An admin's confirmation that another account may use the mailbox is
+// about that mailbox: editing the token's Email Address to another one
+// asks for it again; other edits keep it.
+func TestEditingTheMailboxDropsTheConfirmation(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{})
+	if _, err := s.Create(ctx, msSettings("support"), ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	s.SaveGrant(ctx, "support", GrantAuthorizationCode, grantAs("alex@contoso.example"), ActorCLI)
+	if err := s.ConfirmAccount(ctx, "support", ActorCLI, "alex@contoso.example"); err != nil {
+		t.Fatal(err)
+	}
+	set := msSettings("support")
+	set.Scope = provider.MicrosoftIMAPScope
+	if tok, err := s.Update(ctx, "support", set, ActorCLI); err != nil || tok.AccountMismatch() {
+		t.Fatalf("another setting edited: mismatch %v (%v)", tok.AccountMismatch(), err)
+	}
+	set.Email = "ceo@contoso.example"
+	tok, err := s.Update(ctx, "support", set, ActorCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccountConfirmed != "" || !tok.AccountMismatch() {
+		t.Fatalf("the mailbox changed, yet alex@ is still confirmed for it (%q)", tok.AccountConfirmed)
+	}
+}

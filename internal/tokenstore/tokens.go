@@ -239,17 +239,24 @@ func (s *Store) Update(ctx context.Context, name string, set Settings, actor Act
 			e != nil && e.Kind == advice.Misconfigured {
 			status = StatusValid
 		}
+		// An admin's word that the signed-in account may use the mailbox
+		// was about that mailbox: another one must be confirmed again.
+		confirmed := old.AccountConfirmed
+		if !strings.EqualFold(strings.TrimSpace(old.Email), strings.TrimSpace(set.Email)) {
+			confirmed = ""
+		}
 		now := database.Millis(s.now())
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET name = ?, type = ?, email = ?, tenant = ?, client_id = ?, client_secret = ?,
 			scope = ?, auth_url = ?, token_url = ?, secret_expires_on = ?, device_url = ?, revoke_url = ?, userinfo_url = ?,
 			issuer = ?, client_auth = ?, auth_params = ?, cloud = ?, client_key = ?, client_key_expires_on = ?,
+			account_confirmed = ?,
 			status = ?, next_refresh_at = 0, rejection_refresh_at = 0, generation = generation + 1, updated_at = ? WHERE id = ?`,
 			set.Name, string(set.Type), set.Email, set.Tenant, set.ClientID,
 			s.db.Seal(set.ClientSecret.Reveal(), columnAD(old.ID, "client_secret")),
 			set.Scope, set.AuthURL, set.TokenURL, database.Millis(set.SecretExpiresOn), set.DeviceURL, set.RevokeURL,
 			set.UserinfoURL, set.Issuer, set.ClientAuth, set.AuthParams, set.Cloud,
 			s.db.Seal(set.ClientKey.Reveal(), columnAD(old.ID, "client_key")), database.Millis(set.KeyExpiresOn),
-			string(status), now, old.ID)
+			confirmed, string(status), now, old.ID)
 		if err != nil {
 			return uniqueErr(err)
 		}
