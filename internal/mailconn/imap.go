@@ -88,7 +88,7 @@ func imapLogin(ctx context.Context, raw net.Conn, s mailserver.Server, a Auth, t
 	c := imapclient.New(forClient, &o)
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()
-		return nil, &Error{Protocol: mailserver.IMAP, Server: s.Addr(), Stage: StageConnect, Err: err, Temporary: true}
+		return nil, &Error{Protocol: mailserver.IMAP, Server: s.Addr(), Stage: StageConnect, Err: conn.cause(err), Temporary: true}
 	}
 	if s.Security == mailserver.STARTTLS {
 		// go-imap asks for the capabilities after a greeting without
@@ -112,7 +112,7 @@ func imapLogin(ctx context.Context, raw net.Conn, s mailserver.Server, a Auth, t
 	}
 	if err != nil {
 		c.Close()
-		return nil, loginError(s, a.User, err, failure)
+		return nil, loginError(s, a.User, conn.cause(err), failure)
 	}
 	return &IMAPClient{Client: c, conn: conn}, nil
 }

@@ -1,6 +1,10 @@
 package mailconn
 
-import "fmt"
+import (
+	"fmt"
+
+	"mailtokens/internal/advice"
+)
 
 // MaxIMAPReply is the most an IMAP server may send in one reply, outside
 // the message bodies being streamed: a line, with any literals that end a
@@ -65,7 +69,7 @@ func (l *replyLimit) scan(p []byte) error {
 			l.brace = braceNone
 		}
 		if l.n > l.max {
-			return fmt.Errorf("the server sent a reply longer than %d bytes (outside message bodies): connection closed", l.max)
+			return &ReplyTooLongError{Max: l.max}
 		}
 	}
 	return nil
@@ -74,3 +78,17 @@ func (l *replyLimit) scan(p []byte) error {
 // stream exempts the next size bytes: a message body that the caller
 // streams to its destination, never holding it in memory.
 func (l *replyLimit) stream(size int64) { l.exempt = max(size, 0) }
+
+// ReplyTooLongError is an IMAP reply past MaxIMAPReply: the connection
+// was closed before it could take the worker's memory.
+type ReplyTooLongError struct{ Max int }
+
+func (e *ReplyTooLongError) Error() string {
+	return fmt.Sprintf("the server sent a reply longer than %d bytes (outside message bodies): connection closed", e.Max)
+}
+
+// Advice: no real server sends such a reply; it is retried later, and a
+// server that keeps doing it is broken or not the one meant.
+func (e *ReplyTooLongError) Advice() (string, advice.Kind) {
+	return "No real IMAP server sends a reply this large: the worker closed the connection and tries again later. If it repeats, check MAILBOX_HOST and MAILBOX_PORT (is this the mail server you mean?) and tell its admins.", advice.Temporary
+}

@@ -1,6 +1,7 @@
 package mailconn
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -110,6 +111,17 @@ func (c *watchdogConn) close(err error) error {
 		c.Conn.Close()
 	}
 	return c.fatal
+}
+
+// cause is err with the reason the watchdog closed the connection in its
+// chain: protocol libraries report a failed read in words of their own
+// ("in response-data: …") and drop its type, which callers act on.
+func (c *watchdogConn) cause(err error) error {
+	fatal := c.closedBy()
+	if err == nil || fatal == nil || errors.Is(err, fatal) {
+		return err
+	}
+	return fatal
 }
 
 // streaming exempts the next size bytes from the reply bound: a message
