@@ -386,6 +386,10 @@ func TestDevicePageMinutesAndCancel(t *testing.T) {
 	if msg := flashOrErrors(b.get(id).body); !strings.Contains(msg, "device sign-in for support was cancelled") {
 		t.Fatalf("after cancel: %s", msg)
 	}
+	if ev, _ := h.Store.Events(t.Context(), "support", 1); len(ev) != 1 || ev[0].Kind != tokenstore.EventSignInCancelled ||
+		ev[0].Actor != tokenstore.AdminUser(adminName) {
+		t.Fatalf("the token's log does not say the sign-in was cancelled, and by whom: %+v", ev)
+	}
 	if r := b.get(id + "/device"); r.status != http.StatusSeeOther || r.location != id {
 		t.Fatalf("the cancelled flow is still shown: %d", r.status)
 	}

@@ -16,7 +16,7 @@ const (
 	// EventClosed: a problem admins were told about is no longer watched
 	// because an admin revoked the token — not solved: its mail stops.
 	EventClosed = "closed"
-	EventTest    = "test"    // `evadmin notify test`
+	EventTest   = "test" // `evadmin notify test`
 )
 
 // Event is the JSON document the command and the webhook receive, and what

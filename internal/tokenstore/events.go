@@ -27,6 +27,7 @@ const (
 	EventKeptAlive          EventKind = "kept_alive"        // refreshed by evadmin serve because no worker had for long
 	EventSignInFailed       EventKind = "sign_in_failed"    // Get Email Token or the device flow failed (signin.go)
 	EventAccountConfirmed   EventKind = "account_confirmed" // another account's access to the mailbox confirmed
+	EventSignInCancelled    EventKind = "sign_in_cancelled" // an admin cancelled a device-code sign-in under way
 )
 
 // Event is one entry in a token's log.
