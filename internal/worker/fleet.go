@@ -230,6 +230,7 @@ func (f *fleet) run(name string, slot *Slot, first Loaded, delay time.Duration) 
 		b := restartBackoff
 		for {
 			started := time.Now()
+			slot.Status.set(StateStarting, nil) // until its first pass says how it goes
 			err := Supervise(ctx, load, m.hup)
 			if ctx.Err() != nil {
 				slot.Status.set(StateStopped, nil)
