@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"mailtokens/internal/cmdline"
+	"mailtokens/internal/sandbox/testcert"
 	"mailtokens/internal/syncbuf"
 )
 
@@ -156,5 +157,37 @@ func TestFleetBoundsLogins(t *testing.T) {
 	})
 	if m := r.maxLogins.Load(); m > DefaultLogins || m < DefaultLogins/2 {
 		t.Fatalf("at most %d logins at a time, want %d..%d", m, DefaultLogins/2, DefaultLogins)
+	}
+}
+
+// TestSharedRoots: the tasks of a process read each CA file once and
+// share its pool; a file that cannot be read is not remembered, so a
+// task started after it is fixed reads it.
+func TestSharedRoots(t *testing.T) {
+	cert, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ca, _, _, err := cert.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := NewShared(0)
+	a, err := sh.Roots(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := sh.Roots(ca); b != a {
+		t.Fatal("the same CA file gave two pools")
+	}
+	later := filepath.Join(dir, "later.pem")
+	if _, err := sh.Roots(later); err == nil {
+		t.Fatal("a missing CA file gave a pool")
+	}
+	data, _ := os.ReadFile(ca)
+	os.WriteFile(later, data, 0o600)
+	if p, err := sh.Roots(later); err != nil || p == nil {
+		t.Fatalf("the CA file, once there, is still refused: %v", err)
 	}
 }

@@ -14,9 +14,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"mailtokens/internal/advice"
 	"mailtokens/internal/cmdline"
+	"mailtokens/internal/health"
 )
 
 // ProcessStatus is what a running worker answers on its status socket.
@@ -152,22 +154,21 @@ func rank(s State) int {
 	return 5
 }
 
-// when is a time as the status table shows it: the time of day for
-// today, the date otherwise, in the local zone with its name.
+// when is a time as the status table shows it: health.At, "-" for never.
 func when(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	t = t.Local()
-	if y, m, d := t.Date(); y == time.Now().Year() && m == time.Now().Month() && d == time.Now().Day() {
-		return t.Format("15:04:05 MST")
-	}
-	return t.Format("2006-01-02 15:04 MST")
+	return health.At(t, time.Now())
 }
 
+// oneLine is s on one line, at most max bytes, cut between characters.
 func oneLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > max {
+		for max > 0 && !utf8.RuneStart(s[max]) {
+			max--
+		}
 		s = s[:max] + "…"
 	}
 	return s
