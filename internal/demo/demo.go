@@ -423,84 +423,29 @@ func (w *World) taskFiles() error {
 	smtpHost, smtpPort, _ := net.SplitHostPort(w.SMTPAddr)
 	files := map[string]string{
 		"evadmin.properties": common + fmt.Sprintf("LISTEN = %s\nPUBLIC_URL = %s\nTLS_CA_FILE = %s\n", w.Listen, w.URL, w.CAFile),
-		"evmail.properties": common + fmt.Sprintf(`# The demo's inbound task: the Contoso support mailbox over IMAP.
-MAILBOX_PROTOCOL = IMAP
-MAILBOX_HOST = %s
-MAILBOX_PORT = %s
-MAILBOX_SECURITY = SSL
-MAILBOX_TLS_CA_FILE = %s
-MAILBOX_USER = %s
-MAILBOX_AUTH_TYPE = OAUTH2
-MAILBOX_EMAIL_TOKEN_NAME = %s
-MAILBOX_POLL_INTERVAL = 5s
-MAILBOX_AFTER_DELIVERY = SEEN
-MAILBOX_DELIVER_TO = maildir:%s
-`, imapHost, imapPort, w.CAFile, w.Sandbox.MSUser, MicrosoftToken, w.Inbox),
-		"batchmail.properties": common + fmt.Sprintf(`# The demo's outbound task: notifications sent as the Contoso support mailbox.
-MAIL_HOST = %s
-MAIL_PORT = %s
-MAIL_SECURITY = STARTTLS
-MAIL_TLS_CA_FILE = %s
-MAIL_USER = %s
-MAIL_AUTH_TYPE = OAUTH2
-MAIL_TOKEN_NAME = %s
-MAIL_SPOOL_DIR = %s
-MAIL_RATE_PER_MINUTE = 0
-MAIL_POLL_INTERVAL = 2s
-`, smtpHost, smtpPort, w.CAFile, w.Sandbox.MSUser, MicrosoftToken, w.Outbox),
+		"evmail.properties": common + inbound("The demo's inbound task: the Contoso support mailbox over IMAP.",
+			fmt.Sprintf("MAILBOX_PROTOCOL = IMAP\nMAILBOX_HOST = %s\nMAILBOX_PORT = %s\nMAILBOX_SECURITY = SSL\nMAILBOX_TLS_CA_FILE = %s\n",
+				imapHost, imapPort, w.CAFile),
+			w.Sandbox.MSUser, MicrosoftToken, "MAILBOX_AFTER_DELIVERY = SEEN\n", w.Inbox),
+		"batchmail.properties": common + outbound("The demo's outbound task: notifications sent as the Contoso support mailbox.",
+			fmt.Sprintf("MAIL_HOST = %s\nMAIL_PORT = %s\nMAIL_SECURITY = STARTTLS\nMAIL_TLS_CA_FILE = %s\n", smtpHost, smtpPort, w.CAFile),
+			w.Sandbox.MSUser, MicrosoftToken, w.Outbox),
 	}
 	if w.Graph != nil {
-		files["evmail-graph.properties"] = common + fmt.Sprintf(`# The demo's inbound task over Microsoft Graph: the folder %q of the
-# Contoso support mailbox, moved to Archive once delivered.
-MAILBOX_PROTOCOL = GRAPH
-MAILBOX_GRAPH_URL = %s
-MAILBOX_USER = %s
-MAILBOX_AUTH_TYPE = OAUTH2
-MAILBOX_EMAIL_TOKEN_NAME = %s
-MAILBOX_FOLDER = %s
-MAILBOX_POLL_INTERVAL = 5s
-MAILBOX_AFTER_DELIVERY = MOVE
-MAILBOX_MOVE_TO = Archive
-MAILBOX_DELIVER_TO = maildir:%s
-`, GraphFolder, w.GraphURL, w.Sandbox.MSUser, GraphToken, GraphFolder, w.GraphInbox)
-		files["batchmail-graph.properties"] = common + fmt.Sprintf(`# The demo's outbound task over Microsoft Graph (sendMail), as the
-# Contoso support mailbox.
-MAIL_PROTOCOL = GRAPH
-MAIL_GRAPH_URL = %s
-MAIL_USER = %s
-MAIL_AUTH_TYPE = OAUTH2
-MAIL_TOKEN_NAME = %s
-MAIL_SPOOL_DIR = %s
-MAIL_RATE_PER_MINUTE = 0
-MAIL_POLL_INTERVAL = 2s
-`, w.GraphURL, w.Sandbox.MSUser, GraphToken, w.GraphOutbox)
+		files["evmail-graph.properties"] = common + inbound(fmt.Sprintf("The demo's inbound task over Microsoft Graph: the folder %q of the\n# Contoso support mailbox, moved to Archive once delivered.", GraphFolder),
+			fmt.Sprintf("MAILBOX_PROTOCOL = GRAPH\nMAILBOX_GRAPH_URL = %s\nMAILBOX_FOLDER = %s\n", w.GraphURL, GraphFolder),
+			w.Sandbox.MSUser, GraphToken, "MAILBOX_AFTER_DELIVERY = MOVE\nMAILBOX_MOVE_TO = Archive\n", w.GraphInbox)
+		files["batchmail-graph.properties"] = common + outbound("The demo's outbound task over Microsoft Graph (sendMail), as the\n# Contoso support mailbox.",
+			fmt.Sprintf("MAIL_PROTOCOL = GRAPH\nMAIL_GRAPH_URL = %s\n", w.GraphURL), w.Sandbox.MSUser, GraphToken, w.GraphOutbox)
 		w.EvmailGraphConf = filepath.Join(w.Dir, "evmail-graph.properties")
 		w.BatchmailGraphConf = filepath.Join(w.Dir, "batchmail-graph.properties")
 	}
 	if w.GmailAPI != nil {
-		files["evmail-gmail.properties"] = common + fmt.Sprintf(`# The demo's inbound task over the Gmail API: the Gmail support mailbox's
-# INBOX, marked read once delivered.
-MAILBOX_PROTOCOL = GMAIL_API
-MAILBOX_GMAIL_API_URL = %s
-MAILBOX_USER = %s
-MAILBOX_AUTH_TYPE = OAUTH2
-MAILBOX_EMAIL_TOKEN_NAME = %s
-MAILBOX_FOLDER = INBOX
-MAILBOX_POLL_INTERVAL = 5s
-MAILBOX_AFTER_DELIVERY = SEEN
-MAILBOX_DELIVER_TO = maildir:%s
-`, w.GmailAPIURL, w.Sandbox.GoogleUser, GoogleToken, w.GmailInbox)
-		files["batchmail-gmail.properties"] = common + fmt.Sprintf(`# The demo's outbound task over the Gmail API (users.messages.send), as
-# the Gmail support mailbox.
-MAIL_PROTOCOL = GMAIL_API
-MAIL_GMAIL_API_URL = %s
-MAIL_USER = %s
-MAIL_AUTH_TYPE = OAUTH2
-MAIL_TOKEN_NAME = %s
-MAIL_SPOOL_DIR = %s
-MAIL_RATE_PER_MINUTE = 0
-MAIL_POLL_INTERVAL = 2s
-`, w.GmailAPIURL, w.Sandbox.GoogleUser, GoogleToken, w.GmailOutbox)
+		files["evmail-gmail.properties"] = common + inbound("The demo's inbound task over the Gmail API: the Gmail support mailbox's\n# INBOX, marked read once delivered.",
+			fmt.Sprintf("MAILBOX_PROTOCOL = GMAIL_API\nMAILBOX_GMAIL_API_URL = %s\nMAILBOX_FOLDER = INBOX\n", w.GmailAPIURL),
+			w.Sandbox.GoogleUser, GoogleToken, "MAILBOX_AFTER_DELIVERY = SEEN\n", w.GmailInbox)
+		files["batchmail-gmail.properties"] = common + outbound("The demo's outbound task over the Gmail API (users.messages.send), as\n# the Gmail support mailbox.",
+			fmt.Sprintf("MAIL_PROTOCOL = GMAIL_API\nMAIL_GMAIL_API_URL = %s\n", w.GmailAPIURL), w.Sandbox.GoogleUser, GoogleToken, w.GmailOutbox)
 		w.EvmailGmailConf = filepath.Join(w.Dir, "evmail-gmail.properties")
 		w.BatchmailGmailConf = filepath.Join(w.Dir, "batchmail-gmail.properties")
 	}
@@ -513,6 +458,21 @@ MAIL_POLL_INTERVAL = 2s
 	w.EvmailConf = filepath.Join(w.Dir, "evmail.properties")
 	w.BatchmailConf = filepath.Join(w.Dir, "batchmail.properties")
 	return nil
+}
+
+// inbound is a demo evmail task file: a comment, the keys that say how
+// the mailbox is reached, then the login, the after-delivery keys and the
+// Maildir.
+func inbound(comment, reach, user, token, after, maildir string) string {
+	return fmt.Sprintf("# %s\n%sMAILBOX_USER = %s\nMAILBOX_AUTH_TYPE = OAUTH2\nMAILBOX_EMAIL_TOKEN_NAME = %s\nMAILBOX_POLL_INTERVAL = 5s\n%sMAILBOX_DELIVER_TO = maildir:%s\n",
+		comment, reach, user, token, after, maildir)
+}
+
+// outbound is a demo batchmail task file: a comment, the keys that say
+// where mail goes, then the login and the spool.
+func outbound(comment, reach, user, token, spool string) string {
+	return fmt.Sprintf("# %s\n%sMAIL_USER = %s\nMAIL_AUTH_TYPE = OAUTH2\nMAIL_TOKEN_NAME = %s\nMAIL_SPOOL_DIR = %s\nMAIL_RATE_PER_MINUTE = 0\nMAIL_POLL_INTERVAL = 2s\n",
+		comment, reach, user, token, spool)
 }
 
 // queue drops notifications from the Contoso mailbox into outbox the way
