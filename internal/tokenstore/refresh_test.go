@@ -78,12 +78,21 @@ func (w *world) authorized(t testing.TB, name string, typ provider.Type) *Token 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w.signIn(t, created, set.Email)
+}
+
+// signIn runs Get Email Token for the created token as email: the
+// sandbox's sign-in page, consent, code exchange with PKCE; the grant
+// (with a refresh token) is saved.
+func (w *world) signIn(t testing.TB, created *Token, email string) *Token {
+	t.Helper()
+	ctx := context.Background()
 	cfg := w.store.ProviderConfig(created, testRedirect)
 	req, err := cfg.StartAuth()
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := w.IDP.SignIn(ctx, req.URL, set.Email, w.World.Password)
+	back, err := w.IDP.SignIn(ctx, req.URL, email, w.World.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +106,7 @@ func (w *world) authorized(t testing.TB, name string, typ provider.Type) *Token 
 	if tok.RefreshToken.IsZero() {
 		t.Fatal("no refresh token from the sign-in")
 	}
-	saved, err := w.store.SaveGrant(ctx, name, GrantAuthorizationCode, tok, ActorCLI)
+	saved, err := w.store.SaveGrant(ctx, created.Name, GrantAuthorizationCode, tok, ActorCLI)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,27 +51,7 @@ func (w *world) stdAuthorized(t *testing.T, name string) *Token {
 	if created.ClientAuth != provider.ClientSecretBasic || created.RevokeURL == "" || created.Issuer != w.IDP.StdIssuer() {
 		t.Fatalf("stored: method %q, revoke %q, issuer %q", created.ClientAuth, created.RevokeURL, created.Issuer)
 	}
-	cfg := w.store.ProviderConfig(created, testRedirect)
-	req, err := cfg.StartAuth()
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := w.IDP.SignIn(ctx, req.URL, set.Email, w.World.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := cfg.Exchange(ctx, back.Query().Get("code"), req.Proof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok.RefreshToken.IsZero() {
-		t.Fatal("no refresh token from the sign-in")
-	}
-	saved, err := w.store.SaveGrant(ctx, name, GrantAuthorizationCode, tok, ActorCLI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return saved
+	return w.signIn(t, created, set.Email)
 }
 
 func TestStdTokenRefreshesWithBasicOnlyClient(t *testing.T) {
