@@ -92,20 +92,8 @@ func (s *Server) googleAuthLocked(r *http.Request) authOutcome {
 		}
 		return authOutcome{redirect: withQuery(redirectURI, v)}
 	}
-	p := &pendingAuth{
-		provider:    provider.Google,
-		app:         a,
-		path:        r.URL.Path,
-		redirectURI: redirectURI,
-		state:       state,
-		challenge:   challenge,
-		method:      method,
-		prompt:      prompt,
-		loginHint:   q.Get("login_hint"),
-		nonce:       q.Get("nonce"),
-		accessType:  accessType,
-		google:      scopes,
-	}
+	p := newPending(provider.Google, a, r, redirectURI, state, challenge, method, prompt)
+	p.accessType, p.google = accessType, scopes
 	s.newPendingLocked(p)
 	return authOutcome{pending: p, email: p.loginHint}
 }
@@ -427,4 +415,12 @@ func (s *Server) liveGoogleGrantLocked(tok string) *grant {
 		return at.grant
 	}
 	return nil
+}
+
+// newPending is an authorization request every provider keeps the same
+// way until the user signs in; each adds its own scopes.
+func newPending(prov provider.Type, a *app, r *http.Request, redirectURI, state, challenge, method, prompt string) *pendingAuth {
+	q := r.URL.Query()
+	return &pendingAuth{provider: prov, app: a, path: r.URL.Path, redirectURI: redirectURI, state: state,
+		challenge: challenge, method: method, prompt: prompt, loginHint: q.Get("login_hint"), nonce: q.Get("nonce")}
 }

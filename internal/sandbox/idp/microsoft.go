@@ -214,20 +214,8 @@ func (s *Server) msAuthorizeLocked(r *http.Request) authOutcome {
 		// never succeed.
 		return fail(msErrorf(400, "login_required", 50058, "A silent sign-in request was sent but no user is signed in."))
 	}
-	p := &pendingAuth{
-		provider:    provider.Microsoft,
-		app:         a,
-		path:        r.URL.Path,
-		pathTenant:  tp.tenant,
-		redirectURI: redirectURI,
-		state:       state,
-		challenge:   challenge,
-		method:      method,
-		prompt:      prompt,
-		loginHint:   q.Get("login_hint"),
-		nonce:       q.Get("nonce"),
-		ms:          ms,
-	}
+	p := newPending(provider.Microsoft, a, r, redirectURI, state, challenge, method, prompt)
+	p.pathTenant, p.ms = tp.tenant, ms
 	s.newPendingLocked(p)
 	return authOutcome{pending: p, email: p.loginHint}
 }

@@ -320,19 +320,8 @@ func (s *Server) stdAuthorizeLocked(r *http.Request) authOutcome {
 	if promptHas(prompt, "none") {
 		return fail("login_required", "no user is signed in")
 	}
-	p := &pendingAuth{
-		provider:    provider.Generic,
-		app:         a,
-		path:        r.URL.Path,
-		redirectURI: redirectURI,
-		state:       state,
-		challenge:   challenge,
-		method:      method,
-		prompt:      prompt,
-		loginHint:   q.Get("login_hint"),
-		nonce:       q.Get("nonce"),
-		std:         scopes,
-	}
+	p := newPending(provider.Generic, a, r, redirectURI, state, challenge, method, prompt)
+	p.std = scopes
 	s.newPendingLocked(p)
 	return authOutcome{pending: p, email: p.loginHint}
 }
