@@ -20,33 +20,29 @@ import (
 // Gmail message ids do not change with labels, so the ledger recognises
 // a message listed again.
 type gmailProtocol struct {
-	r *Receiver
-	c *gmailapi.Client
+	r   *Receiver
+	c   *gmailapi.Client
+	ids folderIDs
 }
 
 type gmailSession struct {
 	stateless
 	r             *Receiver
 	c             *gmailapi.Client
+	ids           *folderIDs
 	label, moveTo string   // label ids
 	left          []string // messages this pass moved out of the label or trashed
 }
 
-func (p gmailProtocol) connect(ctx context.Context) (session, error) {
-	s := &gmailSession{r: p.r, c: p.c}
+func (p *gmailProtocol) connect(ctx context.Context) (session, error) {
+	s := &gmailSession{r: p.r, c: p.c, ids: &p.ids}
 	var err error
-	if s.label, err = p.c.LabelID(ctx, p.r.cfg.Folder); err != nil {
-		return nil, err
-	}
-	if p.r.cfg.AfterDelivery == taskconf.AfterMove {
-		if s.moveTo, err = p.c.LabelID(ctx, p.r.cfg.MoveTo); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	s.label, s.moveTo, err = p.ids.task(ctx, p.r)
+	return s, err
 }
 
-func (s *gmailSession) pass(ctx context.Context, st *passStats) error {
+func (s *gmailSession) pass(ctx context.Context, st *passStats) (err error) {
+	defer func() { s.ids.failed(err) }()
 	r := s.r
 	stored, err := r.ledger.Cursor(ctx, r.key)
 	if err != nil {

@@ -17,8 +17,9 @@ import (
 // anywhere repeats at most the last delta, whose messages the ledger
 // recognises by their Graph id.
 type graphProtocol struct {
-	r *Receiver
-	c *graph.Client
+	r   *Receiver
+	c   *graph.Client
+	ids folderIDs
 }
 
 // graphSession is the folder resolved; Graph has no connection to keep.
@@ -26,25 +27,20 @@ type graphSession struct {
 	stateless
 	r              *Receiver
 	c              *graph.Client
+	ids            *folderIDs
 	folder, moveTo string // ids, or well-known names
 }
 
-func (p graphProtocol) connect(ctx context.Context) (session, error) {
-	s := &graphSession{r: p.r, c: p.c}
+func (p *graphProtocol) connect(ctx context.Context) (session, error) {
+	s := &graphSession{r: p.r, c: p.c, ids: &p.ids}
 	var err error
-	if s.folder, err = p.c.FolderID(ctx, p.r.cfg.Folder); err != nil {
-		return nil, err
-	}
-	if p.r.cfg.AfterDelivery == taskconf.AfterMove {
-		if s.moveTo, err = p.c.FolderID(ctx, p.r.cfg.MoveTo); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	s.folder, s.moveTo, err = p.ids.task(ctx, p.r)
+	return s, err
 }
 
 // pass follows the delta from the stored link to its end.
-func (s *graphSession) pass(ctx context.Context, st *passStats) error {
+func (s *graphSession) pass(ctx context.Context, st *passStats) (err error) {
+	defer func() { s.ids.failed(err) }()
 	r := s.r
 	stored, err := r.ledger.Cursor(ctx, r.key)
 	if err != nil {

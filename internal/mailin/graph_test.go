@@ -2,6 +2,7 @@ package mailin
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,7 +12,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mailtokens/internal/provider"
+	"mailtokens/internal/sandbox/graphd"
 	"mailtokens/internal/sandbox/sandboxtest"
+	"mailtokens/internal/syncbuf"
 )
 
 // newGraphRig is the rig with the sandbox's Graph-like mail API over the
@@ -150,5 +153,21 @@ func BenchmarkSandboxReceive2000(b *testing.B) {
 			}
 			b.ReportMetric(float64(n*len(msgs))/total.Seconds(), "msgs/s")
 		})
+	}
+}
+
+// TestGraphFolderAskedOnce: a running evmail asks Graph for its folder's
+// id once, not at every poll.
+func TestGraphFolderAskedOnce(t *testing.T) {
+	requests := &syncbuf.Buffer{}
+	r := newRigWith(t, sandboxtest.Graph(func(o *graphd.Options) { o.Logger = slog.New(slog.NewTextHandler(requests, nil)) }),
+		sandboxtest.AuthorizedFor("graph", provider.Microsoft, provider.MicrosoftGraphReadWriteScope))
+	if _, err := r.imap.Append(r.World.MSUser, "Custom", message(1, "in a folder of its own")); err != nil {
+		t.Fatal(err)
+	}
+	log, _ := r.startReloadable(r.graphTask("custom", map[string]string{"MAILBOX_FOLDER": "Custom", "MAILBOX_POLL_INTERVAL": "1s"}))
+	waitFor(t, "three passes", func() bool { return strings.Count(log.String(), "pass finished") >= 3 })
+	if n := strings.Count(requests.String(), "path=/v1.0/users/"+r.World.MSUser+"/mailFolders\n"); n != 1 {
+		t.Fatalf("the folder was looked up %d times over three passes, want once\n%s", n, requests)
 	}
 }

@@ -79,11 +79,11 @@ func NewReceiver(cfg *taskconf.Evmail, task *worker.Task, ledger *Ledger) (*Rece
 	r.deliverer = &deliverer{ledger: ledger, mailbox: r.key, dest: dest, now: time.Now}
 	switch cfg.Protocol {
 	case mailserver.GRAPH:
-		r.protocol = graphProtocol{r: r, c: &graph.Client{Base: cfg.APIURL, HTTP: graph.NewHTTPClient(task.Server.RootCAs),
-			Tokens: task.Auth.Tokens, Mailbox: cfg.User}}
+		c := &graph.Client{Base: cfg.APIURL, HTTP: graph.NewHTTPClient(task.Server.RootCAs), Tokens: task.Auth.Tokens, Mailbox: cfg.User}
+		r.protocol = &graphProtocol{r: r, c: c, ids: folderIDs{resolve: c.FolderID}}
 	case mailserver.GMAILAPI:
-		r.protocol = gmailProtocol{r: r, c: &gmailapi.Client{Base: cfg.APIURL, HTTP: bearer.NewHTTPClient(task.Server.RootCAs, 4),
-			Tokens: task.Auth.Tokens, User: cfg.User}}
+		c := &gmailapi.Client{Base: cfg.APIURL, HTTP: bearer.NewHTTPClient(task.Server.RootCAs, 4), Tokens: task.Auth.Tokens, User: cfg.User}
+		r.protocol = &gmailProtocol{r: r, c: c, ids: folderIDs{resolve: c.LabelID}}
 	case mailserver.POP3:
 		r.protocol = pop3Protocol{r}
 	default:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mailtokens/internal/bearer"
+	"mailtokens/internal/taskconf"
 )
 
 // stateless is the part of a web API's session (Graph, the Gmail API)
@@ -20,6 +21,45 @@ func (stateless) idle(ctx context.Context, _ time.Duration) error { return nil }
 func (stateless) old() bool                                       { return false }
 func (stateless) logout()                                         {}
 func (stateless) close()                                          {}
+
+// folderIDs turns a task's folder names into a web API's ids, each once:
+// a name is asked for again only after a pass failed (the folder may have
+// been renamed or made anew), not at every poll.
+type folderIDs struct {
+	resolve func(ctx context.Context, name string) (string, error)
+	ids     map[string]string
+}
+
+func (f *folderIDs) of(ctx context.Context, name string) (string, error) {
+	if id, ok := f.ids[name]; ok {
+		return id, nil
+	}
+	id, err := f.resolve(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if f.ids == nil {
+		f.ids = map[string]string{}
+	}
+	f.ids[name] = id
+	return id, nil
+}
+
+// task is the folder the task reads and, with MOVE, the one it moves to.
+func (f *folderIDs) task(ctx context.Context, r *Receiver) (folder, moveTo string, err error) {
+	if folder, err = f.of(ctx, r.cfg.Folder); err != nil || r.cfg.AfterDelivery != taskconf.AfterMove {
+		return folder, "", err
+	}
+	moveTo, err = f.of(ctx, r.cfg.MoveTo)
+	return folder, moveTo, err
+}
+
+// failed forgets the ids after a failed pass.
+func (f *folderIDs) failed(err error) {
+	if err != nil {
+		f.ids = nil
+	}
+}
 
 // messageError is a message that could not be delivered; the pass goes
 // on with the others.
